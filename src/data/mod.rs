@@ -1,0 +1,1 @@
+//! Long-format frames, frequencies, window sampling and scalers. Pure data: no tensors.

@@ -1,0 +1,9 @@
+//! neuro-divergent: neural time-series forecasting (NeuralForecast's models) in Rust for Node.js.
+//! See docs/ARCHITECTURE.md for the module map.
+
+pub mod data;
+pub mod error;
+pub mod rng;
+pub mod tensor;
+
+pub use error::{Error, ErrorKind, Result};

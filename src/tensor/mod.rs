@@ -1,0 +1,1 @@
+//! Tensors and reverse-mode autodiff (being written).
