@@ -3,6 +3,7 @@
 
 pub mod data;
 pub mod error;
+pub mod kernels;
 pub mod rng;
 pub mod tensor;
 

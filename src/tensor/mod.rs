@@ -1,1 +1,227 @@
-//! Tensors and reverse-mode autodiff (being written).
+//! Tensors with reverse-mode autodiff.
+//!
+//! A [`Tensor`] is a cheap handle (an `Arc`) to f32 storage, a shape, and — when it was computed from
+//! tensors that need gradients — the inputs and the backward rule of the op that made it. Storage is
+//! always contiguous row-major; ops that rearrange data (permute, narrow, …) copy, so every kernel
+//! sees plain slices. Reshape and detach share storage.
+//!
+//! Each op lives in one file under `ops/`, with its forward computation and its [`Backward`] rule
+//! side by side. [`Tensor::backward`] walks the recorded graph once in reverse topological order.
+
+mod autodiff;
+pub mod gradcheck;
+pub mod ops;
+mod shape;
+
+use std::cell::Cell;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+pub use autodiff::Gradients;
+pub use shape::{broadcast_shapes, numel, strides_of};
+
+use crate::rng::Rng;
+
+/// The backward rule of one op: given the gradient of the op's output, the gradients of its inputs.
+///
+/// `inputs` are the op's inputs in the order it recorded them, `out` its output. Return one entry
+/// per input, `None` where an input needs no gradient (check [`Tensor::requires_grad`]).
+pub trait Backward: Send + Sync {
+    fn backward(&self, inputs: &[Tensor], out: &Tensor, grad_out: &[f32]) -> Vec<Option<Vec<f32>>>;
+    /// The op's name, for debugging and error messages.
+    fn name(&self) -> &'static str;
+}
+
+/// How a tensor was made: the inputs and the rule to push gradients back into them.
+pub(crate) struct Recorded {
+    pub(crate) inputs: Vec<Tensor>,
+    pub(crate) rule: Box<dyn Backward>,
+}
+
+pub(crate) struct Node {
+    id: usize,
+    shape: Vec<usize>,
+    storage: Arc<RwLock<Vec<f32>>>,
+    made_by: Option<Recorded>,
+    requires_grad: bool,
+}
+
+/// An n-dimensional f32 tensor. Cloning is cheap (shares the node).
+#[derive(Clone)]
+pub struct Tensor(Arc<Node>);
+
+static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
+
+thread_local! {
+    static GRAD_ENABLED: Cell<bool> = const { Cell::new(true) };
+}
+
+/// Runs `f` with graph recording off on this thread (inference, optimizer updates).
+pub fn no_grad<T>(f: impl FnOnce() -> T) -> T {
+    let before = GRAD_ENABLED.with(|g| g.replace(false));
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            GRAD_ENABLED.with(|g| g.set(self.0));
+        }
+    }
+    let _restore = Restore(before);
+    f()
+}
+
+/// Whether ops on this thread currently record a graph.
+pub fn grad_enabled() -> bool {
+    GRAD_ENABLED.with(|g| g.get())
+}
+
+impl std::fmt::Debug for Tensor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let data = self.data();
+        let head: Vec<f32> = data.iter().take(8).copied().collect();
+        write!(f, "Tensor(shape={:?}, data[..8]={:?}", self.shape(), head)?;
+        if let Some(r) = &self.0.made_by {
+            write!(f, ", op={}", r.rule.name())?;
+        }
+        write!(f, ")")
+    }
+}
+
+impl Tensor {
+    fn from_node(shape: Vec<usize>, storage: Arc<RwLock<Vec<f32>>>, made_by: Option<Recorded>, requires_grad: bool) -> Tensor {
+        Tensor(Arc::new(Node {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            shape,
+            storage,
+            made_by,
+            requires_grad,
+        }))
+    }
+
+    /// A constant tensor (no gradient) from data in row-major order.
+    ///
+    /// ```
+    /// use neuro_divergent::tensor::Tensor;
+    /// let t = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]);
+    /// assert_eq!(t.shape(), &[2, 2]);
+    /// ```
+    pub fn from_vec(data: Vec<f32>, shape: &[usize]) -> Tensor {
+        assert_eq!(data.len(), numel(shape), "data length {} does not fit shape {:?}", data.len(), shape);
+        Tensor::from_node(shape.to_vec(), Arc::new(RwLock::new(data)), None, false)
+    }
+
+    /// A trainable leaf: a parameter whose gradient [`Tensor::backward`] computes.
+    pub fn param(data: Vec<f32>, shape: &[usize]) -> Tensor {
+        assert_eq!(data.len(), numel(shape), "data length {} does not fit shape {:?}", data.len(), shape);
+        Tensor::from_node(shape.to_vec(), Arc::new(RwLock::new(data)), None, true)
+    }
+
+    pub fn zeros(shape: &[usize]) -> Tensor {
+        Tensor::full(shape, 0.0)
+    }
+
+    pub fn ones(shape: &[usize]) -> Tensor {
+        Tensor::full(shape, 1.0)
+    }
+
+    pub fn full(shape: &[usize], value: f32) -> Tensor {
+        Tensor::from_vec(vec![value; numel(shape)], shape)
+    }
+
+    /// A 0-d tensor holding one value.
+    pub fn scalar(value: f32) -> Tensor {
+        Tensor::from_vec(vec![value], &[])
+    }
+
+    /// Uniform draws from [lo, hi).
+    pub fn rand_uniform(shape: &[usize], lo: f32, hi: f32, rng: &mut Rng) -> Tensor {
+        Tensor::from_vec((0..numel(shape)).map(|_| rng.uniform(lo, hi)).collect(), shape)
+    }
+
+    /// Standard normal draws.
+    pub fn randn(shape: &[usize], rng: &mut Rng) -> Tensor {
+        Tensor::from_vec((0..numel(shape)).map(|_| rng.normal()).collect(), shape)
+    }
+
+    /// The result of an op: records `rule` when graph recording is on and an input needs a gradient.
+    pub fn from_op(data: Vec<f32>, shape: &[usize], inputs: &[&Tensor], rule: impl Backward + 'static) -> Tensor {
+        debug_assert_eq!(data.len(), numel(shape), "op {} produced a wrong-sized buffer", rule.name());
+        let track = grad_enabled() && inputs.iter().any(|t| t.requires_grad());
+        let made_by = track.then(|| Recorded {
+            inputs: inputs.iter().map(|t| (*t).clone()).collect(),
+            rule: Box::new(rule),
+        });
+        Tensor::from_node(shape.to_vec(), Arc::new(RwLock::new(data)), made_by, track)
+    }
+
+    /// A tensor with `self`'s storage under a new shape (used by reshape; the caller records the op).
+    pub(crate) fn share_storage(&self, shape: &[usize], made_by: Option<Recorded>) -> Tensor {
+        let requires_grad = made_by.is_some();
+        Tensor::from_node(shape.to_vec(), Arc::clone(&self.0.storage), made_by, requires_grad)
+    }
+
+    /// A unique id for this node (gradients are keyed by it).
+    pub fn id(&self) -> usize {
+        self.0.id
+    }
+
+    pub fn shape(&self) -> &[usize] {
+        &self.0.shape
+    }
+
+    /// Number of dimensions.
+    pub fn rank(&self) -> usize {
+        self.0.shape.len()
+    }
+
+    /// Size of dimension `axis` (negative counts from the end).
+    pub fn dim(&self, axis: isize) -> usize {
+        self.0.shape[shape::axis_index(axis, self.rank())]
+    }
+
+    pub fn numel(&self) -> usize {
+        numel(&self.0.shape)
+    }
+
+    pub fn requires_grad(&self) -> bool {
+        self.0.requires_grad
+    }
+
+    pub(crate) fn recorded(&self) -> Option<&Recorded> {
+        self.0.made_by.as_ref()
+    }
+
+    /// Read access to the values, row-major.
+    pub fn data(&self) -> RwLockReadGuard<'_, Vec<f32>> {
+        self.0.storage.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Write access to the values, for optimizers updating a parameter in place.
+    pub fn data_mut(&self) -> RwLockWriteGuard<'_, Vec<f32>> {
+        self.0.storage.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn to_vec(&self) -> Vec<f32> {
+        self.data().clone()
+    }
+
+    /// The single value of a one-element tensor.
+    pub fn item(&self) -> f32 {
+        assert_eq!(self.numel(), 1, "item() needs a one-element tensor, shape is {:?}", self.shape());
+        self.data()[0]
+    }
+
+    /// The same values, cut from the graph (no gradient flows through).
+    pub fn detach(&self) -> Tensor {
+        Tensor::from_node(self.0.shape.clone(), Arc::clone(&self.0.storage), None, false)
+    }
+
+    /// A copy of the values with fresh storage, cut from the graph.
+    pub fn deep_copy(&self) -> Tensor {
+        Tensor::from_vec(self.to_vec(), self.shape())
+    }
+
+    /// Runs reverse-mode autodiff from this tensor (which must hold one value, e.g. a loss).
+    pub fn backward(&self) -> Gradients {
+        autodiff::backward(self)
+    }
+}

@@ -1,0 +1,3 @@
+//! Raw f32 kernels with no autodiff: the code that decides speed.
+
+pub mod gemm;

@@ -1,0 +1,219 @@
+//! Matrix products: `matmul` (2-d and batched) and `linear` (x·Wᵀ + b, PyTorch's layout).
+//! Backward passes use transposed *views* into the gemm kernel, never transposed copies.
+
+use rayon::prelude::*;
+
+use crate::kernels::gemm::{matmul_into, matmul_into_with, MatRef};
+use crate::tensor::shape::numel;
+use crate::tensor::{Backward, Tensor};
+
+/// Runs `batch` independent products, in parallel when there are several and each is small.
+fn batched(batch: usize, m: usize, n: usize, out: &mut [f32], f: impl Fn(usize, &mut [f32], bool) + Sync) {
+    if batch > 1 && m * n > 0 && rayon::current_num_threads() > 1 {
+        out.par_chunks_mut(m * n).enumerate().for_each(|(i, c)| f(i, c, false));
+    } else {
+        for (i, c) in out.chunks_mut(m * n.max(1)).enumerate().take(batch) {
+            f(i, c, true);
+        }
+    }
+}
+
+/// How a batched matmul lines its operands up: `[batch.., m, k] · [batch.., k, n]`, or
+/// `[batch.., m, k] · [k, n]` (the weight shared across the batch).
+struct MatmulBackward {
+    batch: usize,
+    m: usize,
+    k: usize,
+    n: usize,
+    rhs_shared: bool,
+}
+
+impl Backward for MatmulBackward {
+    fn backward(&self, inputs: &[Tensor], _out: &Tensor, g: &[f32]) -> Vec<Option<Vec<f32>>> {
+        let (a, b) = (&inputs[0], &inputs[1]);
+        let (batch, m, k, n) = (self.batch, self.m, self.k, self.n);
+        let (ad, bd) = (a.data(), b.data());
+        if self.rhs_shared {
+            // Fold the batch into rows: A is (batch·m) × k.
+            let rows = batch * m;
+            let ga = a.requires_grad().then(|| {
+                let mut ga = vec![0.0; rows * k];
+                matmul_into(MatRef::new(g, rows, n), MatRef::new(&bd, k, n).t(), &mut ga, false);
+                ga
+            });
+            let gb = b.requires_grad().then(|| {
+                let mut gb = vec![0.0; k * n];
+                matmul_into(MatRef::new(&ad, rows, k).t(), MatRef::new(g, rows, n), &mut gb, false);
+                gb
+            });
+            return vec![ga, gb];
+        }
+        let ga = a.requires_grad().then(|| {
+            let mut ga = vec![0.0; batch * m * k];
+            batched(batch, m, k, &mut ga, |i, c, threads| {
+                let gi = MatRef::new(&g[i * m * n..], m, n);
+                let bi = MatRef::new(&bd[i * k * n..], k, n).t();
+                matmul_into_with(gi, bi, c, false, threads);
+            });
+            ga
+        });
+        let gb = b.requires_grad().then(|| {
+            let mut gb = vec![0.0; batch * k * n];
+            batched(batch, k, n, &mut gb, |i, c, threads| {
+                let ai = MatRef::new(&ad[i * m * k..], m, k).t();
+                let gi = MatRef::new(&g[i * m * n..], m, n);
+                matmul_into_with(ai, gi, c, false, threads);
+            });
+            gb
+        });
+        vec![ga, gb]
+    }
+    fn name(&self) -> &'static str {
+        "matmul"
+    }
+}
+
+struct LinearBackward {
+    rows: usize,
+    fan_in: usize,
+    fan_out: usize,
+}
+
+impl Backward for LinearBackward {
+    fn backward(&self, inputs: &[Tensor], _out: &Tensor, g: &[f32]) -> Vec<Option<Vec<f32>>> {
+        let (x, w) = (&inputs[0], &inputs[1]);
+        let (rows, fi, fo) = (self.rows, self.fan_in, self.fan_out);
+        let gx = x.requires_grad().then(|| {
+            // dX = dY · W
+            let mut gx = vec![0.0; rows * fi];
+            matmul_into(MatRef::new(g, rows, fo), MatRef::new(&w.data(), fo, fi), &mut gx, false);
+            gx
+        });
+        let gw = w.requires_grad().then(|| {
+            // dW = dYᵀ · X
+            let mut gw = vec![0.0; fo * fi];
+            matmul_into(MatRef::new(g, rows, fo).t(), MatRef::new(&x.data(), rows, fi), &mut gw, false);
+            gw
+        });
+        let mut grads = vec![gx, gw];
+        if let Some(b) = inputs.get(2) {
+            grads.push(b.requires_grad().then(|| {
+                let mut gb = vec![0.0; fo];
+                for row in g.chunks(fo) {
+                    gb.iter_mut().zip(row).for_each(|(a, v)| *a += v);
+                }
+                gb
+            }));
+        }
+        grads
+    }
+    fn name(&self) -> &'static str {
+        "linear"
+    }
+}
+
+impl Tensor {
+    /// Matrix product over the last two axes: `[.., m, k] · [.., k, n] → [.., m, n]`. The
+    /// right operand may be 2-d (shared across the batch); otherwise batch dims must be equal.
+    pub fn matmul(&self, rhs: &Tensor) -> Tensor {
+        let (a, b) = (self, rhs);
+        assert!(a.rank() >= 2 && b.rank() >= 2, "matmul needs rank >= 2, got {:?} · {:?}", a.shape(), b.shape());
+        let (m, k) = (a.dim(-2), a.dim(-1));
+        let (k2, n) = (b.dim(-2), b.dim(-1));
+        assert_eq!(k, k2, "matmul inner dimensions differ: {:?} · {:?}", a.shape(), b.shape());
+        let batch_shape = &a.shape()[..a.rank() - 2];
+        let batch = numel(batch_shape);
+        let rhs_shared = b.rank() == 2;
+        assert!(
+            rhs_shared || &b.shape()[..b.rank() - 2] == batch_shape,
+            "matmul batch dimensions differ: {:?} · {:?}",
+            a.shape(),
+            b.shape()
+        );
+        let mut out = vec![0.0f32; batch * m * n];
+        {
+            let (ad, bd) = (a.data(), b.data());
+            if rhs_shared {
+                matmul_into(MatRef::new(&ad, batch * m, k), MatRef::new(&bd, k, n), &mut out, false);
+            } else {
+                batched(batch, m, n, &mut out, |i, c, threads| {
+                    matmul_into_with(MatRef::new(&ad[i * m * k..], m, k), MatRef::new(&bd[i * k * n..], k, n), c, false, threads);
+                });
+            }
+        }
+        let mut shape = batch_shape.to_vec();
+        shape.extend([m, n]);
+        Tensor::from_op(out, &shape, &[a, b], MatmulBackward { batch, m, k, n, rhs_shared })
+    }
+
+    /// `self · weightᵀ + bias` over the last axis, with `weight` shaped `[out, in]` as PyTorch's
+    /// `nn.Linear` stores it.
+    pub fn linear(&self, weight: &Tensor, bias: Option<&Tensor>) -> Tensor {
+        let fan_in = self.dim(-1);
+        assert_eq!(weight.rank(), 2, "linear weight must be [out, in], got {:?}", weight.shape());
+        let fan_out = weight.shape()[0];
+        assert_eq!(weight.shape()[1], fan_in, "linear: input has {fan_in} features, weight expects {}", weight.shape()[1]);
+        let rows = self.numel() / fan_in.max(1);
+        let mut out = vec![0.0f32; rows * fan_out];
+        if let Some(b) = bias {
+            assert_eq!(b.shape(), &[fan_out], "linear bias must be [{fan_out}], got {:?}", b.shape());
+            let bd = b.data();
+            for row in out.chunks_mut(fan_out) {
+                row.copy_from_slice(&bd);
+            }
+        }
+        matmul_into(
+            MatRef::new(&self.data(), rows, fan_in),
+            MatRef::new(&weight.data(), fan_out, fan_in).t(),
+            &mut out,
+            bias.is_some(),
+        );
+        let mut shape = self.shape().to_vec();
+        *shape.last_mut().unwrap() = fan_out;
+        let rule = LinearBackward { rows, fan_in, fan_out };
+        match bias {
+            Some(b) => Tensor::from_op(out, &shape, &[self, weight, b], rule),
+            None => Tensor::from_op(out, &shape, &[self, weight], rule),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rng::Rng;
+    use crate::tensor::gradcheck::check_gradients;
+    use crate::tensor::Tensor;
+
+    #[test]
+    fn grad_matmul_2d_batched_shared() {
+        let mut rng = Rng::seed(41);
+        let xs = vec![Tensor::randn(&[4, 3], &mut rng), Tensor::randn(&[3, 5], &mut rng)];
+        check_gradients("matmul 2d", |x| x[0].matmul(&x[1]), &xs);
+        let xs = vec![Tensor::randn(&[2, 3, 4, 3], &mut rng), Tensor::randn(&[2, 3, 3, 2], &mut rng)];
+        check_gradients("matmul 4d", |x| x[0].matmul(&x[1]), &xs);
+        let xs = vec![Tensor::randn(&[2, 4, 3], &mut rng), Tensor::randn(&[3, 5], &mut rng)];
+        check_gradients("matmul shared rhs", |x| x[0].matmul(&x[1]), &xs);
+        let xs = vec![Tensor::randn(&[3, 4], &mut rng), Tensor::randn(&[5, 3], &mut rng)];
+        check_gradients("matmul transposed operands", |x| x[0].transpose(0, 1).matmul(&x[1].transpose(0, 1)), &xs);
+    }
+
+    #[test]
+    fn grad_linear() {
+        let mut rng = Rng::seed(42);
+        let xs = vec![Tensor::randn(&[2, 3, 4], &mut rng), Tensor::randn(&[5, 4], &mut rng), Tensor::randn(&[5], &mut rng)];
+        check_gradients("linear", |x| x[0].linear(&x[1], Some(&x[2])), &xs);
+        check_gradients("linear no bias", |x| x[0].linear(&x[1], None), &xs[..2]);
+    }
+
+    #[test]
+    fn linear_equals_matmul_of_transpose() {
+        let mut rng = Rng::seed(43);
+        let x = Tensor::randn(&[6, 4], &mut rng);
+        let w = Tensor::randn(&[3, 4], &mut rng);
+        let a = x.linear(&w, None).to_vec();
+        let b = x.matmul(&w.transpose(0, 1)).to_vec();
+        for (p, q) in a.iter().zip(&b) {
+            assert!((p - q).abs() < 1e-5);
+        }
+    }
+}

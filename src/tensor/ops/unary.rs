@@ -1,0 +1,327 @@
+//! Elementwise unary ops and activations. One loop serves all of them: each kind gives its value
+//! and its derivative (from the input `x` and, where cheaper, the output `y`).
+
+use rayon::prelude::*;
+
+use super::binary::PARALLEL_ELEMS;
+use crate::tensor::{Backward, Tensor};
+
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Unary {
+    Neg,
+    Exp,
+    Log,
+    Sqrt,
+    Abs,
+    Square,
+    Powf(f32),
+    Clamp(f32, f32),
+    Relu,
+    LeakyRelu(f32),
+    Elu(f32),
+    Gelu,
+    Tanh,
+    Sigmoid,
+    Silu,
+    Softplus,
+    Sin,
+    Cos,
+}
+
+const SQRT_2_OVER_PI: f32 = 0.797_884_6;
+
+#[inline(always)]
+fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// The Gauss error function (Abramowitz-Stegun 7.1.26 refined; |error| < 1.2e-7 in f64 terms),
+/// for exact GELU as PyTorch's default.
+#[inline(always)]
+fn erf(x: f32) -> f32 {
+    let t = 1.0 / (1.0 + 0.5 * x.abs());
+    let y = 1.0
+        - t * (-x * x - 1.265_512_2
+            + t * (1.000_023_7
+                + t * (0.374_091_96
+                    + t * (0.096_784_18
+                        + t * (-0.186_288_06
+                            + t * (0.278_868_07 + t * (-1.135_203_9 + t * (1.488_515_9 + t * (-0.822_152_2 + t * 0.170_872_77)))))))))
+            .exp();
+    if x >= 0.0 {
+        y
+    } else {
+        -y
+    }
+}
+
+impl Unary {
+    #[inline(always)]
+    fn value(self, x: f32) -> f32 {
+        match self {
+            Unary::Neg => -x,
+            Unary::Exp => x.exp(),
+            Unary::Log => x.ln(),
+            Unary::Sqrt => x.sqrt(),
+            Unary::Abs => x.abs(),
+            Unary::Square => x * x,
+            Unary::Powf(p) => x.powf(p),
+            Unary::Clamp(lo, hi) => x.max(lo).min(hi),
+            Unary::Relu => x.max(0.0),
+            Unary::LeakyRelu(a) => {
+                if x > 0.0 {
+                    x
+                } else {
+                    a * x
+                }
+            }
+            Unary::Elu(a) => {
+                if x > 0.0 {
+                    x
+                } else {
+                    a * (x.exp() - 1.0)
+                }
+            }
+            Unary::Gelu => 0.5 * x * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2)),
+            Unary::Tanh => x.tanh(),
+            Unary::Sigmoid => sigmoid(x),
+            Unary::Silu => x * sigmoid(x),
+            // log(1 + e^x), stable for large |x| (PyTorch switches to identity above 20).
+            Unary::Softplus => {
+                if x > 20.0 {
+                    x
+                } else {
+                    x.exp().ln_1p()
+                }
+            }
+            Unary::Sin => x.sin(),
+            Unary::Cos => x.cos(),
+        }
+    }
+
+    /// dy/dx given input `x` and output `y`.
+    #[inline(always)]
+    fn derivative(self, x: f32, y: f32) -> f32 {
+        match self {
+            Unary::Neg => -1.0,
+            Unary::Exp => y,
+            Unary::Log => 1.0 / x,
+            Unary::Sqrt => 0.5 / y,
+            Unary::Abs => {
+                if x > 0.0 {
+                    1.0
+                } else if x < 0.0 {
+                    -1.0
+                } else {
+                    0.0
+                }
+            }
+            Unary::Square => 2.0 * x,
+            Unary::Powf(p) => p * x.powf(p - 1.0),
+            Unary::Clamp(lo, hi) => {
+                if x >= lo && x <= hi {
+                    1.0
+                } else {
+                    0.0
+                }
+            }
+            Unary::Relu => {
+                if x > 0.0 {
+                    1.0
+                } else {
+                    0.0
+                }
+            }
+            Unary::LeakyRelu(a) => {
+                if x > 0.0 {
+                    1.0
+                } else {
+                    a
+                }
+            }
+            Unary::Elu(a) => {
+                if x > 0.0 {
+                    1.0
+                } else {
+                    y + a
+                }
+            }
+            Unary::Gelu => {
+                let cdf = 0.5 * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2));
+                let pdf = (-0.5 * x * x).exp() * SQRT_2_OVER_PI * 0.5;
+                cdf + x * pdf
+            }
+            Unary::Tanh => 1.0 - y * y,
+            Unary::Sigmoid => y * (1.0 - y),
+            Unary::Silu => {
+                let s = sigmoid(x);
+                s * (1.0 + x * (1.0 - s))
+            }
+            Unary::Softplus => {
+                if x > 20.0 {
+                    1.0
+                } else {
+                    sigmoid(x)
+                }
+            }
+            Unary::Sin => x.cos(),
+            Unary::Cos => -x.sin(),
+        }
+    }
+}
+
+struct UnaryBackward(Unary);
+
+impl Backward for UnaryBackward {
+    fn backward(&self, inputs: &[Tensor], out: &Tensor, g: &[f32]) -> Vec<Option<Vec<f32>>> {
+        let x = inputs[0].data();
+        let y = out.data();
+        let op = self.0;
+        let mut gx = vec![0.0f32; g.len()];
+        let body = |(o, ((g, x), y)): (&mut f32, ((&f32, &f32), &f32))| *o = g * op.derivative(*x, *y);
+        if g.len() >= PARALLEL_ELEMS {
+            gx.par_iter_mut().zip(g.par_iter().zip(x.par_iter()).zip(y.par_iter())).for_each(body);
+        } else {
+            gx.iter_mut().zip(g.iter().zip(x.iter()).zip(y.iter())).for_each(body);
+        }
+        vec![Some(gx)]
+    }
+    fn name(&self) -> &'static str {
+        "unary"
+    }
+}
+
+pub(crate) fn unary(x: &Tensor, op: Unary) -> Tensor {
+    let data = {
+        let xd = x.data();
+        if xd.len() >= PARALLEL_ELEMS {
+            xd.par_iter().map(|v| op.value(*v)).collect()
+        } else {
+            xd.iter().map(|v| op.value(*v)).collect()
+        }
+    };
+    Tensor::from_op(data, x.shape(), &[x], UnaryBackward(op))
+}
+
+impl Tensor {
+    pub fn neg(&self) -> Tensor {
+        unary(self, Unary::Neg)
+    }
+    pub fn exp(&self) -> Tensor {
+        unary(self, Unary::Exp)
+    }
+    /// Natural logarithm.
+    pub fn log(&self) -> Tensor {
+        unary(self, Unary::Log)
+    }
+    pub fn sqrt(&self) -> Tensor {
+        unary(self, Unary::Sqrt)
+    }
+    pub fn abs(&self) -> Tensor {
+        unary(self, Unary::Abs)
+    }
+    pub fn square(&self) -> Tensor {
+        unary(self, Unary::Square)
+    }
+    /// `self ^ p` elementwise.
+    pub fn powf(&self, p: f32) -> Tensor {
+        unary(self, Unary::Powf(p))
+    }
+    /// Limits values to [lo, hi]; the gradient is zero outside.
+    pub fn clamp(&self, lo: f32, hi: f32) -> Tensor {
+        unary(self, Unary::Clamp(lo, hi))
+    }
+    pub fn relu(&self) -> Tensor {
+        unary(self, Unary::Relu)
+    }
+    pub fn leaky_relu(&self, negative_slope: f32) -> Tensor {
+        unary(self, Unary::LeakyRelu(negative_slope))
+    }
+    pub fn elu(&self, alpha: f32) -> Tensor {
+        unary(self, Unary::Elu(alpha))
+    }
+    /// Exact (erf) GELU, PyTorch's default.
+    pub fn gelu(&self) -> Tensor {
+        unary(self, Unary::Gelu)
+    }
+    pub fn tanh(&self) -> Tensor {
+        unary(self, Unary::Tanh)
+    }
+    pub fn sigmoid(&self) -> Tensor {
+        unary(self, Unary::Sigmoid)
+    }
+    /// SiLU, also called Swish: `x · sigmoid(x)`.
+    pub fn silu(&self) -> Tensor {
+        unary(self, Unary::Silu)
+    }
+    pub fn softplus(&self) -> Tensor {
+        unary(self, Unary::Softplus)
+    }
+    pub fn sin(&self) -> Tensor {
+        unary(self, Unary::Sin)
+    }
+    pub fn cos(&self) -> Tensor {
+        unary(self, Unary::Cos)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rng::Rng;
+    use crate::tensor::gradcheck::check_gradients;
+    use crate::tensor::Tensor;
+
+    fn input(shape: &[usize], seed: u64) -> Vec<Tensor> {
+        let mut rng = Rng::seed(seed);
+        // Values kept off the kinks (0 for relu/abs, the clamp bounds) so differences are smooth.
+        let v: Vec<f32> = (0..shape.iter().product())
+            .map(|_| {
+                let x = rng.uniform(0.1, 1.5);
+                if rng.uniform(0.0, 1.0) < 0.5 {
+                    -x
+                } else {
+                    x
+                }
+            })
+            .collect();
+        vec![Tensor::from_vec(v, shape)]
+    }
+
+    #[test]
+    fn grad_activations() {
+        let x = input(&[3, 7], 11);
+        check_gradients("relu", |x| x[0].relu(), &x);
+        check_gradients("leaky_relu", |x| x[0].leaky_relu(0.01), &x);
+        check_gradients("elu", |x| x[0].elu(1.0), &x);
+        check_gradients("gelu", |x| x[0].gelu(), &x);
+        check_gradients("tanh", |x| x[0].tanh(), &x);
+        check_gradients("sigmoid", |x| x[0].sigmoid(), &x);
+        check_gradients("silu", |x| x[0].silu(), &x);
+        check_gradients("softplus", |x| x[0].softplus(), &x);
+    }
+
+    #[test]
+    fn grad_math() {
+        let x = input(&[2, 3, 4], 12);
+        check_gradients("neg", |x| x[0].neg(), &x);
+        check_gradients("exp", |x| x[0].exp(), &x);
+        check_gradients("abs", |x| x[0].abs(), &x);
+        check_gradients("square", |x| x[0].square(), &x);
+        check_gradients("clamp", |x| x[0].clamp(-0.05, 0.05), &x);
+        check_gradients("sin", |x| x[0].sin(), &x);
+        check_gradients("cos", |x| x[0].cos(), &x);
+        let pos = vec![x[0].abs().add_scalar(0.2).detach()];
+        check_gradients("log", |x| x[0].log(), &pos);
+        check_gradients("sqrt", |x| x[0].sqrt(), &pos);
+        check_gradients("powf", |x| x[0].powf(1.7), &pos);
+    }
+
+    #[test]
+    fn gelu_matches_reference_values() {
+        // torch.nn.functional.gelu(torch.tensor([-1., 0.5, 2.]))
+        let y = Tensor::from_vec(vec![-1.0, 0.5, 2.0], &[3]).gelu().to_vec();
+        for (a, b) in y.iter().zip([-0.158_655_3, 0.345_731_1, 1.954_499_7]) {
+            assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+        }
+    }
+}
