@@ -4,6 +4,7 @@
 pub mod data;
 pub mod error;
 pub mod kernels;
+pub mod models;
 pub mod nn;
 pub mod rng;
 pub mod tensor;
