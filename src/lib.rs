@@ -3,6 +3,7 @@
 
 pub mod data;
 pub mod error;
+pub mod forecast;
 pub mod kernels;
 pub mod models;
 pub mod nn;

@@ -1,0 +1,3 @@
+//! NeuralForecast orchestration: fit / predict / cross-validation / save / load over many models.
+
+pub mod file;
