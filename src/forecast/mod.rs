@@ -1,3 +1,79 @@
 //! NeuralForecast orchestration: fit / predict / cross-validation / save / load over many models.
+//! The binding converts JS values into these types and calls these methods on a worker thread.
 
 pub mod file;
+mod frame;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+pub use frame::{InputFrame, OutputFrame};
+
+use crate::error::{Error, Result};
+
+/// A model as the user declared it: class name and camelCase options.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModelSpec {
+    pub class: String,
+    pub options: serde_json::Value,
+}
+
+/// The `freq` option: a pandas-style alias, or the step of an integer `ds`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FreqSpec {
+    Alias(String),
+    Step(f64),
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct FitOptions {
+    /// Points at the end of each series held out for validation (early stopping).
+    pub val_size: usize,
+    pub verbose: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct CvOptions {
+    pub n_windows: usize,
+    /// Distance between cutoffs; None = h.
+    pub step_size: Option<usize>,
+    pub val_size: usize,
+    /// Retrain at every window instead of once.
+    pub refit: bool,
+    pub verbose: bool,
+}
+
+/// One report from training, sent to `onProgress`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProgressEvent {
+    pub model: String,
+    pub step: usize,
+    pub max_steps: usize,
+    pub train_loss: f64,
+    pub val_loss: Option<f64>,
+}
+
+/// Cancellation and progress, shared between the caller and the worker thread.
+#[derive(Default)]
+pub struct Control {
+    pub cancel: Arc<AtomicBool>,
+    pub on_progress: Option<Box<dyn Fn(&ProgressEvent) + Send + Sync>>,
+}
+
+impl Control {
+    pub fn cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+    }
+    pub(crate) fn check(&self) -> Result<()> {
+        if self.cancelled() {
+            Err(Error::aborted())
+        } else {
+            Ok(())
+        }
+    }
+    pub(crate) fn report(&self, e: &ProgressEvent) {
+        if let Some(f) = &self.on_progress {
+            f(e);
+        }
+    }
+}
