@@ -1,0 +1,264 @@
+//! Validated, per-series storage built from a long-format frame: series sorted by id, rows by
+//! time, no gaps, no duplicates, finite values. Errors name the series, the row and the timestamp.
+
+use std::collections::HashMap;
+
+use super::freq::{civil_from_days, Freq};
+use crate::error::{Error, Result};
+
+/// One series on a regular grid.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Series {
+    pub id: String,
+    /// Timestamps (epoch ms or integer steps), strictly increasing by one freq step.
+    pub ds: Vec<f64>,
+    pub y: Vec<f32>,
+    /// One vector per exogenous column of the dataset, aligned with `y`.
+    pub exog: Vec<Vec<f32>>,
+}
+
+impl Series {
+    pub fn len(&self) -> usize {
+        self.y.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.y.is_empty()
+    }
+    pub fn last_ds(&self) -> f64 {
+        *self.ds.last().expect("a series is never empty")
+    }
+    /// The series without its last `n` points.
+    pub fn truncated(&self, n: usize) -> Series {
+        let keep = self.len().saturating_sub(n);
+        Series {
+            id: self.id.clone(),
+            ds: self.ds[..keep].to_vec(),
+            y: self.y[..keep].to_vec(),
+            exog: self.exog.iter().map(|c| c[..keep].to_vec()).collect(),
+        }
+    }
+}
+
+/// All series of a frame, sorted by id.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Dataset {
+    pub series: Vec<Series>,
+    /// Names of the exogenous columns, in the order of `Series::exog`.
+    pub exog_names: Vec<String>,
+}
+
+/// A long frame's columns, borrowed.
+pub struct FrameColumns<'a> {
+    pub unique_id: &'a [String],
+    pub ds: &'a [f64],
+    pub y: &'a [f64],
+    pub exog: &'a [(String, Vec<f64>)],
+}
+
+/// A timestamp as people read it: an ISO date(-time) for calendar freqs, the number otherwise.
+pub fn format_ds(ds: f64, freq: &Freq) -> String {
+    if !freq.is_calendar() || !ds.is_finite() {
+        return format!("{ds}");
+    }
+    let ms = ds as i64;
+    let (y, m, d) = civil_from_days(ms.div_euclid(86_400_000));
+    let t = ms.rem_euclid(86_400_000) / 1000;
+    if t == 0 {
+        format!("{y:04}-{m:02}-{d:02}")
+    } else {
+        format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", t / 3600, t / 60 % 60, t % 60)
+    }
+}
+
+impl Dataset {
+    /// Validates a frame and groups it into series. `what` names the frame in errors (e.g. "df").
+    pub fn from_frame(frame: &FrameColumns, freq: &Freq, what: &str) -> Result<Dataset> {
+        let n = frame.unique_id.len();
+        if n == 0 {
+            return Err(Error::value(format!("{what} is empty: it needs at least one row")));
+        }
+        for (name, len) in [("ds", frame.ds.len()), ("y", frame.y.len())]
+            .into_iter()
+            .chain(frame.exog.iter().map(|(c, v)| (c.as_str(), v.len())))
+        {
+            if len != n {
+                return Err(Error::value(format!("{what}: column '{name}' has {len} values but unique_id has {n}")));
+            }
+        }
+        for (row, &ds) in frame.ds.iter().enumerate() {
+            if !ds.is_finite() {
+                return Err(Error::value(format!("{what}: ds is not a valid timestamp at row {row} (series '{}')", frame.unique_id[row])));
+            }
+        }
+        let check_finite = |name: &str, values: &[f64]| -> Result<()> {
+            match values.iter().position(|v| !v.is_finite()) {
+                Some(row) => Err(Error::value(format!(
+                    "{what}: column '{name}' is {} at row {row} (series '{}', ds {}); values must be finite numbers",
+                    values[row],
+                    frame.unique_id[row],
+                    format_ds(frame.ds[row], freq)
+                ))),
+                None => Ok(()),
+            }
+        };
+        check_finite("y", frame.y)?;
+        for (name, values) in frame.exog {
+            check_finite(name, values)?;
+        }
+
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by(|&a, &b| frame.unique_id[a].cmp(&frame.unique_id[b]).then(frame.ds[a].total_cmp(&frame.ds[b])));
+        let mut series = Vec::new();
+        let mut start = 0;
+        while start < n {
+            let id = &frame.unique_id[order[start]];
+            let mut end = start + 1;
+            while end < n && &frame.unique_id[order[end]] == id {
+                end += 1;
+            }
+            let rows = &order[start..end];
+            for w in rows.windows(2) {
+                let (a, b) = (frame.ds[w[0]], frame.ds[w[1]]);
+                if a == b {
+                    return Err(Error::value(format!(
+                        "{what}: series '{id}' has duplicate timestamps: rows {} and {} both have ds {}",
+                        w[0].min(w[1]),
+                        w[0].max(w[1]),
+                        format_ds(a, freq)
+                    )));
+                }
+                match freq.steps_between(a, b) {
+                    Some(1) => {}
+                    Some(_) => {
+                        return Err(Error::value(format!(
+                            "{what}: series '{id}' has a gap: after ds {} comes {} (row {}), expected {}; fill missing timestamps first",
+                            format_ds(a, freq),
+                            format_ds(b, freq),
+                            w[1],
+                            format_ds(freq.advance(a, 1), freq)
+                        )))
+                    }
+                    None => {
+                        return Err(Error::value(format!(
+                            "{what}: series '{id}': ds {} (row {}) is not one freq step after {}; check freq",
+                            format_ds(b, freq),
+                            w[1],
+                            format_ds(a, freq)
+                        )))
+                    }
+                }
+            }
+            series.push(Series {
+                id: id.clone(),
+                ds: rows.iter().map(|&r| frame.ds[r]).collect(),
+                y: rows.iter().map(|&r| frame.y[r] as f32).collect(),
+                exog: frame.exog.iter().map(|(_, v)| rows.iter().map(|&r| v[r] as f32).collect()).collect(),
+            });
+            start = end;
+        }
+        Ok(Dataset { series, exog_names: frame.exog.iter().map(|(n, _)| n.clone()).collect() })
+    }
+
+    /// Index of an exogenous column by name.
+    pub fn exog_index(&self, name: &str) -> Option<usize> {
+        self.exog_names.iter().position(|n| n == name)
+    }
+
+    /// Length of the longest series.
+    pub fn max_len(&self) -> usize {
+        self.series.iter().map(Series::len).max().unwrap_or(0)
+    }
+
+    /// Every series without its last `n` points (fails naming a series too short for that).
+    pub fn truncated(&self, n: usize, min_left: usize, why: &str) -> Result<Dataset> {
+        if let Some(s) = self.series.iter().find(|s| s.len() < n + min_left) {
+            return Err(Error::value(format!(
+                "series '{}' has {} points, too few for {why} (needs at least {})",
+                s.id,
+                s.len(),
+                n + min_left
+            )));
+        }
+        Ok(Dataset { series: self.series.iter().map(|s| s.truncated(n)).collect(), exog_names: self.exog_names.clone() })
+    }
+}
+
+/// Static exogenous values: one row per series id.
+pub fn static_table(ids: &[String], columns: &[(String, Vec<f64>)], what: &str) -> Result<HashMap<String, Vec<f32>>> {
+    let mut table = HashMap::new();
+    for (row, id) in ids.iter().enumerate() {
+        let mut values = Vec::with_capacity(columns.len());
+        for (name, col) in columns {
+            let v = *col.get(row).ok_or_else(|| Error::value(format!("{what}: column '{name}' is shorter than unique_id")))?;
+            if !v.is_finite() {
+                return Err(Error::value(format!("{what}: column '{name}' is {v} at row {row} (series '{id}')")));
+            }
+            values.push(v as f32);
+        }
+        if table.insert(id.clone(), values).is_some() {
+            return Err(Error::value(format!("{what}: series '{id}' appears in more than one row")));
+        }
+    }
+    Ok(table)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame_of<'a>(ids: &'a [String], ds: &'a [f64], y: &'a [f64]) -> FrameColumns<'a> {
+        FrameColumns { unique_id: ids, ds, y, exog: &[] }
+    }
+
+    fn ids(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn sorts_series_and_rows() {
+        let i = ids(&["b", "a", "b", "a"]);
+        let d = ds_vec(&[2.0, 2.0, 1.0, 1.0]);
+        let y = vec![20.0, 2.0, 10.0, 1.0];
+        let set = Dataset::from_frame(&frame_of(&i, &d, &y), &Freq::step(1.0).unwrap(), "df").unwrap();
+        assert_eq!(set.series[0].id, "a");
+        assert_eq!(set.series[0].y, vec![1.0, 2.0]);
+        assert_eq!(set.series[1].y, vec![10.0, 20.0]);
+    }
+
+    fn ds_vec(v: &[f64]) -> Vec<f64> {
+        v.to_vec()
+    }
+
+    #[test]
+    fn errors_name_series_row_and_timestamp() {
+        let f = Freq::step(1.0).unwrap();
+        let i = ids(&["a", "a", "a"]);
+        let e = Dataset::from_frame(&frame_of(&i, &[1.0, 2.0, 3.0], &[1.0, f64::NAN, 3.0]), &f, "df").unwrap_err();
+        assert!(e.message.contains("row 1") && e.message.contains("'a'") && e.message.contains("NaN"), "{e}");
+        let e = Dataset::from_frame(&frame_of(&i, &[1.0, 2.0, 2.0], &[1.0, 2.0, 3.0]), &f, "df").unwrap_err();
+        assert!(e.message.contains("duplicate"), "{e}");
+        let e = Dataset::from_frame(&frame_of(&i, &[1.0, 2.0, 5.0], &[1.0, 2.0, 3.0]), &f, "df").unwrap_err();
+        assert!(e.message.contains("gap") && e.message.contains("expected 3"), "{e}");
+        let e = Dataset::from_frame(&frame_of(&[], &[], &[]), &f, "df").unwrap_err();
+        assert!(e.message.contains("empty"), "{e}");
+        let e = Dataset::from_frame(&frame_of(&i, &[1.0, 2.0], &[1.0, 2.0, 3.0]), &f, "df").unwrap_err();
+        assert!(e.message.contains("'ds' has 2 values"), "{e}");
+    }
+
+    #[test]
+    fn calendar_gaps_are_reported_as_dates() {
+        let f = Freq::parse("MS").unwrap();
+        let day = 86_400_000.0;
+        let jan = 19_723.0 * day; // 2024-01-01
+        let mar = jan + 60.0 * day; // 2024-03-01
+        let i = ids(&["x", "x"]);
+        let e = Dataset::from_frame(&frame_of(&i, &[jan, mar], &[1.0, 2.0]), &f, "df").unwrap_err();
+        assert!(e.message.contains("2024-02-01"), "{e}");
+    }
+
+    #[test]
+    fn static_table_rejects_duplicates() {
+        let e = static_table(&ids(&["a", "a"]), &[("s".into(), vec![1.0, 2.0])], "staticDf").unwrap_err();
+        assert!(e.message.contains("more than one row"));
+    }
+}
