@@ -8,7 +8,10 @@ pub mod kernels;
 pub mod loss;
 pub mod models;
 pub mod nn;
+pub mod optim;
 pub mod rng;
+pub mod sched;
 pub mod tensor;
+pub mod train;
 
 pub use error::{Error, ErrorKind, Result};

@@ -17,6 +17,11 @@ impl Gradients {
         self.by_id.get(&t.id())
     }
 
+    /// Mutable access to the gradient of `t` (for clipping).
+    pub fn get_mut(&mut self, t: &Tensor) -> Option<&mut Vec<f32>> {
+        self.by_id.get_mut(&t.id())
+    }
+
     /// Takes the gradient of `t` out of the set.
     pub fn take(&mut self, t: &Tensor) -> Option<Vec<f32>> {
         self.by_id.remove(&t.id())

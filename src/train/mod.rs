@@ -1,0 +1,152 @@
+//! The training loop: sample, forward, backward, clip, step, schedule; validate every
+//! `val_check_steps`; stop early on a validation plateau; report progress; honour cancellation.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::error::{Error, Result};
+use crate::optim::{clip_grad_norm, clip_grad_value, OptimizerKind};
+use crate::rng::Rng;
+use crate::sched::{Scheduler, StepLr};
+use crate::tensor::Tensor;
+
+/// What the trainer drives: a model with its data.
+pub trait TrainTask {
+    /// The trainable parameters, by stable name.
+    fn params(&self) -> Vec<(String, Tensor)>;
+    /// The loss of one freshly sampled training batch (a 0-d tensor with a graph).
+    fn train_loss(&mut self, step: usize, rng: &mut Rng) -> Result<Tensor>;
+    /// The validation loss, or None when there is no validation data.
+    fn valid_loss(&mut self) -> Result<Option<f64>>;
+}
+
+/// Training settings, with NeuralForecast's meanings.
+#[derive(Clone, Debug)]
+pub struct TrainConfig {
+    pub max_steps: usize,
+    pub learning_rate: f64,
+    pub optimizer: OptimizerKind,
+    /// Halvings of the rate over training (StepLR); <= 0 for none.
+    pub num_lr_decays: i64,
+    pub val_check_steps: usize,
+    /// Validation checks without improvement before stopping; < 0 disables early stopping.
+    pub early_stop_patience_steps: i64,
+    /// At the end, put back the weights of the best validation check.
+    pub restore_best: bool,
+    pub grad_clip_norm: Option<f64>,
+    pub grad_clip_value: Option<f32>,
+    pub seed: u64,
+}
+
+impl TrainConfig {
+    /// NeuralForecast's defaults around a step count and learning rate.
+    pub fn new(max_steps: usize, learning_rate: f64) -> Self {
+        TrainConfig {
+            max_steps,
+            learning_rate,
+            optimizer: OptimizerKind::default(),
+            num_lr_decays: -1,
+            val_check_steps: 100,
+            early_stop_patience_steps: -1,
+            restore_best: false,
+            grad_clip_norm: None,
+            grad_clip_value: None,
+            seed: 1,
+        }
+    }
+}
+
+/// One step's report to the caller.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepReport {
+    /// 1-based.
+    pub step: usize,
+    pub max_steps: usize,
+    pub train_loss: f64,
+    /// The latest validation loss, if any has been computed.
+    pub val_loss: Option<f64>,
+    pub lr: f64,
+}
+
+/// What happened during training.
+#[derive(Clone, Debug, Default)]
+pub struct TrainHistory {
+    pub train_loss: Vec<f64>,
+    /// (step, loss) at each validation check.
+    pub val_loss: Vec<(usize, f64)>,
+    pub lr: Vec<f64>,
+    pub stopped_early: bool,
+    pub best_step: Option<usize>,
+}
+
+fn snapshot(params: &[(String, Tensor)]) -> Vec<Vec<f32>> {
+    params.iter().map(|(_, t)| t.to_vec()).collect()
+}
+
+/// Trains `task` per `cfg`. `cancel` is checked before every step; `on_step` hears every step.
+pub fn fit(task: &mut dyn TrainTask, cfg: &TrainConfig, cancel: &AtomicBool, on_step: &mut dyn FnMut(&StepReport)) -> Result<TrainHistory> {
+    let params = task.params();
+    let mut optimizer = cfg.optimizer.build();
+    let mut schedule = StepLr::neuralforecast(cfg.learning_rate, cfg.max_steps, cfg.num_lr_decays);
+    let mut rng = Rng::seed(cfg.seed);
+    let mut history = TrainHistory::default();
+    let mut best: Option<(f64, Vec<Vec<f32>>)> = None;
+    let mut bad_checks = 0i64;
+    let mut last_val = None;
+    for step in 0..cfg.max_steps {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(Error::aborted());
+        }
+        let lr = schedule.lr(step);
+        let loss = task.train_loss(step, &mut rng)?;
+        let value = loss.item() as f64;
+        if !value.is_finite() {
+            return Err(Error::value(format!(
+                "training diverged: the loss is {value} at step {} (try a smaller learningRate or another scalerType)",
+                step + 1
+            )));
+        }
+        let mut grads = loss.backward();
+        drop(loss);
+        if let Some(limit) = cfg.grad_clip_value {
+            clip_grad_value(&params, &mut grads, limit);
+        }
+        if let Some(max_norm) = cfg.grad_clip_norm {
+            clip_grad_norm(&params, &mut grads, max_norm);
+        }
+        optimizer.step(&params, &grads, lr);
+        history.train_loss.push(value);
+        history.lr.push(lr);
+
+        let done = step + 1 == cfg.max_steps;
+        if cfg.val_check_steps > 0 && ((step + 1) % cfg.val_check_steps == 0 || done) {
+            if let Some(v) = task.valid_loss()? {
+                history.val_loss.push((step + 1, v));
+                schedule.observe_validation(v);
+                last_val = Some(v);
+                if best.as_ref().map_or(true, |(b, _)| v < *b) {
+                    best = Some((v, if cfg.restore_best { snapshot(&params) } else { Vec::new() }));
+                    history.best_step = Some(step + 1);
+                    bad_checks = 0;
+                } else {
+                    bad_checks += 1;
+                }
+            }
+        }
+        on_step(&StepReport { step: step + 1, max_steps: cfg.max_steps, train_loss: value, val_loss: last_val, lr });
+        if cfg.early_stop_patience_steps >= 0 && bad_checks > cfg.early_stop_patience_steps {
+            history.stopped_early = true;
+            break;
+        }
+    }
+    if cfg.restore_best {
+        if let Some((_, weights)) = best {
+            for ((_, p), w) in params.iter().zip(weights) {
+                p.data_mut().copy_from_slice(&w);
+            }
+        }
+    }
+    Ok(history)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,138 @@
+//! The trainer on a small MLP: every optimizer learns, early stopping restores the best weights,
+//! cancellation and divergence are reported, runs are reproducible.
+
+use super::*;
+use crate::nn::{named_params, Linear, Module};
+
+/// y = sin(x0) + 0.5·x1² on 256 fixed points; a 2-16-1 MLP.
+struct Regression {
+    l1: Linear,
+    l2: Linear,
+    x: Tensor,
+    y: Tensor,
+    /// Validation targets that grow worse as the fit improves (to test early stopping).
+    adversarial_val: bool,
+}
+
+impl Module for Regression {
+    fn visit(&self, prefix: &str, f: &mut dyn FnMut(String, &Tensor)) {
+        self.l1.visit(&crate::nn::join(prefix, "l1"), f);
+        self.l2.visit(&crate::nn::join(prefix, "l2"), f);
+    }
+}
+
+impl Regression {
+    fn new(seed: u64) -> Self {
+        let mut rng = Rng::seed(seed);
+        let xs: Vec<f32> = (0..512).map(|_| rng.uniform(-2.0, 2.0)).collect();
+        let ys: Vec<f32> = xs.chunks(2).map(|p| p[0].sin() + 0.5 * p[1] * p[1]).collect();
+        Regression {
+            l1: Linear::new(2, 16, true, &mut rng),
+            l2: Linear::new(16, 1, true, &mut rng),
+            x: Tensor::from_vec(xs, &[256, 2]),
+            y: Tensor::from_vec(ys, &[256, 1]),
+            adversarial_val: false,
+        }
+    }
+    fn mse(&self) -> Tensor {
+        self.l2.forward(&self.l1.forward(&self.x).tanh()).sub(&self.y).square().mean_all()
+    }
+}
+
+impl TrainTask for Regression {
+    fn params(&self) -> Vec<(String, Tensor)> {
+        named_params(self)
+    }
+    fn train_loss(&mut self, _step: usize, _rng: &mut Rng) -> Result<Tensor> {
+        Ok(self.mse())
+    }
+    fn valid_loss(&mut self) -> Result<Option<f64>> {
+        let v = crate::tensor::no_grad(|| self.mse().item() as f64);
+        Ok(Some(if self.adversarial_val { 1.0 / v } else { v }))
+    }
+}
+
+fn run(kind: OptimizerKind, lr: f64, steps: usize) -> (f64, f64) {
+    let mut task = Regression::new(3);
+    let first = task.mse().item() as f64;
+    let mut cfg = TrainConfig::new(steps, lr);
+    cfg.optimizer = kind;
+    fit(&mut task, &cfg, &AtomicBool::new(false), &mut |_| {}).unwrap();
+    (first, task.mse().item() as f64)
+}
+
+#[test]
+fn every_optimizer_learns() {
+    let kinds = [
+        (OptimizerKind::default(), 0.01),
+        (OptimizerKind::adamw(), 0.01),
+        (OptimizerKind::Sgd { momentum: 0.9, dampening: 0.0, nesterov: true, weight_decay: 0.0 }, 0.05),
+        (OptimizerKind::Sgd { momentum: 0.0, dampening: 0.0, nesterov: false, weight_decay: 0.0 }, 0.1),
+        (OptimizerKind::RmsProp { alpha: 0.99, eps: 1e-8, momentum: 0.0, centered: false, weight_decay: 0.0 }, 0.003),
+    ];
+    for (kind, lr) in kinds {
+        let (before, after) = run(kind.clone(), lr, 400);
+        assert!(after < 0.1 * before && after < 0.05, "{kind:?}: {before} -> {after}");
+    }
+}
+
+#[test]
+fn early_stopping_restores_the_best_weights() {
+    let mut task = Regression::new(4);
+    task.adversarial_val = true;
+    let mut cfg = TrainConfig::new(200, 0.01);
+    cfg.val_check_steps = 10;
+    cfg.early_stop_patience_steps = 2;
+    cfg.restore_best = true;
+    let h = fit(&mut task, &cfg, &AtomicBool::new(false), &mut |_| {}).unwrap();
+    assert!(h.stopped_early);
+    // The validation loss rises from the first check, so the best weights are those of step 10.
+    assert_eq!(h.best_step, Some(10));
+    assert_eq!(h.train_loss.len(), 40);
+    let restored = task.mse().item() as f64;
+    assert!((restored - h.train_loss[10]).abs() < 0.02 * h.train_loss[10], "{restored} vs {}", h.train_loss[10]);
+}
+
+#[test]
+fn cancellation_stops_within_one_step() {
+    let mut task = Regression::new(5);
+    let cancel = AtomicBool::new(false);
+    let mut steps = 0;
+    let err = fit(&mut task, &TrainConfig::new(100, 0.01), &cancel, &mut |r| {
+        steps = r.step;
+        if r.step == 3 {
+            cancel.store(true, Ordering::Relaxed);
+        }
+    })
+    .unwrap_err();
+    assert_eq!(err.kind, crate::ErrorKind::Aborted);
+    assert_eq!(steps, 3);
+}
+
+#[test]
+fn a_diverging_loss_is_an_error_naming_the_step() {
+    struct Nan;
+    impl TrainTask for Nan {
+        fn params(&self) -> Vec<(String, Tensor)> {
+            vec![]
+        }
+        fn train_loss(&mut self, _: usize, _: &mut Rng) -> Result<Tensor> {
+            Ok(Tensor::scalar(f32::NAN))
+        }
+        fn valid_loss(&mut self) -> Result<Option<f64>> {
+            Ok(None)
+        }
+    }
+    let err = fit(&mut Nan, &TrainConfig::new(5, 0.1), &AtomicBool::new(false), &mut |_| {}).unwrap_err();
+    assert!(err.message.contains("step 1"), "{err}");
+}
+
+#[test]
+fn same_seed_same_bits() {
+    let weights = |seed| {
+        let mut task = Regression::new(seed);
+        fit(&mut task, &TrainConfig::new(30, 0.01), &AtomicBool::new(false), &mut |_| {}).unwrap();
+        named_params(&task).into_iter().flat_map(|(_, t)| t.to_vec()).collect::<Vec<f32>>()
+    };
+    assert_eq!(weights(7), weights(7));
+}
