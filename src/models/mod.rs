@@ -6,12 +6,49 @@
 //! DistributionLoss). Sampling windows, scaling, training and inverse scaling live in the
 //! pipeline (`data`, `train`, `forecast`), not in the models.
 
+mod activation;
+mod mlp;
+mod nhits;
 pub mod options;
+mod reader;
 
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::loss::Loss;
 use crate::nn::{Ctx, Module};
 use crate::tensor::Tensor;
 
+pub use mlp::Mlp;
+pub use nhits::{interpolation_matrix, Nhits};
 pub use options::CommonOptions;
+
+/// The model classes this build implements, by NeuralForecast name.
+pub const CLASSES: [&str; 2] = ["MLP", "NHITS"];
+
+/// Builds a model from its class name and camelCase options, validating every option.
+pub fn build(class: &str, options: &Value) -> Result<Box<dyn Model>> {
+    let loss = match options.get("loss") {
+        Some(v) if !v.is_null() => Loss::from_json(v, "loss").map_err(|e| e.context(class))?,
+        _ => Loss::Mae,
+    };
+    let outputs = loss.outputs();
+    Ok(match class {
+        "MLP" => Box::new(Mlp::from_options(options, outputs)?),
+        "NHITS" => Box::new(Nhits::from_options(options, outputs)?),
+        _ => {
+            return Err(Error::type_err(format!(
+                "unknown model class '{class}'; this build implements {}",
+                CLASSES.join(", ")
+            )))
+        }
+    })
+}
+
+/// Validates options without keeping the model; returns them normalised (defaults filled in).
+pub fn validate(class: &str, options: &Value) -> Result<Value> {
+    build(class, options).map(|m| m.options_json())
+}
 
 /// One batch of windows as tensors. Shapes use B = windows, L = input_size, h = horizon.
 pub struct Batch {
@@ -50,3 +87,6 @@ pub trait Model: Module + Send + Sync {
     /// Forecast `[B, h, outputs]` in scaled space.
     fn forward(&self, batch: &Batch, ctx: &mut Ctx) -> Tensor;
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,7 +1,12 @@
 //! Options every model shares, with NeuralForecast's names (camelCase in JSON) and meanings.
 //! Each model supplies its own defaults (NeuralForecast's differ per model).
 
-use serde_json::Value;
+use serde_json::{json, Value};
+
+use super::reader::OptionReader;
+use crate::data::ScalerType;
+use crate::error::{Error, Result};
+use crate::loss::Loss;
 
 /// Training and data options common to all models.
 #[derive(Clone, Debug, PartialEq)]
@@ -27,7 +32,7 @@ pub struct CommonOptions {
     /// Distance between consecutive training windows.
     pub step_size: usize,
     pub start_padding_enabled: bool,
-    /// `identity | standard | robust | minmax | minmax1 | invariant | revin`.
+    /// `identity | standard | robust | minmax | minmax1 | invariant`.
     pub scaler_type: String,
     /// The training loss as the JS API gave it (`{"type": "MAE"}` by default).
     pub loss: Value,
@@ -41,4 +46,104 @@ pub struct CommonOptions {
     pub stat_exog_list: Vec<String>,
     /// Number of series, for multivariate models.
     pub n_series: Option<usize>,
+}
+
+/// NeuralForecast's per-model defaults for the common options.
+#[derive(Clone, Copy, Debug)]
+pub struct Defaults {
+    pub max_steps: usize,
+    pub num_lr_decays: i64,
+    pub windows_batch_size: usize,
+    /// None = all windows at once (NeuralForecast's -1).
+    pub inference_windows_batch_size: Option<usize>,
+    pub scaler_type: &'static str,
+}
+
+impl CommonOptions {
+    /// Reads the common options from `r`, leaving model-specific ones for the caller.
+    pub fn read(r: &mut OptionReader, d: Defaults) -> Result<CommonOptions> {
+        let h = r.required_positive("h")?;
+        let input_size = r.required_positive("inputSize")?;
+        let scaler_type = r.string("scalerType", d.scaler_type)?;
+        ScalerType::parse(&scaler_type)?;
+        let loss = r.raw("loss").unwrap_or_else(|| json!({"type": "MAE"}));
+        Loss::from_json(&loss, "loss")?;
+        let valid_loss = r.raw("validLoss");
+        if let Some(v) = &valid_loss {
+            Loss::from_json(v, "validLoss")?;
+        }
+        let ibs = r.i64("inferenceWindowsBatchSize", d.inference_windows_batch_size.map_or(-1, |v| v as i64))?;
+        let seed = r.i64("randomSeed", 1)?;
+        if seed < 0 {
+            return Err(Error::range(format!("option 'randomSeed' must be >= 0, got {seed}")));
+        }
+        Ok(CommonOptions {
+            h,
+            input_size,
+            max_steps: r.usize_min("maxSteps", d.max_steps, 1)?,
+            learning_rate: r.f64_in("learningRate", 1e-3, 0.0, 10.0, true)?,
+            num_lr_decays: r.i64("numLrDecays", d.num_lr_decays)?,
+            early_stop_patience_steps: r.i64("earlyStopPatienceSteps", -1)?,
+            val_check_steps: r.usize_min("valCheckSteps", 100, 1)?,
+            batch_size: r.usize_min("batchSize", 32, 1)?,
+            valid_batch_size: match r.usize("validBatchSize", 0)? {
+                0 => None,
+                n => Some(n),
+            },
+            windows_batch_size: r.usize_min("windowsBatchSize", d.windows_batch_size, 1)?,
+            inference_windows_batch_size: if ibs <= 0 { None } else { Some(ibs as usize) },
+            step_size: r.usize_min("stepSize", 1, 1)?,
+            start_padding_enabled: r.bool("startPaddingEnabled", false)?,
+            scaler_type,
+            loss,
+            valid_loss,
+            random_seed: seed as u64,
+            alias: r.optional_string("alias")?,
+            futr_exog_list: r.strings("futrExogList")?,
+            hist_exog_list: r.strings("histExogList")?,
+            stat_exog_list: r.strings("statExogList")?,
+            n_series: None,
+        })
+    }
+
+    /// The common options as camelCase JSON (defaults filled in).
+    pub fn to_json(&self) -> Value {
+        json!({
+            "h": self.h,
+            "inputSize": self.input_size,
+            "maxSteps": self.max_steps,
+            "learningRate": self.learning_rate,
+            "numLrDecays": self.num_lr_decays,
+            "earlyStopPatienceSteps": self.early_stop_patience_steps,
+            "valCheckSteps": self.val_check_steps,
+            "batchSize": self.batch_size,
+            "validBatchSize": self.valid_batch_size,
+            "windowsBatchSize": self.windows_batch_size,
+            "inferenceWindowsBatchSize": self.inference_windows_batch_size.map_or(-1, |v| v as i64),
+            "stepSize": self.step_size,
+            "startPaddingEnabled": self.start_padding_enabled,
+            "scalerType": self.scaler_type,
+            "loss": self.loss,
+            "validLoss": self.valid_loss,
+            "randomSeed": self.random_seed,
+            "alias": self.alias,
+            "futrExogList": self.futr_exog_list,
+            "histExogList": self.hist_exog_list,
+            "statExogList": self.stat_exog_list,
+        })
+    }
+
+    /// The parsed training loss.
+    pub fn loss(&self) -> Loss {
+        Loss::from_json(&self.loss, "loss").expect("validated when the options were read")
+    }
+
+    /// The parsed validation loss (the training loss when not set).
+    pub fn valid_loss(&self) -> Loss {
+        self.valid_loss.as_ref().map_or_else(|| self.loss(), |v| Loss::from_json(v, "validLoss").expect("validated"))
+    }
+
+    pub fn scaler(&self) -> ScalerType {
+        ScalerType::parse(&self.scaler_type).expect("validated when the options were read")
+    }
 }

@@ -125,6 +125,25 @@ impl Backward for ConcatBackward {
     }
 }
 
+struct FlipBackward;
+
+impl Backward for FlipBackward {
+    fn backward(&self, _inputs: &[Tensor], out: &Tensor, g: &[f32]) -> Vec<Option<Vec<f32>>> {
+        vec![Some(flip_last(g, out.dim(-1)))]
+    }
+    fn name(&self) -> &'static str {
+        "flip"
+    }
+}
+
+fn flip_last(x: &[f32], n: usize) -> Vec<f32> {
+    let mut out = Vec::with_capacity(x.len());
+    for row in x.chunks(n.max(1)) {
+        out.extend(row.iter().rev());
+    }
+    out
+}
+
 struct BroadcastBackward;
 
 impl Backward for BroadcastBackward {
@@ -244,6 +263,12 @@ impl Tensor {
         Tensor::concat(&parts, axis as isize)
     }
 
+    /// Reverses the order along the last axis.
+    pub fn flip_last(&self) -> Tensor {
+        let data = flip_last(&self.data(), self.dim(-1));
+        Tensor::from_op(data, self.shape(), &[self], FlipBackward)
+    }
+
     /// Expands to `shape` by broadcasting (copies).
     pub fn broadcast_to(&self, shape: &[usize]) -> Tensor {
         let data = broadcast_to_vec(&self.data(), self.shape(), shape);
@@ -276,6 +301,7 @@ mod tests {
         check_gradients("transpose", |x| x[0].transpose(-1, 0), &x);
         check_gradients("narrow", |x| x[0].narrow(1, 1, 2), &x);
         check_gradients("narrow∘permute", |x| x[0].permute(&[2, 1, 0]).narrow(0, 1, 2), &x);
+        check_gradients("flip_last", |x| x[0].flip_last(), &x);
         check_gradients("broadcast_to", |x| x[0].narrow(0, 0, 1).broadcast_to(&[5, 3, 4]), &x);
     }
 

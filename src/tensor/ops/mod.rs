@@ -2,8 +2,10 @@
 //! methods and the matching [`Backward`](super::Backward) rules.
 
 pub(crate) mod binary;
+mod dropout;
 mod layout;
 mod matmul;
+mod pool;
 mod reduce;
 mod softmax;
 pub(crate) mod unary;

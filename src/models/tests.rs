@@ -1,0 +1,138 @@
+//! Model tests: shapes, NeuralForecast's parameter counts, gradients, option errors, determinism.
+
+use serde_json::json;
+
+use super::*;
+use crate::nn::param_count;
+use crate::rng::Rng;
+use crate::tensor::gradcheck::check_gradients_tol;
+
+fn batch(b: usize, l: usize, h: usize, nx: usize, nf: usize, ns: usize, seed: u64) -> Batch {
+    let mut rng = Rng::seed(seed);
+    Batch {
+        insample_y: Tensor::randn(&[b, l], &mut rng),
+        insample_mask: Tensor::ones(&[b, l]),
+        hist_exog: (nx > 0).then(|| Tensor::randn(&[b, l, nx], &mut rng)),
+        futr_exog: (nf > 0).then(|| Tensor::randn(&[b, l + h, nf], &mut rng)),
+        stat_exog: (ns > 0).then(|| Tensor::randn(&[b, ns], &mut rng)),
+    }
+}
+
+fn forward(m: &dyn Model, b: &Batch) -> Tensor {
+    let mut rng = Rng::seed(0);
+    m.forward(b, &mut Ctx::eval(&mut rng))
+}
+
+#[test]
+fn parameter_counts_match_neuralforecast() {
+    // From ../shared/reference: AirPassengers (h 12, input 24), sunspots (h 24, input 120), M3 (h 18, input 36).
+    for (class, h, l, want) in [
+        ("MLP", 12, 24, 1_087_500),
+        ("NHITS", 12, 24, 2_437_725),
+        ("MLP", 24, 120, 1_198_104),
+        ("NHITS", 24, 120, 2_694_546),
+        ("MLP", 18, 36, 1_105_938),
+        ("NHITS", 18, 36, 2_473_611),
+    ] {
+        let m = build(class, &json!({"h": h, "inputSize": l})).unwrap();
+        assert_eq!(param_count(m.as_ref()), want, "{class} h={h} L={l}");
+    }
+}
+
+#[test]
+fn forward_shapes_with_exogenous_and_quantiles() {
+    let opts = json!({
+        "h": 5, "inputSize": 8, "hiddenSize": 16, "mlpUnits": [[8, 8], [8, 8], [8, 8]],
+        "histExogList": ["a", "b"], "futrExogList": ["c"], "statExogList": ["s"],
+        "loss": {"type": "MQLoss", "level": [80, 90]}
+    });
+    for class in CLASSES {
+        let mut o = opts.clone();
+        if class == "MLP" {
+            o.as_object_mut().unwrap().remove("mlpUnits");
+        } else {
+            o.as_object_mut().unwrap().remove("hiddenSize");
+        }
+        let m = build(class, &o).unwrap();
+        let y = forward(m.as_ref(), &batch(3, 8, 5, 2, 1, 1, 1));
+        assert_eq!(y.shape(), &[3, 5, 5], "{class}");
+    }
+}
+
+#[test]
+fn interpolation_matches_pytorch() {
+    // F.interpolate(torch.tensor([[[1., 2., 4.]]]), size=6, mode='linear')
+    let m = Tensor::from_vec(interpolation_matrix(3, 6, true), &[3, 6]);
+    let y = Tensor::from_vec(vec![1.0, 2.0, 4.0], &[1, 3]).matmul(&m).to_vec();
+    assert_eq!(y, vec![1.0, 1.25, 1.75, 2.5, 3.5, 4.0]);
+    // mode='nearest'
+    let m = Tensor::from_vec(interpolation_matrix(3, 6, false), &[3, 6]);
+    assert_eq!(Tensor::from_vec(vec![1.0, 2.0, 4.0], &[1, 3]).matmul(&m).to_vec(), vec![1.0, 1.0, 2.0, 2.0, 4.0, 4.0]);
+}
+
+#[test]
+fn grad_through_tiny_models() {
+    let b = batch(2, 6, 3, 1, 1, 0, 2);
+    for (class, opts) in [
+        ("MLP", json!({"h": 3, "inputSize": 6, "hiddenSize": 4, "histExogList": ["x"], "futrExogList": ["f"]})),
+        ("NHITS", json!({"h": 3, "inputSize": 6, "mlpUnits": [[4, 4], [4, 4], [4, 4]], "histExogList": ["x"], "futrExogList": ["f"], "activation": "Tanh"})),
+    ] {
+        let m = build(class, &opts).unwrap();
+        let (hist, futr) = (b.hist_exog.clone().unwrap(), b.futr_exog.clone().unwrap());
+        check_gradients_tol(
+            class,
+            |x| {
+                let bb = Batch {
+                    insample_y: x[0].clone(),
+                    insample_mask: b.insample_mask.clone(),
+                    hist_exog: Some(x[1].clone()),
+                    futr_exog: Some(x[2].clone()),
+                    stat_exog: None,
+                };
+                forward(m.as_ref(), &bb)
+            },
+            &[b.insample_y.clone(), hist, futr],
+            3e-2,
+            3e-2,
+        );
+    }
+}
+
+#[test]
+fn same_seed_same_initial_weights() {
+    let w = |seed: u64| {
+        let m = build("NHITS", &json!({"h": 4, "inputSize": 8, "randomSeed": seed, "mlpUnits": [[8, 8], [8, 8], [8, 8]]})).unwrap();
+        crate::nn::named_params(m.as_ref()).into_iter().flat_map(|(_, t)| t.to_vec()).collect::<Vec<f32>>()
+    };
+    assert_eq!(w(3), w(3));
+    assert_ne!(w(3), w(4));
+}
+
+#[test]
+fn option_errors_name_the_option() {
+    let e = build("NHITS", &json!({"h": 12, "inputSize": 24, "inputSzie": 3})).err().unwrap();
+    assert_eq!(e.kind, crate::ErrorKind::Type);
+    assert!(e.message.contains("'inputSzie'") && e.message.contains("did you mean 'inputSize'"), "{e}");
+    let e = build("MLP", &json!({"h": 12, "inputSize": "24"})).err().unwrap();
+    assert!(e.kind == crate::ErrorKind::Type && e.message.contains("'inputSize'"), "{e}");
+    let e = build("MLP", &json!({"h": 0, "inputSize": 24})).err().unwrap();
+    assert!(e.kind == crate::ErrorKind::Range && e.message.contains("'h'"), "{e}");
+    let e = build("MLP", &json!({"inputSize": 24})).err().unwrap();
+    assert!(e.message.contains("'h'"), "{e}");
+    let e = build("MLP", &json!({"h": 1, "inputSize": 2, "learningRate": -1})).err().unwrap();
+    assert!(e.kind == crate::ErrorKind::Range && e.message.contains("learningRate"), "{e}");
+    let e = build("MLP", &json!({"h": 1, "inputSize": 2, "scalerType": "zscore"})).err().unwrap();
+    assert!(e.message.contains("scalerType"), "{e}");
+    let e = build("NHITS", &json!({"h": 1, "inputSize": 2, "nPoolKernelSize": [2, 2]})).err().unwrap();
+    assert!(e.message.contains("nPoolKernelSize"), "{e}");
+    let e = build("TFT", &json!({"h": 1, "inputSize": 2})).err().unwrap();
+    assert!(e.message.contains("NHITS"), "{e}");
+}
+
+#[test]
+fn validate_fills_in_defaults() {
+    let v = validate("NHITS", &json!({"h": 12, "inputSize": 24})).unwrap();
+    assert_eq!(v["numLrDecays"], json!(3));
+    assert_eq!(v["nFreqDownsample"], json!([4, 2, 1]));
+    assert_eq!(v["loss"], json!({"type": "MAE"}));
+}

@@ -1,0 +1,55 @@
+//! Inverted dropout: zero each value with probability p and scale the rest by 1/(1-p), so
+//! evaluation needs no rescaling. The mask comes from the caller's seeded stream.
+
+use crate::rng::Rng;
+use crate::tensor::{Backward, Tensor};
+
+struct DropoutBackward {
+    /// 0 for dropped values, 1/(1-p) for kept ones.
+    scale: Vec<f32>,
+}
+
+impl Backward for DropoutBackward {
+    fn backward(&self, _inputs: &[Tensor], _out: &Tensor, g: &[f32]) -> Vec<Option<Vec<f32>>> {
+        vec![Some(g.iter().zip(&self.scale).map(|(g, s)| g * s).collect())]
+    }
+    fn name(&self) -> &'static str {
+        "dropout"
+    }
+}
+
+impl Tensor {
+    /// Dropout with probability `p` when `train`; the identity otherwise.
+    pub fn dropout(&self, p: f32, train: bool, rng: &mut Rng) -> Tensor {
+        if !train || p <= 0.0 {
+            return self.clone();
+        }
+        let keep = 1.0 / (1.0 - p);
+        let scale: Vec<f32> = (0..self.numel()).map(|_| if rng.uniform(0.0, 1.0) < p { 0.0 } else { keep }).collect();
+        let out = self.data().iter().zip(&scale).map(|(x, s)| x * s).collect();
+        Tensor::from_op(out, self.shape(), &[self], DropoutBackward { scale })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rng::Rng;
+    use crate::tensor::gradcheck::check_gradients;
+    use crate::tensor::Tensor;
+
+    #[test]
+    fn grad_dropout_with_a_fixed_mask() {
+        let x = vec![Tensor::randn(&[4, 5], &mut Rng::seed(71))];
+        // The same seed on every call gives the same mask, so differences are well defined.
+        check_gradients("dropout", |x| x[0].dropout(0.3, true, &mut Rng::seed(5)), &x);
+    }
+
+    #[test]
+    fn keeps_the_expected_fraction_and_mean() {
+        let x = Tensor::ones(&[10_000]);
+        let y = x.dropout(0.25, true, &mut Rng::seed(1)).to_vec();
+        let kept = y.iter().filter(|v| **v > 0.0).count() as f32 / 10_000.0;
+        assert!((kept - 0.75).abs() < 0.02);
+        assert_eq!(x.dropout(0.25, false, &mut Rng::seed(1)).to_vec(), x.to_vec());
+    }
+}
