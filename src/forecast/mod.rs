@@ -1,15 +1,19 @@
 //! NeuralForecast orchestration: fit / predict / cross-validation / save / load over many models.
 //! The binding converts JS values into these types and calls these methods on a worker thread.
 
+mod core;
 pub mod file;
 mod frame;
+mod inputs;
+mod persist;
+mod task;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+pub use self::core::NeuralForecast;
 pub use frame::{InputFrame, OutputFrame};
 
-use crate::error::{Error, Result};
 
 /// A model as the user declared it: class name and camelCase options.
 #[derive(Clone, Debug, PartialEq)]
@@ -35,7 +39,7 @@ pub struct FitOptions {
 #[derive(Clone, Debug)]
 pub struct CvOptions {
     pub n_windows: usize,
-    /// Distance between cutoffs; None = h.
+    /// Distance between cutoffs; None = 1, NeuralForecast's default.
     pub step_size: Option<usize>,
     pub val_size: usize,
     /// Retrain at every window instead of once.
@@ -64,16 +68,12 @@ impl Control {
     pub fn cancelled(&self) -> bool {
         self.cancel.load(Ordering::Relaxed)
     }
-    pub(crate) fn check(&self) -> Result<()> {
-        if self.cancelled() {
-            Err(Error::aborted())
-        } else {
-            Ok(())
-        }
-    }
     pub(crate) fn report(&self, e: &ProgressEvent) {
         if let Some(f) = &self.on_progress {
             f(e);
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,303 @@
+//! The `NeuralForecast` object: models plus the data they were fitted on.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use super::frame::{InputFrame, OutputFrame};
+use super::inputs::{exog_indices, future_values, model_name, Statics};
+use super::task::{predict_windows, FitTask, Inputs};
+use super::{Control, CvOptions, FitOptions, FreqSpec, ModelSpec, ProgressEvent};
+use crate::data::{forecast_windows, static_table, validation_windows, Dataset, Freq, FrameColumns, TrainSampler, Window, WindowSpec};
+use crate::error::{Error, Result};
+use crate::models::{self, Model};
+use crate::rng::Rng;
+use crate::train::{fit as train, TrainConfig};
+
+/// Progress reports are thinned to at most one per this interval (plus each model's last step).
+const PROGRESS_INTERVAL: Duration = Duration::from_millis(50);
+
+/// Models, their frequency, and (once fitted) the data they learned from.
+pub struct NeuralForecast {
+    pub(super) models: Vec<Box<dyn Model>>,
+    pub(super) freq: Freq,
+    pub(super) freq_spec: FreqSpec,
+    /// The training data, kept so `predict()` without `df` forecasts after it.
+    pub(super) data: Option<Dataset>,
+    pub(super) statics: Statics,
+}
+
+pub(super) fn parse_freq(spec: &FreqSpec) -> Result<Freq> {
+    match spec {
+        FreqSpec::Alias(a) => Freq::parse(a),
+        FreqSpec::Step(s) => Freq::step(*s),
+    }
+}
+
+impl NeuralForecast {
+    /// Validates every model's options, the freq, and that aliases are unique and horizons agree.
+    pub fn new(specs: Vec<ModelSpec>, freq: FreqSpec) -> Result<Self> {
+        if specs.is_empty() {
+            return Err(Error::value("models must list at least one model"));
+        }
+        let models = specs.iter().map(|s| models::build(&s.class, &s.options)).collect::<Result<Vec<_>>>()?;
+        Self::from_models(models, freq)
+    }
+
+    pub(super) fn from_models(models: Vec<Box<dyn Model>>, freq_spec: FreqSpec) -> Result<Self> {
+        let freq = parse_freq(&freq_spec)?;
+        let mut names: Vec<String> = Vec::new();
+        for m in &models {
+            let name = model_name(m.as_ref());
+            if names.contains(&name) {
+                return Err(Error::value(format!("two models are named '{name}': give one an alias")));
+            }
+            names.push(name);
+        }
+        let h = models[0].common().h;
+        if let Some(m) = models.iter().find(|m| m.common().h != h) {
+            return Err(Error::value(format!("all models must share one h: {} has h={}, {} has h={h}", model_name(m.as_ref()), m.common().h, model_name(models[0].as_ref()))));
+        }
+        Ok(NeuralForecast { models, freq, freq_spec, data: None, statics: Statics::default() })
+    }
+
+    /// Validates one model's options (for the JS constructors); returns them normalised.
+    pub fn validate_model(spec: &ModelSpec) -> Result<serde_json::Value> {
+        models::validate(&spec.class, &spec.options)
+    }
+
+    pub fn h(&self) -> usize {
+        self.models[0].common().h
+    }
+
+    pub fn is_fitted(&self) -> bool {
+        self.data.is_some()
+    }
+
+    /// Output column names, model by model.
+    pub fn output_names(&self) -> Vec<String> {
+        self.models.iter().flat_map(|m| m.common().loss().output_names(&model_name(m.as_ref()))).collect()
+    }
+
+    fn dataset(&self, df: &InputFrame, what: &str) -> Result<Dataset> {
+        let y = df.y.as_ref().ok_or_else(|| Error::value(format!("{what} needs a 'y' column")))?;
+        Dataset::from_frame(&FrameColumns { unique_id: &df.unique_id, ds: &df.ds, y, exog: &df.columns }, &self.freq, what)
+    }
+
+    fn read_statics(static_df: Option<&InputFrame>) -> Result<Statics> {
+        Ok(match static_df {
+            None => Statics::default(),
+            Some(s) => Statics { names: s.columns.iter().map(|(n, _)| n.clone()).collect(), rows: static_table(&s.unique_id, &s.columns, "staticDf")? },
+        })
+    }
+
+    fn window_spec(model: &dyn Model, data: &Dataset) -> Result<WindowSpec> {
+        let c = model.common();
+        Ok(WindowSpec {
+            input_size: c.input_size,
+            h: c.h,
+            step_size: c.step_size,
+            start_padding: c.start_padding_enabled,
+            scaler: c.scaler(),
+            hist_cols: exog_indices(model, data, &c.hist_exog_list, "histExogList")?,
+            futr_cols: exog_indices(model, data, &c.futr_exog_list, "futrExogList")?,
+        })
+    }
+
+    /// Trains every model on `df` (fresh weights each time, from each model's `randomSeed`).
+    pub fn fit(&mut self, df: &InputFrame, static_df: Option<&InputFrame>, opts: &FitOptions, ctl: &Control) -> Result<()> {
+        let data = self.dataset(df, "df")?;
+        let statics = Self::read_statics(static_df)?;
+        self.models = self.fresh_models()?;
+        for m in &self.models {
+            train_model(m.as_ref(), &data, &statics, opts.val_size, 0, opts.verbose, ctl)?;
+        }
+        self.data = Some(data);
+        self.statics = statics;
+        Ok(())
+    }
+
+    fn fresh_models(&self) -> Result<Vec<Box<dyn Model>>> {
+        self.models.iter().map(|m| models::build(m.class_name(), &m.options_json())).collect()
+    }
+
+    /// Forecasts `h` steps after the end of every series of `df` (or of the data seen in fit).
+    pub fn predict(&self, df: Option<&InputFrame>, futr_df: Option<&InputFrame>, static_df: Option<&InputFrame>) -> Result<OutputFrame> {
+        let own;
+        let data = match df {
+            Some(df) => {
+                own = self.dataset(df, "df")?;
+                &own
+            }
+            None => self.data.as_ref().ok_or_else(|| Error::value("predict() before fit(): fit the models first, or load a saved NeuralForecast"))?,
+        };
+        if !self.is_fitted() {
+            return Err(Error::value("predict() before fit(): fit the models first, or load a saved NeuralForecast"));
+        }
+        let statics_own;
+        let statics = match static_df {
+            Some(_) => {
+                statics_own = Self::read_statics(static_df)?;
+                &statics_own
+            }
+            None => &self.statics,
+        };
+        let h = self.h();
+        let mut out = OutputFrame::default();
+        for s in &data.series {
+            for k in 1..=h {
+                out.unique_id.push(s.id.clone());
+                out.ds.push(self.freq.advance(s.last_ds(), k as i64));
+            }
+        }
+        for m in &self.models {
+            let spec = Self::window_spec(m.as_ref(), data)?;
+            let st = statics.for_model(m.as_ref(), data)?;
+            let future = future_values(m.as_ref(), data, futr_df, &self.freq, h)?;
+            let inputs = Inputs { data, spec, statics: st.as_deref(), future: future.as_deref() };
+            let windows = forecast_windows(data, &inputs.spec);
+            let loss = m.common().loss();
+            let (values, _) = predict_windows(m.as_ref(), &inputs, &windows, loss.outputs(), m.common().inference_windows_batch_size);
+            push_columns(&mut out, &loss.output_names(&model_name(m.as_ref())), &values, loss.outputs());
+        }
+        Ok(out)
+    }
+
+    /// Rolling-origin evaluation: `n_windows` forecasts of `h` steps, `step_size` apart, ending at
+    /// the end of each series; columns `cutoff` and `y` added. Models are retrained per window when
+    /// `refit`, otherwise once on the data before the first cutoff.
+    pub fn cross_validation(&mut self, df: &InputFrame, static_df: Option<&InputFrame>, opts: &CvOptions, ctl: &Control) -> Result<OutputFrame> {
+        if opts.n_windows == 0 {
+            return Err(Error::range("crossValidation option 'nWindows' must be >= 1"));
+        }
+        let step = opts.step_size.unwrap_or(1);
+        if step == 0 {
+            return Err(Error::range("crossValidation option 'stepSize' must be >= 1"));
+        }
+        let data = self.dataset(df, "df")?;
+        let statics = Self::read_statics(static_df)?;
+        let h = self.h();
+        let test_size = h + step * (opts.n_windows - 1);
+        if let Some(s) = data.series.iter().find(|s| s.len() <= test_size) {
+            return Err(Error::value(format!(
+                "series '{}' has {} points, too few for {} cross-validation windows of h={h} every {step} steps (needs more than {test_size})",
+                s.id,
+                s.len(),
+                opts.n_windows
+            )));
+        }
+        // (series, window) rows in NeuralForecast's order: by id, then cutoff, then ds.
+        let mut out = OutputFrame::default();
+        let mut cutoff = Vec::new();
+        let mut truth = Vec::new();
+        let mut windows = Vec::new();
+        for (i, s) in data.series.iter().enumerate() {
+            for w in 0..opts.n_windows {
+                let start = s.len() - test_size + w * step;
+                windows.push(Window { series: i, first: start as isize, visible: start });
+                for k in 0..h {
+                    out.unique_id.push(s.id.clone());
+                    out.ds.push(self.freq.advance(s.ds[start - 1], (k + 1) as i64));
+                    cutoff.push(s.ds[start - 1]);
+                    truth.push(s.y.get(start + k).map_or(f64::NAN, |v| *v as f64));
+                }
+            }
+        }
+        let mut fitted = Vec::new();
+        for template in &self.models {
+            let name = model_name(template.as_ref());
+            let loss = template.common().loss();
+            let k = loss.outputs();
+            let mut values = vec![0.0f32; windows.len() * h * k];
+            let rounds: Vec<Vec<usize>> = if opts.refit { (0..opts.n_windows).map(|w| vec![w]).collect() } else { vec![(0..opts.n_windows).collect()] };
+            let mut last = None;
+            for round in rounds {
+                // Train on everything before this round's first cutoff.
+                let holdout = test_size - round[0] * step;
+                let m = models::build(template.class_name(), &template.options_json())?;
+                train_model(m.as_ref(), &data, &statics, opts.val_size, holdout, opts.verbose, ctl)?;
+                let spec = Self::window_spec(m.as_ref(), &data)?;
+                let st = statics.for_model(m.as_ref(), &data)?;
+                let inputs = Inputs { data: &data, spec, statics: st.as_deref(), future: None };
+                let picked: Vec<(usize, Window)> = windows
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, _)| round.contains(&(j % opts.n_windows)))
+                    .map(|(j, w)| {
+                        let mut w = *w;
+                        w.first -= m.common().input_size as isize;
+                        (j, w)
+                    })
+                    .collect();
+                let ws: Vec<Window> = picked.iter().map(|(_, w)| *w).collect();
+                let (pred, _) = predict_windows(m.as_ref(), &inputs, &ws, k, m.common().inference_windows_batch_size);
+                for ((j, _), chunk) in picked.iter().zip(pred.chunks(h * k)) {
+                    values[j * h * k..(j + 1) * h * k].copy_from_slice(chunk);
+                }
+                last = Some(m);
+            }
+            push_columns(&mut out, &loss.output_names(&name), &values, k);
+            fitted.push(last.expect("at least one round"));
+        }
+        out.columns.insert(0, ("cutoff".into(), cutoff));
+        out.columns.push(("y".into(), truth));
+        self.models = fitted;
+        self.data = Some(data);
+        self.statics = statics;
+        Ok(out)
+    }
+
+    /// Writes the models, their weights and the fitted data to one file, atomically.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        super::persist::save(self, path)
+    }
+
+    /// Reads a file written by [`NeuralForecast::save`].
+    pub fn load(path: &Path) -> Result<Self> {
+        super::persist::load(path)
+    }
+}
+
+/// Appends the `k` output columns of `values` (`[rows, k]` row-major, rows in frame order).
+fn push_columns(out: &mut OutputFrame, names: &[String], values: &[f32], k: usize) {
+    for (c, name) in names.iter().enumerate() {
+        out.columns.push((name.clone(), values.iter().skip(c).step_by(k).map(|v| *v as f64).collect()));
+    }
+}
+
+/// Trains one model on `data` minus the last `holdout` points of every series.
+fn train_model(model: &dyn Model, data: &Dataset, statics: &Statics, val_size: usize, holdout: usize, verbose: bool, ctl: &Control) -> Result<()> {
+    let c = model.common();
+    let name = model_name(model);
+    let spec = NeuralForecast::window_spec(model, data)?;
+    let st = statics.for_model(model, data)?;
+    let sampler = TrainSampler::new(data, &spec, val_size + holdout, c.batch_size, c.windows_batch_size).map_err(|e| e.context(&name))?;
+    let val_windows = validation_windows(data, &spec, val_size, holdout);
+    let mut task = FitTask {
+        model,
+        inputs: Inputs { data, spec, statics: st.as_deref(), future: None },
+        sampler,
+        loss: c.loss(),
+        valid_loss: c.valid_loss(),
+        val_windows,
+        dropout_rng: Rng::seed(c.random_seed.wrapping_add(0x5eed)),
+    };
+    let mut cfg = TrainConfig::new(c.max_steps, c.learning_rate);
+    cfg.num_lr_decays = c.num_lr_decays;
+    cfg.val_check_steps = c.val_check_steps;
+    cfg.early_stop_patience_steps = if val_size > 0 { c.early_stop_patience_steps } else { -1 };
+    cfg.seed = c.random_seed;
+    let mut last_report = Instant::now() - PROGRESS_INTERVAL;
+    let mut last_val = None;
+    train(&mut task, &cfg, &ctl.cancel, &mut |r| {
+        let fresh_val = r.val_loss != last_val;
+        last_val = r.val_loss;
+        if verbose && (r.step % 50 == 0 || r.step == r.max_steps) {
+            eprintln!("[neuro-divergent] {name} step {}/{} train loss {:.5}{}", r.step, r.max_steps, r.train_loss, r.val_loss.map(|v| format!(" val loss {v:.5}")).unwrap_or_default());
+        }
+        if r.step == r.max_steps || fresh_val || last_report.elapsed() >= PROGRESS_INTERVAL {
+            last_report = Instant::now();
+            ctl.report(&ProgressEvent { model: name.clone(), step: r.step, max_steps: r.max_steps, train_loss: r.train_loss, val_loss: r.val_loss });
+        }
+    })
+    .map(|_| ())
+}

@@ -1,0 +1,131 @@
+//! What a saved NeuralForecast holds: each model's class, options and weights, the freq, and the
+//! fitted data (so `predict()` works after `load()` exactly as before `save()`).
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde_json::{json, Value};
+
+use super::core::NeuralForecast;
+use super::file::{self, StoredTensor};
+use super::inputs::Statics;
+use super::FreqSpec;
+use crate::data::{Dataset, Series};
+use crate::error::{Error, Result};
+use crate::models;
+use crate::nn::named_params;
+
+fn bad(why: impl std::fmt::Display) -> Error {
+    Error::format(format!("the model file is inconsistent: {why}"))
+}
+
+pub fn save(nf: &NeuralForecast, path: &Path) -> Result<()> {
+    let mut tensors = Vec::new();
+    let mut model_cfg = Vec::new();
+    for (i, m) in nf.models.iter().enumerate() {
+        model_cfg.push(json!({"class": m.class_name(), "options": m.options_json()}));
+        for (name, t) in named_params(m.as_ref()) {
+            tensors.push((format!("models.{i}.{name}"), StoredTensor { shape: t.shape().to_vec(), data: t.to_vec() }));
+        }
+    }
+    let data_cfg = match &nf.data {
+        None => Value::Null,
+        Some(d) => {
+            tensors.push(("data.y".into(), StoredTensor { shape: vec![d.series.iter().map(Series::len).sum()], data: d.series.iter().flat_map(|s| s.y.iter().copied()).collect() }));
+            for (j, name) in d.exog_names.iter().enumerate() {
+                let data: Vec<f32> = d.series.iter().flat_map(|s| s.exog[j].iter().copied()).collect();
+                tensors.push((format!("data.exog.{j}"), StoredTensor { shape: vec![data.len()], data }));
+                let _ = name;
+            }
+            let mut static_ids: Vec<&String> = nf.statics.rows.keys().collect();
+            static_ids.sort();
+            if !static_ids.is_empty() {
+                let data: Vec<f32> = static_ids.iter().flat_map(|id| nf.statics.rows[*id].iter().copied()).collect();
+                tensors.push(("data.static".into(), StoredTensor { shape: vec![static_ids.len(), nf.statics.names.len()], data }));
+            }
+            json!({
+                "series": d.series.iter().map(|s| json!({"id": s.id, "start": s.ds[0], "len": s.len()})).collect::<Vec<_>>(),
+                "exog": d.exog_names,
+                "static_names": nf.statics.names,
+                "static_ids": static_ids,
+            })
+        }
+    };
+    let freq = match &nf.freq_spec {
+        FreqSpec::Alias(a) => json!(a),
+        FreqSpec::Step(s) => json!(s),
+    };
+    let config = json!({"freq": freq, "models": model_cfg, "data": data_cfg});
+    file::write_atomic(path, &file::encode(&config, &tensors)?)
+}
+
+pub fn load(path: &Path) -> Result<NeuralForecast> {
+    let (config, mut tensors) = file::read(path)?;
+    let freq_spec = match &config["freq"] {
+        Value::String(s) => FreqSpec::Alias(s.clone()),
+        Value::Number(n) => FreqSpec::Step(n.as_f64().ok_or_else(|| bad("freq"))?),
+        _ => return Err(bad("freq is missing")),
+    };
+    let model_cfg = config["models"].as_array().filter(|a| !a.is_empty()).ok_or_else(|| bad("no models"))?;
+    let mut loaded = Vec::new();
+    for (i, mc) in model_cfg.iter().enumerate() {
+        let class = mc["class"].as_str().ok_or_else(|| bad(format!("model {i} has no class")))?;
+        let m = models::build(class, &mc["options"]).map_err(|e| bad(format!("model {i}: {e}")))?;
+        for (name, t) in named_params(m.as_ref()) {
+            let key = format!("models.{i}.{name}");
+            let stored = tensors.remove(&key).ok_or_else(|| bad(format!("weight '{key}' is missing")))?;
+            if stored.shape != t.shape() {
+                return Err(bad(format!("weight '{key}' has shape {:?}, the model needs {:?}", stored.shape, t.shape())));
+            }
+            t.data_mut().copy_from_slice(&stored.data);
+        }
+        loaded.push(m);
+    }
+    let mut nf = NeuralForecast::from_models(loaded, freq_spec)?;
+    if !config["data"].is_null() {
+        let (data, statics) = load_data(&config["data"], &mut tensors, &nf)?;
+        nf.data = Some(data);
+        nf.statics = statics;
+    }
+    Ok(nf)
+}
+
+fn load_data(cfg: &Value, tensors: &mut HashMap<String, StoredTensor>, nf: &NeuralForecast) -> Result<(Dataset, Statics)> {
+    let strings = |v: &Value| -> Result<Vec<String>> {
+        v.as_array().ok_or_else(|| bad("data lists"))?.iter().map(|x| x.as_str().map(str::to_string).ok_or_else(|| bad("data lists"))).collect()
+    };
+    let exog_names = strings(&cfg["exog"])?;
+    let y = tensors.remove("data.y").ok_or_else(|| bad("data.y is missing"))?.data;
+    let exog: Vec<Vec<f32>> =
+        (0..exog_names.len()).map(|j| tensors.remove(&format!("data.exog.{j}")).map(|t| t.data).ok_or_else(|| bad(format!("data.exog.{j} is missing")))).collect::<Result<_>>()?;
+    let mut series = Vec::new();
+    let mut at = 0usize;
+    for s in cfg["series"].as_array().ok_or_else(|| bad("data.series"))? {
+        let id = s["id"].as_str().ok_or_else(|| bad("series id"))?.to_string();
+        let start = s["start"].as_f64().ok_or_else(|| bad("series start"))?;
+        let len = s["len"].as_u64().ok_or_else(|| bad("series len"))? as usize;
+        if len == 0 || at + len > y.len() || exog.iter().any(|c| c.len() < at + len) {
+            return Err(bad(format!("series '{id}' runs past the stored values")));
+        }
+        series.push(Series {
+            id,
+            ds: (0..len).map(|k| nf.freq.advance(start, k as i64)).collect(),
+            y: y[at..at + len].to_vec(),
+            exog: exog.iter().map(|c| c[at..at + len].to_vec()).collect(),
+        });
+        at += len;
+    }
+    let names = strings(&cfg["static_names"])?;
+    let ids = strings(&cfg["static_ids"])?;
+    let mut rows = HashMap::new();
+    if !ids.is_empty() {
+        let t = tensors.remove("data.static").ok_or_else(|| bad("data.static is missing"))?;
+        if t.data.len() != ids.len() * names.len() {
+            return Err(bad("data.static has the wrong size"));
+        }
+        for (r, id) in ids.into_iter().enumerate() {
+            rows.insert(id, t.data[r * names.len()..(r + 1) * names.len()].to_vec());
+        }
+    }
+    Ok((Dataset { series, exog_names }, Statics { names, rows }))
+}
