@@ -8,6 +8,8 @@ pub mod kernels;
 pub mod loss;
 pub mod models;
 pub mod nn;
+#[cfg(feature = "node")]
+pub mod node;
 pub mod optim;
 pub mod rng;
 pub mod sched;

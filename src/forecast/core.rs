@@ -24,6 +24,9 @@ pub struct NeuralForecast {
     /// The training data, kept so `predict()` without `df` forecasts after it.
     pub(super) data: Option<Dataset>,
     pub(super) statics: Statics,
+    /// Caller-owned metadata saved with the model (the JS wrapper keeps the input frame's id and
+    /// timestamp kinds here so outputs after `load` look like outputs before `save`).
+    pub extra: serde_json::Value,
 }
 
 pub(super) fn parse_freq(spec: &FreqSpec) -> Result<Freq> {
@@ -57,7 +60,7 @@ impl NeuralForecast {
         if let Some(m) = models.iter().find(|m| m.common().h != h) {
             return Err(Error::value(format!("all models must share one h: {} has h={}, {} has h={h}", model_name(m.as_ref()), m.common().h, model_name(models[0].as_ref()))));
         }
-        Ok(NeuralForecast { models, freq, freq_spec, data: None, statics: Statics::default() })
+        Ok(NeuralForecast { models, freq, freq_spec, data: None, statics: Statics::default(), extra: serde_json::Value::Null })
     }
 
     /// Validates one model's options (for the JS constructors); returns them normalised.
@@ -107,10 +110,13 @@ impl NeuralForecast {
     pub fn fit(&mut self, df: &InputFrame, static_df: Option<&InputFrame>, opts: &FitOptions, ctl: &Control) -> Result<()> {
         let data = self.dataset(df, "df")?;
         let statics = Self::read_statics(static_df)?;
-        self.models = self.fresh_models()?;
-        for m in &self.models {
+        // Train into new models and commit only on success: an aborted or failed fit leaves the
+        // previous state intact.
+        let models = self.fresh_models()?;
+        for m in &models {
             train_model(m.as_ref(), &data, &statics, opts.val_size, 0, opts.verbose, ctl)?;
         }
+        self.models = models;
         self.data = Some(data);
         self.statics = statics;
         Ok(())

@@ -55,7 +55,7 @@ pub fn save(nf: &NeuralForecast, path: &Path) -> Result<()> {
         FreqSpec::Alias(a) => json!(a),
         FreqSpec::Step(s) => json!(s),
     };
-    let config = json!({"freq": freq, "models": model_cfg, "data": data_cfg});
+    let config = json!({"freq": freq, "models": model_cfg, "data": data_cfg, "extra": nf.extra});
     file::write_atomic(path, &file::encode(&config, &tensors)?)
 }
 
@@ -82,6 +82,7 @@ pub fn load(path: &Path) -> Result<NeuralForecast> {
         loaded.push(m);
     }
     let mut nf = NeuralForecast::from_models(loaded, freq_spec)?;
+    nf.extra = config["extra"].clone();
     if !config["data"].is_null() {
         let (data, statics) = load_data(&config["data"], &mut tensors, &nf)?;
         nf.data = Some(data);

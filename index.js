@@ -1,0 +1,187 @@
+'use strict'
+// neuro-divergent: NeuralForecast's API for Node.js over a Rust engine. Training and prediction
+// run on libuv's thread pool and return Promises; the event loop stays free.
+
+const native = require('./binding.js')
+const { toNative, fromNative, toRows, describe } = require('./lib/frames.js')
+const { NeuroDivergentError, ModelFileError, AbortError, wrap } = require('./lib/errors.js')
+const models = require('./lib/models.js')
+
+const CONSTRUCTOR_OPTIONS = ['models', 'freq']
+const FIT_OPTIONS = ['valSize', 'staticDf', 'onProgress', 'signal', 'verbose']
+const PREDICT_OPTIONS = ['df', 'futrDf', 'staticDf']
+const CV_OPTIONS = ['nWindows', 'stepSize', 'valSize', 'refit', 'staticDf', 'onProgress', 'signal', 'verbose']
+
+function checkKeys(opts, allowed, where) {
+  if (opts === undefined) return {}
+  if (opts === null || typeof opts !== 'object' || Array.isArray(opts)) throw new TypeError(`${where} options must be an object, got ${describe(opts)}`)
+  for (const k of Object.keys(opts)) {
+    if (!allowed.includes(k)) throw new TypeError(`${where}: unknown option '${k}' (allowed: ${allowed.join(', ')})`)
+  }
+  return opts
+}
+
+function count(v, name, where, min = 0) {
+  if (v === undefined) return undefined
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw new TypeError(`${where} option '${name}' must be a whole number, got ${describe(v)}`)
+  if (v < min || v > 0xffffffff) throw new RangeError(`${where} option '${name}' must be >= ${min}, got ${v}`)
+  return v
+}
+
+function flag(v, name, where) {
+  if (v === undefined) return false
+  if (typeof v !== 'boolean') throw new TypeError(`${where} option '${name}' must be true or false, got ${describe(v)}`)
+  return v
+}
+
+function progressCallback(fn, where) {
+  if (fn === undefined) return undefined
+  if (typeof fn !== 'function') throw new TypeError(`${where} option 'onProgress' must be a function, got ${describe(fn)}`)
+  // A throwing callback must not take the process down: report it once, keep training.
+  let warned = false
+  return (e) => {
+    try {
+      fn(e)
+    } catch (err) {
+      if (!warned) {
+        warned = true
+        process.emitWarning(`onProgress threw (further errors are ignored): ${err && err.message}`, 'NeuroDivergentWarning')
+      }
+    }
+  }
+}
+
+/** Runs `start(token)` (a native Promise), cancelling the token when `signal` aborts. */
+async function cancellable(signal, where, start) {
+  if (signal !== undefined && (signal === null || typeof signal.aborted !== 'boolean' || typeof signal.addEventListener !== 'function')) {
+    throw new TypeError(`${where} option 'signal' must be an AbortSignal, got ${describe(signal)}`)
+  }
+  if (signal?.aborted) throw new AbortError()
+  const token = new native.CancelToken()
+  const onAbort = () => token.cancel()
+  signal?.addEventListener('abort', onAbort, { once: true })
+  try {
+    return await wrap(() => start(token))
+  } finally {
+    signal?.removeEventListener('abort', onAbort)
+  }
+}
+
+/**
+ * Fits, predicts, cross-validates, saves and loads a set of models on long-format data.
+ *
+ * @example
+ * const nf = new NeuralForecast({ models: [new NHITS({ h: 12, inputSize: 24 })], freq: 'MS' })
+ * await nf.fit(df)
+ * const forecast = await nf.predict()
+ */
+class NeuralForecast {
+  constructor(options) {
+    const opts = checkKeys(options, CONSTRUCTOR_OPTIONS, 'NeuralForecast')
+    if (!Array.isArray(opts.models) || opts.models.length === 0) {
+      throw new TypeError(`NeuralForecast option 'models' must be a non-empty array of models, got ${describe(opts.models)}`)
+    }
+    opts.models.forEach((m, i) => {
+      if (!(m instanceof models.Model)) throw new TypeError(`NeuralForecast option 'models' entry ${i} must be a model such as new NHITS({...}), got ${describe(m)}`)
+    })
+    if (typeof opts.freq !== 'string' && typeof opts.freq !== 'number') {
+      throw new TypeError(`NeuralForecast option 'freq' must be a string such as 'MS' or a number (the step of an integer ds), got ${describe(opts.freq)}`)
+    }
+    this.models = opts.models
+    this.freq = opts.freq
+    const config = { models: opts.models.map((m) => ({ class: m.className, options: m.options })), freq: opts.freq }
+    this._native = wrap(() => new native.Forecaster(JSON.stringify(config)))
+    this._kinds = null
+  }
+
+  /** Trains every model on `df` (rows or columns). Resolves when done; rejects with AbortError if `signal` aborts. */
+  async fit(df, options) {
+    const opts = checkKeys(options, FIT_OPTIONS, 'fit')
+    const valSize = count(opts.valSize, 'valSize', 'fit') ?? 0
+    const verbose = flag(opts.verbose, 'verbose', 'fit')
+    const onProgress = progressCallback(opts.onProgress, 'fit')
+    const { frame, kinds } = toNative(df, 'df')
+    const staticDf = opts.staticDf === undefined ? undefined : toNative(opts.staticDf, 'staticDf', { requireY: false, requireDs: false }).frame
+    await cancellable(opts.signal, 'fit', (token) => this._native.fit(frame, staticDf, valSize, verbose, token, onProgress))
+    this._kinds = kinds
+  }
+
+  /**
+   * Forecasts `h` steps after the end of every series: of `df` when given, else of the data seen in `fit`.
+   * `futrDf` holds future values of the models' `futrExogList` columns.
+   */
+  async predict(options) {
+    const opts = checkKeys(options, PREDICT_OPTIONS, 'predict')
+    let kinds = this._kinds ?? { id: 'string', ds: 'number' }
+    let df
+    if (opts.df !== undefined) {
+      const n = toNative(opts.df, 'df')
+      df = n.frame
+      kinds = n.kinds
+    }
+    const futrDf = opts.futrDf === undefined ? undefined : toNative(opts.futrDf, 'futrDf', { requireY: false }).frame
+    const staticDf = opts.staticDf === undefined ? undefined : toNative(opts.staticDf, 'staticDf', { requireY: false, requireDs: false }).frame
+    const out = await wrap(() => this._native.predict(df, futrDf, staticDf))
+    return fromNative(out, kinds)
+  }
+
+  /**
+   * Rolling-origin evaluation: `nWindows` forecasts `stepSize` apart at the end of each series,
+   * with columns `cutoff` and `y` added. Retrains per window when `refit` is true.
+   */
+  async crossValidation(df, options) {
+    const opts = checkKeys(options, CV_OPTIONS, 'crossValidation')
+    const nWindows = count(opts.nWindows, 'nWindows', 'crossValidation', 1) ?? 1
+    const stepSize = count(opts.stepSize, 'stepSize', 'crossValidation', 1) ?? 1
+    const valSize = count(opts.valSize, 'valSize', 'crossValidation') ?? 0
+    const refit = flag(opts.refit, 'refit', 'crossValidation')
+    const verbose = flag(opts.verbose, 'verbose', 'crossValidation')
+    const onProgress = progressCallback(opts.onProgress, 'crossValidation')
+    const { frame, kinds } = toNative(df, 'df')
+    const staticDf = opts.staticDf === undefined ? undefined : toNative(opts.staticDf, 'staticDf', { requireY: false, requireDs: false }).frame
+    const out = await cancellable(opts.signal, 'crossValidation', (token) =>
+      this._native.crossValidation(frame, staticDf, nWindows, stepSize, valSize, refit, verbose, token, onProgress),
+    )
+    this._kinds = kinds
+    return fromNative(out, kinds)
+  }
+
+  /** Saves models, weights and fitted data to one file at `path` (written atomically). */
+  async save(path) {
+    if (typeof path !== 'string' || path.length === 0) throw new TypeError(`save needs a file path, got ${describe(path)}`)
+    await wrap(() => this._native.save(path, JSON.stringify({ kinds: this._kinds, freq: this.freq })))
+  }
+
+  /** Loads a NeuralForecast saved by `save`. */
+  static async load(path) {
+    if (typeof path !== 'string' || path.length === 0) throw new TypeError(`load needs a file path, got ${describe(path)}`)
+    const inner = await wrap(() => native.loadForecaster(path))
+    const nf = Object.create(NeuralForecast.prototype)
+    const extra = JSON.parse(inner.extra()) ?? {}
+    nf._native = inner
+    nf._kinds = extra.kinds ?? null
+    nf.freq = extra.freq
+    nf.models = []
+    return nf
+  }
+}
+
+module.exports = {
+  NeuralForecast,
+  toRows,
+  NHITS: models.NHITS,
+  MLP: models.MLP,
+  MAE: models.MAE,
+  MSE: models.MSE,
+  RMSE: models.RMSE,
+  MAPE: models.MAPE,
+  SMAPE: models.SMAPE,
+  HuberLoss: models.HuberLoss,
+  QuantileLoss: models.QuantileLoss,
+  MQLoss: models.MQLoss,
+  Model: models.Model,
+  Loss: models.Loss,
+  NeuroDivergentError,
+  ModelFileError,
+  AbortError,
+}

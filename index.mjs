@@ -1,0 +1,26 @@
+// ESM entry: the CommonJS module's exports, by name.
+import { createRequire } from 'node:module'
+
+const require = createRequire(import.meta.url)
+const nd = require('./index.js')
+
+export const {
+  NeuralForecast,
+  toRows,
+  NHITS,
+  MLP,
+  MAE,
+  MSE,
+  RMSE,
+  MAPE,
+  SMAPE,
+  HuberLoss,
+  QuantileLoss,
+  MQLoss,
+  Model,
+  Loss,
+  NeuroDivergentError,
+  ModelFileError,
+  AbortError,
+} = nd
+export default nd

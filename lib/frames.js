@@ -1,0 +1,195 @@
+'use strict'
+// Long-format frames in both forms of the API (rows or columns), normalised for the engine:
+// ids as strings, ds as numbers (epoch ms or integer steps), values as Float64Arrays. The kinds
+// of id and ds are remembered so outputs come back in the form the caller used.
+
+const RESERVED = new Set(['unique_id', 'ds', 'y'])
+
+function describe(v) {
+  if (v === null) return 'null'
+  if (Array.isArray(v)) return 'an array'
+  if (v instanceof Date) return 'a Date'
+  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v)}`
+  return `${typeof v} ${String(v)}`
+}
+
+function isArrayLike(v) {
+  return v != null && typeof v !== 'string' && typeof v.length === 'number' && (Array.isArray(v) || ArrayBuffer.isView(v))
+}
+
+/** Parses one `ds` value; returns [number, kind]. */
+function parseDs(v, what, row) {
+  if (v instanceof Date) {
+    const t = v.getTime()
+    if (Number.isNaN(t)) throw new TypeError(`${what}: ds at row ${row} is an invalid Date`)
+    return [t, 'date']
+  }
+  if (typeof v === 'string') {
+    const t = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(v) ? `${v}T00:00:00Z` : /[zZ]|[+-]\d{2}:?\d{2}$/.test(v) ? v : `${v.replace(' ', 'T')}Z`)
+    if (Number.isNaN(t)) throw new TypeError(`${what}: ds at row ${row} is not an ISO-8601 date: ${describe(v)}`)
+    return [t, v.length <= 10 ? 'date-string' : 'string']
+  }
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) throw new TypeError(`${what}: ds at row ${row} must be a finite number, got ${v}`)
+    return [v, 'number']
+  }
+  if (typeof v === 'bigint') return [Number(v), 'number']
+  throw new TypeError(`${what}: ds at row ${row} must be a Date, an ISO-8601 string or a number, got ${describe(v)}`)
+}
+
+function parseId(v, what, row) {
+  if (typeof v === 'string') return [v, 'string']
+  if (typeof v === 'number' && Number.isFinite(v)) return [String(v), 'number']
+  throw new TypeError(`${what}: unique_id at row ${row} must be a string or a number, got ${describe(v)}`)
+}
+
+/** A numeric column value; NaN and ±Infinity pass through so the engine can name series and ds. */
+function parseNumber(v, column, what, row) {
+  if (typeof v === 'number') return v
+  if (v === null || v === undefined) return NaN
+  throw new TypeError(`${what}: column '${column}' at row ${row} must be a number, got ${describe(v)}`)
+}
+
+function mergeKind(kinds, k) {
+  kinds.add(k)
+}
+
+function finalKind(kinds, fallback) {
+  if (kinds.size === 0) return fallback
+  if (kinds.size === 1) return [...kinds][0]
+  // Mixed Date and string inputs come back as Dates; mixed ids as strings.
+  if (kinds.has('number') && kinds.size > 1 && !kinds.has('date') && !kinds.has('string') && !kinds.has('date-string')) return 'number'
+  return kinds.has('date') ? 'date' : kinds.has('string') ? 'string' : [...kinds][0]
+}
+
+/**
+ * Normalises a frame. `requireY`: fit/crossValidation frames need a numeric `y`; future and
+ * static frames have none (static frames have no `ds` either: `requireDs` false).
+ */
+function toNative(df, what, { requireY = true, requireDs = true } = {}) {
+  if (df == null || typeof df !== 'object') {
+    throw new TypeError(`${what} must be an array of rows or an object of columns, got ${describe(df)}`)
+  }
+  const idKinds = new Set()
+  const dsKinds = new Set()
+  let n
+  let ids
+  let ds
+  let y
+  const columns = new Map()
+  if (Array.isArray(df)) {
+    n = df.length
+    ids = new Array(n)
+    ds = new Float64Array(n)
+    y = requireY ? new Float64Array(n) : undefined
+    const names = n > 0 && df[0] && typeof df[0] === 'object' ? Object.keys(df[0]).filter((k) => !RESERVED.has(k)) : []
+    for (const c of names) columns.set(c, new Float64Array(n))
+    for (let i = 0; i < n; i++) {
+      const row = df[i]
+      if (row == null || typeof row !== 'object' || Array.isArray(row)) throw new TypeError(`${what}: row ${i} must be an object, got ${describe(row)}`)
+      if (!('unique_id' in row)) throw new TypeError(`${what}: row ${i} has no 'unique_id'`)
+      const [id, ik] = parseId(row.unique_id, what, i)
+      ids[i] = id
+      mergeKind(idKinds, ik)
+      if (requireDs) {
+        if (!('ds' in row)) throw new TypeError(`${what}: row ${i} has no 'ds'`)
+        const [t, dk] = parseDs(row.ds, what, i)
+        ds[i] = t
+        mergeKind(dsKinds, dk)
+      }
+      if (requireY) {
+        if (!('y' in row)) throw new TypeError(`${what}: row ${i} has no 'y'`)
+        y[i] = parseNumber(row.y, 'y', what, i)
+      }
+      for (const [c, arr] of columns) {
+        if (!(c in row)) throw new TypeError(`${what}: row ${i} has no '${c}' (row 0 has it)`)
+        arr[i] = parseNumber(row[c], c, what, i)
+      }
+    }
+  } else {
+    if (!isArrayLike(df.unique_id)) throw new TypeError(`${what}: column 'unique_id' must be an array, got ${describe(df.unique_id)}`)
+    n = df.unique_id.length
+    ids = new Array(n)
+    for (let i = 0; i < n; i++) {
+      const [id, ik] = parseId(df.unique_id[i], what, i)
+      ids[i] = id
+      mergeKind(idKinds, ik)
+    }
+    ds = new Float64Array(n)
+    if (requireDs) {
+      if (!isArrayLike(df.ds)) throw new TypeError(`${what}: column 'ds' must be an array, got ${describe(df.ds)}`)
+      if (df.ds.length !== n) throw new TypeError(`${what}: column 'ds' has ${df.ds.length} values but unique_id has ${n}`)
+      for (let i = 0; i < n; i++) {
+        const [t, dk] = parseDs(df.ds[i], what, i)
+        ds[i] = t
+        mergeKind(dsKinds, dk)
+      }
+    }
+    const numeric = (name, col) => {
+      if (!isArrayLike(col)) throw new TypeError(`${what}: column '${name}' must be an array of numbers, got ${describe(col)}`)
+      if (col.length !== n) throw new TypeError(`${what}: column '${name}' has ${col.length} values but unique_id has ${n}`)
+      if (col instanceof Float64Array) return col
+      const out = new Float64Array(n)
+      for (let i = 0; i < n; i++) out[i] = parseNumber(col[i], name, what, i)
+      return out
+    }
+    if (requireY) {
+      if (!('y' in df)) throw new TypeError(`${what}: column 'y' is missing`)
+      y = numeric('y', df.y)
+    }
+    for (const [c, col] of Object.entries(df)) {
+      if (!RESERVED.has(c) && !(c === 'ds' && !requireDs)) columns.set(c, numeric(c, col))
+    }
+  }
+  return {
+    frame: { uniqueId: ids, ds, y, columnNames: [...columns.keys()], columns: [...columns.values()] },
+    kinds: { id: finalKind(idKinds, 'string'), ds: finalKind(dsKinds, 'number') },
+  }
+}
+
+function pad(n, w = 2) {
+  return String(n).padStart(w, '0')
+}
+
+/** An output ds value in the kind the input used. */
+function dsOut(t, kind) {
+  if (kind === 'date') return new Date(t)
+  if (kind === 'date-string' || kind === 'string') {
+    const d = new Date(t)
+    const day = `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}`
+    if (kind === 'date-string') return day
+    return `${day}T${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`
+  }
+  return t
+}
+
+/** The engine's output as the public columns object. */
+function fromNative(out, kinds) {
+  const frame = {}
+  frame.unique_id = kinds.id === 'number' ? out.uniqueId.map(Number) : out.uniqueId
+  frame.ds = kinds.ds === 'number' ? Float64Array.from(out.ds) : Array.from(out.ds, (t) => dsOut(t, kinds.ds))
+  out.columnNames.forEach((name, i) => {
+    frame[name] = name === 'cutoff' ? (kinds.ds === 'number' ? Float64Array.from(out.columns[i]) : Array.from(out.columns[i], (t) => dsOut(t, kinds.ds))) : out.columns[i]
+  })
+  return frame
+}
+
+/**
+ * Turns a columns object (as `predict` returns) into an array of row objects.
+ * @example toRows(await nf.predict()) // [{ unique_id: 'a', ds: Date, NHITS: 431.2 }, ...]
+ */
+function toRows(frame) {
+  if (frame == null || typeof frame !== 'object' || !isArrayLike(frame.unique_id)) {
+    throw new TypeError('toRows needs a columns object with a unique_id column')
+  }
+  const names = Object.keys(frame)
+  const rows = new Array(frame.unique_id.length)
+  for (let i = 0; i < rows.length; i++) {
+    const row = {}
+    for (const c of names) row[c] = frame[c][i]
+    rows[i] = row
+  }
+  return rows
+}
+
+module.exports = { toNative, fromNative, toRows, describe }

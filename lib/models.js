@@ -1,0 +1,137 @@
+'use strict'
+// Model and loss classes. Options are checked by the engine when a model is constructed, so a
+// typo or a wrong type throws at `new NHITS({...})`, naming the option.
+
+const native = require('../binding.js')
+const { wrap } = require('./errors.js')
+const { describe } = require('./frames.js')
+
+/** Rejects values JSON would silently change (NaN and ±Infinity become null, functions vanish). */
+function checkJsonSafe(value, path, owner) {
+  if (typeof value === 'number' && !Number.isFinite(value)) {
+    throw new RangeError(`${owner} option '${path}' must be a finite number, got ${value}`)
+  }
+  if (typeof value === 'function' || typeof value === 'symbol' || typeof value === 'bigint') {
+    throw new TypeError(`${owner} option '${path}' must be plain data, got ${typeof value}`)
+  }
+  if (value && typeof value === 'object' && !(value instanceof Loss)) {
+    for (const [k, v] of Object.entries(value)) checkJsonSafe(v, Array.isArray(value) ? `${path}[${k}]` : path ? `${path}.${k}` : k, owner)
+  }
+}
+
+function optionsObject(options, owner) {
+  if (options === undefined) return {}
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new TypeError(`${owner} options must be an object, got ${describe(options)}`)
+  }
+  return options
+}
+
+/** Base class of the losses; instances are plain descriptions the engine reads. */
+class Loss {
+  constructor(type, options, allowed) {
+    const opts = optionsObject(options, type)
+    for (const k of Object.keys(opts)) {
+      if (!allowed.includes(k)) {
+        throw new TypeError(`${type}: unknown option '${k}'${allowed.length ? ` (allowed: ${allowed.join(', ')})` : ''}`)
+      }
+    }
+    checkJsonSafe(opts, '', type)
+    this.type = type
+    Object.assign(this, opts)
+  }
+  toJSON() {
+    return { ...this }
+  }
+}
+
+/** Mean absolute error (NeuralForecast's default loss). */
+class MAE extends Loss {
+  constructor(options) {
+    super('MAE', options, [])
+  }
+}
+/** Mean squared error. */
+class MSE extends Loss {
+  constructor(options) {
+    super('MSE', options, [])
+  }
+}
+/** Root mean squared error. */
+class RMSE extends Loss {
+  constructor(options) {
+    super('RMSE', options, [])
+  }
+}
+/** Mean absolute percentage error. */
+class MAPE extends Loss {
+  constructor(options) {
+    super('MAPE', options, [])
+  }
+}
+/** Symmetric mean absolute percentage error. */
+class SMAPE extends Loss {
+  constructor(options) {
+    super('SMAPE', options, [])
+  }
+}
+/** Huber loss: quadratic within `delta` (default 1), linear outside. */
+class HuberLoss extends Loss {
+  constructor(options) {
+    super('HuberLoss', options, ['delta'])
+  }
+}
+/** Pinball loss of one quantile `q` in (0, 1); output column `MODEL_ql<q>`. */
+class QuantileLoss extends Loss {
+  constructor(options) {
+    super('QuantileLoss', options, ['q'])
+  }
+}
+/** Multi-quantile loss from `level` (default [80, 90]) or `quantiles`; columns `-median`, `-lo-80`, `-hi-80`, ... */
+class MQLoss extends Loss {
+  constructor(options) {
+    super('MQLoss', options, ['level', 'quantiles'])
+  }
+}
+
+/** Base class of the models. */
+class Model {
+  constructor(className, options) {
+    const opts = optionsObject(options, className)
+    checkJsonSafe(opts, '', className)
+    const normalized = wrap(() => native.validateModel(className, JSON.stringify(opts)))
+    Object.defineProperty(this, 'className', { value: className, enumerable: true })
+    Object.defineProperty(this, 'options', { value: Object.freeze({ ...opts }), enumerable: true })
+    /** Every option with the defaults filled in, as the engine will use them. */
+    Object.defineProperty(this, 'config', { value: Object.freeze(JSON.parse(normalized)) })
+  }
+  /** The output column name: `alias`, or the class name. */
+  get alias() {
+    return this.options.alias ?? this.className
+  }
+  get h() {
+    return this.config.h
+  }
+}
+
+/**
+ * N-HiTS: hierarchical interpolation of MLP blocks over pooled inputs (Challu et al., 2023).
+ * @example new NHITS({ h: 12, inputSize: 24, maxSteps: 200, scalerType: 'robust' })
+ */
+class NHITS extends Model {
+  constructor(options) {
+    super('NHITS', options)
+  }
+}
+
+/**
+ * A multilayer perceptron on the flattened input window and exogenous variables.
+ * @example new MLP({ h: 12, inputSize: 24, numLayers: 2, hiddenSize: 1024 })
+ */
+class MLP extends Model {
+  constructor(options) {
+    super('MLP', options)
+  }
+}
+
+module.exports = { Loss, MAE, MSE, RMSE, MAPE, SMAPE, HuberLoss, QuantileLoss, MQLoss, Model, NHITS, MLP, checkJsonSafe, optionsObject }

@@ -1,0 +1,192 @@
+//! The Node binding: conversion and error mapping only. Long work runs as `AsyncTask`s on the
+//! libuv pool; the JS thread never trains or predicts.
+
+mod error;
+mod frame;
+mod tasks;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use napi::bindgen_prelude::AsyncTask;
+use napi::threadsafe_function::ThreadsafeFunction;
+use napi::Status;
+use napi_derive::napi;
+use serde_json::Value;
+
+use crate::error::Error;
+use crate::forecast::{CvOptions, FitOptions, FreqSpec, ModelSpec, NeuralForecast};
+use error::{guarded, to_js};
+use frame::{to_input, NativeFrame};
+use tasks::{CvTask, FitTask, LoadTask, PredictTask, SaveTask};
+
+/// One progress report, as `onProgress` receives it.
+#[napi(object)]
+#[derive(Clone)]
+pub struct ProgressEvent {
+    pub model: String,
+    pub step: u32,
+    pub max_steps: u32,
+    pub train_loss: f64,
+    pub val_loss: Option<f64>,
+}
+
+type ProgressCallback = ThreadsafeFunction<ProgressEvent, (), ProgressEvent, Status, false>;
+
+/// A flag JS sets (from an AbortSignal) to stop training within one step.
+#[napi]
+pub struct CancelToken {
+    flag: Arc<AtomicBool>,
+}
+
+#[napi]
+impl CancelToken {
+    #[napi(constructor)]
+    pub fn new() -> Self {
+        CancelToken { flag: Arc::new(AtomicBool::new(false)) }
+    }
+    #[napi(catch_unwind)]
+    pub fn cancel(&self) {
+        self.flag.store(true, Ordering::Relaxed);
+    }
+}
+
+impl Default for CancelToken {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn parse_json(text: &str, what: &str) -> crate::Result<Value> {
+    serde_json::from_str(text).map_err(|e| Error::type_err(format!("{what} is not valid JSON: {e}")))
+}
+
+fn freq_spec(v: &Value) -> crate::Result<FreqSpec> {
+    match v {
+        Value::String(s) => Ok(FreqSpec::Alias(s.clone())),
+        Value::Number(n) => Ok(FreqSpec::Step(n.as_f64().unwrap_or(f64::NAN))),
+        Value::Null => Err(Error::type_err("NeuralForecast needs option 'freq' (e.g. 'MS', 'h', or 1 for integer ds)")),
+        other => Err(Error::type_err(format!("option 'freq' must be a string such as 'MS' or a number, got {other}"))),
+    }
+}
+
+fn model_specs(v: &Value) -> crate::Result<Vec<ModelSpec>> {
+    let list = v.as_array().ok_or_else(|| Error::type_err("option 'models' must be an array of models, e.g. [new NHITS({ h: 12, inputSize: 24 })]"))?;
+    list.iter()
+        .map(|m| {
+            let class = m["class"].as_str().ok_or_else(|| Error::type_err("each entry of 'models' must be a model instance such as new NHITS({...})"))?;
+            Ok(ModelSpec { class: class.to_string(), options: m["options"].clone() })
+        })
+        .collect()
+}
+
+/// Checks a model's options at construction; returns them normalised, as JSON.
+#[napi(catch_unwind)]
+pub fn validate_model(class: String, options_json: String) -> napi::Result<String> {
+    guarded("validateModel", || {
+        let options = parse_json(&options_json, "model options")?;
+        NeuralForecast::validate_model(&ModelSpec { class, options }).map(|v| v.to_string())
+    })
+}
+
+/// The engine side of `NeuralForecast`.
+#[napi]
+pub struct Forecaster {
+    inner: Arc<Mutex<NeuralForecast>>,
+}
+
+impl Forecaster {
+    pub(crate) fn wrap(nf: NeuralForecast) -> Forecaster {
+        Forecaster { inner: Arc::new(Mutex::new(nf)) }
+    }
+}
+
+fn progress_sink(cb: Option<ProgressCallback>) -> Option<Box<dyn Fn(&crate::forecast::ProgressEvent) + Send + Sync>> {
+    use napi::threadsafe_function::ThreadsafeFunctionCallMode;
+    cb.map(|cb| {
+        Box::new(move |e: &crate::forecast::ProgressEvent| {
+            let event = ProgressEvent { model: e.model.clone(), step: e.step as u32, max_steps: e.max_steps as u32, train_loss: e.train_loss, val_loss: e.val_loss };
+            cb.call(event, ThreadsafeFunctionCallMode::NonBlocking);
+        }) as Box<dyn Fn(&crate::forecast::ProgressEvent) + Send + Sync>
+    })
+}
+
+#[napi]
+impl Forecaster {
+    /// `config_json`: `{ models: [{ class, options }], freq }`.
+    #[napi(constructor, catch_unwind)]
+    pub fn new(config_json: String) -> napi::Result<Self> {
+        guarded("NeuralForecast", || {
+            let cfg = parse_json(&config_json, "NeuralForecast options")?;
+            Ok(Forecaster::wrap(NeuralForecast::new(model_specs(&cfg["models"])?, freq_spec(&cfg["freq"])?)?))
+        })
+    }
+
+    #[napi(catch_unwind, ts_return_type = "Promise<void>")]
+    pub fn fit(
+        &self,
+        df: NativeFrame,
+        static_df: Option<NativeFrame>,
+        val_size: u32,
+        verbose: bool,
+        token: &CancelToken,
+        on_progress: Option<ProgressCallback>,
+    ) -> napi::Result<AsyncTask<FitTask>> {
+        let df = to_input(&df).map_err(to_js)?;
+        let static_df = static_df.as_ref().map(to_input).transpose().map_err(to_js)?;
+        let opts = FitOptions { val_size: val_size as usize, verbose };
+        Ok(AsyncTask::new(FitTask { nf: self.inner.clone(), df, static_df, opts, cancel: token.flag.clone(), progress: progress_sink(on_progress) }))
+    }
+
+    #[napi(catch_unwind, ts_return_type = "Promise<NativeOutput>")]
+    pub fn predict(&self, df: Option<NativeFrame>, futr_df: Option<NativeFrame>, static_df: Option<NativeFrame>) -> napi::Result<AsyncTask<PredictTask>> {
+        let conv = |f: Option<NativeFrame>| f.as_ref().map(to_input).transpose().map_err(to_js);
+        Ok(AsyncTask::new(PredictTask { nf: self.inner.clone(), df: conv(df)?, futr_df: conv(futr_df)?, static_df: conv(static_df)? }))
+    }
+
+    #[napi(catch_unwind, ts_return_type = "Promise<NativeOutput>")]
+    #[allow(clippy::too_many_arguments)]
+    pub fn cross_validation(
+        &self,
+        df: NativeFrame,
+        static_df: Option<NativeFrame>,
+        n_windows: u32,
+        step_size: Option<u32>,
+        val_size: u32,
+        refit: bool,
+        verbose: bool,
+        token: &CancelToken,
+        on_progress: Option<ProgressCallback>,
+    ) -> napi::Result<AsyncTask<CvTask>> {
+        let df = to_input(&df).map_err(to_js)?;
+        let static_df = static_df.as_ref().map(to_input).transpose().map_err(to_js)?;
+        let opts = CvOptions { n_windows: n_windows as usize, step_size: step_size.map(|s| s as usize), val_size: val_size as usize, refit, verbose };
+        Ok(AsyncTask::new(CvTask { nf: self.inner.clone(), df, static_df, opts, cancel: token.flag.clone(), progress: progress_sink(on_progress) }))
+    }
+
+    /// Saves to `path`; `extra_json` is stored alongside and returned by `extra()` after load.
+    #[napi(catch_unwind, ts_return_type = "Promise<void>")]
+    pub fn save(&self, path: String, extra_json: String) -> napi::Result<AsyncTask<SaveTask>> {
+        let extra = parse_json(&extra_json, "save metadata").map_err(to_js)?;
+        Ok(AsyncTask::new(SaveTask { nf: self.inner.clone(), path: PathBuf::from(path), extra }))
+    }
+
+    /// The metadata given to `save`, as JSON (`null` when none).
+    #[napi(catch_unwind)]
+    pub fn extra(&self) -> napi::Result<String> {
+        guarded("extra", || Ok(self.inner.lock().map_err(|_| Error::value("NeuralForecast is unusable after an earlier crash"))?.extra.to_string()))
+    }
+
+    /// Output column names, model by model.
+    #[napi(catch_unwind)]
+    pub fn output_names(&self) -> napi::Result<Vec<String>> {
+        guarded("outputNames", || Ok(self.inner.lock().map_err(|_| Error::value("NeuralForecast is unusable after an earlier crash"))?.output_names()))
+    }
+}
+
+/// Reads a saved NeuralForecast.
+#[napi(catch_unwind, ts_return_type = "Promise<Forecaster>")]
+pub fn load_forecaster(path: String) -> AsyncTask<LoadTask> {
+    AsyncTask::new(LoadTask { path: PathBuf::from(path) })
+}
