@@ -1,0 +1,266 @@
+// Type definitions for neuro-divergent: NeuralForecast's API for Node.js.
+
+/** A timestamp: a Date, an ISO-8601 string, or a number (integer step, or epoch ms with a calendar `freq`). */
+export type DsValue = Date | string | number
+
+/** One row of a long-format frame: `unique_id`, `ds`, `y`, then numeric exogenous columns. */
+export interface Row {
+  unique_id: string | number
+  ds: DsValue
+  y?: number
+}
+
+/** One row of a static frame: `unique_id` and numeric static columns. */
+export interface StaticRow {
+  unique_id: string | number
+}
+
+/** A long-format frame as columns. */
+export interface Columns {
+  unique_id: ArrayLike<string | number>
+  ds: ArrayLike<DsValue>
+  y?: Float64Array | ArrayLike<number>
+  [exogenous: string]: ArrayLike<string | number | Date> | Float64Array | undefined
+}
+
+/** Input data: an array of rows or an object of columns, in any row order. */
+export type Frame<R extends Row = Row> = readonly R[] | Columns
+
+/** Static exogenous data: one row per series. */
+export type StaticFrame<R extends StaticRow = StaticRow> = readonly R[] | { unique_id: ArrayLike<string | number>; [column: string]: ArrayLike<string | number> }
+
+/**
+ * A result frame: `unique_id`, `ds` (the kind the input used), then one Float64Array per output
+ * column (`NHITS`, `NHITS-median`, `NHITS-lo-90`, ...; crossValidation adds `cutoff` and `y`).
+ */
+export interface OutputFrame {
+  unique_id: Array<string | number>
+  ds: Array<Date | string> | Float64Array
+  cutoff?: Array<Date | string> | Float64Array
+  [column: string]: Array<string | number | Date> | Float64Array | undefined
+}
+
+/** Pandas-style frequency (`'MS'`, `'ME'`, `'h'`, `'30min'`, `'B'`, ...) or the numeric step of an integer `ds`. */
+export type Freq =
+  | 's' | 'min' | 'h' | 'H' | 'D' | 'B' | 'W' | 'MS' | 'M' | 'ME' | 'QS' | 'Q' | 'YS' | 'Y'
+  | `${number}${'s' | 'min' | 'h' | 'H' | 'D' | 'B' | 'W' | 'MS' | 'M' | 'ME' | 'QS' | 'Q' | 'YS' | 'Y'}`
+  | number
+
+export type ScalerType = 'identity' | 'standard' | 'robust' | 'minmax' | 'minmax1' | 'invariant'
+
+/** Base class of the losses. */
+export declare class Loss {
+  readonly type: string
+}
+/** Mean absolute error (the default loss). */
+export declare class MAE extends Loss {
+  constructor(options?: {})
+}
+/** Mean squared error. */
+export declare class MSE extends Loss {
+  constructor(options?: {})
+}
+/** Root mean squared error. */
+export declare class RMSE extends Loss {
+  constructor(options?: {})
+}
+/** Mean absolute percentage error. */
+export declare class MAPE extends Loss {
+  constructor(options?: {})
+}
+/** Symmetric mean absolute percentage error. */
+export declare class SMAPE extends Loss {
+  constructor(options?: {})
+}
+/** Huber loss: quadratic within `delta`, linear outside. */
+export declare class HuberLoss extends Loss {
+  constructor(options?: { delta?: number })
+}
+/** Pinball loss of quantile `q`; output column `MODEL_ql<q>`. */
+export declare class QuantileLoss extends Loss {
+  constructor(options: { q: number })
+}
+/** Multi-quantile loss; output columns `MODEL-median`, `MODEL-lo-<level>`, `MODEL-hi-<level>`. */
+export declare class MQLoss extends Loss {
+  constructor(options?: { level?: number[]; quantiles?: number[] })
+}
+
+/** Options every model takes, with NeuralForecast's names and meanings. */
+export interface CommonOptions {
+  /** Forecast horizon (required). */
+  h: number
+  /** Length of the input window (required). */
+  inputSize: number
+  /** Training steps (default 1000). */
+  maxSteps?: number
+  /** Adam learning rate (default 1e-3). */
+  learningRate?: number
+  /** Halvings of the learning rate over training; -1 for none. */
+  numLrDecays?: number
+  /** Validation checks without improvement before stopping; -1 (default) disables early stopping. */
+  earlyStopPatienceSteps?: number
+  /** Steps between validation checks (default 100). */
+  valCheckSteps?: number
+  /** Series per training batch (default 32). */
+  batchSize?: number
+  validBatchSize?: number
+  /** Windows sampled per training step (default 1024). */
+  windowsBatchSize?: number
+  /** Windows per inference batch; -1 (default) for all at once. */
+  inferenceWindowsBatchSize?: number
+  /** Distance between consecutive training windows (default 1). */
+  stepSize?: number
+  /** Left-pad series so windows can start before their first point. */
+  startPaddingEnabled?: boolean
+  /** Per-window scaler (default 'identity'). */
+  scalerType?: ScalerType
+  /** Training loss (default MAE). */
+  loss?: Loss
+  /** Validation loss (default: the training loss). */
+  validLoss?: Loss
+  /** Seed of initialisation, sampling and dropout (default 1). */
+  randomSeed?: number
+  /** Output column name (default: the class name). */
+  alias?: string
+  /** Columns known into the future (their values for the horizon go in predict's `futrDf`). */
+  futrExogList?: string[]
+  /** Columns known only up to the forecast origin. */
+  histExogList?: string[]
+  /** Per-series constants, from `staticDf`. */
+  statExogList?: string[]
+}
+
+export interface MLPOptions extends CommonOptions {
+  /** Hidden layers (default 2). */
+  numLayers?: number
+  /** Units per hidden layer (default 1024). */
+  hiddenSize?: number
+}
+
+export type NHITSActivation = 'ReLU' | 'Softplus' | 'Tanh' | 'SELU' | 'LeakyReLU' | 'PReLU' | 'Sigmoid'
+
+export interface NHITSOptions extends CommonOptions {
+  /** Block type per stack (only 'identity'; default three stacks). */
+  stackTypes?: 'identity'[]
+  /** Blocks per stack (default [1, 1, 1]). */
+  nBlocks?: number[]
+  /** Hidden units per block, as [in, out] pairs (default 3 × [512, 512]). */
+  mlpUnits?: number[][]
+  /** Pooling kernel per stack (default [2, 2, 1]). */
+  nPoolKernelSize?: number[]
+  /** Horizon downsampling per stack (default [4, 2, 1]). */
+  nFreqDownsample?: number[]
+  poolingMode?: 'MaxPool1d' | 'AvgPool1d'
+  interpolationMode?: 'linear' | 'nearest'
+  /** Dropout on the block MLPs (default 0). */
+  dropoutProbTheta?: number
+  activation?: NHITSActivation
+}
+
+/** Base class of the models. */
+export declare class Model {
+  readonly className: string
+  /** The options as given. */
+  readonly options: Readonly<Record<string, unknown>>
+  /** Every option with NeuralForecast's defaults filled in. */
+  readonly config: Readonly<Record<string, unknown>>
+  /** The output column name. */
+  readonly alias: string
+  readonly h: number
+}
+
+/**
+ * N-HiTS (Challu et al., 2023).
+ * @example new NHITS({ h: 12, inputSize: 24, maxSteps: 200, scalerType: 'robust' })
+ */
+export declare class NHITS extends Model {
+  constructor(options: NHITSOptions)
+}
+
+/**
+ * Multilayer perceptron on the flattened window.
+ * @example new MLP({ h: 12, inputSize: 24 })
+ */
+export declare class MLP extends Model {
+  constructor(options: MLPOptions)
+}
+
+/** One training report. */
+export interface ProgressEvent {
+  /** The model's alias or class name. */
+  model: string
+  step: number
+  maxSteps: number
+  trainLoss: number
+  /** The latest validation loss, when `valSize` > 0. */
+  valLoss?: number | null
+}
+
+export interface FitOptions {
+  /** Points at the end of each series held out for validation and early stopping (default 0). */
+  valSize?: number
+  /** Static exogenous values, one row per `unique_id`. */
+  staticDf?: StaticFrame<any>
+  /** Called with progress at most ~20 times a second per model, and at each model's last step. */
+  onProgress?: (event: ProgressEvent) => void
+  /** Aborting stops training within one step and rejects with an AbortError. */
+  signal?: AbortSignal
+  /** Log training progress to stderr. */
+  verbose?: boolean
+}
+
+export interface PredictOptions<D extends Row = Row, F extends Row = Row> {
+  /** Forecast after this history instead of the data seen in fit. */
+  df?: Frame<D>
+  /** Future values of the models' `futrExogList` columns: `h` rows per series. */
+  futrDf?: Frame<F>
+  staticDf?: StaticFrame<any>
+}
+
+export interface CrossValidationOptions {
+  /** Forecast windows per series (default 1). */
+  nWindows?: number
+  /** Steps between window cutoffs (default 1, as NeuralForecast). */
+  stepSize?: number
+  valSize?: number
+  /** Retrain for every window (default false: train once before the first cutoff). */
+  refit?: boolean
+  staticDf?: StaticFrame<any>
+  onProgress?: (event: ProgressEvent) => void
+  signal?: AbortSignal
+  verbose?: boolean
+}
+
+/**
+ * Fits, predicts, cross-validates, saves and loads models on long-format data. Work runs off the
+ * JS thread; every method returns a Promise.
+ *
+ * @example
+ * import { NeuralForecast, NHITS } from 'neuro-divergent'
+ * const nf = new NeuralForecast({ models: [new NHITS({ h: 12, inputSize: 24 })], freq: 'MS' })
+ * await nf.fit(rows)
+ * const forecast = await nf.predict()
+ */
+export declare class NeuralForecast {
+  constructor(options: { models: Model[]; freq: Freq })
+  readonly models: Model[]
+  readonly freq: Freq
+  fit<R extends Row>(df: Frame<R>, options?: FitOptions): Promise<void>
+  predict<D extends Row, F extends Row>(options?: PredictOptions<D, F>): Promise<OutputFrame>
+  crossValidation<R extends Row>(df: Frame<R>, options?: CrossValidationOptions): Promise<OutputFrame>
+  /** Writes one versioned, checksummed file, atomically. */
+  save(path: string): Promise<void>
+  static load(path: string): Promise<NeuralForecast>
+}
+
+/** A columns frame as an array of row objects. */
+export declare function toRows(frame: OutputFrame | Columns): Array<Record<string, unknown>>
+
+/** Errors about data or calls that are neither TypeError nor RangeError. */
+export declare class NeuroDivergentError extends Error {}
+/** A model file that is corrupted, truncated or from a newer version. */
+export declare class ModelFileError extends NeuroDivergentError {}
+/** Work stopped through an AbortSignal. */
+export declare class AbortError extends Error {
+  readonly code: 'ABORT_ERR'
+}
