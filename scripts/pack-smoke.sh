@@ -10,6 +10,7 @@ cd "$repo"
 tarball="$(npm pack --silent --pack-destination "$work" | tail -n 1)"
 cd "$work"
 npm init -y >/dev/null
+npm pkg set type=module
 npm install --no-audit --no-fund "$work/$tarball" typescript@7 tsx@4 @types/node@20 >/dev/null
 cat > tsconfig.json <<'JSON'
 { "compilerOptions": { "target": "ES2022", "module": "nodenext", "moduleResolution": "nodenext", "strict": true, "noEmit": true, "types": ["node"] }, "include": ["main.ts"] }
@@ -25,6 +26,5 @@ console.log(toRows(fc).slice(0, 3))
 if ((fc['NHITS-median'] as Float64Array).length !== 12) throw new Error('expected 12 forecasts')
 console.log('pack smoke test: ok')
 TS
-echo '{"type":"module"}' > /dev/null
 npx tsc -p tsconfig.json
 node --import tsx main.ts
