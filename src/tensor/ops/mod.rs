@@ -3,9 +3,14 @@
 
 pub(crate) mod binary;
 mod dropout;
+mod index;
 mod layout;
+mod norm;
+mod pad;
 mod matmul;
 mod pool;
 mod reduce;
 mod softmax;
 pub(crate) mod unary;
+
+pub use pad::PadMode;
