@@ -2,6 +2,7 @@
 //! methods and the matching [`Backward`](super::Backward) rules.
 
 pub(crate) mod binary;
+mod conv;
 mod dropout;
 mod index;
 mod layout;
@@ -13,4 +14,5 @@ mod reduce;
 mod softmax;
 pub(crate) mod unary;
 
+pub use conv::Conv2dSpec;
 pub use pad::PadMode;
