@@ -4,6 +4,7 @@
 pub(crate) mod binary;
 mod conv;
 mod dropout;
+mod fft;
 mod index;
 mod layout;
 mod norm;
