@@ -1,8 +1,18 @@
 //! Layers. Each owns its parameter tensors and implements [`Module`] for stable names.
 
+mod attention;
+mod conv;
+mod embedding;
 pub mod init;
 mod linear;
 mod module;
+mod norm;
+mod rnn;
 
+pub use attention::{AttentionMask, MultiHeadAttention};
+pub use conv::{Conv1d, Conv2d};
+pub use embedding::{sinusoidal_positions, Embedding, LearnedPositions};
 pub use linear::Linear;
-pub use module::{join, named_params, param_count, Ctx, Module};
+pub use module::{join, named_buffers, named_params, param_count, Ctx, Module};
+pub use norm::{BatchNorm1d, LayerNorm};
+pub use rnn::{Cell, Recurrent, RecurrentOutput};

@@ -20,12 +20,20 @@ pub fn join(prefix: &str, name: &str) -> String {
 pub trait Module {
     /// Calls `f` with the full dotted name and the tensor of every parameter, in a fixed order.
     fn visit(&self, prefix: &str, f: &mut dyn FnMut(String, &Tensor));
+
+    /// Like `visit`, for state that is saved but not trained (BatchNorm's running statistics).
+    fn visit_buffers(&self, _prefix: &str, _f: &mut dyn FnMut(String, &Tensor)) {}
 }
 
 impl<M: Module> Module for Vec<M> {
     fn visit(&self, prefix: &str, f: &mut dyn FnMut(String, &Tensor)) {
         for (i, m) in self.iter().enumerate() {
             m.visit(&join(prefix, &i.to_string()), f);
+        }
+    }
+    fn visit_buffers(&self, prefix: &str, f: &mut dyn FnMut(String, &Tensor)) {
+        for (i, m) in self.iter().enumerate() {
+            m.visit_buffers(&join(prefix, &i.to_string()), f);
         }
     }
 }
@@ -49,6 +57,13 @@ impl Module for Tensor {
     fn visit(&self, prefix: &str, f: &mut dyn FnMut(String, &Tensor)) {
         f(prefix.to_string(), self)
     }
+}
+
+/// Every buffer (saved, untrained state) of `m` with its dotted name.
+pub fn named_buffers(m: &dyn Module) -> Vec<(String, Tensor)> {
+    let mut out = Vec::new();
+    m.visit_buffers("", &mut |name, t| out.push((name, t.clone())));
+    out
 }
 
 /// Every parameter of `m` with its dotted name, in visiting order.

@@ -1,0 +1,221 @@
+//! Recurrent layers (Elman RNN, LSTM, GRU) with PyTorch's gate order, parameter names
+//! (`weight_ih_l0`, `weight_hh_l0`, `bias_ih_l0`, `bias_hh_l0`, `_reverse` for the backward
+//! direction) and init U(±1/√hidden). Inputs are batch-first `[B, T, F]`.
+//!
+//! The input projection of every time step is one matmul up front; each step then adds one
+//! hidden-state matmul, which keeps the per-step graph short.
+
+use super::init;
+use super::module::{join, Ctx, Module};
+use crate::rng::Rng;
+use crate::tensor::Tensor;
+
+/// Which recurrence, with its number of gate blocks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cell {
+    /// `h' = act(W_ih x + b_ih + W_hh h + b_hh)`; `relu` picks ReLU over tanh.
+    Rnn { relu: bool },
+    /// Gates i, f, g, o.
+    Lstm,
+    /// Gates r, z, n.
+    Gru,
+}
+
+impl Cell {
+    fn gates(self) -> usize {
+        match self {
+            Cell::Rnn { .. } => 1,
+            Cell::Lstm => 4,
+            Cell::Gru => 3,
+        }
+    }
+}
+
+/// The weights of one direction of one layer.
+struct Direction {
+    w_ih: Tensor,
+    w_hh: Tensor,
+    b_ih: Option<Tensor>,
+    b_hh: Option<Tensor>,
+    suffix: String,
+}
+
+/// A multi-layer, optionally bidirectional recurrent network.
+pub struct Recurrent {
+    pub cell: Cell,
+    pub hidden: usize,
+    pub layers: usize,
+    pub bidirectional: bool,
+    /// Dropout between layers (training only), as PyTorch's `dropout`.
+    pub dropout: f32,
+    weights: Vec<Direction>,
+}
+
+/// Outputs of every step `[B, T, H·dirs]`, and the last hidden (and, for LSTM, cell) state per
+/// layer and direction, each `[B, H]`.
+pub struct RecurrentOutput {
+    pub output: Tensor,
+    pub h_n: Vec<Tensor>,
+    pub c_n: Vec<Tensor>,
+}
+
+impl Recurrent {
+    pub fn new(cell: Cell, input: usize, hidden: usize, layers: usize, bidirectional: bool, bias: bool, dropout: f32, rng: &mut Rng) -> Recurrent {
+        let dirs = if bidirectional { 2 } else { 1 };
+        let bound = 1.0 / (hidden as f32).sqrt();
+        let g = cell.gates() * hidden;
+        let mut weights = Vec::new();
+        for layer in 0..layers {
+            let fan_in = if layer == 0 { input } else { hidden * dirs };
+            for d in 0..dirs {
+                let suffix = format!("l{layer}{}", if d == 1 { "_reverse" } else { "" });
+                weights.push(Direction {
+                    w_ih: init::uniform(&[g, fan_in], bound, rng),
+                    w_hh: init::uniform(&[g, hidden], bound, rng),
+                    b_ih: bias.then(|| init::uniform(&[g], bound, rng)),
+                    b_hh: bias.then(|| init::uniform(&[g], bound, rng)),
+                    suffix,
+                });
+            }
+        }
+        Recurrent { cell, hidden, layers, bidirectional, dropout, weights }
+    }
+
+    /// One step of the cell: from this step's input projection `[B, G·H]` and the state.
+    fn step(&self, w: &Direction, xp: &Tensor, h: &Tensor, c: &Tensor) -> (Tensor, Tensor) {
+        let hp = h.linear(&w.w_hh, w.b_hh.as_ref());
+        let hs = self.hidden;
+        let gate = |t: &Tensor, k: usize| t.narrow(1, k * hs, hs);
+        match self.cell {
+            Cell::Rnn { relu } => {
+                let z = xp.add(&hp);
+                (if relu { z.relu() } else { z.tanh() }, c.clone())
+            }
+            Cell::Lstm => {
+                let z = xp.add(&hp);
+                let (i, f, g, o) = (gate(&z, 0).sigmoid(), gate(&z, 1).sigmoid(), gate(&z, 2).tanh(), gate(&z, 3).sigmoid());
+                let c2 = f.mul(c).add(&i.mul(&g));
+                (o.mul(&c2.tanh()), c2)
+            }
+            Cell::Gru => {
+                let r = gate(xp, 0).add(&gate(&hp, 0)).sigmoid();
+                let z = gate(xp, 1).add(&gate(&hp, 1)).sigmoid();
+                let n = gate(xp, 2).add(&r.mul(&gate(&hp, 2))).tanh();
+                // h' = (1 - z)·n + z·h
+                (n.add(&z.mul(&h.sub(&n))), c.clone())
+            }
+        }
+    }
+
+    /// Runs the network over `x` `[B, T, F]`, from zero initial states.
+    pub fn forward(&self, x: &Tensor, ctx: &mut Ctx) -> RecurrentOutput {
+        let (b, t) = (x.dim(0), x.dim(1));
+        let dirs = if self.bidirectional { 2 } else { 1 };
+        let mut input = x.clone();
+        let (mut h_n, mut c_n) = (Vec::new(), Vec::new());
+        for layer in 0..self.layers {
+            let mut outs = Vec::new();
+            for d in 0..dirs {
+                let w = &self.weights[layer * dirs + d];
+                let xp = input.linear(&w.w_ih, w.b_ih.as_ref());
+                let mut h = Tensor::zeros(&[b, self.hidden]);
+                let mut c = Tensor::zeros(&[b, self.hidden]);
+                let mut steps = vec![Tensor::zeros(&[0]); t];
+                for k in 0..t {
+                    let time = if d == 0 { k } else { t - 1 - k };
+                    let xt = xp.narrow(1, time, 1).reshape(&[b, usize::MAX]);
+                    let (h2, c2) = self.step(w, &xt, &h, &c);
+                    h = h2;
+                    c = c2;
+                    steps[time] = h.clone();
+                }
+                outs.push(Tensor::stack(&steps, 1));
+                h_n.push(h);
+                c_n.push(c);
+            }
+            input = if outs.len() == 1 { outs.pop().unwrap() } else { Tensor::concat(&outs, 2) };
+            if layer + 1 < self.layers {
+                input = input.dropout(self.dropout, ctx.train, ctx.rng);
+            }
+        }
+        RecurrentOutput { output: input, h_n, c_n }
+    }
+}
+
+impl Module for Recurrent {
+    fn visit(&self, prefix: &str, f: &mut dyn FnMut(String, &Tensor)) {
+        for w in &self.weights {
+            f(join(prefix, &format!("weight_ih_{}", w.suffix)), &w.w_ih);
+            f(join(prefix, &format!("weight_hh_{}", w.suffix)), &w.w_hh);
+            if let (Some(bi), Some(bh)) = (&w.b_ih, &w.b_hh) {
+                f(join(prefix, &format!("bias_ih_{}", w.suffix)), bi);
+                f(join(prefix, &format!("bias_hh_{}", w.suffix)), bh);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::{named_params, param_count};
+    use crate::tensor::gradcheck::check_gradients_tol;
+
+    fn check(cell: Cell, layers: usize, bidirectional: bool) {
+        let mut rng = Rng::seed(7);
+        let net = Recurrent::new(cell, 3, 4, layers, bidirectional, true, 0.0, &mut rng);
+        let x = Tensor::randn(&[2, 5, 3], &mut rng);
+        let params = named_params(&net);
+        let mut inputs = vec![x];
+        inputs.extend(params.iter().map(|(_, p)| p.detach()));
+        check_gradients_tol(
+            &format!("{cell:?}"),
+            |t| {
+                // Swap the network's weights for the probe tensors, then run it.
+                let mut probe = Recurrent::new(cell, 3, 4, layers, bidirectional, true, 0.0, &mut Rng::seed(7));
+                let mut k = 1;
+                for w in probe.weights.iter_mut() {
+                    w.w_ih = t[k].clone();
+                    w.w_hh = t[k + 1].clone();
+                    w.b_ih = Some(t[k + 2].clone());
+                    w.b_hh = Some(t[k + 3].clone());
+                    k += 4;
+                }
+                let mut r = Rng::seed(0);
+                probe.forward(&t[0], &mut Ctx::eval(&mut r)).output
+            },
+            &inputs,
+            3e-2,
+            3e-2,
+        );
+    }
+
+    #[test]
+    fn grad_lstm_two_layers_bidirectional() {
+        check(Cell::Lstm, 2, true);
+    }
+
+    #[test]
+    fn grad_gru_two_layers_bidirectional() {
+        check(Cell::Gru, 2, true);
+    }
+
+    #[test]
+    fn grad_rnn() {
+        check(Cell::Rnn { relu: false }, 1, false);
+    }
+
+    #[test]
+    fn shapes_names_and_pytorch_parameter_counts() {
+        let mut rng = Rng::seed(1);
+        let lstm = Recurrent::new(Cell::Lstm, 1, 128, 2, false, true, 0.0, &mut rng);
+        // torch.nn.LSTM(1, 128, 2): 4·128·(1 + 128 + 2) + 4·128·(128 + 128 + 2) = 199168
+        assert_eq!(param_count(&lstm), 199_168);
+        let names: Vec<String> = named_params(&lstm).into_iter().map(|(n, _)| n).take(4).collect();
+        assert_eq!(names, ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"]);
+        let gru = Recurrent::new(Cell::Gru, 3, 8, 1, true, true, 0.0, &mut rng);
+        let out = gru.forward(&Tensor::randn(&[2, 4, 3], &mut rng), &mut Ctx::eval(&mut rng));
+        assert_eq!(out.output.shape(), &[2, 4, 16]);
+        assert_eq!(out.h_n.len(), 2);
+    }
+}
