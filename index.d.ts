@@ -185,6 +185,32 @@ export declare class MLP extends Model {
   constructor(options: MLPOptions)
 }
 
+export interface LSTMOptions extends CommonOptions {
+  /** LSTM layers (default 2). */
+  encoderNLayers?: number
+  /** LSTM hidden units (default 128). */
+  encoderHiddenSize?: number
+  encoderBias?: boolean
+  /** Dropout between LSTM layers (default 0). */
+  encoderDropout?: number
+  /** Decoder MLP width (default 128). */
+  decoderHiddenSize?: number
+  /** Decoder MLP layers, input and output included (default 2). */
+  decoderLayers?: number
+  decoderActivation?: NHITSActivation
+  /** Only false (NeuralForecast's default) is supported. */
+  recurrent?: false
+}
+
+/**
+ * LSTM encoder with an MLP decoder over the last `h` hidden states (NeuralForecast's LSTM).
+ * `inputSize` -1 means 3·h. Defaults: scalerType 'robust', windowsBatchSize 128.
+ * @example new LSTM({ h: 12, inputSize: 24 })
+ */
+export declare class LSTM extends Model {
+  constructor(options: Omit<LSTMOptions, 'inputSize'> & { inputSize?: number })
+}
+
 /** One training report. */
 export interface ProgressEvent {
   /** The model's alias or class name. */

@@ -171,6 +171,7 @@ module.exports = {
   toRows,
   NHITS: models.NHITS,
   MLP: models.MLP,
+  LSTM: models.LSTM,
   MAE: models.MAE,
   MSE: models.MSE,
   RMSE: models.RMSE,

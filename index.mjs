@@ -9,6 +9,7 @@ export const {
   toRows,
   NHITS,
   MLP,
+  LSTM,
   MAE,
   MSE,
   RMSE,

@@ -134,4 +134,14 @@ class MLP extends Model {
   }
 }
 
-module.exports = { Loss, MAE, MSE, RMSE, MAPE, SMAPE, HuberLoss, QuantileLoss, MQLoss, Model, NHITS, MLP, checkJsonSafe, optionsObject }
+/**
+ * LSTM encoder with an MLP decoder over the last h hidden states (NeuralForecast's LSTM).
+ * @example new LSTM({ h: 12, inputSize: 24, encoderHiddenSize: 128, encoderNLayers: 2 })
+ */
+class LSTM extends Model {
+  constructor(options) {
+    super('LSTM', options)
+  }
+}
+
+module.exports = { LSTM, Loss, MAE, MSE, RMSE, MAPE, SMAPE, HuberLoss, QuantileLoss, MQLoss, Model, NHITS, MLP, checkJsonSafe, optionsObject }

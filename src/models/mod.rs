@@ -7,6 +7,7 @@
 //! pipeline (`data`, `train`, `forecast`), not in the models.
 
 mod activation;
+mod lstm;
 mod mlp;
 mod nhits;
 pub mod options;
@@ -19,12 +20,13 @@ use crate::loss::Loss;
 use crate::nn::{Ctx, Module};
 use crate::tensor::Tensor;
 
+pub use lstm::Lstm;
 pub use mlp::Mlp;
 pub use nhits::{interpolation_matrix, Nhits};
 pub use options::CommonOptions;
 
 /// The model classes this build implements, by NeuralForecast name.
-pub const CLASSES: [&str; 2] = ["MLP", "NHITS"];
+pub const CLASSES: [&str; 3] = ["LSTM", "MLP", "NHITS"];
 
 /// Builds a model from its class name and camelCase options, validating every option.
 pub fn build(class: &str, options: &Value) -> Result<Box<dyn Model>> {
@@ -34,6 +36,7 @@ pub fn build(class: &str, options: &Value) -> Result<Box<dyn Model>> {
     };
     let outputs = loss.outputs();
     Ok(match class {
+        "LSTM" => Box::new(Lstm::from_options(options, outputs)?),
         "MLP" => Box::new(Mlp::from_options(options, outputs)?),
         "NHITS" => Box::new(Nhits::from_options(options, outputs)?),
         _ => {

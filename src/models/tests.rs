@@ -33,6 +33,8 @@ fn parameter_counts_match_neuralforecast() {
         ("NHITS", 24, 120, 2_694_546),
         ("MLP", 18, 36, 1_105_938),
         ("NHITS", 18, 36, 2_473_611),
+        ("LSTM", 12, 24, 215_809),
+        ("LSTM", 18, 36, 215_809),
     ] {
         let m = build(class, &json!({"h": h, "inputSize": l})).unwrap();
         assert_eq!(param_count(m.as_ref()), want, "{class} h={h} L={l}");
@@ -48,10 +50,19 @@ fn forward_shapes_with_exogenous_and_quantiles() {
     });
     for class in CLASSES {
         let mut o = opts.clone();
-        if class == "MLP" {
-            o.as_object_mut().unwrap().remove("mlpUnits");
-        } else {
-            o.as_object_mut().unwrap().remove("hiddenSize");
+        let obj = o.as_object_mut().unwrap();
+        match class {
+            "MLP" => {
+                obj.remove("mlpUnits");
+            }
+            "NHITS" => {
+                obj.remove("hiddenSize");
+            }
+            _ => {
+                obj.remove("mlpUnits");
+                obj.remove("hiddenSize");
+                obj.insert("encoderHiddenSize".into(), json!(8));
+            }
         }
         let m = build(class, &o).unwrap();
         let y = forward(m.as_ref(), &batch(3, 8, 5, 2, 1, 1, 1));
@@ -72,11 +83,14 @@ fn interpolation_matches_pytorch() {
 
 #[test]
 fn grad_through_tiny_models() {
-    let b = batch(2, 6, 3, 1, 1, 0, 2);
     for (class, opts) in [
         ("MLP", json!({"h": 3, "inputSize": 6, "hiddenSize": 4, "histExogList": ["x"], "futrExogList": ["f"]})),
         ("NHITS", json!({"h": 3, "inputSize": 6, "mlpUnits": [[4, 4], [4, 4], [4, 4]], "histExogList": ["x"], "futrExogList": ["f"], "activation": "Tanh"})),
+        ("LSTM", json!({"h": 3, "inputSize": 6, "encoderHiddenSize": 4, "decoderHiddenSize": 4, "histExogList": ["x"], "futrExogList": ["f"]})),
+        ("LSTM", json!({"h": 8, "inputSize": 6, "encoderHiddenSize": 4, "decoderHiddenSize": 4, "histExogList": ["x"], "futrExogList": ["f"]})),
     ] {
+        let h = opts["h"].as_u64().unwrap() as usize;
+        let b = batch(2, 6, h, 1, 1, 0, 2);
         let m = build(class, &opts).unwrap();
         let (hist, futr) = (b.hist_exog.clone().unwrap(), b.futr_exog.clone().unwrap());
         check_gradients_tol(

@@ -2,8 +2,7 @@
 //! (`weight_ih_l0`, `weight_hh_l0`, `bias_ih_l0`, `bias_hh_l0`, `_reverse` for the backward
 //! direction) and init U(±1/√hidden). Inputs are batch-first `[B, T, F]`.
 //!
-//! The input projection of every time step is one matmul up front; each step then adds one
-//! hidden-state matmul, which keeps the per-step graph short.
+//! Each step is one input and one hidden-state matmul plus the gate arithmetic.
 
 use super::init;
 use super::module::{join, Ctx, Module};
@@ -108,37 +107,46 @@ impl Recurrent {
     }
 
     /// Runs the network over `x` `[B, T, F]`, from zero initial states.
+    ///
+    /// Each layer's sequence is kept as one tensor per time step: slicing a time step out of a
+    /// `[B, T, ·]` tensor would make every step's backward pass carry a gradient the size of the
+    /// whole sequence, which turns training quadratic in T.
     pub fn forward(&self, x: &Tensor, ctx: &mut Ctx) -> RecurrentOutput {
         let (b, t) = (x.dim(0), x.dim(1));
         let dirs = if self.bidirectional { 2 } else { 1 };
-        let mut input = x.clone();
+        let mut seq: Vec<Tensor> = (0..t).map(|k| x.narrow(1, k, 1).reshape(&[b, usize::MAX])).collect();
         let (mut h_n, mut c_n) = (Vec::new(), Vec::new());
         for layer in 0..self.layers {
-            let mut outs = Vec::new();
+            let mut outs: Vec<Vec<Tensor>> = Vec::with_capacity(dirs);
             for d in 0..dirs {
                 let w = &self.weights[layer * dirs + d];
-                let xp = input.linear(&w.w_ih, w.b_ih.as_ref());
                 let mut h = Tensor::zeros(&[b, self.hidden]);
                 let mut c = Tensor::zeros(&[b, self.hidden]);
                 let mut steps = vec![Tensor::zeros(&[0]); t];
                 for k in 0..t {
                     let time = if d == 0 { k } else { t - 1 - k };
-                    let xt = xp.narrow(1, time, 1).reshape(&[b, usize::MAX]);
-                    let (h2, c2) = self.step(w, &xt, &h, &c);
+                    let xp = seq[time].linear(&w.w_ih, w.b_ih.as_ref());
+                    let (h2, c2) = self.step(w, &xp, &h, &c);
                     h = h2;
                     c = c2;
                     steps[time] = h.clone();
                 }
-                outs.push(Tensor::stack(&steps, 1));
+                outs.push(steps);
                 h_n.push(h);
                 c_n.push(c);
             }
-            input = if outs.len() == 1 { outs.pop().unwrap() } else { Tensor::concat(&outs, 2) };
-            if layer + 1 < self.layers {
-                input = input.dropout(self.dropout, ctx.train, ctx.rng);
-            }
+            seq = (0..t)
+                .map(|k| {
+                    let at = if dirs == 1 { outs[0][k].clone() } else { Tensor::concat(&[outs[0][k].clone(), outs[1][k].clone()], 1) };
+                    if layer + 1 < self.layers {
+                        at.dropout(self.dropout, ctx.train, ctx.rng)
+                    } else {
+                        at
+                    }
+                })
+                .collect();
         }
-        RecurrentOutput { output: input, h_n, c_n }
+        RecurrentOutput { output: Tensor::stack(&seq, 1), h_n, c_n }
     }
 }
 
