@@ -85,6 +85,24 @@ export declare class MQLoss extends Loss {
   constructor(options?: { level?: number[]; quantiles?: number[] })
 }
 
+/** Mean absolute scaled error against the in-sample seasonal naive forecast. */
+export declare class MASE extends Loss {
+  constructor(options: { seasonality: number })
+}
+/**
+ * Negative log-likelihood of a distribution; output columns `MODEL` (sample mean),
+ * `MODEL-median`, `MODEL-lo-<level>`, `MODEL-hi-<level>`.
+ */
+export declare class DistributionLoss extends Loss {
+  constructor(options: {
+    distribution: 'Normal' | 'StudentT' | 'Poisson' | 'NegativeBinomial'
+    level?: number[]
+    quantiles?: number[]
+    /** Draws per forecast for the mean and quantiles (default 1000). */
+    numSamples?: number
+  })
+}
+
 /** Options every model takes, with NeuralForecast's names and meanings. */
 export interface CommonOptions {
   /** Forecast horizon (required). */

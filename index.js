@@ -180,6 +180,8 @@ module.exports = {
   HuberLoss: models.HuberLoss,
   QuantileLoss: models.QuantileLoss,
   MQLoss: models.MQLoss,
+  MASE: models.MASE,
+  DistributionLoss: models.DistributionLoss,
   Model: models.Model,
   Loss: models.Loss,
   NeuroDivergentError,

@@ -18,6 +18,8 @@ export const {
   HuberLoss,
   QuantileLoss,
   MQLoss,
+  MASE,
+  DistributionLoss,
   Model,
   Loss,
   NeuroDivergentError,

@@ -1,7 +1,7 @@
 // Fitting, forecasting and cross-validating as a user would, on the bundled AirPassengers.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { NeuralForecast, NHITS, MLP, LSTM, MQLoss, toRows } from '../index.js'
+import { NeuralForecast, NHITS, MLP, LSTM, MQLoss, DistributionLoss, MASE, toRows } from '../index.js'
 import { airPassengers, mae, quick } from './helpers'
 
 const rows = airPassengers()
@@ -103,4 +103,20 @@ test('same randomSeed, same forecast', async () => {
     return (await nf.predict()).NHITS
   }
   assert.deepEqual(await run(), await run())
+})
+
+test('DistributionLoss forecasts a mean and ordered quantiles; MASE trains', async () => {
+  const nf = new NeuralForecast({
+    models: [
+      new NHITS({ ...quick, maxSteps: 30, loss: new DistributionLoss({ distribution: 'StudentT', level: [80] }) }),
+      new MLP({ ...quick, hiddenSize: 16, loss: new MASE({ seasonality: 12 }) }),
+    ],
+    freq: 'ME',
+  })
+  await nf.fit(train)
+  const fc = await nf.predict()
+  assert.deepEqual(Object.keys(fc), ['unique_id', 'ds', 'NHITS', 'NHITS-median', 'NHITS-lo-80', 'NHITS-hi-80', 'MLP'])
+  const [lo, med, hi] = [fc['NHITS-lo-80'], fc['NHITS-median'], fc['NHITS-hi-80']] as Float64Array[]
+  for (let i = 0; i < 12; i++) assert.ok(lo[i] <= med[i] && med[i] <= hi[i], `quantiles ordered at ${i}`)
+  assert.ok((fc.MLP as Float64Array).every(Number.isFinite))
 })

@@ -94,6 +94,23 @@ class MQLoss extends Loss {
   }
 }
 
+/** Mean absolute scaled error against the in-sample seasonal naive forecast (`seasonality` required). */
+class MASE extends Loss {
+  constructor(options) {
+    super('MASE', options, ['seasonality'])
+  }
+}
+/**
+ * Negative log-likelihood of `distribution` ('Normal', 'StudentT', 'Poisson', 'NegativeBinomial');
+ * forecasts are the sample mean (column `MODEL`) and quantiles from `level` (default [80, 90]) or
+ * `quantiles`, drawn with `numSamples` (default 1000) samples.
+ */
+class DistributionLoss extends Loss {
+  constructor(options) {
+    super('DistributionLoss', options, ['distribution', 'level', 'quantiles', 'numSamples'])
+  }
+}
+
 /** Base class of the models. */
 class Model {
   constructor(className, options) {
@@ -144,4 +161,4 @@ class LSTM extends Model {
   }
 }
 
-module.exports = { LSTM, Loss, MAE, MSE, RMSE, MAPE, SMAPE, HuberLoss, QuantileLoss, MQLoss, Model, NHITS, MLP, checkJsonSafe, optionsObject }
+module.exports = { LSTM, MASE, DistributionLoss, Loss, MAE, MSE, RMSE, MAPE, SMAPE, HuberLoss, QuantileLoss, MQLoss, Model, NHITS, MLP, checkJsonSafe, optionsObject }

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use super::frame::{InputFrame, OutputFrame};
 use super::inputs::{exog_indices, future_values, model_name, Statics};
-use super::task::{predict_windows, FitTask, Inputs};
+use super::task::{forecast_columns, FitTask, Inputs};
 use super::{Control, CvOptions, FitOptions, FreqSpec, ModelSpec, ProgressEvent};
 use crate::data::{forecast_windows, static_table, validation_windows, Dataset, Freq, FrameColumns, TrainSampler, Window, WindowSpec};
 use crate::error::{Error, Result};
@@ -162,8 +162,8 @@ impl NeuralForecast {
             let inputs = Inputs { data, spec, statics: st.as_deref(), future: future.as_deref() };
             let windows = forecast_windows(data, &inputs.spec);
             let loss = m.common().loss();
-            let (values, _) = predict_windows(m.as_ref(), &inputs, &windows, loss.outputs(), m.common().inference_windows_batch_size);
-            push_columns(&mut out, &loss.output_names(&model_name(m.as_ref())), &values, loss.outputs());
+            let values = forecast_columns(m.as_ref(), &inputs, &windows, m.common().inference_windows_batch_size);
+            push_columns(&mut out, &loss.output_names(&model_name(m.as_ref())), &values, loss.columns());
         }
         Ok(out)
     }
@@ -212,7 +212,7 @@ impl NeuralForecast {
         for template in &self.models {
             let name = model_name(template.as_ref());
             let loss = template.common().loss();
-            let k = loss.outputs();
+            let k = loss.columns();
             let mut values = vec![0.0f32; windows.len() * h * k];
             let rounds: Vec<Vec<usize>> = if opts.refit { (0..opts.n_windows).map(|w| vec![w]).collect() } else { vec![(0..opts.n_windows).collect()] };
             let mut last = None;
@@ -235,7 +235,7 @@ impl NeuralForecast {
                     })
                     .collect();
                 let ws: Vec<Window> = picked.iter().map(|(_, w)| *w).collect();
-                let (pred, _) = predict_windows(m.as_ref(), &inputs, &ws, k, m.common().inference_windows_batch_size);
+                let pred = forecast_columns(m.as_ref(), &inputs, &ws, m.common().inference_windows_batch_size);
                 for ((j, _), chunk) in picked.iter().zip(pred.chunks(h * k)) {
                     values[j * h * k..(j + 1) * h * k].copy_from_slice(chunk);
                 }

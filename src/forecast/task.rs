@@ -3,7 +3,7 @@
 
 use crate::data::{Dataset, Extras, TrainSampler, Window, WindowBatch, WindowSpec};
 use crate::error::Result;
-use crate::loss::Loss;
+use crate::loss::{Loss, LossContext};
 use crate::models::{Batch, Model};
 use crate::nn::{named_params, Ctx};
 use crate::rng::Rng;
@@ -52,6 +52,20 @@ pub struct FitTask<'a> {
     pub dropout_rng: Rng,
 }
 
+/// Targets and context for `loss` on a window batch: distribution losses compare with the
+/// original-scale target and anchor on each window's statistics; the others work in scaled space.
+fn loss_inputs(loss: &Loss, wb: &WindowBatch, batch: &Batch, spec: &WindowSpec) -> (Tensor, LossContext) {
+    let (n, h) = (wb.n, spec.h);
+    let mut ctx = LossContext { insample_y: Some(batch.insample_y.clone()), ..Default::default() };
+    if !loss.is_distribution() {
+        return (Tensor::from_vec(wb.outsample_y.clone(), &[n, h]), ctx);
+    }
+    let y: Vec<f32> = (0..n * h).map(|i| spec.scaler.invert(wb.outsample_y[i], wb.y_shift[i / h], wb.y_scale[i / h])).collect();
+    ctx.loc = Some(Tensor::from_vec(wb.y_shift.clone(), &[n, 1]));
+    ctx.scale = Some(Tensor::from_vec(wb.y_scale.clone(), &[n, 1]));
+    (Tensor::from_vec(y, &[n, h]), ctx)
+}
+
 impl TrainTask for FitTask<'_> {
     fn params(&self) -> Vec<(String, Tensor)> {
         named_params(self.model)
@@ -61,54 +75,50 @@ impl TrainTask for FitTask<'_> {
         let windows = self.sampler.sample(rng);
         let (batch, wb) = self.inputs.batch(&windows);
         let y_hat = self.model.forward(&batch, &mut Ctx::train(&mut self.dropout_rng));
-        let h = self.inputs.spec.h;
-        let y = Tensor::from_vec(wb.outsample_y, &[wb.n, h]);
-        let mask = Tensor::from_vec(wb.outsample_mask, &[wb.n, h]);
-        Ok(self.loss.compute(&y_hat, &y, &mask))
+        let (y, ctx) = loss_inputs(&self.loss, &wb, &batch, &self.inputs.spec);
+        let mask = Tensor::from_vec(wb.outsample_mask, &[wb.n, self.inputs.spec.h]);
+        Ok(self.loss.compute(&y_hat, &y, &mask, &ctx))
     }
 
     fn valid_loss(&mut self) -> Result<Option<f64>> {
         if self.val_windows.is_empty() {
             return Ok(None);
         }
-        let h = self.inputs.spec.h;
-        let (forecasts, wb) = predict_windows(self.model, &self.inputs, &self.val_windows, self.valid_loss.outputs(), None);
-        let scaler = self.inputs.spec.scaler;
-        let y: Vec<f32> = (0..wb.n * h).map(|i| scaler.invert(wb.outsample_y[i], wb.y_shift[i / h], wb.y_scale[i / h])).collect();
+        let (h, scaler) = (self.inputs.spec.h, self.inputs.spec.scaler);
+        let (batch, wb) = self.inputs.batch(&self.val_windows);
+        let mut rng = Rng::seed(0);
+        let raw = no_grad(|| self.model.forward(&batch, &mut Ctx::eval(&mut rng)));
+        let mask = Tensor::from_vec(wb.outsample_mask.clone(), &[wb.n, h]);
         let loss = no_grad(|| {
-            self.valid_loss
-                .compute(
-                    &Tensor::from_vec(forecasts, &[wb.n, h, self.valid_loss.outputs()]),
-                    &Tensor::from_vec(y, &[wb.n, h]),
-                    &Tensor::from_vec(wb.outsample_mask.clone(), &[wb.n, h]),
-                )
-                .item()
+            if self.valid_loss.is_distribution() {
+                let (y, ctx) = loss_inputs(&self.valid_loss, &wb, &batch, &self.inputs.spec);
+                return self.valid_loss.compute(&raw, &y, &mask, &ctx).item();
+            }
+            // Point losses are compared in the original scale, as NeuralForecast validates.
+            let k = self.valid_loss.outputs();
+            let invert = |v: &[f32], per: usize| -> Vec<f32> { v.iter().enumerate().map(|(i, z)| scaler.invert(*z, wb.y_shift[i / per], wb.y_scale[i / per])).collect() };
+            let l = self.inputs.spec.input_size;
+            let y_hat = Tensor::from_vec(invert(&raw.data(), h * k), &[wb.n, h, k]);
+            let y = Tensor::from_vec(invert(&wb.outsample_y, h), &[wb.n, h]);
+            let ctx = LossContext { insample_y: Some(Tensor::from_vec(invert(&wb.insample_y, l), &[wb.n, l])), ..Default::default() };
+            self.valid_loss.compute(&y_hat, &y, &mask, &ctx).item()
         });
         Ok(Some(loss as f64))
     }
 }
 
-/// Forecasts for `windows` in the original scale, `[B, h, outputs]` row-major, in batches of
-/// `chunk` windows (all at once when None). Also returns the assembled window batch (targets,
-/// masks and scaler statistics) for callers that compare with the truth.
-pub fn predict_windows(model: &dyn Model, inputs: &Inputs, windows: &[Window], outputs: usize, chunk: Option<usize>) -> (Vec<f32>, WindowBatch) {
+/// Forecast columns for `windows` in the original scale, `[B, h, loss.columns()]` row-major,
+/// computed in batches of `chunk` windows (all at once when None).
+pub fn forecast_columns(model: &dyn Model, inputs: &Inputs, windows: &[Window], chunk: Option<usize>) -> Vec<f32> {
     let h = inputs.spec.h;
-    let scaler = inputs.spec.scaler;
-    let mut out = Vec::with_capacity(windows.len() * h * outputs);
-    let mut all = WindowBatch::default();
+    let loss = model.common().loss();
+    let seed = model.common().random_seed;
+    let mut out = Vec::with_capacity(windows.len() * h * loss.columns());
     let mut rng = Rng::seed(0);
-    for part in windows.chunks(chunk.unwrap_or(windows.len()).max(1)) {
+    for (part_index, part) in windows.chunks(chunk.unwrap_or(windows.len()).max(1)).enumerate() {
         let (batch, wb) = inputs.batch(part);
         let y_hat = no_grad(|| model.forward(&batch, &mut Ctx::eval(&mut rng)));
-        let values = y_hat.data();
-        for (w, per_window) in values.chunks(h * outputs).enumerate() {
-            out.extend(per_window.iter().map(|z| scaler.invert(*z, wb.y_shift[w], wb.y_scale[w])));
-        }
-        all.n += wb.n;
-        all.outsample_y.extend(wb.outsample_y);
-        all.outsample_mask.extend(wb.outsample_mask);
-        all.y_shift.extend(wb.y_shift);
-        all.y_scale.extend(wb.y_scale);
+        out.extend(loss.finalize(&y_hat.data(), h, &wb.y_shift, &wb.y_scale, inputs.spec.scaler, seed.wrapping_add(part_index as u64)));
     }
-    (out, all)
+    out
 }

@@ -2,9 +2,23 @@
 //! forecast window, computed on the model's output `[B, h, outputs]` against `y` `[B, h]` with
 //! NeuralForecast's `available_mask`.
 
+mod distribution;
 mod spec;
 
+pub use distribution::Distribution;
+
+use crate::data::ScalerType;
 use crate::tensor::Tensor;
+
+/// What some losses need besides forecasts and targets.
+#[derive(Default)]
+pub struct LossContext {
+    /// `[B, L]` the scaled history (MASE's seasonal-naive scale).
+    pub insample_y: Option<Tensor>,
+    /// `[B, 1]` each window's scaler shift and scale (DistributionLoss anchors its parameters to them).
+    pub loc: Option<Tensor>,
+    pub scale: Option<Tensor>,
+}
 
 /// A loss and, for multi-output losses, what each output means.
 #[derive(Clone, Debug, PartialEq)]
@@ -18,6 +32,11 @@ pub enum Loss {
     Quantile { q: f32 },
     /// One output per quantile; `suffixes` name the output columns (`-median`, `-lo-90`, ...).
     MultiQuantile { quantiles: Vec<f32>, suffixes: Vec<String> },
+    /// Mean absolute scaled error against the in-sample seasonal naive forecast.
+    Mase { seasonality: usize },
+    /// Negative log-likelihood of a parametric distribution; forecasts are the sample mean plus
+    /// the quantiles named by `suffixes`.
+    Distribution { distribution: Distribution, quantiles: Vec<f32>, suffixes: Vec<String>, num_samples: usize },
 }
 
 /// `Σ x·mask / Σ mask`, 0 when nothing is available (NeuralForecast's divide_no_nan).
@@ -36,22 +55,75 @@ impl Loss {
     pub fn outputs(&self) -> usize {
         match self {
             Loss::MultiQuantile { quantiles, .. } => quantiles.len(),
+            Loss::Distribution { distribution, .. } => distribution.params(),
             _ => 1,
         }
+    }
+
+    /// Whether the loss compares with targets in the original scale (distribution losses),
+    /// rather than in the scaled space the model works in.
+    pub fn is_distribution(&self) -> bool {
+        matches!(self, Loss::Distribution { .. })
     }
 
     /// Output column names for a model called `alias`, in output order.
     pub fn output_names(&self, alias: &str) -> Vec<String> {
         match self {
             Loss::MultiQuantile { suffixes, .. } => suffixes.iter().map(|s| format!("{alias}{s}")).collect(),
+            Loss::Distribution { suffixes, .. } => std::iter::once(alias.to_string()).chain(suffixes.iter().map(|s| format!("{alias}{s}"))).collect(),
             Loss::Quantile { q } => vec![format!("{alias}_ql{q}")],
             _ => vec![alias.to_string()],
         }
     }
 
+    /// Turns raw model outputs `[n, h, outputs]` (scaled space) into forecast columns
+    /// `[n, h, columns]` in the original scale, given each window's scaler statistics.
+    pub fn finalize(&self, raw: &[f32], h: usize, shift: &[f32], scale: &[f32], scaler: ScalerType, seed: u64) -> Vec<f32> {
+        let k = self.outputs();
+        let Loss::Distribution { distribution, quantiles, num_samples, .. } = self else {
+            return raw.iter().enumerate().map(|(i, z)| scaler.invert(*z, shift[i / (h * k)], scale[i / (h * k)])).collect();
+        };
+        let n = raw.len() / (h * k);
+        let params = crate::tensor::no_grad(|| {
+            distribution.decouple(
+                &Tensor::from_vec(raw.to_vec(), &[n, h, k]),
+                &Tensor::from_vec(shift.to_vec(), &[n, 1]),
+                &Tensor::from_vec(scale.to_vec(), &[n, 1]),
+            )
+        });
+        let params: Vec<Vec<f32>> = params.iter().map(Tensor::to_vec).collect();
+        let mut rng = distribution::sampler(seed);
+        let columns = 1 + quantiles.len();
+        let mut out = Vec::with_capacity(n * h * columns);
+        for i in 0..n * h {
+            let p: Vec<f32> = params.iter().map(|v| v[i]).collect();
+            let mut draws = distribution.sample(&p, *num_samples, &mut rng);
+            draws.sort_by(f32::total_cmp);
+            out.push(draws.iter().map(|v| *v as f64).sum::<f64>() as f32 / draws.len() as f32);
+            out.extend(quantiles.iter().map(|q| distribution::quantile(&draws, *q)));
+        }
+        out
+    }
+
+    /// Forecast columns per step after [`Loss::finalize`].
+    pub fn columns(&self) -> usize {
+        match self {
+            Loss::Distribution { quantiles, .. } => 1 + quantiles.len(),
+            _ => self.outputs(),
+        }
+    }
+
     /// The loss value (a 0-d tensor) of forecasts `y_hat` `[B, h, outputs]` against `y` `[B, h]`.
-    pub fn compute(&self, y_hat: &Tensor, y: &Tensor, mask: &Tensor) -> Tensor {
+    /// Distribution losses take `y` in the original scale and need `ctx.loc`/`ctx.scale`; MASE
+    /// needs `ctx.insample_y`.
+    pub fn compute(&self, y_hat: &Tensor, y: &Tensor, mask: &Tensor, ctx: &LossContext) -> Tensor {
         let (b, h) = (y.dim(0), y.dim(1));
+        if let Loss::Distribution { distribution, .. } = self {
+            let ones = Tensor::ones(&[b, 1]);
+            let zeros = Tensor::zeros(&[b, 1]);
+            let params = distribution.decouple(y_hat, ctx.loc.as_ref().unwrap_or(&zeros), ctx.scale.as_ref().unwrap_or(&ones));
+            return masked_mean(&distribution.log_prob(&params, y).neg(), mask);
+        }
         if let Loss::MultiQuantile { quantiles, .. } = self {
             let nq = quantiles.len();
             let err = y_hat.sub(&y.reshape(&[b, h, 1]));
@@ -89,7 +161,15 @@ impl Loss {
                 let over = diff.neg().relu().mul_scalar(1.0 - q);
                 masked_mean(&under.add(&over), mask)
             }
-            Loss::MultiQuantile { .. } => unreachable!("handled above"),
+            Loss::Mase { seasonality } => {
+                // Per window: mean |y_t - y_{t-s}| over the history; windows with no usable scale count 0.
+                let hist = ctx.insample_y.as_ref().expect("MASE needs the history");
+                let l = hist.dim(1);
+                let s = (*seasonality).min(l.saturating_sub(1)).max(1);
+                let naive = hist.narrow(1, s, l - s).sub(&hist.narrow(1, 0, l - s)).abs().mean_axis(1, true).detach();
+                masked_mean(&diff.abs().mul(&inverse_no_nan(&naive)), mask)
+            }
+            Loss::MultiQuantile { .. } | Loss::Distribution { .. } => unreachable!("handled above"),
         }
     }
 }
@@ -112,7 +192,7 @@ mod tests {
     fn grad_point_losses() {
         for loss in [Loss::Mae, Loss::Mse, Loss::Rmse, Loss::Mape, Loss::Smape, Loss::Huber { delta: 0.7 }, Loss::Quantile { q: 0.3 }] {
             let (y_hat, y, mask) = data(1, 1);
-            check_gradients("loss", |x| loss.compute(&x[0], &y, &mask), &[y_hat]);
+            check_gradients("loss", |x| loss.compute(&x[0], &y, &mask, &LossContext::default()), &[y_hat]);
         }
     }
 
@@ -120,7 +200,41 @@ mod tests {
     fn grad_multi_quantile() {
         let loss = Loss::from_json(&serde_json::json!({"type": "MQLoss", "level": [80]}), "loss").unwrap();
         let (y_hat, y, mask) = data(2, 3);
-        check_gradients("MQLoss", |x| loss.compute(&x[0], &y, &mask), &[y_hat]);
+        check_gradients("MQLoss", |x| loss.compute(&x[0], &y, &mask, &LossContext::default()), &[y_hat]);
+    }
+
+    #[test]
+    fn grad_mase_and_distributions() {
+        let mut rng = Rng::seed(9);
+        let hist = Tensor::randn(&[3, 8], &mut rng);
+        let ctx = LossContext { insample_y: Some(hist), ..Default::default() };
+        let (y_hat, y, mask) = data(3, 1);
+        check_gradients("MASE", |x| Loss::Mase { seasonality: 2 }.compute(&x[0], &y, &mask, &ctx), &[y_hat]);
+        // Count data has non-negative location, as the discrete distributions assume.
+        let loc = Tensor::from_vec(vec![1.0, 0.5, 2.0], &[3, 1]);
+        let scale = Tensor::from_vec(vec![1.5, 0.7, 1.0], &[3, 1]);
+        let ctx = LossContext { loc: Some(loc), scale: Some(scale), ..Default::default() };
+        for (name, k) in [("Normal", 2), ("StudentT", 3), ("Poisson", 1), ("NegativeBinomial", 2)] {
+            let loss = Loss::from_json(&serde_json::json!({"type": "DistributionLoss", "distribution": name}), "loss").unwrap();
+            let (y_hat, y, mask) = data(4, k);
+            // Counts for the discrete distributions.
+            let y = if k != 3 && name != "Normal" { Tensor::from_vec(y.to_vec().iter().map(|v| (v.abs() * 3.0).round()).collect(), y.shape()) } else { y };
+            check_gradients(name, |x| loss.compute(&x[0], &y, &mask, &ctx), &[y_hat]);
+        }
+    }
+
+    #[test]
+    fn normal_log_likelihood_and_sampled_columns() {
+        // N(0, 1) at 0: log p = -0.919; raw std output s with softplus(s) + 0.2 = 1.
+        let s = (0.8f32.exp() - 1.0).ln();
+        let raw = Tensor::from_vec(vec![0.0, s], &[1, 1, 2]);
+        let loss = Loss::from_json(&serde_json::json!({"type": "DistributionLoss", "distribution": "Normal", "level": [80]}), "loss").unwrap();
+        let nll = loss.compute(&raw, &Tensor::zeros(&[1, 1]), &Tensor::ones(&[1, 1]), &LossContext::default()).item();
+        assert!((nll - 0.918_938_5).abs() < 1e-5, "{nll}");
+        let cols = loss.finalize(&[0.0, s], 1, &[10.0], &[2.0], ScalerType::Standard, 1);
+        // mean ≈ 10, median ≈ 10, 10% and 90% quantiles ≈ 10 ∓ 1.2816·2.
+        assert_eq!(loss.output_names("M"), ["M", "M-median", "M-lo-80", "M-hi-80"]);
+        assert!((cols[0] - 10.0).abs() < 0.2 && (cols[2] - (10.0 - 2.563)).abs() < 0.3 && (cols[3] - (10.0 + 2.563)).abs() < 0.3, "{cols:?}");
     }
 
     #[test]
@@ -128,10 +242,10 @@ mod tests {
         let y = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[1, 4]);
         let y_hat = Tensor::from_vec(vec![2.0, 2.0, 1.0, 100.0], &[1, 4, 1]);
         let mask = Tensor::from_vec(vec![1.0, 1.0, 1.0, 0.0], &[1, 4]);
-        assert!((Loss::Mae.compute(&y_hat, &y, &mask).item() - 1.0).abs() < 1e-6);
-        assert!((Loss::Mse.compute(&y_hat, &y, &mask).item() - 5.0 / 3.0).abs() < 1e-6);
+        assert!((Loss::Mae.compute(&y_hat, &y, &mask, &LossContext::default()).item() - 1.0).abs() < 1e-6);
+        assert!((Loss::Mse.compute(&y_hat, &y, &mask, &LossContext::default()).item() - 5.0 / 3.0).abs() < 1e-6);
         // Pinball at q=0.5 is half the absolute error.
-        assert!((Loss::Quantile { q: 0.5 }.compute(&y_hat, &y, &mask).item() - 0.5).abs() < 1e-6);
-        assert!((Loss::Huber { delta: 1.0 }.compute(&y_hat, &y, &mask).item() - (0.5 + 0.0 + 1.5) / 3.0).abs() < 1e-6);
+        assert!((Loss::Quantile { q: 0.5 }.compute(&y_hat, &y, &mask, &LossContext::default()).item() - 0.5).abs() < 1e-6);
+        assert!((Loss::Huber { delta: 1.0 }.compute(&y_hat, &y, &mask, &LossContext::default()).item() - (0.5 + 0.0 + 1.5) / 3.0).abs() < 1e-6);
     }
 }

@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 use super::Loss;
 use crate::error::{Error, Result};
 
-const KNOWN: &str = "MAE, MSE, RMSE, MAPE, SMAPE, HuberLoss, QuantileLoss, MQLoss";
+const KNOWN: &str = "MAE, MSE, RMSE, MAPE, SMAPE, MASE, HuberLoss, QuantileLoss, MQLoss, DistributionLoss";
 
 fn number(obj: &Map<String, Value>, loss: &str, key: &str) -> Result<Option<f64>> {
     match obj.get(key) {
@@ -78,6 +78,19 @@ fn from_quantiles(quantiles: &[f64]) -> Result<(Vec<f32>, Vec<String>)> {
     Ok((q, names))
 }
 
+/// Quantiles and column suffixes from `level` (default [80, 90]) or `quantiles`.
+fn quantiles_or_levels(obj: &Map<String, Value>, kind: &str) -> Result<(Vec<f32>, Vec<String>)> {
+    let (quantiles, names) = match (numbers(obj, kind, "quantiles")?, numbers(obj, kind, "level")?) {
+        (Some(q), None) => from_quantiles(&q)?,
+        (None, level) => from_levels(&level.unwrap_or_else(|| vec![80.0, 90.0]))?,
+        (Some(_), Some(_)) => return Err(Error::type_err(format!("{kind} takes 'level' or 'quantiles', not both"))),
+    };
+    if quantiles.is_empty() {
+        return Err(Error::range(format!("{kind} needs at least one level or quantile")));
+    }
+    Ok((quantiles, names))
+}
+
 impl Loss {
     /// Parses `{type: 'MAE'}`, `'MAE'`, `{type: 'MQLoss', level: [80, 90]}`, etc. `option` names the
     /// model option being parsed (`loss` or `validLoss`) in errors.
@@ -101,6 +114,8 @@ impl Loss {
             "HuberLoss" => &["type", "delta"],
             "QuantileLoss" => &["type", "q"],
             "MQLoss" => &["type", "level", "quantiles"],
+            "MASE" => &["type", "seasonality"],
+            "DistributionLoss" => &["type", "distribution", "level", "quantiles", "numSamples"],
             _ => return Err(Error::type_err(format!("option '{option}': unknown loss '{kind}'; available: {KNOWN}"))),
         };
         if let Some(k) = obj.keys().find(|k| !allowed.contains(&k.as_str())) {
@@ -112,6 +127,27 @@ impl Loss {
             "RMSE" => Loss::Rmse,
             "MAPE" => Loss::Mape,
             "SMAPE" => Loss::Smape,
+            "MASE" => {
+                let s = number(&obj, &kind, "seasonality")?.ok_or_else(|| Error::type_err("MASE needs option 'seasonality' (e.g. 12 for monthly data)"))?;
+                if !(s >= 1.0 && s.fract() == 0.0) {
+                    return Err(Error::range(format!("MASE option 'seasonality' must be a whole number >= 1, got {s}")));
+                }
+                Loss::Mase { seasonality: s as usize }
+            }
+            "DistributionLoss" => {
+                let name = obj.get("distribution").and_then(Value::as_str).ok_or_else(|| {
+                    Error::type_err("DistributionLoss needs option 'distribution': 'Normal', 'StudentT', 'Poisson' or 'NegativeBinomial'")
+                })?;
+                let distribution = super::Distribution::parse(name).ok_or_else(|| {
+                    Error::range(format!("DistributionLoss option 'distribution' must be 'Normal', 'StudentT', 'Poisson' or 'NegativeBinomial', got '{name}'"))
+                })?;
+                let (quantiles, suffixes) = quantiles_or_levels(&obj, &kind)?;
+                let num_samples = number(&obj, &kind, "numSamples")?.unwrap_or(1000.0);
+                if !(num_samples >= 1.0 && num_samples <= 1e6 && num_samples.fract() == 0.0) {
+                    return Err(Error::range(format!("DistributionLoss option 'numSamples' must be a whole number in [1, 1000000], got {num_samples}")));
+                }
+                Loss::Distribution { distribution, quantiles, suffixes, num_samples: num_samples as usize }
+            }
             "HuberLoss" => {
                 let delta = number(&obj, &kind, "delta")?.unwrap_or(1.0);
                 if !(delta > 0.0 && delta.is_finite()) {
@@ -127,15 +163,8 @@ impl Loss {
                 Loss::Quantile { q: q as f32 }
             }
             _ => {
-                let (quantiles, names) = match (numbers(&obj, &kind, "quantiles")?, numbers(&obj, &kind, "level")?) {
-                    (Some(q), None) => from_quantiles(&q)?,
-                    (None, level) => from_levels(&level.unwrap_or_else(|| vec![80.0, 90.0]))?,
-                    (Some(_), Some(_)) => return Err(Error::type_err("MQLoss takes 'level' or 'quantiles', not both")),
-                };
-                if quantiles.is_empty() {
-                    return Err(Error::range("MQLoss needs at least one level or quantile"));
-                }
-                Loss::MultiQuantile { quantiles, suffixes: names }
+                let (quantiles, suffixes) = quantiles_or_levels(&obj, &kind)?;
+                Loss::MultiQuantile { quantiles, suffixes }
             }
         })
     }
