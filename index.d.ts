@@ -46,7 +46,7 @@ export type Freq =
   | `${number}${'s' | 'min' | 'h' | 'H' | 'D' | 'B' | 'W' | 'MS' | 'M' | 'ME' | 'QS' | 'Q' | 'YS' | 'Y'}`
   | number
 
-export type ScalerType = 'identity' | 'standard' | 'robust' | 'minmax' | 'minmax1' | 'invariant'
+export type ScalerType = 'identity' | 'standard' | 'robust' | 'minmax' | 'minmax1' | 'invariant' | 'revin'
 
 /** Base class of the losses. */
 export declare class Loss {

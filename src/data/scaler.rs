@@ -17,6 +17,8 @@ pub enum ScalerType {
     MinMax1,
     /// asinh of the robust-scaled values.
     Invariant,
+    /// Standard statistics; the model adds a learnable affine map (RevIN), see `models::revin`.
+    Revin,
 }
 
 /// NeuralForecast's guard added to every scale.
@@ -33,9 +35,10 @@ impl ScalerType {
             "minmax" => ScalerType::MinMax,
             "minmax1" => ScalerType::MinMax1,
             "invariant" => ScalerType::Invariant,
+            "revin" => ScalerType::Revin,
             _ => {
                 return Err(Error::range(format!(
-                    "scalerType '{name}' is not supported; use one of 'identity', 'standard', 'robust', 'minmax', 'minmax1', 'invariant'"
+                    "scalerType '{name}' is not supported; use one of 'identity', 'standard', 'robust', 'minmax', 'minmax1', 'invariant', 'revin'"
                 )))
             }
         })
@@ -56,7 +59,7 @@ impl ScalerType {
         let guard = |s: f32| if s == 0.0 { 1.0 + EPS } else { s + EPS };
         match self {
             ScalerType::Identity => (0.0, 1.0),
-            ScalerType::Standard => {
+            ScalerType::Standard | ScalerType::Revin => {
                 let (mean, std) = mean_std();
                 (mean, guard(std))
             }
@@ -83,7 +86,7 @@ impl ScalerType {
     pub fn apply(self, v: f32, shift: f32, scale: f32) -> f32 {
         match self {
             ScalerType::Identity => v,
-            ScalerType::Standard | ScalerType::Robust | ScalerType::MinMax => (v - shift) / scale,
+            ScalerType::Standard | ScalerType::Robust | ScalerType::MinMax | ScalerType::Revin => (v - shift) / scale,
             ScalerType::MinMax1 => (v - shift) / scale * 2.0 - 1.0,
             ScalerType::Invariant => ((v - shift) / scale).asinh(),
         }
@@ -92,7 +95,7 @@ impl ScalerType {
     pub fn invert(self, z: f32, shift: f32, scale: f32) -> f32 {
         match self {
             ScalerType::Identity => z,
-            ScalerType::Standard | ScalerType::Robust | ScalerType::MinMax => z * scale + shift,
+            ScalerType::Standard | ScalerType::Robust | ScalerType::MinMax | ScalerType::Revin => z * scale + shift,
             ScalerType::MinMax1 => (z + 1.0) / 2.0 * scale + shift,
             ScalerType::Invariant => z.sinh() * scale + shift,
         }
@@ -114,7 +117,8 @@ mod tests {
     use super::*;
     use crate::rng::Rng;
 
-    const ALL: [ScalerType; 6] = [
+    const ALL: [ScalerType; 7] = [
+        ScalerType::Revin,
         ScalerType::Identity,
         ScalerType::Standard,
         ScalerType::Robust,

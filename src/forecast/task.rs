@@ -54,11 +54,11 @@ pub struct FitTask<'a> {
 
 /// Targets and context for `loss` on a window batch: distribution losses compare with the
 /// original-scale target and anchor on each window's statistics; the others work in scaled space.
-fn loss_inputs(loss: &Loss, wb: &WindowBatch, batch: &Batch, spec: &WindowSpec) -> (Tensor, LossContext) {
+fn loss_inputs(model: &dyn Model, loss: &Loss, wb: &WindowBatch, batch: &Batch, spec: &WindowSpec) -> (Tensor, LossContext) {
     let (n, h) = (wb.n, spec.h);
     let mut ctx = LossContext { insample_y: Some(batch.insample_y.clone()), ..Default::default() };
     if !loss.is_distribution() {
-        return (Tensor::from_vec(wb.outsample_y.clone(), &[n, h]), ctx);
+        return (model.target(&Tensor::from_vec(wb.outsample_y.clone(), &[n, h])), ctx);
     }
     let y: Vec<f32> = (0..n * h).map(|i| spec.scaler.invert(wb.outsample_y[i], wb.y_shift[i / h], wb.y_scale[i / h])).collect();
     ctx.loc = Some(Tensor::from_vec(wb.y_shift.clone(), &[n, 1]));
@@ -75,7 +75,7 @@ impl TrainTask for FitTask<'_> {
         let windows = self.sampler.sample(rng);
         let (batch, wb) = self.inputs.batch(&windows);
         let y_hat = self.model.forward(&batch, &mut Ctx::train(&mut self.dropout_rng));
-        let (y, ctx) = loss_inputs(&self.loss, &wb, &batch, &self.inputs.spec);
+        let (y, ctx) = loss_inputs(self.model, &self.loss, &wb, &batch, &self.inputs.spec);
         let mask = Tensor::from_vec(wb.outsample_mask, &[wb.n, self.inputs.spec.h]);
         Ok(self.loss.compute(&y_hat, &y, &mask, &ctx))
     }
@@ -87,11 +87,11 @@ impl TrainTask for FitTask<'_> {
         let (h, scaler) = (self.inputs.spec.h, self.inputs.spec.scaler);
         let (batch, wb) = self.inputs.batch(&self.val_windows);
         let mut rng = Rng::seed(0);
-        let raw = no_grad(|| self.model.forward(&batch, &mut Ctx::eval(&mut rng)));
+        let raw = no_grad(|| self.model.untarget(&self.model.forward(&batch, &mut Ctx::eval(&mut rng))));
         let mask = Tensor::from_vec(wb.outsample_mask.clone(), &[wb.n, h]);
         let loss = no_grad(|| {
             if self.valid_loss.is_distribution() {
-                let (y, ctx) = loss_inputs(&self.valid_loss, &wb, &batch, &self.inputs.spec);
+                let (y, ctx) = loss_inputs(self.model, &self.valid_loss, &wb, &batch, &self.inputs.spec);
                 return self.valid_loss.compute(&raw, &y, &mask, &ctx).item();
             }
             // Point losses are compared in the original scale, as NeuralForecast validates.
@@ -117,7 +117,7 @@ pub fn forecast_columns(model: &dyn Model, inputs: &Inputs, windows: &[Window], 
     let mut rng = Rng::seed(0);
     for (part_index, part) in windows.chunks(chunk.unwrap_or(windows.len()).max(1)).enumerate() {
         let (batch, wb) = inputs.batch(part);
-        let y_hat = no_grad(|| model.forward(&batch, &mut Ctx::eval(&mut rng)));
+        let y_hat = no_grad(|| model.untarget(&model.forward(&batch, &mut Ctx::eval(&mut rng))));
         out.extend(loss.finalize(&y_hat.data(), h, &wb.y_shift, &wb.y_scale, inputs.spec.scaler, seed.wrapping_add(part_index as u64)));
     }
     out

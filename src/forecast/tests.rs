@@ -171,3 +171,17 @@ fn constructor_errors() {
     let m = nf("MLP", json!({}));
     assert!(m.predict(None, None, None).unwrap_err().message.contains("before fit"));
 }
+
+#[test]
+fn revin_scaler_trains_saves_and_loads() {
+    let (train, truth) = split(&air_passengers(), 12);
+    let mut model = nf("MLP", json!({"maxSteps": 100, "scalerType": "revin", "hiddenSize": 64}));
+    model.fit(&train, None, &FitOptions::default(), &Control::default()).unwrap();
+    let fc = model.predict(None, None, None).unwrap();
+    let y = train.y.as_ref().unwrap();
+    assert!(mae(fc.column("MLP").unwrap(), &truth) < mae(&y[y.len() - 12..], &truth));
+    let path = std::env::temp_dir().join(format!("nd-revin-{}.nd", std::process::id()));
+    model.save(&path).unwrap();
+    assert_eq!(NeuralForecast::load(&path).unwrap().predict(None, None, None).unwrap(), fc);
+    std::fs::remove_file(path).unwrap();
+}

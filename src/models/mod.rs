@@ -12,6 +12,7 @@ mod mlp;
 mod nhits;
 pub mod options;
 mod reader;
+mod revin;
 
 use serde_json::Value;
 
@@ -35,7 +36,7 @@ pub fn build(class: &str, options: &Value) -> Result<Box<dyn Model>> {
         _ => Loss::Mae,
     };
     let outputs = loss.outputs();
-    Ok(match class {
+    let model: Box<dyn Model> = match class {
         "LSTM" => Box::new(Lstm::from_options(options, outputs)?),
         "MLP" => Box::new(Mlp::from_options(options, outputs)?),
         "NHITS" => Box::new(Nhits::from_options(options, outputs)?),
@@ -45,7 +46,8 @@ pub fn build(class: &str, options: &Value) -> Result<Box<dyn Model>> {
                 CLASSES.join(", ")
             )))
         }
-    })
+    };
+    Ok(if model.common().scaler_type == "revin" { Box::new(revin::Revin::wrap(model)) } else { model })
 }
 
 /// Validates options without keeping the model; returns them normalised (defaults filled in).
@@ -89,6 +91,17 @@ pub trait Model: Module + Send + Sync {
     fn capabilities(&self) -> Capabilities;
     /// Forecast `[B, h, outputs]` in scaled space.
     fn forward(&self, batch: &Batch, ctx: &mut Ctx) -> Tensor;
+
+    /// The scaled training target as the model's outputs are measured against it (RevIN maps it
+    /// through its learnable affine; other models leave it as is).
+    fn target(&self, y: &Tensor) -> Tensor {
+        y.clone()
+    }
+
+    /// Raw outputs back to the scaler's space before inverse scaling (undoes RevIN's affine).
+    fn untarget(&self, y_hat: &Tensor) -> Tensor {
+        y_hat.clone()
+    }
 }
 
 #[cfg(test)]
