@@ -23,7 +23,7 @@ use crate::tensor::Tensor;
 
 pub use lstm::Lstm;
 pub use mlp::Mlp;
-pub use nhits::{interpolation_matrix, Nhits};
+pub use nhits::Nhits;
 pub use options::CommonOptions;
 
 /// The model classes this build implements, by NeuralForecast name.

@@ -14,7 +14,7 @@ use super::{Batch, Capabilities, Model};
 use crate::error::{Error, Result};
 use crate::nn::{join, Ctx, Linear, Module};
 use crate::rng::Rng;
-use crate::tensor::Tensor;
+use crate::tensor::{interpolation_matrix, Tensor};
 
 pub const DEFAULTS: Defaults =
     Defaults { max_steps: 1000, num_lr_decays: 3, windows_batch_size: 1024, inference_windows_batch_size: None, scaler_type: "identity" };
@@ -23,26 +23,6 @@ pub const DEFAULTS: Defaults =
 enum Pooling {
     Max,
     Avg,
-}
-
-/// `[n_knots, h]` weights reproducing PyTorch's `F.interpolate(size=h, align_corners=False)`.
-pub fn interpolation_matrix(n_knots: usize, h: usize, linear: bool) -> Vec<f32> {
-    let mut m = vec![0.0f32; n_knots * h];
-    let scale = n_knots as f32 / h as f32;
-    for i in 0..h {
-        if linear {
-            let src = ((i as f32 + 0.5) * scale - 0.5).max(0.0);
-            let i0 = (src as usize).min(n_knots - 1);
-            let i1 = if i0 < n_knots - 1 { i0 + 1 } else { i0 };
-            let w1 = src - i0 as f32;
-            m[i0 * h + i] += 1.0 - w1;
-            m[i1 * h + i] += w1;
-        } else {
-            let src = ((i as f32 * scale).floor() as usize).min(n_knots - 1);
-            m[src * h + i] = 1.0;
-        }
-    }
-    m
 }
 
 struct Block {

@@ -6,6 +6,7 @@ use super::*;
 use crate::nn::param_count;
 use crate::rng::Rng;
 use crate::tensor::gradcheck::check_gradients_tol;
+use crate::tensor::interpolation_matrix;
 
 fn batch(b: usize, l: usize, h: usize, nx: usize, nf: usize, ns: usize, seed: u64) -> Batch {
     let mut rng = Rng::seed(seed);

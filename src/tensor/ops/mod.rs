@@ -6,6 +6,7 @@ mod conv;
 mod dropout;
 mod fft;
 mod index;
+mod interp;
 mod layout;
 mod norm;
 mod pad;
@@ -16,4 +17,5 @@ mod softmax;
 pub(crate) mod unary;
 
 pub use conv::Conv2dSpec;
+pub use interp::interpolation_matrix;
 pub use pad::PadMode;

@@ -1,10 +1,12 @@
-//! 1-d max and average pooling over the last axis with `kernel == stride` and `ceil_mode=True`
-//! (NHITS's MaxPool1d/AvgPool1d): the last window may be partial; it pools what it covers.
+//! 1-d max and average pooling over the last axis (PyTorch's MaxPool1d/AvgPool1d without
+//! padding): windows of `kernel` every `stride`; with `ceil_mode` a last partial window is kept
+//! and pools what it covers (NHITS pools with kernel = stride, ceil mode).
 
 use crate::tensor::{Backward, Tensor};
 
 struct PoolBackward {
     kernel: usize,
+    stride: usize,
     /// For max pooling: the input position (within the row) each output took its value from.
     argmax: Option<Vec<u32>>,
 }
@@ -19,7 +21,7 @@ impl Backward for PoolBackward {
                 match &self.argmax {
                     Some(a) => gx_row[a[r * p + j] as usize] += gv,
                     None => {
-                        let (lo, hi) = (j * self.kernel, ((j + 1) * self.kernel).min(l));
+                        let (lo, hi) = (j * self.stride, (j * self.stride + self.kernel).min(l));
                         let share = gv / (hi - lo) as f32;
                         gx_row[lo..hi].iter_mut().for_each(|x| *x += share);
                     }
@@ -33,10 +35,25 @@ impl Backward for PoolBackward {
     }
 }
 
-fn pool(x: &Tensor, kernel: usize, max: bool) -> Tensor {
-    assert!(kernel >= 1, "pool kernel must be >= 1");
+/// Output length of PyTorch's pooling without padding.
+fn pooled_len(l: usize, kernel: usize, stride: usize, ceil_mode: bool) -> usize {
+    if l <= kernel {
+        return usize::from(ceil_mode || l == kernel);
+    }
+    let span = l - kernel;
+    let mut p = if ceil_mode { span.div_ceil(stride) + 1 } else { span / stride + 1 };
+    // A last window must start inside the input.
+    if ceil_mode && (p - 1) * stride >= l {
+        p -= 1;
+    }
+    p
+}
+
+fn pool(x: &Tensor, kernel: usize, stride: usize, ceil_mode: bool, max: bool) -> Tensor {
+    assert!(kernel >= 1 && stride >= 1, "pool kernel and stride must be >= 1");
     let l = x.dim(-1);
-    let p = l.div_ceil(kernel);
+    let p = pooled_len(l, kernel, stride, ceil_mode);
+    assert!(p > 0, "pool: kernel {kernel} is longer than the input ({l})");
     let rows = x.numel() / l.max(1);
     let xd = x.data();
     let mut out = vec![0.0f32; rows * p];
@@ -44,7 +61,7 @@ fn pool(x: &Tensor, kernel: usize, max: bool) -> Tensor {
     for r in 0..rows {
         let row = &xd[r * l..(r + 1) * l];
         for j in 0..p {
-            let (lo, hi) = (j * kernel, ((j + 1) * kernel).min(l));
+            let (lo, hi) = (j * stride, (j * stride + kernel).min(l));
             let o = r * p + j;
             if max {
                 let mut best = lo;
@@ -63,17 +80,25 @@ fn pool(x: &Tensor, kernel: usize, max: bool) -> Tensor {
     drop(xd);
     let mut shape = x.shape().to_vec();
     *shape.last_mut().unwrap() = p;
-    Tensor::from_op(out, &shape, &[x], PoolBackward { kernel, argmax: max.then_some(argmax) })
+    Tensor::from_op(out, &shape, &[x], PoolBackward { kernel, stride, argmax: max.then_some(argmax) })
 }
 
 impl Tensor {
     /// Max over non-overlapping windows of `kernel` along the last axis (ceil mode).
     pub fn max_pool1d(&self, kernel: usize) -> Tensor {
-        pool(self, kernel, true)
+        pool(self, kernel, kernel, true, true)
     }
     /// Mean over non-overlapping windows of `kernel` along the last axis (ceil mode).
     pub fn avg_pool1d(&self, kernel: usize) -> Tensor {
-        pool(self, kernel, false)
+        pool(self, kernel, kernel, true, false)
+    }
+    /// Max pooling with any stride.
+    pub fn max_pool1d_strided(&self, kernel: usize, stride: usize, ceil_mode: bool) -> Tensor {
+        pool(self, kernel, stride, ceil_mode, true)
+    }
+    /// Average pooling with any stride (a moving average with stride 1).
+    pub fn avg_pool1d_strided(&self, kernel: usize, stride: usize, ceil_mode: bool) -> Tensor {
+        pool(self, kernel, stride, ceil_mode, false)
     }
 }
 
@@ -98,5 +123,17 @@ mod tests {
         check_gradients("max_pool1d", |x| x[0].max_pool1d(3), &x);
         check_gradients("avg_pool1d", |x| x[0].avg_pool1d(2), &x);
         check_gradients("max_pool1d∘transpose", |x| x[0].transpose(1, 2).max_pool1d(2), &x);
+        check_gradients("avg_pool1d stride 1", |x| x[0].avg_pool1d_strided(3, 1, false), &x);
+        check_gradients("max_pool1d stride 2 ceil", |x| x[0].max_pool1d_strided(3, 2, true), &x);
+    }
+
+    #[test]
+    fn strided_lengths_follow_pytorch() {
+        let x = Tensor::from_vec((0..7).map(|v| v as f32).collect(), &[1, 7]);
+        // nn.AvgPool1d(3, stride=1)(x) → 5 windows; MaxPool1d(3, 2, ceil_mode=True) → 3.
+        assert_eq!(x.avg_pool1d_strided(3, 1, false).to_vec(), vec![1.0, 2.0, 3.0, 4.0, 5.0]);
+        assert_eq!(x.max_pool1d_strided(3, 2, true).to_vec(), vec![2.0, 4.0, 6.0]);
+        assert_eq!(x.max_pool1d_strided(3, 2, false).to_vec(), vec![2.0, 4.0, 6.0]);
+        assert_eq!(x.max_pool1d_strided(2, 2, false).shape(), &[1, 3]);
     }
 }
