@@ -229,6 +229,47 @@ export declare class LSTM extends Model {
   constructor(options: Omit<LSTMOptions, 'inputSize'> & { inputSize?: number })
 }
 
+export interface PatchTSTOptions extends CommonOptions {
+  /** Encoder layers (default 3). */
+  encoderLayers?: number
+  /** Attention heads (default 16). */
+  nHeads?: number
+  /** Model width (default 128). */
+  hiddenSize?: number
+  /** Feed-forward width (default 256). */
+  linearHiddenSize?: number
+  /** Dropout in the encoder (default 0.2). */
+  dropout?: number
+  /** Accepted for NeuralForecast compatibility; unused by the flatten head (default 0.2). */
+  fcDropout?: number
+  headDropout?: number
+  attnDropout?: number
+  /** Patch length (default 16). */
+  patchLen?: number
+  /** Distance between patch starts (default 8). */
+  stride?: number
+  /** RevIN normalisation of each window (default true). */
+  revin?: boolean
+  revinAffine?: boolean
+  /** Centre on the last value instead of the mean (default true). */
+  revinSubtractLast?: boolean
+  activation?: 'gelu' | 'relu'
+  /** Add each layer's attention scores to the next layer's (default true). */
+  resAttention?: boolean
+  /** As in NeuralForecast, selects pre-norm encoder layers (default false). */
+  batchNormalization?: boolean
+  /** Learn the positional embedding (default true). */
+  learnPosEmbed?: boolean
+}
+
+/**
+ * PatchTST (Nie et al., 2023). Defaults: learningRate 1e-4, maxSteps 5000, windowsBatchSize 1024.
+ * @example new PatchTST({ h: 12, inputSize: 24 })
+ */
+export declare class PatchTST extends Model {
+  constructor(options: PatchTSTOptions)
+}
+
 /** One training report. */
 export interface ProgressEvent {
   /** The model's alias or class name. */

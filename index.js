@@ -172,6 +172,7 @@ module.exports = {
   NHITS: models.NHITS,
   MLP: models.MLP,
   LSTM: models.LSTM,
+  PatchTST: models.PatchTST,
   MAE: models.MAE,
   MSE: models.MSE,
   RMSE: models.RMSE,

@@ -10,6 +10,7 @@ export const {
   NHITS,
   MLP,
   LSTM,
+  PatchTST,
   MAE,
   MSE,
   RMSE,

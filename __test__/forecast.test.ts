@@ -1,17 +1,17 @@
 // Fitting, forecasting and cross-validating as a user would, on the bundled AirPassengers.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { NeuralForecast, NHITS, MLP, LSTM, MQLoss, DistributionLoss, MASE, toRows } from '../index.js'
+import { NeuralForecast, NHITS, MLP, LSTM, PatchTST, MQLoss, DistributionLoss, MASE, toRows } from '../index.js'
 import { airPassengers, mae, quick } from './helpers'
 
 const rows = airPassengers()
 const train = rows.slice(0, -12)
 const test_ = rows.slice(-12)
 
-for (const [name, Model] of [['MLP', MLP], ['NHITS', NHITS], ['LSTM', LSTM]] as const) {
+for (const [name, Model] of [['MLP', MLP], ['NHITS', NHITS], ['LSTM', LSTM], ['PatchTST', PatchTST]] as const) {
   test(`${name} learns AirPassengers and beats the seasonal naive forecast`, async () => {
     // LSTM unrolls 24 steps per window: a narrower one keeps this test quick.
-    const own = name === 'LSTM' ? { encoderHiddenSize: 32, decoderHiddenSize: 32 } : {}
+    const own = name === 'LSTM' ? { encoderHiddenSize: 32, decoderHiddenSize: 32 } : name === 'PatchTST' ? { hiddenSize: 32, nHeads: 4, learningRate: 1e-3 } : {}
     const nf = new NeuralForecast({
       models: [new Model({ h: 12, inputSize: 24, maxSteps: 150, scalerType: 'standard', windowsBatchSize: 128, ...own })],
       freq: 'ME',

@@ -9,7 +9,7 @@ test('require and import expose the same API', async () => {
   const req = createRequire(__filename)
   const cjs = req('..')
   const esm = await import(pathToFileURL(join(__dirname, '..', 'index.mjs')).href)
-  for (const name of ['NeuralForecast', 'NHITS', 'MLP', 'LSTM', 'MAE', 'MQLoss', 'MASE', 'DistributionLoss', 'toRows', 'AbortError']) {
+  for (const name of ['NeuralForecast', 'NHITS', 'MLP', 'LSTM', 'PatchTST', 'MAE', 'MQLoss', 'MASE', 'DistributionLoss', 'toRows', 'AbortError']) {
     assert.equal(typeof cjs[name], 'function', name)
     assert.equal(esm[name], cjs[name], name)
   }

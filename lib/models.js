@@ -161,4 +161,14 @@ class LSTM extends Model {
   }
 }
 
-module.exports = { LSTM, MASE, DistributionLoss, Loss, MAE, MSE, RMSE, MAPE, SMAPE, HuberLoss, QuantileLoss, MQLoss, Model, NHITS, MLP, checkJsonSafe, optionsObject }
+/**
+ * PatchTST: a Transformer over patches of the input window (NeuralForecast's PatchTST).
+ * @example new PatchTST({ h: 12, inputSize: 24, patchLen: 16, stride: 8 })
+ */
+class PatchTST extends Model {
+  constructor(options) {
+    super('PatchTST', options)
+  }
+}
+
+module.exports = { PatchTST, LSTM, MASE, DistributionLoss, Loss, MAE, MSE, RMSE, MAPE, SMAPE, HuberLoss, QuantileLoss, MQLoss, Model, NHITS, MLP, checkJsonSafe, optionsObject }

@@ -13,7 +13,7 @@ use super::FreqSpec;
 use crate::data::{Dataset, Series};
 use crate::error::{Error, Result};
 use crate::models;
-use crate::nn::named_params;
+use crate::nn::{named_buffers, named_params};
 
 fn bad(why: impl std::fmt::Display) -> Error {
     Error::format(format!("the model file is inconsistent: {why}"))
@@ -24,7 +24,8 @@ pub fn save(nf: &NeuralForecast, path: &Path) -> Result<()> {
     let mut model_cfg = Vec::new();
     for (i, m) in nf.models.iter().enumerate() {
         model_cfg.push(json!({"class": m.class_name(), "options": m.options_json()}));
-        for (name, t) in named_params(m.as_ref()) {
+        // Buffers (BatchNorm running statistics) are saved beside the weights.
+        for (name, t) in named_params(m.as_ref()).into_iter().chain(named_buffers(m.as_ref())) {
             tensors.push((format!("models.{i}.{name}"), StoredTensor { shape: t.shape().to_vec(), data: t.to_vec() }));
         }
     }
@@ -71,7 +72,7 @@ pub fn load(path: &Path) -> Result<NeuralForecast> {
     for (i, mc) in model_cfg.iter().enumerate() {
         let class = mc["class"].as_str().ok_or_else(|| bad(format!("model {i} has no class")))?;
         let m = models::build(class, &mc["options"]).map_err(|e| bad(format!("model {i}: {e}")))?;
-        for (name, t) in named_params(m.as_ref()) {
+        for (name, t) in named_params(m.as_ref()).into_iter().chain(named_buffers(m.as_ref())) {
             let key = format!("models.{i}.{name}");
             let stored = tensors.remove(&key).ok_or_else(|| bad(format!("weight '{key}' is missing")))?;
             if stored.shape != t.shape() {

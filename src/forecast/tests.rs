@@ -185,3 +185,17 @@ fn revin_scaler_trains_saves_and_loads() {
     assert_eq!(NeuralForecast::load(&path).unwrap().predict(None, None, None).unwrap(), fc);
     std::fs::remove_file(path).unwrap();
 }
+
+#[test]
+fn patchtst_learns_and_round_trips_with_batchnorm_statistics() {
+    let (train, truth) = split(&air_passengers(), 12);
+    let mut model = nf("PatchTST", json!({"maxSteps": 60, "hiddenSize": 16, "nHeads": 4, "linearHiddenSize": 32}));
+    model.fit(&train, None, &FitOptions::default(), &Control::default()).unwrap();
+    let fc = model.predict(None, None, None).unwrap();
+    let y = train.y.as_ref().unwrap();
+    assert!(mae(fc.column("PatchTST").unwrap(), &truth) < mae(&y[y.len() - 12..], &truth));
+    let path = std::env::temp_dir().join(format!("nd-patchtst-{}.nd", std::process::id()));
+    model.save(&path).unwrap();
+    assert_eq!(NeuralForecast::load(&path).unwrap().predict(None, None, None).unwrap(), fc);
+    std::fs::remove_file(path).unwrap();
+}

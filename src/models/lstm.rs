@@ -15,7 +15,7 @@ use crate::rng::Rng;
 use crate::tensor::Tensor;
 
 pub const DEFAULTS: Defaults =
-    Defaults { max_steps: 1000, num_lr_decays: -1, windows_batch_size: 128, inference_windows_batch_size: Some(1024), scaler_type: "robust" };
+    Defaults { max_steps: 1000, learning_rate: 1e-3, num_lr_decays: -1, windows_batch_size: 128, inference_windows_batch_size: Some(1024), scaler_type: "robust" };
 
 pub struct Lstm {
     common: CommonOptions,

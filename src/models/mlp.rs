@@ -14,7 +14,7 @@ use crate::rng::Rng;
 use crate::tensor::Tensor;
 
 pub const DEFAULTS: Defaults =
-    Defaults { max_steps: 1000, num_lr_decays: -1, windows_batch_size: 1024, inference_windows_batch_size: None, scaler_type: "identity" };
+    Defaults { max_steps: 1000, learning_rate: 1e-3, num_lr_decays: -1, windows_batch_size: 1024, inference_windows_batch_size: None, scaler_type: "identity" };
 
 pub struct Mlp {
     common: CommonOptions,

@@ -10,6 +10,7 @@ mod activation;
 mod lstm;
 mod mlp;
 mod nhits;
+mod patchtst;
 pub mod options;
 mod reader;
 mod revin;
@@ -24,10 +25,11 @@ use crate::tensor::Tensor;
 pub use lstm::Lstm;
 pub use mlp::Mlp;
 pub use nhits::Nhits;
+pub use patchtst::PatchTst;
 pub use options::CommonOptions;
 
 /// The model classes this build implements, by NeuralForecast name.
-pub const CLASSES: [&str; 3] = ["LSTM", "MLP", "NHITS"];
+pub const CLASSES: [&str; 4] = ["LSTM", "MLP", "NHITS", "PatchTST"];
 
 /// Builds a model from its class name and camelCase options, validating every option.
 pub fn build(class: &str, options: &Value) -> Result<Box<dyn Model>> {
@@ -40,6 +42,7 @@ pub fn build(class: &str, options: &Value) -> Result<Box<dyn Model>> {
         "LSTM" => Box::new(Lstm::from_options(options, outputs)?),
         "MLP" => Box::new(Mlp::from_options(options, outputs)?),
         "NHITS" => Box::new(Nhits::from_options(options, outputs)?),
+        "PatchTST" => Box::new(PatchTst::from_options(options, outputs)?),
         _ => {
             return Err(Error::type_err(format!(
                 "unknown model class '{class}'; this build implements {}",

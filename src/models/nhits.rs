@@ -17,7 +17,7 @@ use crate::rng::Rng;
 use crate::tensor::{interpolation_matrix, Tensor};
 
 pub const DEFAULTS: Defaults =
-    Defaults { max_steps: 1000, num_lr_decays: 3, windows_batch_size: 1024, inference_windows_batch_size: None, scaler_type: "identity" };
+    Defaults { max_steps: 1000, learning_rate: 1e-3, num_lr_decays: 3, windows_batch_size: 1024, inference_windows_batch_size: None, scaler_type: "identity" };
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Pooling {

@@ -52,6 +52,7 @@ pub struct CommonOptions {
 #[derive(Clone, Copy, Debug)]
 pub struct Defaults {
     pub max_steps: usize,
+    pub learning_rate: f64,
     pub num_lr_decays: i64,
     pub windows_batch_size: usize,
     /// None = all windows at once (NeuralForecast's -1).
@@ -81,7 +82,7 @@ impl CommonOptions {
             h,
             input_size,
             max_steps: r.usize_min("maxSteps", d.max_steps, 1)?,
-            learning_rate: r.f64_in("learningRate", 1e-3, 0.0, 10.0, true)?,
+            learning_rate: r.f64_in("learningRate", d.learning_rate, 0.0, 10.0, true)?,
             num_lr_decays: r.i64("numLrDecays", d.num_lr_decays)?,
             early_stop_patience_steps: r.i64("earlyStopPatienceSteps", -1)?,
             val_check_steps: r.usize_min("valCheckSteps", 100, 1)?,

@@ -36,6 +36,10 @@ fn parameter_counts_match_neuralforecast() {
         ("NHITS", 18, 36, 2_473_611),
         ("LSTM", 12, 24, 215_809),
         ("LSTM", 18, 36, 215_809),
+        // NeuralForecast counts each encoder layer's fixed attention scale 1/√d_k as a
+        // (non-trainable) parameter; ours is a constant: 3 layers → 3 fewer.
+        ("PatchTST", 12, 24, 404_623 - 3),
+        ("PatchTST", 18, 36, 409_365 - 3),
     ] {
         let m = build(class, &json!({"h": h, "inputSize": l})).unwrap();
         assert_eq!(param_count(m.as_ref()), want, "{class} h={h} L={l}");
@@ -49,7 +53,7 @@ fn forward_shapes_with_exogenous_and_quantiles() {
         "histExogList": ["a", "b"], "futrExogList": ["c"], "statExogList": ["s"],
         "loss": {"type": "MQLoss", "level": [80, 90]}
     });
-    for class in CLASSES {
+    for class in ["MLP", "NHITS", "LSTM"] {
         let mut o = opts.clone();
         let obj = o.as_object_mut().unwrap();
         match class {
@@ -150,4 +154,25 @@ fn validate_fills_in_defaults() {
     assert_eq!(v["numLrDecays"], json!(3));
     assert_eq!(v["nFreqDownsample"], json!([4, 2, 1]));
     assert_eq!(v["loss"], json!({"type": "MAE"}));
+}
+
+#[test]
+fn grad_through_patchtst() {
+    // Evaluation mode (BatchNorm on running statistics) so the function of the input is fixed;
+    // RevIN off, because it detaches its statistics (as NeuralForecast does), which a
+    // finite-difference check would rightly flag.
+    let m = build("PatchTST", &json!({"h": 4, "inputSize": 12, "hiddenSize": 8, "nHeads": 2, "linearHiddenSize": 8, "patchLen": 4, "stride": 2, "encoderLayers": 2, "revin": false})).unwrap();
+    let b = batch(3, 12, 4, 0, 0, 0, 5);
+    check_gradients_tol(
+        "PatchTST",
+        |x| forward(m.as_ref(), &Batch { insample_y: x[0].clone(), insample_mask: b.insample_mask.clone(), hist_exog: None, futr_exog: None, stat_exog: None }),
+        &[b.insample_y.clone()],
+        3e-2,
+        3e-2,
+    );
+    // Training mode runs with batch statistics and updates the running ones.
+    let mut rng = Rng::seed(1);
+    let y = m.forward(&b, &mut Ctx::train(&mut rng));
+    assert_eq!(y.shape(), &[3, 4, 1]);
+    assert!(!crate::nn::named_buffers(m.as_ref()).is_empty());
 }
