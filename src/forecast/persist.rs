@@ -33,10 +33,9 @@ pub fn save(nf: &NeuralForecast, path: &Path) -> Result<()> {
         None => Value::Null,
         Some(d) => {
             tensors.push(("data.y".into(), StoredTensor { shape: vec![d.series.iter().map(Series::len).sum()], data: d.series.iter().flat_map(|s| s.y.iter().copied()).collect() }));
-            for (j, name) in d.exog_names.iter().enumerate() {
+            for j in 0..d.exog_names.len() {
                 let data: Vec<f32> = d.series.iter().flat_map(|s| s.exog[j].iter().copied()).collect();
                 tensors.push((format!("data.exog.{j}"), StoredTensor { shape: vec![data.len()], data }));
-                let _ = name;
             }
             let mut static_ids: Vec<&String> = nf.statics.rows.keys().collect();
             static_ids.sort();

@@ -133,11 +133,9 @@ impl Backward for BinaryBackward {
             }
             BinaryKind::Max | BinaryKind::Min => {
                 let av = broadcast_to_vec(&a.data(), a.shape(), shape);
-                let bv = broadcast_to_vec(&b.data(), b.shape(), shape);
                 let o = out.data();
-                // Ties send the gradient to `a`, as a subgradient choice.
+                // Where the output equals `a`, `a` was picked; ties send the gradient to `a`.
                 let to_a: Vec<bool> = av.iter().zip(o.iter()).map(|(a, o)| a == o).collect();
-                let _ = &bv;
                 (
                     need_a.then(|| g.iter().zip(&to_a).map(|(g, &t)| if t { *g } else { 0.0 }).collect()),
                     need_b.then(|| g.iter().zip(&to_a).map(|(g, &t)| if t { 0.0 } else { *g }).collect()),
