@@ -95,6 +95,9 @@ class NeuralForecast {
     if (typeof opts.freq !== 'string' && typeof opts.freq !== 'number') {
       throw new TypeError(`NeuralForecast option 'freq' must be a string such as 'MS' or a number (the step of an integer ds), got ${describe(opts.freq)}`)
     }
+    if (typeof opts.freq === 'number' && !(Number.isFinite(opts.freq) && opts.freq > 0)) {
+      throw new RangeError(`NeuralForecast option 'freq' must be a positive finite number when numeric (the step of an integer ds), got ${opts.freq}`)
+    }
     if (opts.localScalerType != null) {
       // NeuralForecast's per-series scaling of the whole frame before training; the engine has no
       // such step yet, so refuse it rather than silently train unscaled.
@@ -113,6 +116,13 @@ class NeuralForecast {
     this._kinds = null
   }
 
+  /** Dates need a calendar freq: with a numeric freq they would silently become millisecond steps. */
+  _checkDsKind(kinds, where) {
+    if (typeof this.freq === 'number' && kinds.ds !== 'number') {
+      throw new TypeError(`${where}: ds holds dates but freq is the number ${this.freq} (the step of an integer ds); use a calendar freq such as 'D' or 'MS', or integer ds`)
+    }
+  }
+
   /** Trains every model on `df` (rows or columns). Resolves when done; rejects with AbortError if `signal` aborts. */
   async fit(df, options) {
     const opts = checkKeys(options, FIT_OPTIONS, 'fit')
@@ -121,6 +131,7 @@ class NeuralForecast {
     const onProgress = progressCallback(opts.onProgress, 'fit')
     const signal = abortSignal(opts.signal, 'fit')
     const { frame, kinds } = toNative(df, 'df')
+    this._checkDsKind(kinds, 'df')
     const staticDf = opts.staticDf === undefined ? undefined : toNative(opts.staticDf, 'staticDf', { requireY: false, requireDs: false }).frame
     await withProgress(onProgress, () => this._native.fit(frame, staticDf, valSize, verbose, onProgress, signal))
     this._kinds = kinds
@@ -138,6 +149,7 @@ class NeuralForecast {
       const n = toNative(opts.df, 'df')
       df = n.frame
       kinds = n.kinds
+      this._checkDsKind(kinds, 'df')
     }
     const futrDf = opts.futrDf === undefined ? undefined : toNative(opts.futrDf, 'futrDf', { requireY: false }).frame
     const staticDf = opts.staticDf === undefined ? undefined : toNative(opts.staticDf, 'staticDf', { requireY: false, requireDs: false }).frame
@@ -159,6 +171,7 @@ class NeuralForecast {
     const onProgress = progressCallback(opts.onProgress, 'crossValidation')
     const signal = abortSignal(opts.signal, 'crossValidation')
     const { frame, kinds } = toNative(df, 'df')
+    this._checkDsKind(kinds, 'df')
     const staticDf = opts.staticDf === undefined ? undefined : toNative(opts.staticDf, 'staticDf', { requireY: false, requireDs: false }).frame
     const out = await withProgress(onProgress, () =>
       this._native.crossValidation(frame, staticDf, nWindows, stepSize, valSize, refit, verbose, onProgress, signal),
