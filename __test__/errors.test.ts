@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import { writeFileSync, readFileSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { NeuralForecast, NHITS, MLP, MQLoss, NeuroDivergentError, ModelFileError } from '../index.js'
+import { NeuralForecast, NHITS, MLP, LSTM, PatchTST, MQLoss, DistributionLoss, NeuroDivergentError, ModelFileError } from '../index.js'
 import { airPassengers, quick } from './helpers'
 
 const rows = airPassengers()
@@ -92,6 +92,15 @@ test('corrupted, truncated and missing model files are refused clearly', async (
   writeFileSync(path, 'hello')
   await rejects(NeuralForecast.load(path), ModelFileError, /not a valid neuro-divergent model file/)
   await rejects(NeuralForecast.load(join(dir, 'nope.nd')), NeuroDivergentError, /cannot read model file/)
+})
+
+test('model-specific option errors name the option', () => {
+  assert.throws(() => new PatchTST({ h: 12, inputSize: 24, hiddenSize: 30, nHeads: 16 }), (e: any) => e instanceof RangeError && /'hiddenSize' \(30\) must be divisible by 'nHeads' \(16\)/.test(e.message))
+  assert.throws(() => new PatchTST({ h: 12, inputSize: 8, patchLen: 16 }), (e: any) => e instanceof RangeError && /patchLen/.test(e.message))
+  assert.throws(() => new PatchTST({ h: 12, inputSize: 24, histExogList: ['x'] }), /does not use exogenous/)
+  assert.throws(() => new LSTM({ h: 12, inputSize: 24, encoderHiddenSize: 0 }), (e: any) => e instanceof RangeError && /encoderHiddenSize/.test(e.message))
+  assert.throws(() => new LSTM({ h: 12, inputSize: 24, recurrent: true as any }), (e: any) => e instanceof RangeError && /recurrent/.test(e.message))
+  assert.throws(() => new MLP({ h: 1, inputSize: 2, loss: new DistributionLoss({ distribution: 'Cauchy' as any }) }), (e: any) => e instanceof RangeError && /distribution/.test(e.message))
 })
 
 /** A small integer-indexed series as a columns frame. */

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, readdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { NeuralForecast, NHITS, MLP, MQLoss } from '../index.js'
+import { NeuralForecast, NHITS, MLP, LSTM, PatchTST, MQLoss } from '../index.js'
 import { airPassengers, quick } from './helpers'
 
 test('save then load gives identical predictions, with the same ds kind', async () => {
@@ -21,4 +21,16 @@ test('save then load gives identical predictions, with the same ds kind', async 
   const again = await NeuralForecast.load(path)
   assert.deepEqual(await again.predict(), before)
   assert.equal(typeof (await again.predict()).ds[0], 'string')
+})
+
+test('LSTM and PatchTST (with BatchNorm statistics) save and load exactly', async () => {
+  const nf = new NeuralForecast({
+    models: [new LSTM({ ...quick, encoderHiddenSize: 16, decoderHiddenSize: 16 }), new PatchTST({ ...quick, hiddenSize: 16, nHeads: 4 })],
+    freq: 'ME',
+  })
+  await nf.fit(airPassengers())
+  const before = await nf.predict()
+  const path = join(mkdtempSync(join(tmpdir(), 'nd-save2-')), 'm.nd')
+  await nf.save(path)
+  assert.deepEqual(await (await NeuralForecast.load(path)).predict(), before)
 })

@@ -8,6 +8,7 @@ import { readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createRequire } from 'node:module'
+import { loadDataset, scores } from '../bench/datasets.mjs'
 
 const require = createRequire(import.meta.url)
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
@@ -22,55 +23,18 @@ const models = arg('models', ['MLP', 'NHITS'])
 const datasets = arg('datasets', ['airpassengers', 'm3_monthly'])
 const seeds = arg('seeds', ['1', '2', '3']).map(Number)
 
-function readCsv(path) {
-  const [head, ...lines] = readFileSync(path, 'utf8').trim().split('\n')
-  const cols = head.split(',')
-  return lines.map((l) => {
-    const v = l.split(',')
-    return Object.fromEntries(cols.map((c, i) => [c, v[i]]))
-  })
-}
-
 function readJsonl(path) {
   return readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l))
 }
 
-/** Train/test split and the reference rows for one dataset. */
+/** Train/test split, config and NeuralForecast's reference rows for one dataset. */
 function load(dataset) {
-  if (dataset === 'airpassengers') {
-    const rows = readCsv(join(shared, 'reference/data/airpassengers.csv'))
-    const h = 12
-    const train = rows.slice(0, -h).map((r) => ({ unique_id: r.unique_id, ds: r.ds, y: Number(r.y) }))
-    const test = rows.slice(-h).map((r) => ({ unique_id: r.unique_id, ds: r.ds, y: Number(r.y) }))
-    const ref = readJsonl(join(shared, 'reference/results/nf_airpassengers.jsonl'))
-    const config = { h, inputSize: 24, maxSteps: 200, scalerType: 'standard', windowsBatchSize: 128, batchSize: 32, learningRate: 1e-3 }
-    return { train, test, ref, config, freq: 'ME' }
-  }
-  if (dataset === 'm3_monthly') {
-    const monthly = new Set(readCsv(join(shared, 'data/m3_meta.csv')).filter((r) => r.period === 'MONTHLY').map((r) => r.unique_id))
-    const rows = readCsv(join(shared, 'data/m3.csv')).filter((r) => monthly.has(r.unique_id))
-    const pick = (split) => rows.filter((r) => r.split === split).map((r) => ({ unique_id: r.unique_id, ds: Number(r.ds), y: Number(r.y) }))
-    const ref = readJsonl(join(shared, 'reference/results/nf_m3_monthly.jsonl'))
-    const config = { h: 18, inputSize: 36, maxSteps: 300, scalerType: 'robust', batchSize: 32, learningRate: 1e-3 }
-    return { train: pick('train'), test: pick('test'), ref, config, freq: 1 }
-  }
-  throw new Error(`unknown dataset ${dataset}`)
+  const data = loadDataset(shared, dataset)
+  const file = dataset === 'airpassengers' ? 'nf_airpassengers.jsonl' : 'nf_m3_monthly.jsonl'
+  return { ...data, ref: readJsonl(join(shared, 'reference/results', file)) }
 }
 
-function mae(forecast, column, test) {
-  const key = (id, ds) => `${id}|${ds instanceof Date ? ds.toISOString().slice(0, 10) : ds}`
-  const truth = new Map(test.map((r) => [key(r.unique_id, r.ds), r.y]))
-  let sum = 0
-  let n = 0
-  for (let i = 0; i < forecast.unique_id.length; i++) {
-    const y = truth.get(key(forecast.unique_id[i], forecast.ds[i]))
-    if (y === undefined) throw new Error(`forecast row ${forecast.unique_id[i]} ${forecast.ds[i]} has no test value`)
-    sum += Math.abs(y - forecast[column][i])
-    n++
-  }
-  if (n !== test.length) throw new Error(`forecast has ${n} rows, test has ${test.length}`)
-  return sum / n
-}
+const mae = (forecast, column, test) => scores(forecast, column, test).mae
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const lines = ['| dataset | model | NF MAE (seed 1) | our MAE (median) | ratio | our MAEs by seed | our fit s (median) | NF fit s |', '|---|---|---|---|---|---|---|---|']

@@ -1,0 +1,63 @@
+"""One harness run of NeuralForecast: fit + predict + single-series latency; prints one JSON line.
+
+    python bench/nf_run.py <dataset> <model> <seed>
+
+Same data, configuration and thread count as bench/nd_run.mjs (2 torch threads,
+OMP_WAIT_POLICY=PASSIVE set by the caller so idle threads do not spin).
+"""
+import json
+import os
+import resource
+import sys
+import time
+
+import pandas as pd
+import torch
+
+torch.set_num_threads(2)
+from neuralforecast import NeuralForecast  # noqa: E402
+from neuralforecast import models as nf_models  # noqa: E402
+
+dataset, model_name, seed = sys.argv[1], sys.argv[2], int(sys.argv[3])
+shared = os.environ.get("ND_SHARED", os.path.join(os.path.dirname(__file__), "..", "..", "shared"))
+
+if dataset == "airpassengers":
+    df = pd.read_csv(os.path.join(shared, "reference/data/airpassengers.csv"), parse_dates=["ds"])
+    train, test = df.iloc[:-12], df.iloc[-12:]
+    cfg = dict(h=12, input_size=24, max_steps=200, scaler_type="standard", windows_batch_size=128, batch_size=32, learning_rate=1e-3)
+    freq = "ME"
+elif dataset == "m3_monthly":
+    meta = pd.read_csv(os.path.join(shared, "data/m3_meta.csv"))
+    ids = set(meta.loc[meta.period == "MONTHLY", "unique_id"])
+    df = pd.read_csv(os.path.join(shared, "data/m3.csv"))
+    df = df[df.unique_id.isin(ids)]
+    train, test = df[df.split == "train"][["unique_id", "ds", "y"]], df[df.split == "test"][["unique_id", "ds", "y"]]
+    cfg = dict(h=18, input_size=36, max_steps=300, scaler_type="robust", batch_size=32, learning_rate=1e-3)
+    freq = 1
+else:
+    raise SystemExit(f"unknown dataset {dataset}")
+
+model = getattr(nf_models, model_name)(**cfg, random_seed=seed, enable_progress_bar=False, logger=False, enable_model_summary=False)
+nf = NeuralForecast(models=[model], freq=freq)
+t0 = time.perf_counter()
+nf.fit(train)
+fit_s = time.perf_counter() - t0
+t1 = time.perf_counter()
+fc = nf.predict()
+predict_s = time.perf_counter() - t1
+merged = test.merge(fc, on=["unique_id", "ds"])
+assert len(merged) == len(test), "forecast rows do not match the test rows"
+err = (merged.y - merged[model_name]).abs()
+mae = float(err.mean())
+denom = merged.y.abs() + merged[model_name].abs()
+smape = float((200 * err / denom.where(denom > 0, 1)).mean())
+one = train[train.unique_id == train.unique_id.iloc[0]].tail(cfg["input_size"])
+lat = []
+for _ in range(20):
+    s = time.perf_counter()
+    nf.predict(df=one)
+    lat.append(time.perf_counter() - s)
+lat.sort()
+print(json.dumps(dict(impl="neuralforecast", dataset=dataset, model=model_name, seed=seed, mae=mae, smape=smape, fit_s=fit_s,
+                      s_per_step=fit_s / cfg["max_steps"], predict_s=predict_s, single_predict_ms=lat[10] * 1000,
+                      peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)))
