@@ -52,14 +52,21 @@ function progressCallback(fn, where) {
   }
 }
 
-/** Checks an optional AbortSignal; an already-aborted one rejects before any work is queued. */
+/**
+ * Checks an optional AbortSignal; an already-aborted one rejects before any work is queued.
+ * The native side gets a private signal that follows the caller's: napi-rs takes over the
+ * `onabort` property of the signal it is given, and the caller's own handler must survive.
+ */
 function abortSignal(signal, where) {
-  if (signal === undefined) return undefined
+  if (signal === undefined) return { native: undefined, release() {} }
   if (signal === null || typeof signal.aborted !== 'boolean' || typeof signal.addEventListener !== 'function') {
     throw new TypeError(`${where} option 'signal' must be an AbortSignal, got ${describe(signal)}`)
   }
   if (signal.aborted) throw new AbortError()
-  return signal
+  const inner = new AbortController()
+  const forward = () => inner.abort(signal.reason)
+  signal.addEventListener('abort', forward, { once: true })
+  return { native: inner.signal, release: () => signal.removeEventListener('abort', forward) }
 }
 
 /**
@@ -67,10 +74,11 @@ function abortSignal(signal, where) {
  * whose queue may still hold the last event when the work's promise settles; one macrotask turn
  * delivers it, so every event arrives before the caller's `await` returns.
  */
-async function withProgress(onProgress, start) {
+async function withProgress(onProgress, signal, start) {
   try {
     return await wrap(start)
   } finally {
+    signal.release()
     if (onProgress) await new Promise((resolve) => setImmediate(resolve))
   }
 }
@@ -129,11 +137,11 @@ class NeuralForecast {
     const valSize = count(opts.valSize, 'valSize', 'fit') ?? 0
     const verbose = flag(opts.verbose, 'verbose', 'fit')
     const onProgress = progressCallback(opts.onProgress, 'fit')
-    const signal = abortSignal(opts.signal, 'fit')
     const { frame, kinds } = toNative(df, 'df')
     this._checkDsKind(kinds, 'df')
     const staticDf = opts.staticDf === undefined ? undefined : toNative(opts.staticDf, 'staticDf', { requireY: false, requireDs: false }).frame
-    await withProgress(onProgress, () => this._native.fit(frame, staticDf, valSize, verbose, onProgress, signal))
+    const signal = abortSignal(opts.signal, 'fit') // last: it adds a listener that the call releases
+    await withProgress(onProgress, signal, () => this._native.fit(frame, staticDf, valSize, verbose, onProgress, signal.native))
     this._kinds = kinds
   }
 
@@ -169,12 +177,12 @@ class NeuralForecast {
     const refit = flag(opts.refit, 'refit', 'crossValidation')
     const verbose = flag(opts.verbose, 'verbose', 'crossValidation')
     const onProgress = progressCallback(opts.onProgress, 'crossValidation')
-    const signal = abortSignal(opts.signal, 'crossValidation')
     const { frame, kinds } = toNative(df, 'df')
     this._checkDsKind(kinds, 'df')
     const staticDf = opts.staticDf === undefined ? undefined : toNative(opts.staticDf, 'staticDf', { requireY: false, requireDs: false }).frame
-    const out = await withProgress(onProgress, () =>
-      this._native.crossValidation(frame, staticDf, nWindows, stepSize, valSize, refit, verbose, onProgress, signal),
+    const signal = abortSignal(opts.signal, 'crossValidation') // last: it adds a listener that the call releases
+    const out = await withProgress(onProgress, signal, () =>
+      this._native.crossValidation(frame, staticDf, nWindows, stepSize, valSize, refit, verbose, onProgress, signal.native),
     )
     this._kinds = kinds
     return fromNative(out, kinds)

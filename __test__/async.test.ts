@@ -98,3 +98,15 @@ test('a throwing onProgress callback does not crash the process', async () => {
   await nf.fit(rows, { onProgress: () => { throw new Error('user bug') } })
   assert.equal((await nf.predict()).NHITS!.length, 12)
 })
+
+test("the caller's signal is left as it was: its own onabort handler still runs", async () => {
+  const ac = new AbortController()
+  let called = 0
+  ac.signal.onabort = () => called++
+  const nf = new NeuralForecast({ models: [new MLP({ h: 12, inputSize: 24, hiddenSize: 8, maxSteps: 3 })], freq: 'ME' })
+  await nf.fit(rows, { signal: ac.signal })
+  const p = endless().fit(rows, { signal: ac.signal })
+  setTimeout(() => ac.abort(), 50)
+  await assert.rejects(p, AbortError)
+  assert.equal(called, 1)
+})
