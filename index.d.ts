@@ -316,6 +316,18 @@ export interface CrossValidationOptions {
   verbose?: boolean
 }
 
+export interface NeuralForecastOptions {
+  /** The models to train, each an instance such as `new NHITS({ h: 12, inputSize: 24 })`. */
+  models: Model[]
+  /** Frequency of `ds`: a pandas-style alias or the numeric step of an integer `ds`. */
+  freq: Freq
+  /**
+   * NeuralForecast's per-series scaling of the whole frame. Accepted for compatibility but not
+   * supported yet: any value other than null/undefined throws a RangeError (use `scalerType`).
+   */
+  localScalerType?: 'standard' | 'robust' | 'robust-iqr' | 'minmax' | 'boxcox' | null
+}
+
 /**
  * Fits, predicts, cross-validates, saves and loads models on long-format data. Work runs off the
  * JS thread; every method returns a Promise.
@@ -327,7 +339,7 @@ export interface CrossValidationOptions {
  * const forecast = await nf.predict()
  */
 export declare class NeuralForecast {
-  constructor(options: { models: Model[]; freq: Freq })
+  constructor(options: NeuralForecastOptions)
   readonly models: Model[]
   readonly freq: Freq
   fit<R extends Row>(df: Frame<R>, options?: FitOptions): Promise<void>

@@ -7,7 +7,8 @@ const { toNative, fromNative, toRows, describe } = require('./lib/frames.js')
 const { NeuroDivergentError, ModelFileError, AbortError, wrap } = require('./lib/errors.js')
 const models = require('./lib/models.js')
 
-const CONSTRUCTOR_OPTIONS = ['models', 'freq']
+const CONSTRUCTOR_OPTIONS = ['models', 'freq', 'localScalerType']
+const LOCAL_SCALER_TYPES = ['standard', 'robust', 'robust-iqr', 'minmax', 'boxcox']
 const FIT_OPTIONS = ['valSize', 'staticDf', 'onProgress', 'signal', 'verbose']
 const PREDICT_OPTIONS = ['df', 'futrDf', 'staticDf']
 const CV_OPTIONS = ['nWindows', 'stepSize', 'valSize', 'refit', 'staticDf', 'onProgress', 'signal', 'verbose']
@@ -51,19 +52,34 @@ function progressCallback(fn, where) {
   }
 }
 
-/** Runs `start(token)` (a native Promise), cancelling the token when `signal` aborts. */
-async function cancellable(signal, where, start) {
-  if (signal !== undefined && (signal === null || typeof signal.aborted !== 'boolean' || typeof signal.addEventListener !== 'function')) {
+/**
+ * Checks an optional AbortSignal; an already-aborted one rejects before any work is queued.
+ * The native side gets a private signal that follows the caller's: napi-rs takes over the
+ * `onabort` property of the signal it is given, and the caller's own handler must survive.
+ */
+function abortSignal(signal, where) {
+  if (signal === undefined) return { native: undefined, release() {} }
+  if (signal === null || typeof signal.aborted !== 'boolean' || typeof signal.addEventListener !== 'function') {
     throw new TypeError(`${where} option 'signal' must be an AbortSignal, got ${describe(signal)}`)
   }
-  if (signal?.aborted) throw new AbortError()
-  const token = new native.CancelToken()
-  const onAbort = () => token.cancel()
-  signal?.addEventListener('abort', onAbort, { once: true })
+  if (signal.aborted) throw new AbortError()
+  const inner = new AbortController()
+  const forward = () => inner.abort(signal.reason)
+  signal.addEventListener('abort', forward, { once: true })
+  return { native: inner.signal, release: () => signal.removeEventListener('abort', forward) }
+}
+
+/**
+ * Awaits native work that reports progress. Progress reaches JS through a threadsafe function
+ * whose queue may still hold the last event when the work's promise settles; one macrotask turn
+ * delivers it, so every event arrives before the caller's `await` returns.
+ */
+async function withProgress(onProgress, signal, start) {
   try {
-    return await wrap(() => start(token))
+    return await wrap(start)
   } finally {
-    signal?.removeEventListener('abort', onAbort)
+    signal.release()
+    if (onProgress) await new Promise((resolve) => setImmediate(resolve))
   }
 }
 
@@ -87,11 +103,32 @@ class NeuralForecast {
     if (typeof opts.freq !== 'string' && typeof opts.freq !== 'number') {
       throw new TypeError(`NeuralForecast option 'freq' must be a string such as 'MS' or a number (the step of an integer ds), got ${describe(opts.freq)}`)
     }
+    if (typeof opts.freq === 'number' && !(Number.isFinite(opts.freq) && opts.freq > 0)) {
+      throw new RangeError(`NeuralForecast option 'freq' must be a positive finite number when numeric (the step of an integer ds), got ${opts.freq}`)
+    }
+    if (opts.localScalerType != null) {
+      // NeuralForecast's per-series scaling of the whole frame before training; the engine has no
+      // such step yet, so refuse it rather than silently train unscaled.
+      if (typeof opts.localScalerType !== 'string') {
+        throw new TypeError(`NeuralForecast option 'localScalerType' must be a string or null, got ${describe(opts.localScalerType)}`)
+      }
+      if (!LOCAL_SCALER_TYPES.includes(opts.localScalerType)) {
+        throw new RangeError(`NeuralForecast option 'localScalerType' must be one of ${LOCAL_SCALER_TYPES.join(', ')} or null, got ${describe(opts.localScalerType)}`)
+      }
+      throw new RangeError(`NeuralForecast option 'localScalerType' ('${opts.localScalerType}') is not supported yet: use each model's 'scalerType' (per-window scaling) instead`)
+    }
     this.models = opts.models
     this.freq = opts.freq
     const config = { models: opts.models.map((m) => ({ class: m.className, options: m.options })), freq: opts.freq }
     this._native = wrap(() => new native.Forecaster(JSON.stringify(config)))
     this._kinds = null
+  }
+
+  /** Dates need a calendar freq: with a numeric freq they would silently become millisecond steps. */
+  _checkDsKind(kinds, where) {
+    if (typeof this.freq === 'number' && kinds.ds !== 'number') {
+      throw new TypeError(`${where}: ds holds dates but freq is the number ${this.freq} (the step of an integer ds); use a calendar freq such as 'D' or 'MS', or integer ds`)
+    }
   }
 
   /** Trains every model on `df` (rows or columns). Resolves when done; rejects with AbortError if `signal` aborts. */
@@ -101,8 +138,10 @@ class NeuralForecast {
     const verbose = flag(opts.verbose, 'verbose', 'fit')
     const onProgress = progressCallback(opts.onProgress, 'fit')
     const { frame, kinds } = toNative(df, 'df')
+    this._checkDsKind(kinds, 'df')
     const staticDf = opts.staticDf === undefined ? undefined : toNative(opts.staticDf, 'staticDf', { requireY: false, requireDs: false }).frame
-    await cancellable(opts.signal, 'fit', (token) => this._native.fit(frame, staticDf, valSize, verbose, token, onProgress))
+    const signal = abortSignal(opts.signal, 'fit') // last: it adds a listener that the call releases
+    await withProgress(onProgress, signal, () => this._native.fit(frame, staticDf, valSize, verbose, onProgress, signal.native))
     this._kinds = kinds
   }
 
@@ -118,6 +157,7 @@ class NeuralForecast {
       const n = toNative(opts.df, 'df')
       df = n.frame
       kinds = n.kinds
+      this._checkDsKind(kinds, 'df')
     }
     const futrDf = opts.futrDf === undefined ? undefined : toNative(opts.futrDf, 'futrDf', { requireY: false }).frame
     const staticDf = opts.staticDf === undefined ? undefined : toNative(opts.staticDf, 'staticDf', { requireY: false, requireDs: false }).frame
@@ -138,9 +178,11 @@ class NeuralForecast {
     const verbose = flag(opts.verbose, 'verbose', 'crossValidation')
     const onProgress = progressCallback(opts.onProgress, 'crossValidation')
     const { frame, kinds } = toNative(df, 'df')
+    this._checkDsKind(kinds, 'df')
     const staticDf = opts.staticDf === undefined ? undefined : toNative(opts.staticDf, 'staticDf', { requireY: false, requireDs: false }).frame
-    const out = await cancellable(opts.signal, 'crossValidation', (token) =>
-      this._native.crossValidation(frame, staticDf, nWindows, stepSize, valSize, refit, verbose, token, onProgress),
+    const signal = abortSignal(opts.signal, 'crossValidation') // last: it adds a listener that the call releases
+    const out = await withProgress(onProgress, signal, () =>
+      this._native.crossValidation(frame, staticDf, nWindows, stepSize, valSize, refit, verbose, onProgress, signal.native),
     )
     this._kinds = kinds
     return fromNative(out, kinds)
@@ -169,20 +211,8 @@ class NeuralForecast {
 module.exports = {
   NeuralForecast,
   toRows,
-  NHITS: models.NHITS,
-  MLP: models.MLP,
-  LSTM: models.LSTM,
-  PatchTST: models.PatchTST,
-  MAE: models.MAE,
-  MSE: models.MSE,
-  RMSE: models.RMSE,
-  MAPE: models.MAPE,
-  SMAPE: models.SMAPE,
-  HuberLoss: models.HuberLoss,
-  QuantileLoss: models.QuantileLoss,
-  MQLoss: models.MQLoss,
-  MASE: models.MASE,
-  DistributionLoss: models.DistributionLoss,
+  ...models.modelClasses,
+  ...models.lossClasses,
   Model: models.Model,
   Loss: models.Loss,
   NeuroDivergentError,

@@ -1,48 +1,84 @@
 // Long work stays off the event loop, reports progress, and stops when asked.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { NeuralForecast, NHITS, AbortError } from '../index.js'
+import { NeuralForecast, NHITS, MLP, AbortError, type ProgressEvent } from '../index.js'
 import { airPassengers } from './helpers'
 
 const rows = airPassengers()
-const slow = () => new NeuralForecast({ models: [new NHITS({ h: 12, inputSize: 24, maxSteps: 100_000, windowsBatchSize: 256 })], freq: 'ME' })
+/** Fast steps (about a millisecond each here), so timings measure the binding, not the model. */
+const tiny = { h: 12, inputSize: 24, mlpUnits: [[64, 64], [64, 64], [64, 64]], windowsBatchSize: 64 }
+const endless = () => new NeuralForecast({ models: [new NHITS({ ...tiny, maxSteps: 10_000_000 })], freq: 'ME' })
 
-test('abort stops training within a step and rejects with AbortError', async () => {
-  const nf = slow()
+test('abort stops a running fit within a step and rejects with AbortError', async () => {
+  const nf = endless()
   const ac = new AbortController()
-  let lastStep = 0
-  const started = Date.now()
-  const p = nf.fit(rows, {
-    signal: ac.signal,
-    onProgress: (e) => {
-      lastStep = e.step
-      if (e.step >= 3) ac.abort()
-    },
-  })
-  await assert.rejects(p, (e: any) => e instanceof AbortError && e.name === 'AbortError')
-  assert.ok(Date.now() - started < 10_000, 'stopped promptly')
-  assert.ok(lastStep < 1000)
+  const events: ProgressEvent[] = []
+  const started = performance.now()
+  let abortedAt = 0
+  const p = nf.fit(rows, { signal: ac.signal, onProgress: (e) => events.push(e) })
+  setTimeout(() => {
+    abortedAt = performance.now()
+    ac.abort()
+  }, 300)
+  await assert.rejects(p, (e: unknown) => e instanceof AbortError && e.name === 'AbortError' && e.code === 'ABORT_ERR')
+  const latency = performance.now() - abortedAt
+  const steps = events.at(-1)?.step ?? 1
+  const perStep = (abortedAt - started) / steps
+  assert.ok(steps > 10, `training was running (${steps} steps before abort)`)
+  assert.ok(latency < 100 + 2 * perStep, `rejected ${latency.toFixed(1)} ms after abort (a step takes ~${perStep.toFixed(2)} ms)`)
+  // The aborted fit committed nothing: predicting still says the model was never fitted.
+  await assert.rejects(nf.predict(), /before fit/)
 })
 
-test('an already-aborted signal rejects at once', async () => {
-  await assert.rejects(slow().fit(rows, { signal: AbortSignal.abort() }), AbortError)
+test('an already-aborted signal rejects at once, without training', async () => {
+  let events = 0
+  await assert.rejects(endless().fit(rows, { signal: AbortSignal.abort(), onProgress: () => events++ }), AbortError)
+  assert.equal(events, 0)
 })
 
-test('progress events carry model, step, maxSteps and losses at a bounded rate', async () => {
-  const nf = new NeuralForecast({ models: [new NHITS({ h: 12, inputSize: 24, maxSteps: 60, valCheckSteps: 20 })], freq: 'ME' })
-  const events: any[] = []
+test('abort works for crossValidation, and for work still queued behind busy threads', async () => {
+  // More fits than libuv has threads (4 by default): some are queued when the signal fires.
+  const ac = new AbortController()
+  const runs = Array.from({ length: 6 }, () => endless().crossValidation(rows, { nWindows: 2, stepSize: 12, signal: ac.signal }))
+  setTimeout(() => ac.abort(), 200)
+  const results = await Promise.allSettled(runs)
+  for (const r of results) {
+    assert.equal(r.status, 'rejected')
+    assert.ok((r as PromiseRejectedResult).reason instanceof AbortError, String((r as PromiseRejectedResult).reason))
+  }
+})
+
+test('an aborted refit leaves the fitted models as they were', async () => {
+  const nf = new NeuralForecast({ models: [new MLP({ h: 12, inputSize: 24, maxSteps: 20, randomSeed: 4 })], freq: 'ME' })
+  await nf.fit(rows)
+  const before = await nf.predict()
+  const ac = new AbortController()
+  const shifted = rows.map((r) => ({ ...r, y: r.y * 2 }))
+  await assert.rejects(nf.fit(shifted, { signal: ac.signal, onProgress: () => ac.abort() }), AbortError)
+  assert.deepEqual(await nf.predict(), before)
+})
+
+test('progress events: model, step, maxSteps, losses; at most ~20 a second plus the last step', async () => {
+  const maxSteps = 1500
+  const nf = new NeuralForecast({ models: [new NHITS({ ...tiny, maxSteps, valCheckSteps: 500 }), new MLP({ h: 12, inputSize: 24, hiddenSize: 16, maxSteps: 40, alias: 'small' })], freq: 'ME' })
+  const events: ProgressEvent[] = []
+  const t0 = performance.now()
   await nf.fit(rows, { valSize: 12, onProgress: (e) => events.push(e) })
-  assert.ok(events.length >= 1 && events.length <= 61)
-  const last = events.at(-1)
-  assert.equal(last.model, 'NHITS')
-  assert.equal(last.step, 60)
-  assert.equal(last.maxSteps, 60)
+  const seconds = (performance.now() - t0) / 1000
+  const nhits = events.filter((e) => e.model === 'NHITS')
+  const last = nhits.at(-1)!
+  assert.equal(last.step, maxSteps, 'the last step is always reported, before fit resolves')
+  assert.equal(last.maxSteps, maxSteps)
   assert.ok(Number.isFinite(last.trainLoss))
   assert.ok(Number.isFinite(last.valLoss), 'validation loss reported with valSize')
+  for (let i = 1; i < nhits.length; i++) assert.ok(nhits[i].step > nhits[i - 1].step, 'steps increase')
+  // 20 a second, plus each model's last step and each fresh validation loss (3 for NHITS, 1 for MLP).
+  assert.ok(events.length <= Math.ceil(seconds * 20) + 2 + 4 + 2, `${events.length} events in ${seconds.toFixed(2)} s`)
+  assert.deepEqual(events.at(-1), { model: 'small', step: 40, maxSteps: 40, trainLoss: events.at(-1)!.trainLoss, valLoss: events.at(-1)!.valLoss })
 })
 
 test('the event loop keeps ticking during fit (no gap over 50 ms)', async () => {
-  const nf = new NeuralForecast({ models: [new NHITS({ h: 12, inputSize: 24, maxSteps: 300, windowsBatchSize: 512 })], freq: 'ME' })
+  const nf = new NeuralForecast({ models: [new NHITS({ h: 12, inputSize: 24, maxSteps: 20, windowsBatchSize: 128 })], freq: 'ME' })
   let last = performance.now()
   let worst = 0
   const timer = setInterval(() => {
@@ -51,13 +87,26 @@ test('the event loop keeps ticking during fit (no gap over 50 ms)', async () => 
     last = now
   }, 5)
   const t0 = performance.now()
-  await nf.fit(rows)
+  await nf.fit(rows, { onProgress: () => {} })
   clearInterval(timer)
   assert.ok(performance.now() - t0 > 200, 'fit ran long enough to measure')
   assert.ok(worst < 50, `longest event-loop gap ${worst.toFixed(1)} ms`)
 })
 
 test('a throwing onProgress callback does not crash the process', async () => {
-  const nf = new NeuralForecast({ models: [new NHITS({ h: 12, inputSize: 24, maxSteps: 5 })], freq: 'ME' })
+  const nf = new NeuralForecast({ models: [new NHITS({ ...tiny, maxSteps: 5 })], freq: 'ME' })
   await nf.fit(rows, { onProgress: () => { throw new Error('user bug') } })
+  assert.equal((await nf.predict()).NHITS!.length, 12)
+})
+
+test("the caller's signal is left as it was: its own onabort handler still runs", async () => {
+  const ac = new AbortController()
+  let called = 0
+  ac.signal.onabort = () => called++
+  const nf = new NeuralForecast({ models: [new MLP({ h: 12, inputSize: 24, hiddenSize: 8, maxSteps: 3 })], freq: 'ME' })
+  await nf.fit(rows, { signal: ac.signal })
+  const p = endless().fit(rows, { signal: ac.signal })
+  setTimeout(() => ac.abort(), 50)
+  await assert.rejects(p, AbortError)
+  assert.equal(called, 1)
 })

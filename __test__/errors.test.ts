@@ -102,3 +102,62 @@ test('model-specific option errors name the option', () => {
   assert.throws(() => new LSTM({ h: 12, inputSize: 24, recurrent: true as any }), (e: any) => e instanceof RangeError && /recurrent/.test(e.message))
   assert.throws(() => new MLP({ h: 1, inputSize: 2, loss: new DistributionLoss({ distribution: 'Cauchy' as any }) }), (e: any) => e instanceof RangeError && /distribution/.test(e.message))
 })
+
+/** A small integer-indexed series as a columns frame. */
+const columns = (n = 40) => ({
+  unique_id: Array.from({ length: n }, () => 'a'),
+  ds: Array.from({ length: n }, (_, i) => i),
+  y: Array.from({ length: n }, (_, i) => Math.sin(i / 3)),
+})
+const small = () => new NeuralForecast({ models: [new MLP({ h: 4, inputSize: 8, hiddenSize: 8, maxSteps: 3 })], freq: 1 })
+
+test('columns frames: wrong types name the column and row', async () => {
+  const c = columns()
+  await rejects(small().fit({ ...c, y: c.y.map((v, i) => (i === 7 ? ('x' as unknown as number) : v)) }), TypeError, /column 'y' at row 7 must be a number, got the string "x"/)
+  await rejects(small().fit({ ...c, unique_id: c.unique_id.map((v, i) => (i === 3 ? (null as unknown as string) : v)) }), TypeError, /unique_id at row 3 must be a string or a number, got null/)
+  await rejects(small().fit({ ...c, price: c.y.map((v, i) => (i === 4 ? 'cheap' : v)) } as any), TypeError, /column 'price' at row 4 must be a number/)
+  await rejects(small().fit({ unique_id: c.unique_id, ds: c.ds } as any), TypeError, /column 'y' is missing/)
+  await rejects(small().fit({ ...c, y: Float64Array.from(c.y, (v, i) => (i === 9 ? NaN : v)) }), NeuroDivergentError, /'y' is NaN at row 9 \(series 'a', ds 9\)/)
+  await rejects(small().fit({ unique_id: [], ds: [], y: [] }), NeuroDivergentError, /df is empty/)
+})
+
+test('unsorted rows are allowed (sorted by unique_id, ds); duplicate timestamps are errors', async () => {
+  const c = columns()
+  const order = c.ds.map((_, i) => i).reverse()
+  const shuffled = { unique_id: order.map((i) => c.unique_id[i]), ds: order.map((i) => c.ds[i]), y: order.map((i) => c.y[i]) }
+  const a = small()
+  await a.fit(shuffled)
+  assert.deepEqual(Array.from((await a.predict()).ds as Float64Array), [40, 41, 42, 43])
+  await rejects(small().fit({ unique_id: [...c.unique_id, 'a'], ds: [...c.ds, 5], y: [...c.y, 0] }), NeuroDivergentError, /duplicate timestamps: rows 5 and 40 both have ds 5/)
+})
+
+test('bad freq values are refused when NeuralForecast is built', () => {
+  const m = () => [new MLP({ h: 1, inputSize: 2 })]
+  for (const freq of [0, -1, NaN, Infinity]) {
+    assert.throws(() => new NeuralForecast({ models: m(), freq }), (e: any) => e instanceof RangeError && /'freq'/.test(e.message), `freq ${freq}`)
+  }
+  assert.throws(() => new NeuralForecast({ models: m(), freq: {} as any }), (e: any) => e instanceof TypeError && /'freq'/.test(e.message))
+  assert.throws(() => new NeuralForecast({ models: m() } as any), TypeError)
+  assert.throws(() => new NeuralForecast({ models: m(), freq: '2XX' as any }), RangeError)
+})
+
+test('dates with a numeric freq are a TypeError', async () => {
+  await rejects(small().fit(rows), TypeError, /ds holds dates but freq is the number 1/)
+})
+
+test('localScalerType: validated, and refused until the engine supports it', () => {
+  const m = () => [new MLP({ h: 1, inputSize: 2 })]
+  assert.doesNotThrow(() => new NeuralForecast({ models: m(), freq: 1, localScalerType: null }))
+  assert.throws(() => new NeuralForecast({ models: m(), freq: 1, localScalerType: 'zscore' as any }), (e: any) => e instanceof RangeError && /localScalerType/.test(e.message))
+  assert.throws(() => new NeuralForecast({ models: m(), freq: 1, localScalerType: 'standard' }), (e: any) => e instanceof RangeError && /not supported yet/.test(e.message))
+})
+
+test('bad crossValidation and predict options', async () => {
+  await rejects(small().crossValidation(columns(), { nWindows: 0 }), RangeError, /'nWindows' must be >= 1/)
+  await rejects(small().crossValidation(columns(), { nWindows: 20, stepSize: 4 }), NeuroDivergentError, /too few for 20 cross-validation windows/)
+  await rejects(small().crossValidation(columns(), { refit: 'yes' as any }), TypeError, /'refit' must be true or false/)
+  await rejects(small().predict({ futr: 1 } as any), TypeError, /unknown option 'futr'/)
+  await rejects(small().fit(columns(), { signal: {} as any }), TypeError, /'signal' must be an AbortSignal/)
+  await rejects(NeuralForecast.load('' as any), TypeError, /file path/)
+  await rejects(NeuralForecast.load(tmpdir()), NeuroDivergentError, /cannot read model file/)
+})

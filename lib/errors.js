@@ -30,6 +30,8 @@ const PREFIX = /^\[nd:(\w+)\] /
 
 /** The JS error for an engine error (or `e` itself when it did not come from the engine). */
 function translate(e) {
+  // napi-rs rejects work cancelled before it started (AsyncTask::with_signal) with its own AbortError.
+  if (e instanceof Error && e.name === 'AbortError' && !(e instanceof AbortError)) return new AbortError()
   const m = e && typeof e.message === 'string' ? PREFIX.exec(e.message) : null
   if (!m) return e
   const message = e.message.slice(m[0].length)

@@ -171,4 +171,9 @@ class PatchTST extends Model {
   }
 }
 
-module.exports = { PatchTST, LSTM, MASE, DistributionLoss, Loss, MAE, MSE, RMSE, MAPE, SMAPE, HuberLoss, QuantileLoss, MQLoss, Model, NHITS, MLP, checkJsonSafe, optionsObject }
+/** The model classes the engine implements, by name: adding a model is a class above plus one entry here. */
+const modelClasses = { MLP, NHITS, LSTM, PatchTST }
+/** The loss classes the engine implements, by name. */
+const lossClasses = { MAE, MSE, RMSE, MAPE, SMAPE, HuberLoss, QuantileLoss, MQLoss, MASE, DistributionLoss }
+
+module.exports = { ...modelClasses, ...lossClasses, modelClasses, lossClasses, Loss, Model, checkJsonSafe, optionsObject }

@@ -5,7 +5,7 @@
 'use strict'
 const { execSync } = require('node:child_process')
 const { existsSync, copyFileSync, readdirSync } = require('node:fs')
-const { join } = require('node:path')
+const { join, resolve } = require('node:path')
 
 const root = join(__dirname, '..')
 
@@ -42,10 +42,11 @@ if (existsSync(cli)) {
   // An installed package on a platform without a prebuilt binary: binding.js ships in the
   // package and looks for `neuro-divergent.<platform>.node` beside it.
   run('cargo build --release --features node --lib')
-  const lib = readdirSync(join(root, 'target', 'release')).find((f) => /^(lib)?neuro_divergent\.(so|dylib|dll)$/.test(f))
+  const out = join(process.env.CARGO_TARGET_DIR ? resolve(root, process.env.CARGO_TARGET_DIR) : join(root, 'target'), 'release')
+  const lib = readdirSync(out).find((f) => /^(lib)?neuro_divergent\.(so|dylib|dll)$/.test(f))
   if (!lib) throw new Error('cargo build produced no library')
   const abi = process.platform === 'linux' ? (process.report?.getReport()?.header?.glibcVersionRuntime ? '-gnu' : '-musl') : process.platform === 'win32' ? '-msvc' : ''
-  copyFileSync(join(root, 'target', 'release', lib), join(root, `neuro-divergent.${process.platform}-${process.arch}${abi}.node`))
+  copyFileSync(join(out, lib), join(root, `neuro-divergent.${process.platform}-${process.arch}${abi}.node`))
 }
 if (!loads()) {
   console.error('[neuro-divergent] the addon was built but does not load')

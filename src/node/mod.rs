@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use napi::bindgen_prelude::AsyncTask;
+use napi::bindgen_prelude::{AbortSignal, AsyncTask};
 use napi::threadsafe_function::ThreadsafeFunction;
 use napi::Status;
 use napi_derive::napi;
@@ -34,28 +34,16 @@ pub struct ProgressEvent {
 
 type ProgressCallback = ThreadsafeFunction<ProgressEvent, (), ProgressEvent, Status, false>;
 
-/// A flag JS sets (from an AbortSignal) to stop training within one step.
-#[napi]
-pub struct CancelToken {
-    flag: Arc<AtomicBool>,
-}
-
-#[napi]
-impl CancelToken {
-    #[napi(constructor)]
-    pub fn new() -> Self {
-        CancelToken { flag: Arc::new(AtomicBool::new(false)) }
+/// A cancel flag for the engine's `Control`, raised when `signal` aborts. `AsyncTask::with_signal`
+/// alone only cancels work still queued on the libuv pool; the flag stops a running fit within
+/// one training step (the engine then returns `ErrorKind::Aborted`).
+fn cancel_flag(signal: Option<&AbortSignal>) -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    if let Some(signal) = signal {
+        let f = flag.clone();
+        signal.on_abort(move || f.store(true, Ordering::Relaxed));
     }
-    #[napi(catch_unwind)]
-    pub fn cancel(&self) {
-        self.flag.store(true, Ordering::Relaxed);
-    }
-}
-
-impl Default for CancelToken {
-    fn default() -> Self {
-        Self::new()
-    }
+    flag
 }
 
 fn parse_json(text: &str, what: &str) -> crate::Result<Value> {
@@ -130,13 +118,15 @@ impl Forecaster {
         static_df: Option<NativeFrame>,
         val_size: u32,
         verbose: bool,
-        token: &CancelToken,
         on_progress: Option<ProgressCallback>,
+        signal: Option<AbortSignal>,
     ) -> napi::Result<AsyncTask<FitTask>> {
         let df = to_input(&df).map_err(to_js)?;
         let static_df = static_df.as_ref().map(to_input).transpose().map_err(to_js)?;
         let opts = FitOptions { val_size: val_size as usize, verbose };
-        Ok(AsyncTask::new(FitTask { nf: self.inner.clone(), df, static_df, opts, cancel: token.flag.clone(), progress: progress_sink(on_progress) }))
+        let cancel = cancel_flag(signal.as_ref());
+        let task = FitTask { nf: self.inner.clone(), df, static_df, opts, cancel, progress: progress_sink(on_progress) };
+        Ok(AsyncTask::with_optional_signal(task, signal))
     }
 
     #[napi(catch_unwind, ts_return_type = "Promise<NativeOutput>")]
@@ -156,13 +146,15 @@ impl Forecaster {
         val_size: u32,
         refit: bool,
         verbose: bool,
-        token: &CancelToken,
         on_progress: Option<ProgressCallback>,
+        signal: Option<AbortSignal>,
     ) -> napi::Result<AsyncTask<CvTask>> {
         let df = to_input(&df).map_err(to_js)?;
         let static_df = static_df.as_ref().map(to_input).transpose().map_err(to_js)?;
         let opts = CvOptions { n_windows: n_windows as usize, step_size: step_size.map(|s| s as usize), val_size: val_size as usize, refit, verbose };
-        Ok(AsyncTask::new(CvTask { nf: self.inner.clone(), df, static_df, opts, cancel: token.flag.clone(), progress: progress_sink(on_progress) }))
+        let cancel = cancel_flag(signal.as_ref());
+        let task = CvTask { nf: self.inner.clone(), df, static_df, opts, cancel, progress: progress_sink(on_progress) };
+        Ok(AsyncTask::with_optional_signal(task, signal))
     }
 
     /// Saves to `path`; `extra_json` is stored alongside and returned by `extra()` after load.
