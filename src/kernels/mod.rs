@@ -1,3 +1,4 @@
 //! Raw f32 kernels with no autodiff: the code that decides speed.
 
+pub mod activation;
 pub mod gemm;

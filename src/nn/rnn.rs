@@ -2,7 +2,9 @@
 //! (`weight_ih_l0`, `weight_hh_l0`, `bias_ih_l0`, `bias_hh_l0`, `_reverse` for the backward
 //! direction) and init U(±1/√hidden). Inputs are batch-first `[B, T, F]`.
 //!
-//! Each step is one input and one hidden-state matmul plus the gate arithmetic.
+//! LSTM layers run as one fused op per layer and direction ([`Tensor::lstm_layer`]); RNN and GRU
+//! are unrolled step by step, each step one input and one hidden-state matmul plus the gate
+//! arithmetic.
 
 use super::init;
 use super::module::{join, Ctx, Module};
@@ -50,12 +52,11 @@ pub struct Recurrent {
     weights: Vec<Direction>,
 }
 
-/// Outputs of every step `[B, T, H·dirs]`, and the last hidden (and, for LSTM, cell) state per
-/// layer and direction, each `[B, H]`.
+/// Outputs of every step `[B, T, H·dirs]`, and the last hidden state per layer and direction,
+/// each `[B, H]`.
 pub struct RecurrentOutput {
     pub output: Tensor,
     pub h_n: Vec<Tensor>,
-    pub c_n: Vec<Tensor>,
 }
 
 impl Recurrent {
@@ -107,15 +108,56 @@ impl Recurrent {
     }
 
     /// Runs the network over `x` `[B, T, F]`, from zero initial states.
+    pub fn forward(&self, x: &Tensor, ctx: &mut Ctx) -> RecurrentOutput {
+        match self.cell {
+            Cell::Lstm => self.forward_fused(x, ctx),
+            _ => self.forward_stepwise(x, ctx),
+        }
+    }
+
+    /// LSTM: one fused op per layer and direction.
+    fn forward_fused(&self, x: &Tensor, ctx: &mut Ctx) -> RecurrentOutput {
+        let (t, dirs) = (x.dim(1), self.directions());
+        let mut seq = x.clone();
+        let mut h_n = Vec::new();
+        for layer in 0..self.layers {
+            let outs: Vec<Tensor> = (0..dirs)
+                .map(|d| {
+                    let w = &self.weights[layer * dirs + d];
+                    let biases = w.b_ih.as_ref().zip(w.b_hh.as_ref());
+                    let out = seq.lstm_layer(&w.w_ih, &w.w_hh, biases, d == 1);
+                    let last = if d == 0 { t - 1 } else { 0 };
+                    h_n.push(out.narrow(1, last, 1).reshape(&[x.dim(0), self.hidden]));
+                    out
+                })
+                .collect();
+            seq = if dirs == 1 { outs.into_iter().next().unwrap() } else { Tensor::concat(&outs, 2) };
+            if layer + 1 < self.layers {
+                seq = seq.dropout(self.dropout, ctx.train, ctx.rng);
+            }
+        }
+        RecurrentOutput { output: seq, h_n }
+    }
+
+    fn directions(&self) -> usize {
+        if self.bidirectional {
+            2
+        } else {
+            1
+        }
+    }
+
+    /// Unrolled over time, one op per gate operation (RNN, GRU; and LSTM as the fused op's
+    /// reference in tests).
     ///
     /// Each layer's sequence is kept as one tensor per time step: slicing a time step out of a
     /// `[B, T, ·]` tensor would make every step's backward pass carry a gradient the size of the
     /// whole sequence, which turns training quadratic in T.
-    pub fn forward(&self, x: &Tensor, ctx: &mut Ctx) -> RecurrentOutput {
+    pub(crate) fn forward_stepwise(&self, x: &Tensor, ctx: &mut Ctx) -> RecurrentOutput {
         let (b, t) = (x.dim(0), x.dim(1));
-        let dirs = if self.bidirectional { 2 } else { 1 };
+        let dirs = self.directions();
         let mut seq: Vec<Tensor> = (0..t).map(|k| x.narrow(1, k, 1).reshape(&[b, usize::MAX])).collect();
-        let (mut h_n, mut c_n) = (Vec::new(), Vec::new());
+        let mut h_n = Vec::new();
         for layer in 0..self.layers {
             let mut outs: Vec<Vec<Tensor>> = Vec::with_capacity(dirs);
             for d in 0..dirs {
@@ -133,7 +175,6 @@ impl Recurrent {
                 }
                 outs.push(steps);
                 h_n.push(h);
-                c_n.push(c);
             }
             seq = (0..t)
                 .map(|k| {
@@ -146,7 +187,7 @@ impl Recurrent {
                 })
                 .collect();
         }
-        RecurrentOutput { output: Tensor::stack(&seq, 1), h_n, c_n }
+        RecurrentOutput { output: Tensor::stack(&seq, 1), h_n }
     }
 }
 
@@ -211,6 +252,32 @@ mod tests {
     #[test]
     fn grad_rnn() {
         check(Cell::Rnn { relu: false }, 1, false);
+    }
+
+    #[test]
+    fn fused_lstm_matches_the_unrolled_one_in_values_and_gradients() {
+        let mut rng = Rng::seed(11);
+        let net = Recurrent::new(Cell::Lstm, 3, 6, 2, true, true, 0.0, &mut rng);
+        let x = Tensor::param(Tensor::randn(&[4, 7, 3], &mut rng).to_vec(), &[4, 7, 3]);
+        let weights = Tensor::randn(&[4, 7, 12], &mut rng);
+        let run = |fused: bool| {
+            let mut r = Rng::seed(0);
+            let mut ctx = Ctx::eval(&mut r);
+            let out = if fused { net.forward(&x, &mut ctx) } else { net.forward_stepwise(&x, &mut ctx) };
+            let grads = out.output.mul(&weights).sum_all().backward();
+            let mut all = out.output.to_vec();
+            all.extend(out.h_n.iter().flat_map(|h| h.to_vec()));
+            all.extend(grads.get(&x).unwrap().iter().copied());
+            for (_, p) in named_params(&net) {
+                all.extend(grads.get(&p).unwrap().iter().copied());
+            }
+            all
+        };
+        let (fused, unrolled) = (run(true), run(false));
+        assert_eq!(fused.len(), unrolled.len());
+        for (k, (a, b)) in fused.iter().zip(&unrolled).enumerate() {
+            assert!((a - b).abs() <= 1e-5 + 1e-4 * b.abs(), "element {k}: fused {a} vs unrolled {b}");
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod fft;
 mod index;
 mod interp;
 mod layout;
+mod lstm;
 mod norm;
 mod pad;
 mod matmul;

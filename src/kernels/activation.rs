@@ -1,0 +1,97 @@
+//! Vectorized `exp`, `sigmoid` and `tanh` over slices.
+//!
+//! libm's `tanhf` and `expf` are scalar calls: in the LSTM's gate arithmetic they took more time
+//! than its GEMMs. These are branch-free (Cephes' `expf` polynomial, ~1 ulp on its own; sigmoid
+//! and tanh built on it stay within ~2e-7 absolute of libm), so the compiler vectorizes the slice
+//! loops; on x86-64 with AVX2 and FMA, picked at run time, they run eight lanes at a time.
+
+const LOG2E: f32 = std::f32::consts::LOG2_E;
+const LN2_HI: f32 = 0.693_359_4;
+const LN2_LO: f32 = -2.121_944_4e-4;
+
+/// `e^x`, clamped to the finite f32 range (exp of anything above 88 saturates at `e^88`).
+#[inline(always)]
+pub fn exp(x: f32) -> f32 {
+    let x = x.clamp(-87.3, 88.0);
+    let n = (x * LOG2E + 0.5).floor();
+    let r = x - n * LN2_HI - n * LN2_LO;
+    let mut p = 1.987_569_1e-4f32;
+    p = p * r + 1.398_199_9e-3;
+    p = p * r + 8.333_452e-3;
+    p = p * r + 4.166_579_6e-2;
+    p = p * r + 1.666_666_5e-1;
+    p = p * r + 5.000_000_1e-1;
+    let y = p * r * r + r + 1.0;
+    y * f32::from_bits(((n as i32 + 127) as u32) << 23)
+}
+
+/// `1 / (1 + e^-x)`.
+#[inline(always)]
+pub fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + exp(-x))
+}
+
+/// `tanh(x) = 1 - 2 / (1 + e^{2x})`, exact at both saturations.
+#[inline(always)]
+pub fn tanh(x: f32) -> f32 {
+    1.0 - 2.0 / (1.0 + exp(2.0 * x))
+}
+
+macro_rules! dispatched {
+    ($(#[$doc:meta])* $name:ident, $avx2:ident, $f:path) => {
+        $(#[$doc])*
+        pub fn $name(xs: &mut [f32]) {
+            #[cfg(target_arch = "x86_64")]
+            {
+                if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+                    // SAFETY: the CPU has the features the function was compiled for.
+                    return unsafe { $avx2(xs) };
+                }
+            }
+            xs.iter_mut().for_each(|x| *x = $f(*x));
+        }
+
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn $avx2(xs: &mut [f32]) {
+            xs.iter_mut().for_each(|x| *x = $f(*x));
+        }
+    };
+}
+
+dispatched!(
+    /// `x ← sigmoid(x)` over a slice.
+    sigmoid_in_place,
+    sigmoid_avx2,
+    sigmoid
+);
+dispatched!(
+    /// `x ← tanh(x)` over a slice.
+    tanh_in_place,
+    tanh_avx2,
+    tanh
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn close_to_libm_across_the_range_including_saturation() {
+        let xs: Vec<f32> = (-4000..=4000).map(|i| i as f32 * 0.025).chain([-1e4, -90.0, 90.0, 1e4, 0.0, 1e-6]).collect();
+        for &x in &xs {
+            let e = x.exp();
+            if (-87.0..=88.0).contains(&x) {
+                assert!((exp(x) - e).abs() <= 3e-7 * e, "exp({x}) = {} vs {e}", exp(x));
+            }
+        }
+        let (mut s, mut t) = (xs.clone(), xs.clone());
+        sigmoid_in_place(&mut s);
+        tanh_in_place(&mut t);
+        for (k, &x) in xs.iter().enumerate() {
+            assert!((s[k] - 1.0 / (1.0 + (-x).exp())).abs() < 2e-7, "sigmoid({x}) = {}", s[k]);
+            assert!((t[k] - x.tanh()).abs() < 3e-7, "tanh({x}) = {} vs {}", t[k], x.tanh());
+            assert!(s[k].is_finite() && t[k].is_finite());
+        }
+    }
+}

@@ -1,0 +1,234 @@
+//! One LSTM layer over a whole sequence as a single op, the way cuDNN runs it.
+//!
+//! Unrolled into elementary ops, a 2-layer LSTM over 24 steps records ~2,400 graph nodes per
+//! training step, each with its own allocation and backward call; at NeuralForecast's sizes
+//! (batch 128, hidden 128) that bookkeeping costs more than the arithmetic. Fused, the input
+//! projection of every step is one GEMM, each step is one `[B, H]·[H, 4H]` GEMM plus a pass of
+//! gate arithmetic, and the backward pass computes the weight gradients of all steps at once:
+//! `dW_hh = Σ_t dZ_tᵀ h_{t-1}` and `dW_ih = dZᵀ X` are single GEMMs over `B·T` rows.
+//!
+//! Gate order and equations are PyTorch's (`nn.LSTM`), with zero initial states:
+//!   z_t = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh = [z_i, z_f, z_g, z_o]
+//!   i, f, o = σ(z_i), σ(z_f), σ(z_o);  g = tanh(z_g)
+//!   c_t = f ⊙ c_{t-1} + i ⊙ g;  h_t = o ⊙ tanh(c_t)
+
+use crate::kernels::activation;
+use crate::kernels::gemm::{matmul_into, MatRef};
+use crate::tensor::{Backward, Tensor};
+
+/// Shapes of one fused layer: batch, steps, input features, hidden size, and the direction.
+#[derive(Clone, Copy)]
+struct Dims {
+    b: usize,
+    t: usize,
+    f: usize,
+    h: usize,
+    reverse: bool,
+}
+
+impl Dims {
+    /// Time index of the `k`-th step processed.
+    fn time(&self, k: usize) -> usize {
+        if self.reverse {
+            self.t - 1 - k
+        } else {
+            k
+        }
+    }
+    /// Time index of the state step `t` reads, if any.
+    fn previous(&self, t: usize) -> Option<usize> {
+        if self.reverse {
+            (t + 1 < self.t).then_some(t + 1)
+        } else {
+            t.checked_sub(1)
+        }
+    }
+    /// The `[B, cols]` slice of step `t` in a batch-major `[B, T, cols]` buffer, as a matrix view.
+    fn step_view<'a>(&self, data: &'a [f32], t: usize, cols: usize) -> MatRef<'a> {
+        MatRef { data: &data[t * cols..], rows: self.b, cols, row_stride: (self.t * cols) as isize, col_stride: 1 }
+    }
+}
+
+struct LstmBackward {
+    dims: Dims,
+    /// Gate activations `[B, T, 4H]` (i, f, g, o after their nonlinearities).
+    gates: Vec<f32>,
+    /// Cell states `[B, T, H]`.
+    cells: Vec<f32>,
+}
+
+impl Backward for LstmBackward {
+    fn backward(&self, inputs: &[Tensor], out: &Tensor, g_out: &[f32]) -> Vec<Option<Vec<f32>>> {
+        let d = self.dims;
+        let (b, t, f, h) = (d.b, d.t, d.f, d.h);
+        let g4 = 4 * h;
+        let (x, w_ih, w_hh) = (&inputs[0], &inputs[1], &inputs[2]);
+        let hs = out.data();
+        let w_hh_data = w_hh.data();
+
+        // Back through time: dZ [B, T, 4H] holds the gradient at every step's pre-activations.
+        let mut dz = vec![0.0f32; b * t * g4];
+        let mut dh_next = vec![0.0f32; b * h];
+        let mut dc_next = vec![0.0f32; b * h];
+        let mut tanh_c = vec![0.0f32; h];
+        for k in (0..t).rev() {
+            let step = d.time(k);
+            let prev = d.previous(step);
+            for r in 0..b {
+                let at = (r * t + step) * h;
+                let gate = &self.gates[(r * t + step) * g4..][..g4];
+                let c = &self.cells[at..at + h];
+                let dzr = &mut dz[(r * t + step) * g4..][..g4];
+                tanh_c.copy_from_slice(c);
+                activation::tanh_in_place(&mut tanh_c);
+                for j in 0..h {
+                    let (i, fg, gg, o) = (gate[j], gate[h + j], gate[2 * h + j], gate[3 * h + j]);
+                    let c_prev = prev.map_or(0.0, |p| self.cells[(r * t + p) * h + j]);
+                    let tanh_c = tanh_c[j];
+                    let dh = g_out[at + j] + dh_next[r * h + j];
+                    let dc = dh * o * (1.0 - tanh_c * tanh_c) + dc_next[r * h + j];
+                    dzr[j] = dc * gg * i * (1.0 - i);
+                    dzr[h + j] = dc * c_prev * fg * (1.0 - fg);
+                    dzr[2 * h + j] = dc * i * (1.0 - gg * gg);
+                    dzr[3 * h + j] = dh * tanh_c * o * (1.0 - o);
+                    dc_next[r * h + j] = dc * fg;
+                }
+            }
+            // dh_{t-1} = dZ_t · W_hh
+            if prev.is_some() {
+                matmul_into(d.step_view(&dz, step, g4), MatRef::new(&w_hh_data, g4, h), &mut dh_next, false);
+            }
+        }
+
+        let all_dz = MatRef::new(&dz, b * t, g4);
+        let gx = x.requires_grad().then(|| {
+            let mut gx = vec![0.0; b * t * f];
+            matmul_into(all_dz, MatRef::new(&w_ih.data(), g4, f), &mut gx, false);
+            gx
+        });
+        let gw_ih = w_ih.requires_grad().then(|| {
+            let mut gw = vec![0.0; g4 * f];
+            matmul_into(all_dz.t(), MatRef::new(&x.data(), b * t, f), &mut gw, false);
+            gw
+        });
+        let gw_hh = w_hh.requires_grad().then(|| {
+            // Row (r, t) of h_prev is h_{t-1} of sequence r (zero at the first step).
+            let mut h_prev = vec![0.0f32; b * t * h];
+            for r in 0..b {
+                for step in 0..t {
+                    if let Some(p) = d.previous(step) {
+                        h_prev[(r * t + step) * h..][..h].copy_from_slice(&hs[(r * t + p) * h..][..h]);
+                    }
+                }
+            }
+            let mut gw = vec![0.0; g4 * h];
+            matmul_into(all_dz.t(), MatRef::new(&h_prev, b * t, h), &mut gw, false);
+            gw
+        });
+        let mut grads = vec![gx, gw_ih, gw_hh];
+        if inputs.len() == 5 {
+            let mut gb = vec![0.0f32; g4];
+            for row in dz.chunks(g4) {
+                gb.iter_mut().zip(row).for_each(|(a, v)| *a += v);
+            }
+            grads.push(inputs[3].requires_grad().then(|| gb.clone()));
+            grads.push(inputs[4].requires_grad().then_some(gb));
+        }
+        grads
+    }
+    fn name(&self) -> &'static str {
+        "lstm_layer"
+    }
+}
+
+impl Tensor {
+    /// One LSTM layer over `self` `[B, T, F]` from zero states: the hidden state of every step,
+    /// `[B, T, H]`. Weights as PyTorch stores them: `w_ih [4H, F]`, `w_hh [4H, H]`, and the two
+    /// biases `[4H]` (both or neither). `reverse` runs from the last step to the first (the
+    /// backward direction of a bidirectional layer); outputs stay in time order.
+    pub fn lstm_layer(&self, w_ih: &Tensor, w_hh: &Tensor, biases: Option<(&Tensor, &Tensor)>, reverse: bool) -> Tensor {
+        assert_eq!(self.rank(), 3, "lstm_layer input must be [B, T, F], got {:?}", self.shape());
+        let (b, t, f) = (self.dim(0), self.dim(1), self.dim(2));
+        let h = w_hh.dim(1);
+        let g4 = 4 * h;
+        assert_eq!(w_ih.shape(), &[g4, f], "lstm_layer w_ih must be [4H, F]");
+        assert_eq!(w_hh.shape(), &[g4, h], "lstm_layer w_hh must be [4H, H]");
+        let d = Dims { b, t, f, h, reverse };
+
+        // Input projections of all steps at once: Z = X W_ihᵀ + b_ih + b_hh, [B, T, 4H].
+        let mut z = vec![0.0f32; b * t * g4];
+        if let Some((bi, bh)) = biases {
+            assert_eq!(bi.shape(), &[g4], "lstm_layer b_ih must be [4H]");
+            assert_eq!(bh.shape(), &[g4], "lstm_layer b_hh must be [4H]");
+            let bias: Vec<f32> = bi.data().iter().zip(bh.data().iter()).map(|(x, y)| x + y).collect();
+            for row in z.chunks_mut(g4) {
+                row.copy_from_slice(&bias);
+            }
+        }
+        matmul_into(MatRef::new(&self.data(), b * t, f), MatRef::new(&w_ih.data(), g4, f).t(), &mut z, biases.is_some());
+
+        let mut hs = vec![0.0f32; b * t * h];
+        let mut cells = vec![0.0f32; b * t * h];
+        let mut hp = vec![0.0f32; b * g4];
+        {
+            let w_hh_t = w_hh.data();
+            for k in 0..t {
+                let step = d.time(k);
+                let prev = d.previous(step);
+                if let Some(p) = prev {
+                    matmul_into(d.step_view(&hs, p, h), MatRef::new(&w_hh_t, g4, h).t(), &mut hp, false);
+                }
+                for r in 0..b {
+                    let zr = &mut z[(r * t + step) * g4..][..g4];
+                    if prev.is_some() {
+                        zr.iter_mut().zip(&hp[r * g4..][..g4]).for_each(|(a, v)| *a += v);
+                    }
+                    // Keep the activations (not the pre-activations) for the backward pass.
+                    activation::sigmoid_in_place(&mut zr[..2 * h]);
+                    activation::tanh_in_place(&mut zr[2 * h..3 * h]);
+                    activation::sigmoid_in_place(&mut zr[3 * h..]);
+                    let at = (r * t + step) * h;
+                    for j in 0..h {
+                        let c_prev = prev.map_or(0.0, |p| cells[(r * t + p) * h + j]);
+                        cells[at + j] = zr[h + j] * c_prev + zr[j] * zr[2 * h + j];
+                    }
+                    let out = &mut hs[at..at + h];
+                    out.copy_from_slice(&cells[at..at + h]);
+                    activation::tanh_in_place(out);
+                    out.iter_mut().zip(&zr[3 * h..]).for_each(|(v, o)| *v *= o);
+                }
+            }
+        }
+        let rule = LstmBackward { dims: d, gates: z, cells };
+        match biases {
+            Some((bi, bh)) => Tensor::from_op(hs, &[b, t, h], &[self, w_ih, w_hh, bi, bh], rule),
+            None => Tensor::from_op(hs, &[b, t, h], &[self, w_ih, w_hh], rule),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rng::Rng;
+    use crate::tensor::gradcheck::check_gradients_tol;
+    use crate::tensor::Tensor;
+
+    fn inputs(b: usize, t: usize, f: usize, h: usize) -> Vec<Tensor> {
+        let mut rng = Rng::seed(3);
+        vec![
+            Tensor::randn(&[b, t, f], &mut rng),
+            Tensor::rand_uniform(&[4 * h, f], -0.5, 0.5, &mut rng),
+            Tensor::rand_uniform(&[4 * h, h], -0.5, 0.5, &mut rng),
+            Tensor::rand_uniform(&[4 * h], -0.5, 0.5, &mut rng),
+            Tensor::rand_uniform(&[4 * h], -0.5, 0.5, &mut rng),
+        ]
+    }
+
+    #[test]
+    fn grad_lstm_layer_forward_and_reverse_with_and_without_bias() {
+        for reverse in [false, true] {
+            check_gradients_tol("lstm_layer", |t| t[0].lstm_layer(&t[1], &t[2], Some((&t[3], &t[4])), reverse), &inputs(2, 5, 3, 4), 2e-2, 2e-2);
+            check_gradients_tol("lstm_layer (no bias)", |t| t[0].lstm_layer(&t[1], &t[2], None, reverse), &inputs(3, 4, 2, 3)[..3], 2e-2, 2e-2);
+        }
+    }
+}
