@@ -1,6 +1,8 @@
 //! Matrix multiply through the `gemm` crate. Strides let callers pass transposed operands without
 //! copying them (the backward pass of every matmul needs Aᵀ or Bᵀ).
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 /// A row-major or strided view of an `rows × cols` matrix inside a slice.
 #[derive(Clone, Copy)]
 pub struct MatRef<'a> {
@@ -29,6 +31,15 @@ impl<'a> MatRef<'a> {
     }
 }
 
+/// Floating-point operations (2·m·n·k per call) of every GEMM since the process started: the
+/// benchmarks read it to state each model's compute floor per training step.
+static FLOPS: AtomicU64 = AtomicU64::new(0);
+
+/// The running total of GEMM FLOPs (see [`FLOPS`]).
+pub fn flops_counted() -> u64 {
+    FLOPS.load(Ordering::Relaxed)
+}
+
 /// Below this many multiply-adds, threads cost more than they save.
 const PARALLEL_FLOPS: usize = 1 << 18;
 
@@ -51,6 +62,7 @@ pub fn matmul_into_with(a: MatRef, b: MatRef, c: &mut [f32], accumulate: bool, a
         }
         return;
     }
+    FLOPS.fetch_add(2 * (m * n * k) as u64, Ordering::Relaxed);
     let threads = rayon::current_num_threads();
     let parallelism = if allow_threads && threads > 1 && m * n * k >= PARALLEL_FLOPS {
         gemm::Parallelism::Rayon(threads)

@@ -1,0 +1,119 @@
+//! Each model's training step against its compute floor, at the reference configurations of the
+//! side-by-side harness (AirPassengers; M3 monthly when `../shared/data` is present).
+//!
+//!   cargo bench --bench model_step                 # all models, both datasets
+//!   cargo bench --bench model_step -- LSTM PatchTST  # some models
+//!
+//! Per model it fits twice, with few and with more steps, through the same `NeuralForecast::fit`
+//! that JS calls, and takes the differences: seconds and GEMM FLOPs per training step, without
+//! the fixed cost of building the dataset. The floor is those FLOPs at the GEMM rate this engine
+//! reaches on both cores in the same run (a 1024³ product); the ratio says how far the step is
+//! from pure GEMM time. FLOPs count matrix products only (convolutions and attention included).
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use neuro_divergent::forecast::{Control, FitOptions, FreqSpec, InputFrame, ModelSpec, NeuralForecast};
+use neuro_divergent::kernels::gemm::{flops_counted, matmul_into, MatRef};
+use serde_json::{json, Value};
+
+const MODELS: [&str; 4] = ["MLP", "NHITS", "LSTM", "PatchTST"];
+
+struct Dataset {
+    name: &'static str,
+    train: InputFrame,
+    freq: FreqSpec,
+    config: Value,
+    steps: (usize, usize),
+}
+
+fn frame(rows: impl Iterator<Item = (String, f64, f64)>) -> InputFrame {
+    let mut f = InputFrame { y: Some(Vec::new()), ..Default::default() };
+    for (id, ds, y) in rows {
+        f.unique_id.push(id);
+        f.ds.push(ds);
+        f.y.as_mut().unwrap().push(y);
+    }
+    f
+}
+
+fn air_passengers() -> Dataset {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/data/air_passengers.csv")).expect("bundled AirPassengers");
+    let lines: Vec<&str> = text.lines().skip(1).collect();
+    // The last 12 months are the test set; index steps stand in for month ends (same windows).
+    let train = frame(lines[..lines.len() - 12].iter().enumerate().map(|(i, l)| {
+        let c: Vec<&str> = l.split(',').collect();
+        (c[0].to_string(), i as f64, c[2].parse().unwrap())
+    }));
+    let config = json!({"h": 12, "inputSize": 24, "scalerType": "standard", "windowsBatchSize": 128, "batchSize": 32, "learningRate": 1e-3});
+    Dataset { name: "AirPassengers", train, freq: FreqSpec::Step(1.0), config, steps: (10, 40) }
+}
+
+fn m3_monthly() -> Option<Dataset> {
+    let shared = std::env::var("ND_SHARED").map(PathBuf::from).unwrap_or_else(|_| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared")));
+    let meta = std::fs::read_to_string(shared.join("data/m3_meta.csv")).ok()?;
+    let monthly: std::collections::HashSet<&str> =
+        meta.lines().skip(1).filter_map(|l| l.split(',').collect::<Vec<_>>().get(..2).and_then(|c| (c[1] == "MONTHLY").then_some(c[0]))).collect();
+    let data = std::fs::read_to_string(shared.join("data/m3.csv")).ok()?;
+    let train = frame(data.lines().skip(1).filter_map(|l| {
+        let c: Vec<&str> = l.split(',').collect();
+        (monthly.contains(c[0]) && c[3] == "train").then(|| (c[0].to_string(), c[1].parse().unwrap(), c[2].parse().unwrap()))
+    }));
+    let config = json!({"h": 18, "inputSize": 36, "scalerType": "robust", "batchSize": 32, "learningRate": 1e-3});
+    Some(Dataset { name: "M3 monthly", train, freq: FreqSpec::Step(1.0), config, steps: (5, 25) })
+}
+
+/// Wall seconds and GEMM FLOPs of one fit with `steps` training steps.
+fn fit(ds: &Dataset, class: &str, steps: usize) -> (f64, u64) {
+    let mut options = ds.config.clone();
+    options["maxSteps"] = json!(steps);
+    options["randomSeed"] = json!(1);
+    let freq = match &ds.freq {
+        FreqSpec::Step(s) => FreqSpec::Step(*s),
+        FreqSpec::Alias(a) => FreqSpec::Alias(a.clone()),
+    };
+    let mut nf = NeuralForecast::new(vec![ModelSpec { class: class.into(), options }], freq).expect("model");
+    let flops = flops_counted();
+    let t0 = Instant::now();
+    nf.fit(&ds.train, None, &FitOptions::default(), &Control::default()).expect("fit");
+    (t0.elapsed().as_secs_f64(), flops_counted() - flops)
+}
+
+/// GFLOP/s of a 1024³ product, median of 9.
+fn gemm_rate() -> f64 {
+    let n = 1024;
+    let a: Vec<f32> = (0..n * n).map(|i| (i % 7) as f32 * 0.1).collect();
+    let mut c = vec![0.0f32; n * n];
+    let mut times: Vec<f64> = (0..10)
+        .map(|_| {
+            let t0 = Instant::now();
+            matmul_into(MatRef::new(&a, n, n), MatRef::new(&a, n, n), &mut c, false);
+            t0.elapsed().as_secs_f64()
+        })
+        .skip(1)
+        .collect();
+    times.sort_by(f64::total_cmp);
+    2.0 * (n * n * n) as f64 / times[times.len() / 2] / 1e9
+}
+
+fn main() {
+    let picked: Vec<String> = std::env::args().skip(1).filter(|a| MODELS.contains(&a.as_str())).collect();
+    let models: Vec<&str> = MODELS.iter().copied().filter(|m| picked.is_empty() || picked.iter().any(|p| p == m)).collect();
+    let rate = gemm_rate();
+    println!("GEMM rate (1024³, {} threads): {rate:.0} GFLOP/s\n", rayon::current_num_threads());
+    println!("| dataset | model | GFLOP per step | floor ms | step ms | step / floor |");
+    println!("|---|---|---|---|---|---|");
+    let datasets: Vec<Dataset> = [Some(air_passengers()), m3_monthly()].into_iter().flatten().collect();
+    for ds in &datasets {
+        for class in &models {
+            let (s1, s2) = ds.steps;
+            let (t1, f1) = fit(ds, class, s1);
+            let (t2, f2) = fit(ds, class, s2);
+            let n = (s2 - s1) as f64;
+            let step_ms = (t2 - t1) / n * 1e3;
+            let gflop = (f2 - f1) as f64 / n / 1e9;
+            let floor_ms = gflop / rate * 1e3;
+            println!("| {} | {class} | {gflop:.3} | {floor_ms:.2} | {step_ms:.2} | {:.2} |", ds.name, step_ms / floor_ms);
+        }
+    }
+}
