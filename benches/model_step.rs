@@ -7,8 +7,10 @@
 //! Per model it fits twice, with few and with more steps, through the same `NeuralForecast::fit`
 //! that JS calls, and takes the differences: seconds and GEMM FLOPs per training step, without
 //! the fixed cost of building the dataset. The floor is those FLOPs at the GEMM rate this engine
-//! reaches on both cores in the same run (a 1024³ product); the ratio says how far the step is
-//! from pure GEMM time. FLOPs count matrix products only (convolutions and attention included).
+//! reaches on both cores in the same run (the best of ten 1024³ products); the ratio says how far
+//! the step is
+//! from pure GEMM time. FLOPs count matrix products (convolutions and attention included) above
+//! 4096 multiply-adds; the tiny ones below are a rounding error.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -79,21 +81,20 @@ fn fit(ds: &Dataset, class: &str, steps: usize) -> (f64, u64) {
     (t0.elapsed().as_secs_f64(), flops_counted() - flops)
 }
 
-/// GFLOP/s of a 1024³ product, median of 9.
+/// GFLOP/s of a 1024³ product, the best of 10: the machines are shared, and the best run is
+/// what the engine can reach (a floor from it is the lowest, so ratios to it are the least flattering).
 fn gemm_rate() -> f64 {
     let n = 1024;
     let a: Vec<f32> = (0..n * n).map(|i| (i % 7) as f32 * 0.1).collect();
     let mut c = vec![0.0f32; n * n];
-    let mut times: Vec<f64> = (0..10)
+    let best = (0..10)
         .map(|_| {
             let t0 = Instant::now();
             matmul_into(MatRef::new(&a, n, n), MatRef::new(&a, n, n), &mut c, false);
             t0.elapsed().as_secs_f64()
         })
-        .skip(1)
-        .collect();
-    times.sort_by(f64::total_cmp);
-    2.0 * (n * n * n) as f64 / times[times.len() / 2] / 1e9
+        .fold(f64::INFINITY, f64::min);
+    2.0 * (n * n * n) as f64 / best / 1e9
 }
 
 fn main() {

@@ -25,6 +25,10 @@ impl Rng {
     pub fn below(&mut self, n: usize) -> usize {
         self.0.gen_range(0..n)
     }
+    /// Fills `out` with uniform 32-bit integers (in bulk: far cheaper per value than `uniform`).
+    pub fn fill_u32(&mut self, out: &mut [u32]) {
+        self.0.fill(out);
+    }
     /// A uniform f64 in [0, 1).
     pub fn unit_f64(&mut self) -> f64 {
         self.0.gen::<f64>()

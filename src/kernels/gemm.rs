@@ -31,13 +31,39 @@ impl<'a> MatRef<'a> {
     }
 }
 
-/// Floating-point operations (2·m·n·k per call) of every GEMM since the process started: the
-/// benchmarks read it to state each model's compute floor per training step.
+/// Floating-point operations (2·m·n·k per call) of every GEMM above [`SMALL_MACS`] since the
+/// process started: the benchmarks read it to state each model's compute floor per step.
 static FLOPS: AtomicU64 = AtomicU64::new(0);
 
 /// The running total of GEMM FLOPs (see [`FLOPS`]).
 pub fn flops_counted() -> u64 {
     FLOPS.load(Ordering::Relaxed)
+}
+
+/// At or below this many multiply-adds a plain loop beats the `gemm` crate's dispatch and packing
+/// (attention over a few patches multiplies thousands of 4×8 matrices per step).
+const SMALL_MACS: usize = 4096;
+
+/// `c (+)= a · b` by plain loops, for tiny products.
+fn small_matmul(a: MatRef, b: MatRef, c: &mut [f32], accumulate: bool) {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    if !accumulate {
+        c.fill(0.0);
+    }
+    let at = |i: usize, p: usize| a.data[(i as isize * a.row_stride + p as isize * a.col_stride) as usize];
+    let bt = |p: usize, j: usize| b.data[(p as isize * b.row_stride + j as isize * b.col_stride) as usize];
+    for i in 0..m {
+        let row = &mut c[i * n..(i + 1) * n];
+        for p in 0..k {
+            let x = at(i, p);
+            if b.col_stride == 1 {
+                let start = p as isize * b.row_stride;
+                row.iter_mut().zip(&b.data[start as usize..start as usize + n]).for_each(|(o, v)| *o += x * v);
+            } else {
+                row.iter_mut().enumerate().for_each(|(j, o)| *o += x * bt(p, j));
+            }
+        }
+    }
 }
 
 /// Below this many multiply-adds, threads cost more than they save.
@@ -60,6 +86,12 @@ pub fn matmul_into_with(a: MatRef, b: MatRef, c: &mut [f32], accumulate: bool, a
         if !accumulate {
             c[..m * n].fill(0.0);
         }
+        return;
+    }
+    if m * n * k <= SMALL_MACS {
+        // Not counted in FLOPS: thousands of these per step would contend on the counter, and
+        // their FLOPs are a rounding error beside any model's large products.
+        small_matmul(a, b, &mut c[..m * n], accumulate);
         return;
     }
     FLOPS.fetch_add(2 * (m * n * k) as u64, Ordering::Relaxed);
@@ -108,6 +140,26 @@ mod tests {
             }
         }
         c
+    }
+
+    #[test]
+    fn tiny_products_take_the_plain_loop_and_agree() {
+        for (m, k, n) in [(4, 8, 4), (3, 1, 5), (16, 16, 16)] {
+            let a: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.37).sin()).collect();
+            let b: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.11).cos()).collect();
+            let want = naive(&a, &b, m, k, n);
+            let mut c = vec![0.5; m * n];
+            matmul_into(MatRef::new(&a, m, k), MatRef::new(&b, k, n), &mut c, false);
+            let mut ct = vec![1.0; n * m];
+            // (a·b)ᵀ = bᵀ·aᵀ through transposed views, accumulated onto ones.
+            matmul_into(MatRef::new(&b, k, n).t(), MatRef::new(&a, m, k).t(), &mut ct, true);
+            for i in 0..m {
+                for j in 0..n {
+                    assert!((c[i * n + j] - want[i * n + j]).abs() < 1e-5);
+                    assert!((ct[j * m + i] - 1.0 - want[i * n + j]).abs() < 1e-5);
+                }
+            }
+        }
     }
 
     #[test]

@@ -180,7 +180,7 @@ impl PatchTst {
 
     /// BatchNorm over the hidden features of `[N, P, D]`.
     fn norm(bn: &BatchNorm1d, x: &Tensor, train: bool) -> Tensor {
-        bn.forward(&x.transpose(1, 2), train).transpose(1, 2)
+        bn.forward_on(x, 2, train)
     }
 
     /// One encoder layer; returns the output and this layer's attention scores.

@@ -51,12 +51,18 @@ impl BatchNorm1d {
     }
 
     pub fn forward(&self, x: &Tensor, train: bool) -> Tensor {
+        self.forward_on(x, 1, train)
+    }
+
+    /// As [`BatchNorm1d::forward`] with the channels on `channel_axis` (e.g. the last axis of
+    /// `[B, L, C]`, which spares the transposes around PyTorch's `[B, C, L]` layout).
+    pub fn forward_on(&self, x: &Tensor, channel_axis: usize, train: bool) -> Tensor {
         if !train {
-            return x.batch_norm_eval(1, &self.running_mean.to_vec(), &self.running_var.to_vec(), &self.weight, &self.bias, self.eps);
+            return x.batch_norm_eval(channel_axis, &self.running_mean.to_vec(), &self.running_var.to_vec(), &self.weight, &self.bias, self.eps);
         }
-        let (y, mean, var) = x.batch_norm_train(1, &self.weight, &self.bias, self.eps);
+        let (y, mean, var) = x.batch_norm_train(channel_axis, &self.weight, &self.bias, self.eps);
         // PyTorch keeps the unbiased variance in the running estimate.
-        let n = (x.numel() / x.shape()[1]) as f32;
+        let n = (x.numel() / x.shape()[channel_axis]) as f32;
         let unbias = if n > 1.0 { n / (n - 1.0) } else { 1.0 };
         let m = self.momentum;
         for (r, b) in self.running_mean.data_mut().iter_mut().zip(&mean) {

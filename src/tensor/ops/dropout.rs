@@ -25,7 +25,11 @@ impl Tensor {
             return self.clone();
         }
         let keep = 1.0 / (1.0 - p);
-        let scale: Vec<f32> = (0..self.numel()).map(|_| if rng.uniform(0.0, 1.0) < p { 0.0 } else { keep }).collect();
+        // A value is dropped when its uniform 32-bit draw falls below p·2³².
+        let threshold = (p as f64 * 4_294_967_296.0).min(u32::MAX as f64) as u32;
+        let mut draws = vec![0u32; self.numel()];
+        rng.fill_u32(&mut draws);
+        let scale: Vec<f32> = draws.iter().map(|&u| if u < threshold { 0.0 } else { keep }).collect();
         let out = self.data().iter().zip(&scale).map(|(x, s)| x * s).collect();
         Tensor::from_op(out, self.shape(), &[self], DropoutBackward { scale })
     }

@@ -33,8 +33,10 @@ fn permute_data(src: &[f32], shape: &[usize], perm: &[usize]) -> Vec<f32> {
     let mut index = vec![0usize; rank];
     let mut base = 0usize;
     loop {
-        for k in 0..inner_n {
-            out.push(src[base + k * inner_s]);
+        if inner_s == 1 {
+            out.extend_from_slice(&src[base..base + inner_n]);
+        } else {
+            out.extend((0..inner_n).map(|k| src[base + k * inner_s]));
         }
         let mut d = last;
         loop {

@@ -10,7 +10,9 @@ use crate::tensor::{Backward, Tensor};
 /// Runs `batch` independent products, in parallel when there are several and each is small.
 fn batched(batch: usize, m: usize, n: usize, out: &mut [f32], f: impl Fn(usize, &mut [f32], bool) + Sync) {
     if batch > 1 && m * n > 0 && rayon::current_num_threads() > 1 {
-        out.par_chunks_mut(m * n).enumerate().for_each(|(i, c)| f(i, c, false));
+        // Tiny matrices (attention over a few patches) go to threads in groups, not one by one.
+        let group = ((1 << 12) / (m * n)).max(1);
+        out.par_chunks_mut(m * n).with_min_len(group).enumerate().for_each(|(i, c)| f(i, c, false));
     } else {
         for (i, c) in out.chunks_mut(m * n.max(1)).enumerate().take(batch) {
             f(i, c, true);

@@ -93,7 +93,8 @@ impl Tensor {
         let c = self.shape()[channel_axis];
         let mut perm: Vec<usize> = (0..self.rank()).filter(|&a| a != channel_axis).collect();
         perm.push(channel_axis);
-        let flat = self.permute(&perm).reshape(&[usize::MAX, c]);
+        let channels_last = channel_axis + 1 == self.rank();
+        let flat = if channels_last { self.reshape(&[usize::MAX, c]) } else { self.permute(&perm).reshape(&[usize::MAX, c]) };
         let mean = flat.mean_axis(0, true);
         let centred = flat.sub(&mean);
         let var = centred.square().mean_axis(0, true);
@@ -103,7 +104,8 @@ impl Tensor {
         for (i, &p) in perm.iter().enumerate() {
             inverse[p] = i;
         }
-        (y.reshape(&permuted_shape).permute(&inverse), mean.to_vec(), var.to_vec())
+        let y = if channels_last { y.reshape(self.shape()) } else { y.reshape(&permuted_shape).permute(&inverse) };
+        (y, mean.to_vec(), var.to_vec())
     }
 
     /// Batch normalisation with given statistics (evaluation mode).
@@ -150,5 +152,10 @@ mod tests {
         check_gradients("batch_norm_train", |x| x[0].batch_norm_train(1, &x[1], &x[2], 1e-5).0, &xs);
         let (_, mean, var) = xs[0].batch_norm_train(1, &xs[1], &xs[2], 1e-5);
         check_gradients("batch_norm_eval", |x| x[0].batch_norm_eval(1, &mean, &var, &x[1], &x[2], 1e-5), &xs);
+        // Channels last (no permutes) agrees with channels at axis 1 of the transposed input.
+        let last = xs[0].transpose(1, 2).batch_norm_train(2, &xs[1], &xs[2], 1e-5).0.transpose(1, 2).to_vec();
+        let first = xs[0].batch_norm_train(1, &xs[1], &xs[2], 1e-5).0.to_vec();
+        assert!(last.iter().zip(&first).all(|(a, b)| (a - b).abs() < 1e-5));
+        check_gradients("batch_norm_train channels last", |x| x[0].batch_norm_train(2, &x[1], &x[2], 1e-5).0, &[xs[0].transpose(1, 2), xs[1].clone(), xs[2].clone()]);
     }
 }

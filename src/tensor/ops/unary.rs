@@ -4,6 +4,7 @@
 use rayon::prelude::*;
 
 use super::binary::PARALLEL_ELEMS;
+use crate::kernels::activation::{self, sigmoid};
 use crate::tensor::{Backward, Tensor};
 
 #[derive(Clone, Copy, Debug)]
@@ -57,29 +58,18 @@ pub(crate) fn digamma(x: f64) -> f64 {
 
 const SQRT_2_OVER_PI: f32 = 0.797_884_6;
 
-#[inline(always)]
-fn sigmoid(x: f32) -> f32 {
-    1.0 / (1.0 + (-x).exp())
-}
-
 /// The Gauss error function (Abramowitz-Stegun 7.1.26 refined; |error| < 1.2e-7 in f64 terms),
 /// for exact GELU as PyTorch's default.
 #[inline(always)]
 fn erf(x: f32) -> f32 {
     let t = 1.0 / (1.0 + 0.5 * x.abs());
-    let y = 1.0
-        - t * (-x * x - 1.265_512_2
-            + t * (1.000_023_7
-                + t * (0.374_091_96
-                    + t * (0.096_784_18
-                        + t * (-0.186_288_06
-                            + t * (0.278_868_07 + t * (-1.135_203_9 + t * (1.488_515_9 + t * (-0.822_152_2 + t * 0.170_872_77)))))))))
-            .exp();
-    if x >= 0.0 {
-        y
-    } else {
-        -y
-    }
+    let poly = -x * x - 1.265_512_2
+        + t * (1.000_023_7
+            + t * (0.374_091_96
+                + t * (0.096_784_18
+                    + t * (-0.186_288_06
+                        + t * (0.278_868_07 + t * (-1.135_203_9 + t * (1.488_515_9 + t * (-0.822_152_2 + t * 0.170_872_77))))))));
+    (1.0 - t * activation::exp(poly)).copysign(x)
 }
 
 impl Unary {
@@ -110,7 +100,7 @@ impl Unary {
                 }
             }
             Unary::Gelu => 0.5 * x * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2)),
-            Unary::Tanh => x.tanh(),
+            Unary::Tanh => activation::tanh(x),
             Unary::Sigmoid => sigmoid(x),
             Unary::Silu => x * sigmoid(x),
             // log(1 + e^x), stable for large |x| (PyTorch switches to identity above 20).
@@ -176,7 +166,7 @@ impl Unary {
             }
             Unary::Gelu => {
                 let cdf = 0.5 * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2));
-                let pdf = (-0.5 * x * x).exp() * SQRT_2_OVER_PI * 0.5;
+                let pdf = activation::exp(-0.5 * x * x) * SQRT_2_OVER_PI * 0.5;
                 cdf + x * pdf
             }
             Unary::Tanh => 1.0 - y * y,
@@ -207,11 +197,29 @@ impl Backward for UnaryBackward {
         let y = out.data();
         let op = self.0;
         let mut gx = vec![0.0f32; g.len()];
-        let body = |(o, ((g, x), y)): (&mut f32, ((&f32, &f32), &f32))| *o = g * op.derivative(*x, *y);
-        if g.len() >= PARALLEL_ELEMS {
-            gx.par_iter_mut().zip(g.par_iter().zip(x.par_iter()).zip(y.par_iter())).for_each(body);
-        } else {
-            gx.iter_mut().zip(g.iter().zip(x.iter()).zip(y.iter())).for_each(body);
+        macro_rules! run {
+            ($d:expr) => {{
+                let d = $d;
+                let f = move |g: f32, x: f32, y: f32| g * d(x, y);
+                if g.len() >= PARALLEL_ELEMS {
+                    let chunk = PARALLEL_ELEMS / 4;
+                    gx.par_chunks_mut(chunk).enumerate().for_each(|(i, o)| {
+                        let r = i * chunk..i * chunk + o.len();
+                        activation::map3(&g[r.clone()], &x[r.clone()], &y[r], o, f)
+                    });
+                } else {
+                    activation::map3(g, &x, &y, &mut gx, f);
+                }
+            }};
+        }
+        // One loop per hot activation, so each is compiled (and vectorized) on its own.
+        match op {
+            Unary::Relu => run!(|x: f32, y: f32| Unary::Relu.derivative(x, y)),
+            Unary::Gelu => run!(|x: f32, y: f32| Unary::Gelu.derivative(x, y)),
+            Unary::Tanh => run!(|x: f32, y: f32| Unary::Tanh.derivative(x, y)),
+            Unary::Sigmoid => run!(|x: f32, y: f32| Unary::Sigmoid.derivative(x, y)),
+            Unary::Silu => run!(|x: f32, y: f32| Unary::Silu.derivative(x, y)),
+            other => run!(move |x: f32, y: f32| other.derivative(x, y)),
         }
         vec![Some(gx)]
     }
@@ -223,11 +231,28 @@ impl Backward for UnaryBackward {
 pub(crate) fn unary(x: &Tensor, op: Unary) -> Tensor {
     let data = {
         let xd = x.data();
-        if xd.len() >= PARALLEL_ELEMS {
-            xd.par_iter().map(|v| op.value(*v)).collect()
-        } else {
-            xd.iter().map(|v| op.value(*v)).collect()
+        let mut out = vec![0.0f32; xd.len()];
+        macro_rules! run {
+            ($f:expr) => {{
+                let f = $f;
+                if xd.len() >= PARALLEL_ELEMS {
+                    let chunk = PARALLEL_ELEMS / 4;
+                    out.par_chunks_mut(chunk).enumerate().for_each(|(i, o)| activation::map(&xd[i * chunk..i * chunk + o.len()], o, f));
+                } else {
+                    activation::map(&xd, &mut out, f);
+                }
+            }};
         }
+        // One loop per hot activation, so each is compiled (and vectorized) on its own.
+        match op {
+            Unary::Relu => run!(|x: f32| Unary::Relu.value(x)),
+            Unary::Gelu => run!(|x: f32| Unary::Gelu.value(x)),
+            Unary::Tanh => run!(|x: f32| Unary::Tanh.value(x)),
+            Unary::Sigmoid => run!(|x: f32| Unary::Sigmoid.value(x)),
+            Unary::Silu => run!(|x: f32| Unary::Silu.value(x)),
+            other => run!(move |x: f32| other.value(x)),
+        }
+        out
     };
     Tensor::from_op(data, x.shape(), &[x], UnaryBackward(op))
 }
