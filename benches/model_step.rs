@@ -8,8 +8,7 @@
 //! that JS calls, and takes the differences: seconds and GEMM FLOPs per training step, without
 //! the fixed cost of building the dataset. The floor is those FLOPs at the GEMM rate this engine
 //! reaches on both cores in the same run (the best of ten 1024³ products); the ratio says how far
-//! the step is
-//! from pure GEMM time. FLOPs count matrix products (convolutions and attention included) above
+//! the step is from pure GEMM time. FLOPs count matrix products (convolutions and attention included) above
 //! 4096 multiply-adds; the tiny ones below are a rounding error.
 
 use std::path::PathBuf;
