@@ -2,6 +2,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { NeuralForecast, NHITS, MLP, AbortError, type ProgressEvent } from '../index.js'
+import { execFileSync } from 'node:child_process'
+import { join } from 'node:path'
 import { airPassengers } from './helpers'
 
 const rows = airPassengers()
@@ -109,4 +111,35 @@ test("the caller's signal is left as it was: its own onabort handler still runs"
   setTimeout(() => ac.abort(), 50)
   await assert.rejects(p, AbortError)
   assert.equal(called, 1)
+})
+
+test('concurrent fits and predicts on two objects finish, and match the same calls made one by one', async () => {
+  const make = () => [
+    new NeuralForecast({ models: [new MLP({ h: 12, inputSize: 24, maxSteps: 30, randomSeed: 2 })], freq: 'ME' }),
+    new NeuralForecast({ models: [new NHITS({ ...tiny, maxSteps: 30, randomSeed: 3 })], freq: 'ME' }),
+  ]
+  const [a, b] = make()
+  await Promise.all([a.fit(rows), b.fit(rows)])
+  const together = await Promise.all([a.predict(), b.predict(), a.predict(), b.fit(rows).then(() => b.predict())])
+  const [a1, b1] = make()
+  await a1.fit(rows)
+  await b1.fit(rows)
+  const alone = [await a1.predict(), await b1.predict()]
+  assert.deepEqual(together[0], alone[0])
+  assert.deepEqual(together[1], alone[1])
+  assert.deepEqual(together[2], alone[0])
+  assert.deepEqual(together[3], alone[1], 'refitting with the same seed gives the same forecast')
+})
+
+test('with a single engine thread, a predict queued behind a fit of the same object neither deadlocks nor fails', () => {
+  // The engine runs work on its pool's threads; a predict waiting for the object's lock must
+  // never hold one of those threads while the fit that owns the lock needs it.
+  const script = `
+    const nd = require(${JSON.stringify(join(__dirname, '..'))})
+    const rows = ${JSON.stringify(rows.slice(0, 60))}
+    const nf = new nd.NeuralForecast({ models: [new nd.MLP({ h: 12, inputSize: 24, maxSteps: 200 })], freq: 'ME' })
+    Promise.all([nf.fit(rows), nf.predict().catch(() => 'not fitted yet'), nf.fit(rows).then(() => nf.predict())])
+      .then((r) => console.log(r[2].MLP.length))`
+  const out = execFileSync(process.execPath, ['-e', script], { env: { ...process.env, RAYON_NUM_THREADS: '1' }, timeout: 60_000 })
+  assert.equal(out.toString().trim(), '12')
 })

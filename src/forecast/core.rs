@@ -9,6 +9,7 @@ use super::task::{forecast_columns, FitTask, Inputs};
 use super::{Control, CvOptions, FitOptions, FreqSpec, ModelSpec, ProgressEvent};
 use crate::data::{forecast_windows, static_table, validation_windows, Dataset, Freq, FrameColumns, TrainSampler, Window, WindowSpec};
 use crate::error::{Error, Result};
+use crate::kernels::threads::on_worker;
 use crate::models::{self, Model};
 use crate::rng::Rng;
 use crate::train::{fit as train, TrainConfig};
@@ -107,7 +108,16 @@ impl NeuralForecast {
     }
 
     /// Trains every model on `df` (fresh weights each time, from each model's `randomSeed`).
+    ///
+    /// `fit`, `predict` and `cross_validation` run on a worker of the engine's thread pool (the
+    /// caller waits), so their parallel loops split among the workers without a wake-up each.
+    /// Callers that lock a shared NeuralForecast must take the lock before calling, never from
+    /// inside the pool.
     pub fn fit(&mut self, df: &InputFrame, static_df: Option<&InputFrame>, opts: &FitOptions, ctl: &Control) -> Result<()> {
+        on_worker(|| self.fit_here(df, static_df, opts, ctl))
+    }
+
+    fn fit_here(&mut self, df: &InputFrame, static_df: Option<&InputFrame>, opts: &FitOptions, ctl: &Control) -> Result<()> {
         let data = self.dataset(df, "df")?;
         let statics = Self::read_statics(static_df)?;
         // Train into new models and commit only on success: an aborted or failed fit leaves the
@@ -128,6 +138,10 @@ impl NeuralForecast {
 
     /// Forecasts `h` steps after the end of every series of `df` (or of the data seen in fit).
     pub fn predict(&self, df: Option<&InputFrame>, futr_df: Option<&InputFrame>, static_df: Option<&InputFrame>) -> Result<OutputFrame> {
+        on_worker(|| self.predict_here(df, futr_df, static_df))
+    }
+
+    fn predict_here(&self, df: Option<&InputFrame>, futr_df: Option<&InputFrame>, static_df: Option<&InputFrame>) -> Result<OutputFrame> {
         let own;
         let data = match df {
             Some(df) => {
@@ -172,6 +186,10 @@ impl NeuralForecast {
     /// the end of each series; columns `cutoff` and `y` added. Models are retrained per window when
     /// `refit`, otherwise once on the data before the first cutoff.
     pub fn cross_validation(&mut self, df: &InputFrame, static_df: Option<&InputFrame>, opts: &CvOptions, ctl: &Control) -> Result<OutputFrame> {
+        on_worker(|| self.cross_validation_here(df, static_df, opts, ctl))
+    }
+
+    fn cross_validation_here(&mut self, df: &InputFrame, static_df: Option<&InputFrame>, opts: &CvOptions, ctl: &Control) -> Result<OutputFrame> {
         if opts.n_windows == 0 {
             return Err(Error::range("crossValidation option 'nWindows' must be >= 1"));
         }

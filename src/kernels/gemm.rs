@@ -66,6 +66,83 @@ fn small_matmul(a: MatRef, b: MatRef, c: &mut [f32], accumulate: bool) {
     }
 }
 
+/// Products with at most this many rows of `a` against a transposed weight (a forecast for one
+/// series through `linear`) are dot products: the `gemm` crate would first pack the whole weight
+/// matrix, which costs more than the product itself.
+const SKINNY_ROWS: usize = 4;
+
+/// `c (+)= a · b` for few rows of `a`, with `a`'s rows and `b`'s columns contiguous:
+/// `c[i][j] = a_i · b_j`, dot products over `k`, four columns at a time.
+fn skinny_matmul(a: MatRef, b: MatRef, c: &mut [f32], accumulate: bool, threads: bool) {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    let row = |i: usize| &a.data[i * a.row_stride as usize..][..k];
+    let col = |j: usize| &b.data[j * b.col_stride as usize..][..k];
+    let columns = |j0: usize, out: &mut [f32], i: usize| {
+        let x = row(i);
+        let mut j = 0;
+        while j < out.len() {
+            let w = (out.len() - j).min(4);
+            let cols: [&[f32]; 4] = std::array::from_fn(|q| col(j0 + j + q.min(w - 1)));
+            let v = dot4(x, cols);
+            for q in 0..w {
+                out[j + q] = if accumulate { out[j + q] + v[q] } else { v[q] };
+            }
+            j += w;
+        }
+    };
+    if threads && m == 1 {
+        use rayon::prelude::*;
+        let chunk = n.div_ceil(rayon::current_num_threads()).next_multiple_of(4);
+        c.par_chunks_mut(chunk).enumerate().for_each(|(t, out)| columns(t * chunk, out, 0));
+    } else {
+        for i in 0..m {
+            columns(0, &mut c[i * n..(i + 1) * n], i);
+        }
+    }
+}
+
+/// The dot products of `x` with four columns at once. With AVX2+FMA (picked at run time) eight
+/// independent vector accumulators keep the FMA units busy where one running sum would wait on
+/// each add.
+fn dot4(x: &[f32], cols: [&[f32]; 4]) -> [f32; 4] {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+            // SAFETY: the CPU has the features the function was compiled for.
+            return unsafe { dot4_avx2(x, cols) };
+        }
+    }
+    std::array::from_fn(|q| x.iter().zip(cols[q]).map(|(a, b)| a * b).sum())
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn dot4_avx2(x: &[f32], cols: [&[f32]; 4]) -> [f32; 4] {
+    use std::arch::x86_64::*;
+    let k = x.len();
+    debug_assert!(cols.iter().all(|c| c.len() >= k));
+    let full = k / 16 * 16;
+    let mut acc = [_mm256_setzero_ps(); 8];
+    let mut p = 0;
+    while p < full {
+        // SAFETY: p + 16 <= k, and every column holds at least k values.
+        let (x0, x1) = (_mm256_loadu_ps(x.as_ptr().add(p)), _mm256_loadu_ps(x.as_ptr().add(p + 8)));
+        for q in 0..4 {
+            let c = cols[q].as_ptr().add(p);
+            acc[2 * q] = _mm256_fmadd_ps(x0, _mm256_loadu_ps(c), acc[2 * q]);
+            acc[2 * q + 1] = _mm256_fmadd_ps(x1, _mm256_loadu_ps(c.add(8)), acc[2 * q + 1]);
+        }
+        p += 16;
+    }
+    let mut out = [0.0f32; 4];
+    for q in 0..4 {
+        let mut lanes = [0.0f32; 8];
+        _mm256_storeu_ps(lanes.as_mut_ptr(), _mm256_add_ps(acc[2 * q], acc[2 * q + 1]));
+        out[q] = lanes.iter().sum::<f32>() + x[full..].iter().zip(&cols[q][full..k]).map(|(a, b)| a * b).sum::<f32>();
+    }
+    out
+}
+
 /// Below this many multiply-adds, threads cost more than they save.
 const PARALLEL_FLOPS: usize = 1 << 18;
 
@@ -95,6 +172,10 @@ pub fn matmul_into_with(a: MatRef, b: MatRef, c: &mut [f32], accumulate: bool, a
         return;
     }
     FLOPS.fetch_add(2 * (m * n * k) as u64, Ordering::Relaxed);
+    if m <= SKINNY_ROWS && k >= 32 && a.col_stride == 1 && b.row_stride == 1 {
+        skinny_matmul(a, b, &mut c[..m * n], accumulate, allow_threads && m * n * k >= PARALLEL_FLOPS);
+        return;
+    }
     let threads = rayon::current_num_threads();
     let parallelism = if allow_threads && threads > 1 && m * n * k >= PARALLEL_FLOPS {
         gemm::Parallelism::Rayon(threads)
@@ -140,6 +221,26 @@ mod tests {
             }
         }
         c
+    }
+
+    #[test]
+    fn skinny_products_against_transposed_weights_agree() {
+        for (m, k, n) in [(1, 1024, 1024), (3, 37, 70), (1, 5, 2000)] {
+            let a: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.37).sin()).collect();
+            let w: Vec<f32> = (0..n * k).map(|i| (i as f32 * 0.11).cos()).collect();
+            let mut b = vec![0.0; k * n];
+            for p in 0..k {
+                for j in 0..n {
+                    b[p * n + j] = w[j * k + p];
+                }
+            }
+            let want = naive(&a, &b, m, k, n);
+            let mut c = vec![1.0; m * n];
+            matmul_into(MatRef::new(&a, m, k), MatRef::new(&w, n, k).t(), &mut c, true);
+            for (x, y) in c.iter().zip(&want) {
+                assert!((x - 1.0 - y).abs() < 1e-3 * (1.0 + y.abs()), "{x} vs 1 + {y}");
+            }
+        }
     }
 
     #[test]

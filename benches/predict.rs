@@ -1,0 +1,41 @@
+//! One fresh forecast for one series, inside Rust: `NeuralForecast::predict` with the latest
+//! `inputSize` points of AirPassengers, after a short fit. Set beside `npm run bench:latency`
+//! (the same call from JS), the difference is what the binding and the thread hop cost.
+//!
+//!   cargo bench --bench predict
+
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use neuro_divergent::forecast::{Control, FitOptions, FreqSpec, InputFrame, ModelSpec, NeuralForecast};
+use serde_json::json;
+
+fn air_passengers() -> InputFrame {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/data/air_passengers.csv")).expect("bundled AirPassengers");
+    let mut f = InputFrame { y: Some(Vec::new()), ..Default::default() };
+    for (i, line) in text.lines().skip(1).enumerate() {
+        let c: Vec<&str> = line.split(',').collect();
+        f.unique_id.push(c[0].to_string());
+        f.ds.push(i as f64);
+        f.y.as_mut().unwrap().push(c[2].parse().unwrap());
+    }
+    f
+}
+
+fn predict(c: &mut Criterion) {
+    let full = air_passengers();
+    let n = full.len();
+    let tick = InputFrame { unique_id: full.unique_id[n - 24..].to_vec(), ds: full.ds[n - 24..].to_vec(), y: Some(full.y.as_ref().unwrap()[n - 24..].to_vec()), columns: vec![] };
+    let mut group = c.benchmark_group("single_series_predict");
+    group.sample_size(50).measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1));
+    for class in ["MLP", "NHITS", "LSTM", "PatchTST"] {
+        let options = json!({"h": 12, "inputSize": 24, "maxSteps": 5, "scalerType": "standard"});
+        let mut nf = NeuralForecast::new(vec![ModelSpec { class: class.into(), options }], FreqSpec::Step(1.0)).unwrap();
+        nf.fit(&full, None, &FitOptions::default(), &Control::default()).unwrap();
+        group.bench_function(BenchmarkId::from_parameter(class), |b| b.iter(|| nf.predict(Some(&tick), None, None).unwrap()));
+    }
+    group.finish();
+}
+
+criterion_group!(benches, predict);
+criterion_main!(benches);
