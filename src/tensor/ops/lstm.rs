@@ -49,6 +49,57 @@ impl Dims {
     }
 }
 
+/// One sequence's cell at one step, for the backward pass: its gate activations `[4H]`, tanh of
+/// its cell state, the previous cell state, and the gradient arriving at its output.
+struct CellGrad<'a> {
+    gate: &'a [f32],
+    tanh_c: &'a [f32],
+    c_prev: &'a [f32],
+    g_out: &'a [f32],
+}
+
+impl CellGrad<'_> {
+    /// Writes the pre-activation gradients `dz [4H]` from `dh_next` (the recurrent gradient into
+    /// h_t) and `dc_next` (into c_t), and replaces `dc_next` with the gradient into c_{t-1}.
+    fn backward(&self, dz: &mut [f32], dh_next: &[f32], dc_next: &mut [f32]) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            #[target_feature(enable = "avx2,fma")]
+            unsafe fn avx2(c: &CellGrad, dz: &mut [f32], dh_next: &[f32], dc_next: &mut [f32]) {
+                c.backward_body(dz, dh_next, dc_next)
+            }
+            if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+                // SAFETY: the CPU has the features the function was compiled for.
+                return unsafe { avx2(self, dz, dh_next, dc_next) };
+            }
+        }
+        self.backward_body(dz, dh_next, dc_next)
+    }
+
+    #[inline(always)]
+    fn backward_body(&self, dz: &mut [f32], dh_next: &[f32], dc_next: &mut [f32]) {
+        let h = self.tanh_c.len();
+        let (gi, rest) = self.gate.split_at(h);
+        let (gf, rest) = rest.split_at(h);
+        let (gg, go) = rest.split_at(h);
+        let (dzi, rest) = dz.split_at_mut(h);
+        let (dzf, rest) = rest.split_at_mut(h);
+        let (dzg, dzo) = rest.split_at_mut(h);
+        let (c_prev, tanh_c, g_out) = (&self.c_prev[..h], self.tanh_c, &self.g_out[..h]);
+        let (dh_next, dc_next, go, dzo) = (&dh_next[..h], &mut dc_next[..h], &go[..h], &mut dzo[..h]);
+        for j in 0..h {
+            let (i, f, g, o, tc) = (gi[j], gf[j], gg[j], go[j], tanh_c[j]);
+            let dh = g_out[j] + dh_next[j];
+            let dc = dh * o * (1.0 - tc * tc) + dc_next[j];
+            dzi[j] = dc * g * i * (1.0 - i);
+            dzf[j] = dc * c_prev[j] * f * (1.0 - f);
+            dzg[j] = dc * i * (1.0 - g * g);
+            dzo[j] = dh * tc * o * (1.0 - o);
+            dc_next[j] = dc * f;
+        }
+    }
+}
+
 struct LstmBackward {
     dims: Dims,
     /// Gate activations `[B, T, 4H]` (i, f, g, o after their nonlinearities).
@@ -71,28 +122,22 @@ impl Backward for LstmBackward {
         let mut dh_next = vec![0.0f32; b * h];
         let mut dc_next = vec![0.0f32; b * h];
         let mut tanh_c = vec![0.0f32; h];
+        let zeros = vec![0.0f32; h];
         for k in (0..t).rev() {
             let step = d.time(k);
             let prev = d.previous(step);
             for r in 0..b {
                 let at = (r * t + step) * h;
-                let gate = &self.gates[(r * t + step) * g4..][..g4];
                 let c = &self.cells[at..at + h];
-                let dzr = &mut dz[(r * t + step) * g4..][..g4];
                 tanh_c.copy_from_slice(c);
                 activation::tanh_in_place(&mut tanh_c);
-                for j in 0..h {
-                    let (i, fg, gg, o) = (gate[j], gate[h + j], gate[2 * h + j], gate[3 * h + j]);
-                    let c_prev = prev.map_or(0.0, |p| self.cells[(r * t + p) * h + j]);
-                    let tanh_c = tanh_c[j];
-                    let dh = g_out[at + j] + dh_next[r * h + j];
-                    let dc = dh * o * (1.0 - tanh_c * tanh_c) + dc_next[r * h + j];
-                    dzr[j] = dc * gg * i * (1.0 - i);
-                    dzr[h + j] = dc * c_prev * fg * (1.0 - fg);
-                    dzr[2 * h + j] = dc * i * (1.0 - gg * gg);
-                    dzr[3 * h + j] = dh * tanh_c * o * (1.0 - o);
-                    dc_next[r * h + j] = dc * fg;
-                }
+                let cell = CellGrad {
+                    gate: &self.gates[(r * t + step) * g4..][..g4],
+                    tanh_c: &tanh_c,
+                    c_prev: prev.map_or(&zeros[..], |p| &self.cells[(r * t + p) * h..][..h]),
+                    g_out: &g_out[at..at + h],
+                };
+                cell.backward(&mut dz[(r * t + step) * g4..][..g4], &mut dh_next[r * h..][..h], &mut dc_next[r * h..][..h]);
             }
             // dh_{t-1} = dZ_t · W_hh
             if prev.is_some() {
@@ -170,6 +215,7 @@ impl Tensor {
         let mut hs = vec![0.0f32; b * t * h];
         let mut cells = vec![0.0f32; b * t * h];
         let mut hp = vec![0.0f32; b * g4];
+        let (zeros, mut c_new) = (vec![0.0f32; h], vec![0.0f32; h]);
         {
             let w_hh_t = w_hh.data();
             for k in 0..t {
@@ -188,10 +234,11 @@ impl Tensor {
                     activation::tanh_in_place(&mut zr[2 * h..3 * h]);
                     activation::sigmoid_in_place(&mut zr[3 * h..]);
                     let at = (r * t + step) * h;
-                    for j in 0..h {
-                        let c_prev = prev.map_or(0.0, |p| cells[(r * t + p) * h + j]);
-                        cells[at + j] = zr[h + j] * c_prev + zr[j] * zr[2 * h + j];
-                    }
+                    // c_t = f ⊙ c_{t-1} + i ⊙ g
+                    let c_prev = prev.map_or(&zeros[..], |p| &cells[(r * t + p) * h..][..h]);
+                    c_new.iter_mut().zip(c_prev).zip(&zr[h..2 * h]).for_each(|((c, cp), f)| *c = f * cp);
+                    c_new.iter_mut().zip(&zr[..h]).zip(&zr[2 * h..3 * h]).for_each(|((c, i), g)| *c += i * g);
+                    cells[at..at + h].copy_from_slice(&c_new);
                     let out = &mut hs[at..at + h];
                     out.copy_from_slice(&cells[at..at + h]);
                     activation::tanh_in_place(out);
