@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Side by side with NeuralForecast: for each dataset, model and seed, runs NeuralForecast and us
 # alternately, in the same session, with the same data, configuration and thread count (2), and
-# writes bench/out/harness.jsonl and the table bench/out/harness.md.
+# writes one JSON line per run under bench/out/runs/, all of them to bench/out/harness.jsonl, and
+# the table bench/out/harness.md.
 #
 #   npm run bench:nf                                  # all of them (tens of minutes)
 #   MODELS="MLP" DATASETS="airpassengers" SEEDS="1" npm run bench:nf
@@ -17,18 +18,20 @@ if [ ! -x .bench-env/bin/python ]; then
   python3 -m venv .bench-env
   .bench-env/bin/pip install --quiet torch==2.15.0 neuralforecast==3.3.0
 fi
-mkdir -p bench/out
-out=bench/out/harness.jsonl
-: > "$out"
+# One file per run, so a partial rerun (some models or seeds) replaces only its own rows.
+runs=bench/out/runs
+mkdir -p "$runs"
 export OMP_WAIT_POLICY=PASSIVE
 for ds in $datasets; do
   for m in $models; do
     for s in $seeds; do
       echo "== $ds $m seed $s" >&2
-      .bench-env/bin/python bench/nf_run.py "$ds" "$m" "$s" 2>/dev/null | tail -n 1 >> "$out"
-      node bench/nd_run.mjs "$ds" "$m" "$s" | tail -n 1 >> "$out"
+      .bench-env/bin/python bench/nf_run.py "$ds" "$m" "$s" 2>/dev/null | tail -n 1 > "$runs/$ds.$m.$s.nf.json"
+      node bench/nd_run.mjs "$ds" "$m" "$s" | tail -n 1 > "$runs/$ds.$m.$s.ours.json"
     done
   done
 done
+out=bench/out/harness.jsonl
+cat "$runs"/*.json > "$out"
 node bench/nf_table.mjs "$out" > bench/out/harness.md
 cat bench/out/harness.md
