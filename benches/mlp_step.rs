@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use neuro_divergent::loss::Loss;
+use neuro_divergent::loss::{Loss, LossContext};
 use neuro_divergent::nn::{join, named_params, Linear, Module};
 use neuro_divergent::optim::OptimizerKind;
 use neuro_divergent::rng::Rng;
@@ -53,7 +53,7 @@ fn step(c: &mut Criterion) {
                     h = l.forward(&h).relu();
                 }
                 let y_hat = model.out.forward(&h).reshape(&[batch, 12, 1]);
-                let loss = Loss::Mae.compute(&y_hat, &y, &mask);
+                let loss = Loss::Mae.compute(&y_hat, &y, &mask, &LossContext::default());
                 let grads = loss.backward();
                 opt.step(&params, &grads, 1e-3);
             })
