@@ -2,6 +2,8 @@
 
 use std::collections::HashMap;
 
+use rayon::prelude::*;
+
 use super::Optimizer;
 use crate::tensor::{Gradients, Tensor};
 
@@ -37,19 +39,70 @@ impl Optimizer for Adam {
             let bc2 = 1.0 - (b2 as f64).powi(st.t);
             let step = (lr / bc1) as f32;
             let bc2_sqrt = bc2.sqrt() as f32;
-            let (eps, wd, lr32) = (self.eps as f32, self.weight_decay as f32, lr as f32);
+            let k = Constants { b1, b2, step, bc2_sqrt, eps: self.eps as f32, wd: self.weight_decay as f32, lr: lr as f32, decoupled: self.decoupled };
             let mut w = p.data_mut();
-            for i in 0..g.len() {
-                let mut gi = g[i];
-                if self.decoupled {
-                    w[i] *= 1.0 - lr32 * wd;
-                } else if wd != 0.0 {
-                    gi += wd * w[i];
-                }
-                st.m[i] = b1 * st.m[i] + (1.0 - b1) * gi;
-                st.v[i] = b2 * st.v[i] + (1.0 - b2) * gi * gi;
-                w[i] -= step * st.m[i] / (st.v[i].sqrt() / bc2_sqrt + eps);
+            let n = g.len();
+            let (w, m, v) = (&mut w[..n], &mut st.m[..n], &mut st.v[..n]);
+            if n >= PARALLEL_ELEMS {
+                w.par_chunks_mut(CHUNK)
+                    .zip(m.par_chunks_mut(CHUNK))
+                    .zip(v.par_chunks_mut(CHUNK))
+                    .zip(g.par_chunks(CHUNK))
+                    .for_each(|(((w, m), v), g)| k.update(w, m, v, g));
+            } else {
+                k.update(w, m, v, g);
             }
+        }
+    }
+}
+
+/// Tensors at least this large are updated by all threads, in chunks of `CHUNK` values.
+const PARALLEL_ELEMS: usize = 1 << 16;
+const CHUNK: usize = 1 << 14;
+
+/// One step's scalars, shared by every value of a tensor.
+#[derive(Clone, Copy)]
+struct Constants {
+    b1: f32,
+    b2: f32,
+    /// `lr / (1 - β₁ᵗ)`
+    step: f32,
+    /// `sqrt(1 - β₂ᵗ)`
+    bc2_sqrt: f32,
+    eps: f32,
+    wd: f32,
+    lr: f32,
+    decoupled: bool,
+}
+
+impl Constants {
+    /// The update of a slice of weights with their moments and gradients (AVX2 picked at run
+    /// time; the same arithmetic in the same order either way, so results do not depend on it).
+    fn update(self, w: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32]) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            #[target_feature(enable = "avx2,fma")]
+            unsafe fn avx2(k: Constants, w: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32]) {
+                k.update_body(w, m, v, g)
+            }
+            if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+                // SAFETY: the CPU has the features the function was compiled for.
+                return unsafe { avx2(self, w, m, v, g) };
+            }
+        }
+        self.update_body(w, m, v, g)
+    }
+
+    #[inline(always)]
+    fn update_body(self, w: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32]) {
+        let Constants { b1, b2, step, bc2_sqrt, eps, wd, lr, decoupled } = self;
+        let (decay, coupled_wd) = if decoupled { (1.0 - lr * wd, 0.0) } else { (1.0, wd) };
+        for (((w, m), v), &g) in w.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()).zip(g) {
+            *w *= decay;
+            let g = g + coupled_wd * *w;
+            *m = b1 * *m + (1.0 - b1) * g;
+            *v = b2 * *v + (1.0 - b2) * g * g;
+            *w -= step * *m / (v.sqrt() / bc2_sqrt + eps);
         }
     }
 }
