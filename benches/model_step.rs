@@ -11,6 +11,8 @@
 //! the step is from pure GEMM time. FLOPs count matrix products (convolutions and attention included) above
 //! 4096 multiply-adds; the tiny ones below are a rounding error.
 
+mod common;
+
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -28,24 +30,9 @@ struct Dataset {
     steps: (usize, usize),
 }
 
-fn frame(rows: impl Iterator<Item = (String, f64, f64)>) -> InputFrame {
-    let mut f = InputFrame { y: Some(Vec::new()), ..Default::default() };
-    for (id, ds, y) in rows {
-        f.unique_id.push(id);
-        f.ds.push(ds);
-        f.y.as_mut().unwrap().push(y);
-    }
-    f
-}
-
 fn air_passengers() -> Dataset {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/data/air_passengers.csv")).expect("bundled AirPassengers");
-    let lines: Vec<&str> = text.lines().skip(1).collect();
-    // The last 12 months are the test set; index steps stand in for month ends (same windows).
-    let train = frame(lines[..lines.len() - 12].iter().enumerate().map(|(i, l)| {
-        let c: Vec<&str> = l.split(',').collect();
-        (c[0].to_string(), i as f64, c[2].parse().unwrap())
-    }));
+    // The last 12 of the 144 months are the test set.
+    let train = common::air_passengers(144 - 12);
     let config = json!({"h": 12, "inputSize": 24, "scalerType": "standard", "windowsBatchSize": 128, "batchSize": 32, "learningRate": 1e-3});
     Dataset { name: "AirPassengers", train, freq: FreqSpec::Step(1.0), config, steps: (10, 40) }
 }
@@ -56,7 +43,7 @@ fn m3_monthly() -> Option<Dataset> {
     let monthly: std::collections::HashSet<&str> =
         meta.lines().skip(1).filter_map(|l| l.split(',').collect::<Vec<_>>().get(..2).and_then(|c| (c[1] == "MONTHLY").then_some(c[0]))).collect();
     let data = std::fs::read_to_string(shared.join("data/m3.csv")).ok()?;
-    let train = frame(data.lines().skip(1).filter_map(|l| {
+    let train = common::frame(data.lines().skip(1).filter_map(|l| {
         let c: Vec<&str> = l.split(',').collect();
         (monthly.contains(c[0]) && c[3] == "train").then(|| (c[0].to_string(), c[1].parse().unwrap(), c[2].parse().unwrap()))
     }));
@@ -69,11 +56,7 @@ fn fit(ds: &Dataset, class: &str, steps: usize) -> (f64, u64) {
     let mut options = ds.config.clone();
     options["maxSteps"] = json!(steps);
     options["randomSeed"] = json!(1);
-    let freq = match &ds.freq {
-        FreqSpec::Step(s) => FreqSpec::Step(*s),
-        FreqSpec::Alias(a) => FreqSpec::Alias(a.clone()),
-    };
-    let mut nf = NeuralForecast::new(vec![ModelSpec { class: class.into(), options }], freq).expect("model");
+    let mut nf = NeuralForecast::new(vec![ModelSpec { class: class.into(), options }], ds.freq.clone()).expect("model");
     let flops = flops_counted();
     let t0 = Instant::now();
     nf.fit(&ds.train, None, &FitOptions::default(), &Control::default()).expect("fit");

@@ -4,26 +4,16 @@
 //!
 //!   cargo bench --bench predict
 
+mod common;
+
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use neuro_divergent::forecast::{Control, FitOptions, FreqSpec, InputFrame, ModelSpec, NeuralForecast};
 use serde_json::json;
 
-fn air_passengers() -> InputFrame {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/data/air_passengers.csv")).expect("bundled AirPassengers");
-    let mut f = InputFrame { y: Some(Vec::new()), ..Default::default() };
-    for (i, line) in text.lines().skip(1).enumerate() {
-        let c: Vec<&str> = line.split(',').collect();
-        f.unique_id.push(c[0].to_string());
-        f.ds.push(i as f64);
-        f.y.as_mut().unwrap().push(c[2].parse().unwrap());
-    }
-    f
-}
-
 fn predict(c: &mut Criterion) {
-    let full = air_passengers();
+    let full = common::air_passengers(usize::MAX);
     let n = full.len();
     let tick = InputFrame { unique_id: full.unique_id[n - 24..].to_vec(), ds: full.ds[n - 24..].to_vec(), y: Some(full.y.as_ref().unwrap()[n - 24..].to_vec()), columns: vec![] };
     let mut group = c.benchmark_group("single_series_predict");

@@ -5,6 +5,8 @@
 //! and tanh built on it stay within ~2e-7 absolute of libm), so the compiler vectorizes the slice
 //! loops; on x86-64 with AVX2 and FMA, picked at run time, they run eight lanes at a time.
 
+use super::simd::vectorized;
+
 const LOG2E: f32 = std::f32::consts::LOG2_E;
 const LN2_HI: f32 = 0.693_359_4;
 const LN2_LO: f32 = -2.121_944_4e-4;
@@ -37,76 +39,24 @@ pub fn tanh(x: f32) -> f32 {
     1.0 - 2.0 / (1.0 + exp(2.0 * x))
 }
 
-macro_rules! dispatched {
-    ($(#[$doc:meta])* $name:ident, $avx2:ident, $f:path) => {
-        $(#[$doc])*
-        pub fn $name(xs: &mut [f32]) {
-            #[cfg(target_arch = "x86_64")]
-            {
-                if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-                    // SAFETY: the CPU has the features the function was compiled for.
-                    return unsafe { $avx2(xs) };
-                }
-            }
-            xs.iter_mut().for_each(|x| *x = $f(*x));
-        }
-
-        #[cfg(target_arch = "x86_64")]
-        #[target_feature(enable = "avx2,fma")]
-        unsafe fn $avx2(xs: &mut [f32]) {
-            xs.iter_mut().for_each(|x| *x = $f(*x));
-        }
-    };
+/// `x ← sigmoid(x)` over a slice.
+pub fn sigmoid_in_place(xs: &mut [f32]) {
+    vectorized(|| xs.iter_mut().for_each(|x| *x = sigmoid(*x)))
 }
 
-dispatched!(
-    /// `x ← sigmoid(x)` over a slice.
-    sigmoid_in_place,
-    sigmoid_avx2,
-    sigmoid
-);
-dispatched!(
-    /// `x ← tanh(x)` over a slice.
-    tanh_in_place,
-    tanh_avx2,
-    tanh
-);
+/// `x ← tanh(x)` over a slice.
+pub fn tanh_in_place(xs: &mut [f32]) {
+    vectorized(|| xs.iter_mut().for_each(|x| *x = tanh(*x)))
+}
 
-/// `out[i] = f(xs[i])`, compiled a second time for AVX2+FMA (picked at run time) so that a
-/// branch-free `f` vectorizes.
+/// `out[i] = f(xs[i])`, vectorized for a branch-free `f`.
 pub fn map(xs: &[f32], out: &mut [f32], f: impl Fn(f32) -> f32 + Copy) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-            // SAFETY: the CPU has the features the function was compiled for.
-            return unsafe { map_avx2(xs, out, f) };
-        }
-    }
-    out.iter_mut().zip(xs).for_each(|(o, x)| *o = f(*x));
+    vectorized(|| out.iter_mut().zip(xs).for_each(|(o, x)| *o = f(*x)))
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn map_avx2(xs: &[f32], out: &mut [f32], f: impl Fn(f32) -> f32 + Copy) {
-    out.iter_mut().zip(xs).for_each(|(o, x)| *o = f(*x));
-}
-
-/// `out[i] = f(a[i], b[i], c[i])`, dispatched as [`map`].
+/// `out[i] = f(a[i], b[i], c[i])`, vectorized for a branch-free `f`.
 pub fn map3(a: &[f32], b: &[f32], c: &[f32], out: &mut [f32], f: impl Fn(f32, f32, f32) -> f32 + Copy) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-            // SAFETY: the CPU has the features the function was compiled for.
-            return unsafe { map3_avx2(a, b, c, out, f) };
-        }
-    }
-    out.iter_mut().zip(a.iter().zip(b).zip(c)).for_each(|(o, ((a, b), c))| *o = f(*a, *b, *c));
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn map3_avx2(a: &[f32], b: &[f32], c: &[f32], out: &mut [f32], f: impl Fn(f32, f32, f32) -> f32 + Copy) {
-    out.iter_mut().zip(a.iter().zip(b).zip(c)).for_each(|(o, ((a, b), c))| *o = f(*a, *b, *c));
+    vectorized(|| out.iter_mut().zip(a.iter().zip(b).zip(c)).for_each(|(o, ((a, b), c))| *o = f(*a, *b, *c)))
 }
 
 #[cfg(test)]

@@ -105,9 +105,10 @@ fn skinny_matmul(a: MatRef, b: MatRef, c: &mut [f32], accumulate: bool, threads:
 /// independent vector accumulators keep the FMA units busy where one running sum would wait on
 /// each add.
 fn dot4(x: &[f32], cols: [&[f32]; 4]) -> [f32; 4] {
+    // Intrinsics, not `simd::vectorized`: a plain loop here keeps one running sum per column.
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        if super::simd::has_avx2_fma() {
             // SAFETY: the CPU has the features the function was compiled for.
             return unsafe { dot4_avx2(x, cols) };
         }

@@ -2,4 +2,5 @@
 
 pub mod activation;
 pub mod gemm;
+pub mod simd;
 pub mod threads;

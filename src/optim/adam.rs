@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use rayon::prelude::*;
 
 use super::Optimizer;
+use crate::kernels::simd::vectorized;
 use crate::tensor::{Gradients, Tensor};
 
 struct Moments {
@@ -76,21 +77,10 @@ struct Constants {
 }
 
 impl Constants {
-    /// The update of a slice of weights with their moments and gradients (AVX2 picked at run
-    /// time; the same arithmetic in the same order either way, so results do not depend on it).
+    /// The update of a slice of weights with their moments and gradients (vectorized; the same
+    /// arithmetic in the same order on every CPU, so results do not depend on it).
     fn update(self, w: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32]) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            #[target_feature(enable = "avx2,fma")]
-            unsafe fn avx2(k: Constants, w: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32]) {
-                k.update_body(w, m, v, g)
-            }
-            if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-                // SAFETY: the CPU has the features the function was compiled for.
-                return unsafe { avx2(self, w, m, v, g) };
-            }
-        }
-        self.update_body(w, m, v, g)
+        vectorized(|| self.update_body(w, m, v, g))
     }
 
     #[inline(always)]

@@ -14,6 +14,7 @@
 
 use crate::kernels::activation;
 use crate::kernels::gemm::{matmul_into, MatRef};
+use crate::kernels::simd::vectorized;
 use crate::tensor::{Backward, Tensor};
 
 /// Shapes of one fused layer: batch, steps, input features, hidden size, and the direction.
@@ -62,18 +63,7 @@ impl CellGrad<'_> {
     /// Writes the pre-activation gradients `dz [4H]` from `dh_next` (the recurrent gradient into
     /// h_t) and `dc_next` (into c_t), and replaces `dc_next` with the gradient into c_{t-1}.
     fn backward(&self, dz: &mut [f32], dh_next: &[f32], dc_next: &mut [f32]) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            #[target_feature(enable = "avx2,fma")]
-            unsafe fn avx2(c: &CellGrad, dz: &mut [f32], dh_next: &[f32], dc_next: &mut [f32]) {
-                c.backward_body(dz, dh_next, dc_next)
-            }
-            if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-                // SAFETY: the CPU has the features the function was compiled for.
-                return unsafe { avx2(self, dz, dh_next, dc_next) };
-            }
-        }
-        self.backward_body(dz, dh_next, dc_next)
+        vectorized(|| self.backward_body(dz, dh_next, dc_next))
     }
 
     #[inline(always)]
