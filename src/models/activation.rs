@@ -31,6 +31,11 @@ impl Activation {
         })
     }
 
+    /// Learnable values of the activation `name` (PReLU's slope), for footprints.
+    pub fn params(name: &str) -> f64 {
+        if name == "PReLU" { 1.0 } else { 0.0 }
+    }
+
     pub fn forward(&self, x: &Tensor) -> Tensor {
         match self {
             Activation::Relu => x.relu(),

@@ -3,23 +3,32 @@
 //! the last `h` steps (or, when `h > inputSize`, a linear upsampling of all steps along time),
 //! joined with the horizon's future exogenous values, go through an MLP decoder per step.
 
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use super::activation::{Activation, NAMES as ACTIVATIONS};
-use super::options::{CommonOptions, Defaults};
+use super::options::{entries, CommonOptions, Defaults};
 use super::reader::OptionReader;
-use super::{Batch, Capabilities, Model};
+use super::{Batch, Capabilities, Footprint, Network, Spec};
 use crate::error::{Error, Result};
 use crate::nn::{join, Cell, Ctx, Linear, Module, Recurrent};
 use crate::rng::Rng;
 use crate::tensor::Tensor;
 
-pub const DEFAULTS: Defaults =
-    Defaults { max_steps: 1000, learning_rate: 1e-3, num_lr_decays: -1, windows_batch_size: 128, inference_windows_batch_size: Some(1024), scaler_type: "robust" };
+/// LSTM's own options.
+#[derive(Clone, Debug)]
+pub struct LstmOptions {
+    encoder_n_layers: usize,
+    encoder_hidden_size: usize,
+    encoder_bias: bool,
+    encoder_dropout: f32,
+    decoder_hidden_size: usize,
+    decoder_layers: usize,
+    decoder_activation: String,
+}
 
 pub struct Lstm {
-    common: CommonOptions,
-    options: Value,
+    input_size: usize,
+    h: usize,
     outputs: usize,
     encoder: Recurrent,
     /// `[inputSize → h]` along time, only when `h > inputSize`.
@@ -28,58 +37,90 @@ pub struct Lstm {
     activation: Activation,
 }
 
-impl Lstm {
-    pub fn from_options(options: &Value, outputs: usize) -> Result<Lstm> {
-        // NeuralForecast's inputSize = -1 means three horizons of history.
-        let mut options = options.clone();
-        if let Some(obj) = options.as_object_mut() {
-            if obj.get("inputSize").and_then(Value::as_i64) == Some(-1) || !obj.contains_key("inputSize") {
-                if let Some(h) = obj.get("h").and_then(Value::as_u64) {
-                    obj.insert("inputSize".into(), json!(3 * h));
-                }
-            }
+impl LstmOptions {
+    /// The decoder's layer widths, `(in, out)`, applied to each horizon step.
+    fn decoder_shapes(&self, c: &CommonOptions, outputs: usize) -> Vec<(usize, usize)> {
+        let first = self.encoder_hidden_size + c.futr_exog_list.len();
+        if self.decoder_layers == 1 {
+            return vec![(first, outputs)];
         }
-        let mut r = OptionReader::new("LSTM", &options)?;
-        let common = CommonOptions::read(&mut r, DEFAULTS)?;
-        let layers = r.usize_min("encoderNLayers", 2, 1)?;
-        let hidden = r.usize_min("encoderHiddenSize", 128, 1)?;
-        let bias = r.bool("encoderBias", true)?;
-        let dropout = r.f64_in("encoderDropout", 0.0, 0.0, 0.99, false)? as f32;
-        let decoder_hidden = r.usize_min("decoderHiddenSize", 128, 1)?;
-        let decoder_layers = r.usize_min("decoderLayers", 2, 1)?;
-        let activation = r.choice("decoderActivation", "ReLU", &ACTIVATIONS)?;
+        let d = self.decoder_hidden_size;
+        let mut shapes = vec![(first, d)];
+        shapes.extend(std::iter::repeat((d, d)).take(self.decoder_layers - 2));
+        shapes.push((d, outputs));
+        shapes
+    }
+}
+
+impl Spec for LstmOptions {
+    const CLASS: &'static str = "LSTM";
+    const DEFAULTS: Defaults = Defaults {
+        windows_batch_size: 128,
+        inference_windows_batch_size: Some(1024),
+        scaler_type: "robust",
+        // NeuralForecast's inputSize = -1 means three horizons of history.
+        input_size_horizons: Some(3),
+        ..Defaults::BASE
+    };
+    const CAPABILITIES: Capabilities = Capabilities { futr_exog: true, hist_exog: true, stat_exog: true, multivariate: false };
+    type Net = Lstm;
+
+    fn read(r: &mut OptionReader, _: &CommonOptions) -> Result<Self> {
+        let o = LstmOptions {
+            encoder_n_layers: r.usize_min("encoderNLayers", 2, 1)?,
+            encoder_hidden_size: r.usize_min("encoderHiddenSize", 128, 1)?,
+            encoder_bias: r.bool("encoderBias", true)?,
+            encoder_dropout: r.f64_in("encoderDropout", 0.0, 0.0, 0.99, false)? as f32,
+            decoder_hidden_size: r.usize_min("decoderHiddenSize", 128, 1)?,
+            decoder_layers: r.usize_min("decoderLayers", 2, 1)?,
+            decoder_activation: r.choice("decoderActivation", "ReLU", &ACTIVATIONS)?,
+        };
         if r.bool("recurrent", false)? {
             return Err(Error::range("LSTM option 'recurrent': only recurrent: false (NeuralForecast's default) is supported"));
         }
-        r.finish()?;
-        let (l, h) = (common.input_size, common.h);
-        let (nx, nf, ns) = (common.hist_exog_list.len(), common.futr_exog_list.len(), common.stat_exog_list.len());
-        let mut rng = Rng::seed(common.random_seed);
-        let encoder = Recurrent::new(Cell::Lstm, 1 + nx + ns + nf, hidden, layers, false, bias, dropout, &mut rng);
-        let upsample = (h > l).then(|| Linear::new(l, h, true, &mut rng));
-        let decoder = if decoder_layers == 1 {
-            vec![Linear::new(hidden + nf, outputs, true, &mut rng)]
-        } else {
-            let mut d = vec![Linear::new(hidden + nf, decoder_hidden, true, &mut rng)];
-            for _ in 0..decoder_layers - 2 {
-                d.push(Linear::new(decoder_hidden, decoder_hidden, true, &mut rng));
-            }
-            d.push(Linear::new(decoder_hidden, outputs, true, &mut rng));
-            d
-        };
-        let mut normalized = common.to_json();
-        for (k, v) in [
-            ("encoderNLayers", json!(layers)),
-            ("encoderHiddenSize", json!(hidden)),
-            ("encoderBias", json!(bias)),
-            ("encoderDropout", json!(dropout)),
-            ("decoderHiddenSize", json!(decoder_hidden)),
-            ("decoderLayers", json!(decoder_layers)),
-            ("decoderActivation", json!(activation)),
-        ] {
-            normalized[k] = v;
+        Ok(o)
+    }
+
+    fn to_json(&self) -> Map<String, Value> {
+        entries([
+            ("encoderNLayers", json!(self.encoder_n_layers)),
+            ("encoderHiddenSize", json!(self.encoder_hidden_size)),
+            ("encoderBias", json!(self.encoder_bias)),
+            ("encoderDropout", json!(self.encoder_dropout)),
+            ("decoderHiddenSize", json!(self.decoder_hidden_size)),
+            ("decoderLayers", json!(self.decoder_layers)),
+            ("decoderActivation", json!(self.decoder_activation)),
+        ])
+    }
+
+    fn footprint(&self, c: &CommonOptions, outputs: usize) -> Footprint {
+        let (l, h) = (c.input_size as f64, c.h as f64);
+        let features = (1 + c.hist_exog_list.len() + c.stat_exog_list.len() + c.futr_exog_list.len()) as f64;
+        let (hs, layers) = (self.encoder_hidden_size as f64, self.encoder_n_layers as f64);
+        let bias = if self.encoder_bias { 2.0 } else { 0.0 };
+        let gates = 4.0 * hs;
+        let encoder = gates * (features + hs + bias) + (layers - 1.0) * gates * (hs + hs + bias);
+        let upsample = if h > l { (l + 1.0) * h } else { 0.0 };
+        let shapes = self.decoder_shapes(c, outputs);
+        let decoder: f64 = shapes.iter().map(|&(i, o)| (i as f64 + 1.0) * o as f64).sum();
+        let decoded: f64 = shapes.iter().map(|&(i, o)| (i + 2 * o) as f64).sum();
+        Footprint {
+            params: encoder + upsample + decoder + Activation::params(&self.decoder_activation),
+            // Per step and layer: the gates, cell and hidden state kept for backward; then each
+            // horizon step through the decoder.
+            per_window: l * features + l * layers * (gates + 3.0 * hs) + h * (hs + decoded),
         }
-        Ok(Lstm { common, options: normalized, outputs, encoder, upsample, decoder, activation: Activation::parse(&activation, "LSTM")? })
+    }
+
+    fn build(&self, c: &CommonOptions, outputs: usize, rng: &mut Rng) -> Lstm {
+        let (l, h) = (c.input_size, c.h);
+        let (nx, nf, ns) = (c.hist_exog_list.len(), c.futr_exog_list.len(), c.stat_exog_list.len());
+        let hidden = self.encoder_hidden_size;
+        let encoder = Recurrent::new(Cell::Lstm, 1 + nx + ns + nf, hidden, self.encoder_n_layers, false, self.encoder_bias, self.encoder_dropout, rng);
+        let upsample = (h > l).then(|| Linear::new(l, h, true, rng));
+        let decoder = self.decoder_shapes(c, outputs).into_iter().map(|(i, o)| Linear::new(i, o, true, rng)).collect();
+        let activation = Activation::parse(&self.decoder_activation, "LSTM").expect("checked against NAMES when read");
+        Lstm { input_size: l, h, outputs, encoder, upsample, decoder, activation }
     }
 }
 
@@ -92,21 +133,9 @@ impl Module for Lstm {
     }
 }
 
-impl Model for Lstm {
-    fn class_name(&self) -> &'static str {
-        "LSTM"
-    }
-    fn common(&self) -> &CommonOptions {
-        &self.common
-    }
-    fn options_json(&self) -> Value {
-        self.options.clone()
-    }
-    fn capabilities(&self) -> Capabilities {
-        Capabilities { futr_exog: true, hist_exog: true, stat_exog: true, multivariate: false }
-    }
+impl Network for Lstm {
     fn forward(&self, batch: &Batch, ctx: &mut Ctx) -> Tensor {
-        let (b, l, h) = (batch.insample_y.dim(0), self.common.input_size, self.common.h);
+        let (b, l, h) = (batch.insample_y.dim(0), self.input_size, self.h);
         let mut parts = vec![batch.insample_y.reshape(&[b, l, 1])];
         if let Some(x) = &batch.hist_exog {
             parts.push(x.clone());

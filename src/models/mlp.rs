@@ -3,47 +3,63 @@
 //!
 //! `ŷ = W_out · relu(W_k · … relu(W_1 · [y_{t-L..t} | X_hist | X_futr | S]))`, reshaped to `[h, outputs]`.
 
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
-use super::options::{CommonOptions, Defaults};
+use super::options::{entries, CommonOptions, Defaults};
 use super::reader::OptionReader;
-use super::{Batch, Capabilities, Model};
+use super::{Batch, Capabilities, Footprint, Network, Spec};
 use crate::error::Result;
 use crate::nn::{join, Ctx, Linear, Module};
 use crate::rng::Rng;
 use crate::tensor::Tensor;
 
-pub const DEFAULTS: Defaults =
-    Defaults { max_steps: 1000, learning_rate: 1e-3, num_lr_decays: -1, windows_batch_size: 1024, inference_windows_batch_size: None, scaler_type: "identity" };
+/// MLP's own options.
+#[derive(Clone, Debug)]
+pub struct MlpOptions {
+    pub num_layers: usize,
+    pub hidden_size: usize,
+}
 
 pub struct Mlp {
-    common: CommonOptions,
-    num_layers: usize,
-    hidden_size: usize,
+    h: usize,
     outputs: usize,
     layers: Vec<Linear>,
     out: Linear,
 }
 
-impl Mlp {
-    pub fn from_options(options: &Value, outputs: usize) -> Result<Mlp> {
-        let mut r = OptionReader::new("MLP", options)?;
-        let common = CommonOptions::read(&mut r, DEFAULTS)?;
-        let num_layers = r.usize_min("numLayers", 2, 1)?;
-        let hidden_size = r.usize_min("hiddenSize", 1024, 1)?;
-        r.finish()?;
-        let (l, h) = (common.input_size, common.h);
-        let first_in = l
-            + common.hist_exog_list.len() * l
-            + common.futr_exog_list.len() * (l + h)
-            + common.stat_exog_list.len();
-        let mut rng = Rng::seed(common.random_seed);
-        let mut layers = vec![Linear::new(first_in, hidden_size, true, &mut rng)];
-        for _ in 1..num_layers {
-            layers.push(Linear::new(hidden_size, hidden_size, true, &mut rng));
+/// Inputs of the first layer: the window, then each exogenous variable over its span.
+fn first_in(c: &CommonOptions) -> usize {
+    let (l, h) = (c.input_size, c.h);
+    l + c.hist_exog_list.len() * l + c.futr_exog_list.len() * (l + h) + c.stat_exog_list.len()
+}
+
+impl Spec for MlpOptions {
+    const CLASS: &'static str = "MLP";
+    const DEFAULTS: Defaults = Defaults::BASE;
+    const CAPABILITIES: Capabilities = Capabilities { futr_exog: true, hist_exog: true, stat_exog: true, multivariate: false };
+    type Net = Mlp;
+
+    fn read(r: &mut OptionReader, _: &CommonOptions) -> Result<Self> {
+        Ok(MlpOptions { num_layers: r.usize_min("numLayers", 2, 1)?, hidden_size: r.usize_min("hiddenSize", 1024, 1)? })
+    }
+    fn to_json(&self) -> Map<String, Value> {
+        entries([("numLayers", json!(self.num_layers)), ("hiddenSize", json!(self.hidden_size))])
+    }
+    fn footprint(&self, c: &CommonOptions, outputs: usize) -> Footprint {
+        let (i, hs, o, n) = (first_in(c) as f64, self.hidden_size as f64, (c.h * outputs) as f64, self.num_layers as f64);
+        Footprint {
+            params: (i + 1.0) * hs + (n - 1.0) * (hs + 1.0) * hs + (hs + 1.0) * o,
+            // The input, and each layer's output before and after its activation.
+            per_window: i + 2.0 * n * hs + o,
         }
-        let out = Linear::new(hidden_size, h * outputs, true, &mut rng);
-        Ok(Mlp { common, num_layers, hidden_size, outputs, layers, out })
+    }
+    fn build(&self, c: &CommonOptions, outputs: usize, rng: &mut Rng) -> Mlp {
+        let mut layers = vec![Linear::new(first_in(c), self.hidden_size, true, rng)];
+        for _ in 1..self.num_layers {
+            layers.push(Linear::new(self.hidden_size, self.hidden_size, true, rng));
+        }
+        let out = Linear::new(self.hidden_size, c.h * outputs, true, rng);
+        Mlp { h: c.h, outputs, layers, out }
     }
 }
 
@@ -54,22 +70,7 @@ impl Module for Mlp {
     }
 }
 
-impl Model for Mlp {
-    fn class_name(&self) -> &'static str {
-        "MLP"
-    }
-    fn common(&self) -> &CommonOptions {
-        &self.common
-    }
-    fn options_json(&self) -> Value {
-        let mut v = self.common.to_json();
-        v["numLayers"] = json!(self.num_layers);
-        v["hiddenSize"] = json!(self.hidden_size);
-        v
-    }
-    fn capabilities(&self) -> Capabilities {
-        Capabilities { futr_exog: true, hist_exog: true, stat_exog: true, multivariate: false }
-    }
+impl Network for Mlp {
     fn forward(&self, batch: &Batch, _ctx: &mut Ctx) -> Tensor {
         let b = batch.insample_y.dim(0);
         let mut parts = vec![batch.insample_y.clone()];
@@ -80,6 +81,6 @@ impl Model for Mlp {
         for layer in &self.layers {
             x = layer.forward(&x).relu();
         }
-        self.out.forward(&x).reshape(&[b, self.common.h, self.outputs])
+        self.out.forward(&x).reshape(&[b, self.h, self.outputs])
     }
 }

@@ -20,42 +20,204 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 use crate::loss::Loss;
 use crate::nn::{Ctx, Module};
+use crate::rng::Rng;
 use crate::tensor::Tensor;
 
 pub use lstm::Lstm;
 pub use mlp::Mlp;
 pub use nhits::Nhits;
 pub use patchtst::PatchTst;
-pub use options::CommonOptions;
+pub use options::{CommonOptions, Defaults};
+pub use reader::OptionReader;
+
+/// Every model class this build implements, by NeuralForecast name: adding a model is one entry
+/// here (plus its JS class in lib/models.js).
+const REGISTRY: &[Entry] = &[
+    entry::<lstm::LstmOptions>(),
+    entry::<mlp::MlpOptions>(),
+    entry::<nhits::NhitsOptions>(),
+    entry::<patchtst::PatchTstOptions>(),
+];
+
+/// A model's options, read and checked: everything a model file declares about itself, and the
+/// recipe that allocates its weights. Hyperparameters are data; the network is built from them.
+///
+/// A model file defines `XOptions: Spec` (its own options, NeuralForecast's names and defaults) and
+/// the network `X: Network` that `build` returns; the registry above and [`Configured`] provide the
+/// rest (class name, common options, options JSON, capabilities, validation without weights).
+pub trait Spec: Clone + Send + Sync + 'static {
+    /// NeuralForecast's class name, e.g. `"NHITS"`.
+    const CLASS: &'static str;
+    /// NeuralForecast's per-model defaults of the common options.
+    const DEFAULTS: Defaults;
+    /// What exogenous input the model accepts (NeuralForecast's capability flags).
+    const CAPABILITIES: Capabilities;
+    type Net: Network + 'static;
+
+    /// Reads the model's own options (the common ones are already read). Only parsing: checks that
+    /// need several options go in `check`, which runs after unknown options are refused.
+    fn read(r: &mut OptionReader, common: &CommonOptions) -> Result<Self>;
+    /// Checks across options (NeuralForecast's constructor errors); allocates nothing.
+    fn check(&self, _common: &CommonOptions) -> Result<()> {
+        Ok(())
+    }
+    /// The model's own options as camelCase JSON entries (defaults filled in).
+    fn to_json(&self) -> serde_json::Map<String, Value>;
+    /// Parameters and per-window activations, counted in f32 values from the options alone (no
+    /// allocation); the pipeline refuses options whose memory would exceed the limit.
+    fn footprint(&self, common: &CommonOptions, outputs: usize) -> Footprint;
+    /// Allocates the network's weights. Cannot fail: every option was checked before.
+    fn build(&self, common: &CommonOptions, outputs: usize, rng: &mut Rng) -> Self::Net;
+}
+
+/// A model's forward pass over one batch of windows.
+pub trait Network: Module + Send + Sync {
+    /// Forecast `[B, h, outputs]` in scaled space.
+    fn forward(&self, batch: &Batch, ctx: &mut Ctx) -> Tensor;
+}
+
+/// Memory a model needs, in f32 values (f64 so that absurd options cannot overflow the count).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Footprint {
+    /// Trainable values (and buffers).
+    pub params: f64,
+    /// Values one window keeps alive through a training step's forward and backward pass.
+    pub per_window: f64,
+}
+
+/// Validated options of one model, before any weight exists (what `new MLP({...})` checks).
+pub trait ModelConfig: Send + Sync {
+    fn class_name(&self) -> &'static str;
+    fn common(&self) -> &CommonOptions;
+    /// The model's full options as camelCase JSON (for save/load and for reporting).
+    fn options_json(&self) -> Value;
+    fn capabilities(&self) -> Capabilities;
+    fn footprint(&self) -> Footprint;
+    /// Allocates the weights, seeded from `randomSeed`.
+    fn build(&self) -> Box<dyn Model>;
+}
+
+/// The options of a model of class `S`: the common ones, the outputs its loss needs per step, and
+/// its own.
+#[derive(Clone)]
+pub struct Configured<S> {
+    pub common: CommonOptions,
+    pub outputs: usize,
+    pub spec: S,
+}
+
+impl<S: Spec> ModelConfig for Configured<S> {
+    fn class_name(&self) -> &'static str {
+        S::CLASS
+    }
+    fn common(&self) -> &CommonOptions {
+        &self.common
+    }
+    fn options_json(&self) -> Value {
+        let mut v = self.common.to_json();
+        v.as_object_mut().expect("common options are an object").extend(self.spec.to_json());
+        v
+    }
+    fn capabilities(&self) -> Capabilities {
+        S::CAPABILITIES
+    }
+    fn footprint(&self) -> Footprint {
+        let mut f = self.spec.footprint(&self.common, self.outputs);
+        if self.common.scaler_type == "revin" {
+            f.params += 2.0 * revin::Revin::features(&self.common) as f64;
+        }
+        f
+    }
+    fn build(&self) -> Box<dyn Model> {
+        let mut rng = Rng::seed(self.common.random_seed);
+        let net = self.spec.build(&self.common, self.outputs, &mut rng);
+        let model: Box<dyn Model> = Box::new(Built { config: self.clone(), net });
+        if self.common.scaler_type == "revin" {
+            Box::new(revin::Revin::wrap(model))
+        } else {
+            model
+        }
+    }
+}
+
+/// A network with the options it was built from.
+struct Built<S: Spec> {
+    config: Configured<S>,
+    net: S::Net,
+}
+
+impl<S: Spec> Module for Built<S> {
+    fn visit(&self, prefix: &str, f: &mut dyn FnMut(String, &Tensor)) {
+        self.net.visit(prefix, f)
+    }
+    fn visit_buffers(&self, prefix: &str, f: &mut dyn FnMut(String, &Tensor)) {
+        self.net.visit_buffers(prefix, f)
+    }
+}
+
+impl<S: Spec> Model for Built<S> {
+    fn class_name(&self) -> &'static str {
+        S::CLASS
+    }
+    fn common(&self) -> &CommonOptions {
+        &self.config.common
+    }
+    fn options_json(&self) -> Value {
+        self.config.options_json()
+    }
+    fn capabilities(&self) -> Capabilities {
+        S::CAPABILITIES
+    }
+    fn forward(&self, batch: &Batch, ctx: &mut Ctx) -> Tensor {
+        self.net.forward(batch, ctx)
+    }
+}
+
+type Configure = fn(&Value) -> Result<Box<dyn ModelConfig>>;
+
+struct Entry {
+    class: &'static str,
+    configure: Configure,
+}
+
+const fn entry<S: Spec>() -> Entry {
+    Entry { class: S::CLASS, configure: configure::<S> }
+}
+
+fn configure<S: Spec>(options: &Value) -> Result<Box<dyn ModelConfig>> {
+    let mut r = OptionReader::new(S::CLASS, options)?;
+    let common = CommonOptions::read(&mut r, S::DEFAULTS)?;
+    let spec = S::read(&mut r, &common)?;
+    r.finish()?;
+    spec.check(&common)?;
+    let outputs = common.loss().outputs();
+    Ok(Box::new(Configured { common, outputs, spec }))
+}
 
 /// The model classes this build implements, by NeuralForecast name.
-pub const CLASSES: [&str; 4] = ["LSTM", "MLP", "NHITS", "PatchTST"];
+pub fn classes() -> impl Iterator<Item = &'static str> {
+    REGISTRY.iter().map(|e| e.class)
+}
+
+/// Reads and checks a model's options from its class name and camelCase options; allocates no weights.
+pub fn configure_class(class: &str, options: &Value) -> Result<Box<dyn ModelConfig>> {
+    let entry = REGISTRY.iter().find(|e| e.class == class).ok_or_else(|| {
+        Error::type_err(format!("unknown model class '{class}'; this build implements {}", classes().collect::<Vec<_>>().join(", ")))
+    })?;
+    if let Some(v) = options.get("loss").filter(|v| !v.is_null()) {
+        Loss::from_json(v, "loss").map_err(|e| e.context(class))?;
+    }
+    (entry.configure)(options)
+}
 
 /// Builds a model from its class name and camelCase options, validating every option.
 pub fn build(class: &str, options: &Value) -> Result<Box<dyn Model>> {
-    let loss = match options.get("loss") {
-        Some(v) if !v.is_null() => Loss::from_json(v, "loss").map_err(|e| e.context(class))?,
-        _ => Loss::Mae,
-    };
-    let outputs = loss.outputs();
-    let model: Box<dyn Model> = match class {
-        "LSTM" => Box::new(Lstm::from_options(options, outputs)?),
-        "MLP" => Box::new(Mlp::from_options(options, outputs)?),
-        "NHITS" => Box::new(Nhits::from_options(options, outputs)?),
-        "PatchTST" => Box::new(PatchTst::from_options(options, outputs)?),
-        _ => {
-            return Err(Error::type_err(format!(
-                "unknown model class '{class}'; this build implements {}",
-                CLASSES.join(", ")
-            )))
-        }
-    };
-    Ok(if model.common().scaler_type == "revin" { Box::new(revin::Revin::wrap(model)) } else { model })
+    Ok(configure_class(class, options)?.build())
 }
 
-/// Validates options without keeping the model; returns them normalised (defaults filled in).
+/// Validates options without building the model; returns them normalised (defaults filled in).
 pub fn validate(class: &str, options: &Value) -> Result<Value> {
-    build(class, options).map(|m| m.options_json())
+    configure_class(class, options).map(|c| c.options_json())
 }
 
 /// One batch of windows as tensors. Shapes use B = windows, L = input_size, h = horizon.

@@ -5,21 +5,18 @@
 //! Per block b: `θ_b = MLP_b(pool_{k_b}(r_{b-1}) | X)`, `r_b = (r_{b-1} - θ_b^back) ⊙ mask`,
 //! `ŷ += interp(θ_b^knots)`, starting from `r_0` = the reversed input and `ŷ` = the last value.
 
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use super::activation::{Activation, NAMES as ACTIVATIONS};
-use super::options::{CommonOptions, Defaults};
+use super::options::{entries, CommonOptions, Defaults};
 use super::reader::OptionReader;
-use super::{Batch, Capabilities, Model};
+use super::{Batch, Capabilities, Footprint, Network, Spec};
 use crate::error::{Error, Result};
 use crate::nn::{join, Ctx, Linear, Module};
 use crate::rng::Rng;
 use crate::tensor::{interpolation_matrix, Tensor};
 
-pub const DEFAULTS: Defaults =
-    Defaults { max_steps: 1000, learning_rate: 1e-3, num_lr_decays: 3, windows_batch_size: 1024, inference_windows_batch_size: None, scaler_type: "identity" };
-
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Pooling {
     Max,
     Avg,
@@ -36,10 +33,24 @@ struct Block {
     interpolation: Tensor,
 }
 
+/// NHITS' own options.
+#[derive(Clone, Debug)]
+pub struct NhitsOptions {
+    stack_types: Vec<String>,
+    n_blocks: Vec<usize>,
+    mlp_units: Vec<Vec<usize>>,
+    pool_sizes: Vec<usize>,
+    downsample: Vec<usize>,
+    pooling: Pooling,
+    interpolation: String,
+    dropout: f32,
+    activation: String,
+}
+
 pub struct Nhits {
-    common: CommonOptions,
+    input_size: usize,
+    h: usize,
     outputs: usize,
-    options: Value,
     pooling: Pooling,
     dropout: f32,
     blocks: Vec<Block>,
@@ -61,84 +72,122 @@ impl Module for Nhits {
     }
 }
 
-impl Nhits {
-    pub fn from_options(options: &Value, outputs: usize) -> Result<Nhits> {
-        let mut r = OptionReader::new("NHITS", options)?;
-        let common = CommonOptions::read(&mut r, DEFAULTS)?;
+impl NhitsOptions {
+    /// Each block's pooling kernel, knot count and input width, in order.
+    fn blocks(&self, c: &CommonOptions) -> impl Iterator<Item = (usize, usize, usize)> + '_ {
+        let (l, h) = (c.input_size, c.h);
+        let (nx, nf, ns) = (c.hist_exog_list.len(), c.futr_exog_list.len(), c.stat_exog_list.len());
+        (0..self.stack_types.len()).flat_map(move |stack| {
+            let k = self.pool_sizes[stack];
+            let n_knots = (h / self.downsample[stack]).max(1);
+            let pooled_hist = l.div_ceil(k);
+            let pooled_futr = (l + h).div_ceil(k);
+            let in_features = pooled_hist + nx * pooled_hist + nf * pooled_futr + ns;
+            std::iter::repeat((k, n_knots, in_features)).take(self.n_blocks[stack])
+        })
+    }
+}
+
+impl Spec for NhitsOptions {
+    const CLASS: &'static str = "NHITS";
+    const DEFAULTS: Defaults = Defaults { num_lr_decays: 3, ..Defaults::BASE };
+    const CAPABILITIES: Capabilities = Capabilities { futr_exog: true, hist_exog: true, stat_exog: true, multivariate: false };
+    type Net = Nhits;
+
+    fn read(r: &mut OptionReader, _: &CommonOptions) -> Result<Self> {
         let stack_types = r.strings("stackTypes")?;
         let n_stacks_default = if stack_types.is_empty() { 3 } else { stack_types.len() };
         let stack_types = if stack_types.is_empty() { vec!["identity".to_string(); 3] } else { stack_types };
         if let Some(bad) = stack_types.iter().find(|s| *s != "identity") {
             return Err(Error::range(format!("NHITS option 'stackTypes' only supports 'identity' blocks, got '{bad}'")));
         }
-        let n_blocks = r.usizes("nBlocks", &vec![1; n_stacks_default], 1)?;
-        let mlp_units = r.usize_matrix("mlpUnits", &vec![vec![512, 512]; 3])?;
-        let pool_sizes = r.usizes("nPoolKernelSize", &[2, 2, 1], 1)?;
-        let downsample = r.usizes("nFreqDownsample", &[4, 2, 1], 1)?;
-        let pooling = match r.choice("poolingMode", "MaxPool1d", &["MaxPool1d", "AvgPool1d"])?.as_str() {
-            "MaxPool1d" => Pooling::Max,
-            _ => Pooling::Avg,
-        };
-        let interpolation = r.choice("interpolationMode", "linear", &["linear", "nearest"])?;
-        let dropout = r.f64_in("dropoutProbTheta", 0.0, 0.0, 0.99, false)? as f32;
-        let activation = r.choice("activation", "ReLU", &ACTIVATIONS)?;
-        r.finish()?;
-        let n_stacks = stack_types.len();
-        for (name, len) in [("nBlocks", n_blocks.len()), ("nPoolKernelSize", pool_sizes.len()), ("nFreqDownsample", downsample.len())] {
+        Ok(NhitsOptions {
+            n_blocks: r.usizes("nBlocks", &vec![1; n_stacks_default], 1)?,
+            stack_types,
+            mlp_units: r.usize_matrix("mlpUnits", &vec![vec![512, 512]; 3])?,
+            pool_sizes: r.usizes("nPoolKernelSize", &[2, 2, 1], 1)?,
+            downsample: r.usizes("nFreqDownsample", &[4, 2, 1], 1)?,
+            pooling: match r.choice("poolingMode", "MaxPool1d", &["MaxPool1d", "AvgPool1d"])?.as_str() {
+                "MaxPool1d" => Pooling::Max,
+                _ => Pooling::Avg,
+            },
+            interpolation: r.choice("interpolationMode", "linear", &["linear", "nearest"])?,
+            dropout: r.f64_in("dropoutProbTheta", 0.0, 0.0, 0.99, false)? as f32,
+            activation: r.choice("activation", "ReLU", &ACTIVATIONS)?,
+        })
+    }
+
+    fn check(&self, _: &CommonOptions) -> Result<()> {
+        let n_stacks = self.stack_types.len();
+        for (name, len) in [("nBlocks", self.n_blocks.len()), ("nPoolKernelSize", self.pool_sizes.len()), ("nFreqDownsample", self.downsample.len())] {
             if len != n_stacks {
                 return Err(Error::range(format!("NHITS option '{name}' needs one entry per stack ({n_stacks}), got {len}")));
             }
         }
-        if mlp_units.iter().any(|u| u.len() != 2) || mlp_units.is_empty() {
+        if self.mlp_units.iter().any(|u| u.len() != 2) || self.mlp_units.is_empty() {
             return Err(Error::range("NHITS option 'mlpUnits' must be a list of [in, out] pairs"));
         }
-
-        let (l, h) = (common.input_size, common.h);
-        let (nx, nf, ns) = (common.hist_exog_list.len(), common.futr_exog_list.len(), common.stat_exog_list.len());
-        let mut rng = Rng::seed(common.random_seed);
-        let mut blocks = Vec::new();
-        for stack in 0..n_stacks {
-            for _ in 0..n_blocks[stack] {
-                let k = pool_sizes[stack];
-                let n_knots = (h / downsample[stack]).max(1);
-                let pooled_hist = l.div_ceil(k);
-                let pooled_futr = (l + h).div_ceil(k);
-                let in_features = pooled_hist + nx * pooled_hist + nf * pooled_futr + ns;
-                let mut hidden = vec![(0, Linear::new(in_features, mlp_units[0][0], true, &mut rng))];
-                let mut pos = 1;
-                for units in &mlp_units {
-                    hidden.push((pos, Linear::new(units[0], units[1], true, &mut rng)));
-                    pos += if dropout > 0.0 { 3 } else { 2 };
-                }
-                let n_theta = l + outputs * n_knots;
-                let output = (pos, Linear::new(mlp_units.last().unwrap()[1], n_theta, true, &mut rng));
-                blocks.push(Block {
-                    pool_kernel: k,
-                    n_knots,
-                    hidden,
-                    activation: Activation::parse(&activation, "NHITS")?,
-                    output,
-                    interpolation: Tensor::from_vec(interpolation_matrix(n_knots, h, interpolation == "linear"), &[n_knots, h]),
-                });
-            }
-        }
-        let mut normalized = common.to_json();
-        for (k, v) in [
-            ("stackTypes", json!(stack_types)),
-            ("nBlocks", json!(n_blocks)),
-            ("mlpUnits", json!(mlp_units)),
-            ("nPoolKernelSize", json!(pool_sizes)),
-            ("nFreqDownsample", json!(downsample)),
-            ("poolingMode", json!(if pooling == Pooling::Max { "MaxPool1d" } else { "AvgPool1d" })),
-            ("interpolationMode", json!(interpolation)),
-            ("dropoutProbTheta", json!(dropout)),
-            ("activation", json!(activation)),
-        ] {
-            normalized[k] = v;
-        }
-        Ok(Nhits { common, outputs, options: normalized, pooling, dropout, blocks })
+        Ok(())
     }
 
+    fn to_json(&self) -> Map<String, Value> {
+        entries([
+            ("stackTypes", json!(self.stack_types)),
+            ("nBlocks", json!(self.n_blocks)),
+            ("mlpUnits", json!(self.mlp_units)),
+            ("nPoolKernelSize", json!(self.pool_sizes)),
+            ("nFreqDownsample", json!(self.downsample)),
+            ("poolingMode", json!(if self.pooling == Pooling::Max { "MaxPool1d" } else { "AvgPool1d" })),
+            ("interpolationMode", json!(self.interpolation)),
+            ("dropoutProbTheta", json!(self.dropout)),
+            ("activation", json!(self.activation)),
+        ])
+    }
+
+    fn footprint(&self, c: &CommonOptions, outputs: usize) -> Footprint {
+        let linear = |i: usize, o: usize| (i as f64 + 1.0) * o as f64;
+        let mut f = Footprint::default();
+        for (_, n_knots, in_features) in self.blocks(c) {
+            let n_theta = c.input_size + outputs * n_knots;
+            let units: f64 = self.mlp_units.iter().map(|u| u[1] as f64).sum();
+            f.params += linear(in_features, self.mlp_units[0][0])
+                + self.mlp_units.iter().map(|u| linear(u[0], u[1])).sum::<f64>()
+                + linear(self.mlp_units.last().map_or(0, |u| u[1]), n_theta)
+                + Activation::params(&self.activation);
+            // Pooled input, each hidden layer before and after its activation (and dropout mask),
+            // theta, the interpolated forecast and the residual.
+            f.per_window += in_features as f64 + self.mlp_units[0][0] as f64 + 3.0 * units + n_theta as f64 + (2 * c.h * outputs + 2 * c.input_size) as f64;
+        }
+        f
+    }
+
+    fn build(&self, c: &CommonOptions, outputs: usize, rng: &mut Rng) -> Nhits {
+        let (l, h) = (c.input_size, c.h);
+        let mlp_units = &self.mlp_units;
+        let mut blocks = Vec::new();
+        for (k, n_knots, in_features) in self.blocks(c) {
+            let mut hidden = vec![(0, Linear::new(in_features, mlp_units[0][0], true, rng))];
+            let mut pos = 1;
+            for units in mlp_units {
+                hidden.push((pos, Linear::new(units[0], units[1], true, rng)));
+                pos += if self.dropout > 0.0 { 3 } else { 2 };
+            }
+            let n_theta = l + outputs * n_knots;
+            let output = (pos, Linear::new(mlp_units.last().unwrap()[1], n_theta, true, rng));
+            blocks.push(Block {
+                pool_kernel: k,
+                n_knots,
+                hidden,
+                activation: Activation::parse(&self.activation, "NHITS").expect("checked against NAMES when read"),
+                output,
+                interpolation: Tensor::from_vec(interpolation_matrix(n_knots, h, self.interpolation == "linear"), &[n_knots, h]),
+            });
+        }
+        Nhits { input_size: l, h, outputs, pooling: self.pooling, dropout: self.dropout, blocks }
+    }
+}
+
+impl Nhits {
     fn pool(&self, x: &Tensor, k: usize) -> Tensor {
         match self.pooling {
             Pooling::Max => x.max_pool1d(k),
@@ -153,7 +202,7 @@ impl Nhits {
     }
 
     fn block_forward(&self, block: &Block, residual: &Tensor, batch: &Batch, ctx: &mut Ctx) -> (Tensor, Tensor) {
-        let (b, l, h) = (residual.dim(0), self.common.input_size, self.common.h);
+        let (b, l, h) = (residual.dim(0), self.input_size, self.h);
         let k = block.pool_kernel;
         let mut parts = vec![self.pool(residual, k)];
         if let Some(x) = &batch.hist_exog {
@@ -180,21 +229,9 @@ impl Nhits {
     }
 }
 
-impl Model for Nhits {
-    fn class_name(&self) -> &'static str {
-        "NHITS"
-    }
-    fn common(&self) -> &CommonOptions {
-        &self.common
-    }
-    fn options_json(&self) -> Value {
-        self.options.clone()
-    }
-    fn capabilities(&self) -> Capabilities {
-        Capabilities { futr_exog: true, hist_exog: true, stat_exog: true, multivariate: false }
-    }
+impl Network for Nhits {
     fn forward(&self, batch: &Batch, ctx: &mut Ctx) -> Tensor {
-        let l = self.common.input_size;
+        let l = self.input_size;
         let b = batch.insample_y.dim(0);
         // Blocks read the history newest-first, as in NeuralForecast.
         let mut residual = batch.insample_y.flip_last();

@@ -8,6 +8,11 @@ use crate::data::ScalerType;
 use crate::error::{Error, Result};
 use crate::loss::Loss;
 
+/// A model's own options as JSON entries, in the order given (for `Spec::to_json`).
+pub fn entries<const N: usize>(pairs: [(&str, Value); N]) -> serde_json::Map<String, Value> {
+    pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+}
+
 /// Training and data options common to all models.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CommonOptions {
@@ -58,13 +63,36 @@ pub struct Defaults {
     /// None = all windows at once (NeuralForecast's -1).
     pub inference_windows_batch_size: Option<usize>,
     pub scaler_type: &'static str,
+    /// NeuralForecast's recurrent models take `inputSize: -1` (their default) as this many horizons.
+    pub input_size_horizons: Option<usize>,
+}
+
+impl Defaults {
+    /// NeuralForecast's BaseModel defaults; a model states only where it differs
+    /// (`Defaults { num_lr_decays: 3, ..Defaults::BASE }`).
+    pub const BASE: Defaults = Defaults {
+        max_steps: 1000,
+        learning_rate: 1e-3,
+        num_lr_decays: -1,
+        windows_batch_size: 1024,
+        inference_windows_batch_size: None,
+        scaler_type: "identity",
+        input_size_horizons: None,
+    };
 }
 
 impl CommonOptions {
     /// Reads the common options from `r`, leaving model-specific ones for the caller.
     pub fn read(r: &mut OptionReader, d: Defaults) -> Result<CommonOptions> {
         let h = r.required_positive("h")?;
-        let input_size = r.required_positive("inputSize")?;
+        let input_size = match d.input_size_horizons {
+            Some(k) => match r.i64("inputSize", -1)? {
+                -1 => k.saturating_mul(h),
+                n if n >= 1 => n as usize,
+                n => return Err(r.range_error("inputSize", &format!("must be >= 1 (or -1 for {k}·h), got {n}"))),
+            },
+            None => r.required_positive("inputSize")?,
+        };
         let scaler_type = r.string("scalerType", d.scaler_type)?;
         ScalerType::parse(&scaler_type)?;
         let loss = r.raw("loss").unwrap_or_else(|| json!({"type": "MAE"}));

@@ -4,24 +4,15 @@
 //! norms, residual attention scores carried from layer to layer), flattened and mapped by one
 //! linear head to the horizon, then de-normalised.
 
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
-use super::options::{CommonOptions, Defaults};
+use super::options::{entries, CommonOptions, Defaults};
 use super::reader::OptionReader;
-use super::{Batch, Capabilities, Model};
+use super::{Batch, Capabilities, Footprint, Network, Spec};
 use crate::error::{Error, Result};
 use crate::nn::{init, join, BatchNorm1d, Ctx, Linear, Module};
 use crate::rng::Rng;
 use crate::tensor::{PadMode, Tensor};
-
-pub const DEFAULTS: Defaults = Defaults {
-    max_steps: 5000,
-    learning_rate: 1e-4,
-    num_lr_decays: -1,
-    windows_batch_size: 1024,
-    inference_windows_batch_size: Some(1024),
-    scaler_type: "identity",
-};
 
 const REVIN_EPS: f32 = 1e-5;
 
@@ -55,9 +46,31 @@ impl Module for EncoderLayer {
     }
 }
 
+/// PatchTST's own options.
+#[derive(Clone, Debug)]
+pub struct PatchTstOptions {
+    encoder_layers: usize,
+    n_heads: usize,
+    hidden_size: usize,
+    linear_hidden_size: usize,
+    dropout: f32,
+    fc_dropout: f64,
+    head_dropout: f32,
+    attn_dropout: f32,
+    patch_len: usize,
+    stride: usize,
+    revin: bool,
+    revin_affine: bool,
+    revin_subtract_last: bool,
+    activation: String,
+    res_attention: bool,
+    batch_normalization: bool,
+    learn_pos_embed: bool,
+}
+
 pub struct PatchTst {
-    common: CommonOptions,
-    options: Value,
+    input_size: usize,
+    h: usize,
     outputs: usize,
     patch_len: usize,
     stride: usize,
@@ -80,104 +93,139 @@ pub struct PatchTst {
     head: Linear,
 }
 
-impl PatchTst {
-    pub fn from_options(options: &Value, outputs: usize) -> Result<PatchTst> {
-        let mut r = OptionReader::new("PatchTST", options)?;
-        let common = CommonOptions::read(&mut r, DEFAULTS)?;
-        let encoder_layers = r.usize_min("encoderLayers", 3, 1)?;
-        let heads = r.usize_min("nHeads", 16, 1)?;
-        let hidden = r.usize_min("hiddenSize", 128, 1)?;
-        let linear_hidden = r.usize_min("linearHiddenSize", 256, 1)?;
-        let dropout = r.f64_in("dropout", 0.2, 0.0, 0.99, false)? as f32;
-        let fc_dropout = r.f64_in("fcDropout", 0.2, 0.0, 0.99, false)?;
-        let head_dropout = r.f64_in("headDropout", 0.0, 0.0, 0.99, false)? as f32;
-        let attn_dropout = r.f64_in("attnDropout", 0.0, 0.0, 0.99, false)? as f32;
-        let patch_len = r.usize_min("patchLen", 16, 1)?;
-        let stride = r.usize_min("stride", 8, 1)?;
-        let revin = r.bool("revin", true)?;
-        let revin_affine = r.bool("revinAffine", false)?;
-        let subtract_last = r.bool("revinSubtractLast", true)?;
-        let activation = r.choice("activation", "gelu", &["gelu", "relu"])?;
-        let res_attention = r.bool("resAttention", true)?;
-        let batch_normalization = r.bool("batchNormalization", false)?;
-        let learn_pos_embed = r.bool("learnPosEmbed", true)?;
-        r.finish()?;
+impl PatchTstOptions {
+    /// Patches over the window plus `stride` replicated points at its end.
+    fn patch_num(&self, c: &CommonOptions) -> usize {
+        (c.input_size - self.patch_len) / self.stride + 1 + 1
+    }
+}
+
+impl Spec for PatchTstOptions {
+    const CLASS: &'static str = "PatchTST";
+    const DEFAULTS: Defaults = Defaults { max_steps: 5000, learning_rate: 1e-4, inference_windows_batch_size: Some(1024), ..Defaults::BASE };
+    const CAPABILITIES: Capabilities = Capabilities { futr_exog: false, hist_exog: false, stat_exog: false, multivariate: false };
+    type Net = PatchTst;
+
+    fn read(r: &mut OptionReader, _: &CommonOptions) -> Result<Self> {
+        Ok(PatchTstOptions {
+            encoder_layers: r.usize_min("encoderLayers", 3, 1)?,
+            n_heads: r.usize_min("nHeads", 16, 1)?,
+            hidden_size: r.usize_min("hiddenSize", 128, 1)?,
+            linear_hidden_size: r.usize_min("linearHiddenSize", 256, 1)?,
+            dropout: r.f64_in("dropout", 0.2, 0.0, 0.99, false)? as f32,
+            fc_dropout: r.f64_in("fcDropout", 0.2, 0.0, 0.99, false)?,
+            head_dropout: r.f64_in("headDropout", 0.0, 0.0, 0.99, false)? as f32,
+            attn_dropout: r.f64_in("attnDropout", 0.0, 0.0, 0.99, false)? as f32,
+            patch_len: r.usize_min("patchLen", 16, 1)?,
+            stride: r.usize_min("stride", 8, 1)?,
+            revin: r.bool("revin", true)?,
+            revin_affine: r.bool("revinAffine", false)?,
+            revin_subtract_last: r.bool("revinSubtractLast", true)?,
+            activation: r.choice("activation", "gelu", &["gelu", "relu"])?,
+            res_attention: r.bool("resAttention", true)?,
+            batch_normalization: r.bool("batchNormalization", false)?,
+            learn_pos_embed: r.bool("learnPosEmbed", true)?,
+        })
+    }
+
+    fn check(&self, c: &CommonOptions) -> Result<()> {
+        let (hidden, heads, patch_len) = (self.hidden_size, self.n_heads, self.patch_len);
         if hidden % heads != 0 {
             return Err(Error::range(format!("PatchTST option 'hiddenSize' ({hidden}) must be divisible by 'nHeads' ({heads})")));
         }
-        let l = common.input_size;
+        let l = c.input_size;
         if patch_len > l {
             return Err(Error::range(format!("PatchTST option 'patchLen' ({patch_len}) must not exceed inputSize ({l})")));
         }
-        if !common.futr_exog_list.is_empty() || !common.hist_exog_list.is_empty() || !common.stat_exog_list.is_empty() {
+        if !c.futr_exog_list.is_empty() || !c.hist_exog_list.is_empty() || !c.stat_exog_list.is_empty() {
             return Err(Error::value("PatchTST does not use exogenous variables (as in NeuralForecast)"));
         }
-        // Patches over the window plus `stride` replicated points at its end.
-        let patch_num = (l - patch_len) / stride + 1 + 1;
-        let mut rng = Rng::seed(common.random_seed);
-        let w_p = Linear::new(patch_len, hidden, true, &mut rng);
-        let w_pos = init::uniform(&[patch_num, hidden], 0.02, &mut rng);
-        let w_pos = if learn_pos_embed { w_pos } else { w_pos.detach() };
-        let layers = (0..encoder_layers)
+        Ok(())
+    }
+
+    fn to_json(&self) -> Map<String, Value> {
+        entries([
+            ("encoderLayers", json!(self.encoder_layers)),
+            ("nHeads", json!(self.n_heads)),
+            ("hiddenSize", json!(self.hidden_size)),
+            ("linearHiddenSize", json!(self.linear_hidden_size)),
+            ("dropout", json!(self.dropout)),
+            ("fcDropout", json!(self.fc_dropout)),
+            ("headDropout", json!(self.head_dropout)),
+            ("attnDropout", json!(self.attn_dropout)),
+            ("patchLen", json!(self.patch_len)),
+            ("stride", json!(self.stride)),
+            ("revin", json!(self.revin)),
+            ("revinAffine", json!(self.revin_affine)),
+            ("revinSubtractLast", json!(self.revin_subtract_last)),
+            ("activation", json!(self.activation)),
+            ("resAttention", json!(self.res_attention)),
+            ("batchNormalization", json!(self.batch_normalization)),
+            ("learnPosEmbed", json!(self.learn_pos_embed)),
+        ])
+    }
+
+    fn footprint(&self, c: &CommonOptions, outputs: usize) -> Footprint {
+        let (p, d, f, n) = (self.patch_num(c) as f64, self.hidden_size as f64, self.linear_hidden_size as f64, self.encoder_layers as f64);
+        let heads = self.n_heads as f64;
+        let o = (c.h * outputs) as f64;
+        let revin = if self.revin_affine { 2.0 } else { 0.0 };
+        // Q, K, V, out; two BatchNorms (weight, bias, running mean and variance); the feed-forward.
+        let layer = 4.0 * (d + 1.0) * d + 2.0 * 4.0 * d + (d + 1.0) * f + (f + 1.0) * d;
+        Footprint {
+            params: revin + (self.patch_len as f64 + 1.0) * d + p * d + n * layer + (d * p + 1.0) * o,
+            // Per layer: projections, scores and their softmax (heads × P × P), the attended values,
+            // norms, residuals and dropout masks, the feed-forward's hidden layer.
+            per_window: p * self.patch_len as f64 + n * (12.0 * p * d + 3.0 * heads * p * p + 3.0 * p * f) + p * d + 2.0 * o,
+        }
+    }
+
+    fn build(&self, c: &CommonOptions, outputs: usize, rng: &mut Rng) -> PatchTst {
+        let (hidden, linear_hidden) = (self.hidden_size, self.linear_hidden_size);
+        let patch_num = self.patch_num(c);
+        let w_p = Linear::new(self.patch_len, hidden, true, rng);
+        let w_pos = init::uniform(&[patch_num, hidden], 0.02, rng);
+        let w_pos = if self.learn_pos_embed { w_pos } else { w_pos.detach() };
+        let layers = (0..self.encoder_layers)
             .map(|_| EncoderLayer {
-                w_q: Linear::new(hidden, hidden, true, &mut rng),
-                w_k: Linear::new(hidden, hidden, true, &mut rng),
-                w_v: Linear::new(hidden, hidden, true, &mut rng),
-                to_out: Linear::new(hidden, hidden, true, &mut rng),
+                w_q: Linear::new(hidden, hidden, true, rng),
+                w_k: Linear::new(hidden, hidden, true, rng),
+                w_v: Linear::new(hidden, hidden, true, rng),
+                to_out: Linear::new(hidden, hidden, true, rng),
                 norm_attn: BatchNorm1d::new(hidden),
-                ff_in: Linear::new(hidden, linear_hidden, true, &mut rng),
-                ff_out: Linear::new(linear_hidden, hidden, true, &mut rng),
+                ff_in: Linear::new(hidden, linear_hidden, true, rng),
+                ff_out: Linear::new(linear_hidden, hidden, true, rng),
                 norm_ffn: BatchNorm1d::new(hidden),
             })
             .collect();
-        let head = Linear::new(hidden * patch_num, common.h * outputs, true, &mut rng);
-        let mut normalized = common.to_json();
-        for (k, v) in [
-            ("encoderLayers", json!(encoder_layers)),
-            ("nHeads", json!(heads)),
-            ("hiddenSize", json!(hidden)),
-            ("linearHiddenSize", json!(linear_hidden)),
-            ("dropout", json!(dropout)),
-            ("fcDropout", json!(fc_dropout)),
-            ("headDropout", json!(head_dropout)),
-            ("attnDropout", json!(attn_dropout)),
-            ("patchLen", json!(patch_len)),
-            ("stride", json!(stride)),
-            ("revin", json!(revin)),
-            ("revinAffine", json!(revin_affine)),
-            ("revinSubtractLast", json!(subtract_last)),
-            ("activation", json!(activation)),
-            ("resAttention", json!(res_attention)),
-            ("batchNormalization", json!(batch_normalization)),
-            ("learnPosEmbed", json!(learn_pos_embed)),
-        ] {
-            normalized[k] = v;
-        }
-        Ok(PatchTst {
-            common,
-            options: normalized,
+        let head = Linear::new(hidden * patch_num, c.h * outputs, true, rng);
+        PatchTst {
+            input_size: c.input_size,
+            h: c.h,
             outputs,
-            patch_len,
-            stride,
+            patch_len: self.patch_len,
+            stride: self.stride,
             patch_num,
-            heads,
-            dropout,
-            attn_dropout,
-            head_dropout,
-            gelu: activation == "gelu",
-            res_attention,
+            heads: self.n_heads,
+            dropout: self.dropout,
+            attn_dropout: self.attn_dropout,
+            head_dropout: self.head_dropout,
+            gelu: self.activation == "gelu",
+            res_attention: self.res_attention,
             // NeuralForecast passes `batch_normalization` as the encoder's `pre_norm`.
-            pre_norm: batch_normalization,
-            revin,
-            subtract_last,
-            revin_affine: revin_affine.then(|| (init::ones(&[1]), init::zeros(&[1]))),
+            pre_norm: self.batch_normalization,
+            revin: self.revin,
+            subtract_last: self.revin_subtract_last,
+            revin_affine: self.revin_affine.then(|| (init::ones(&[1]), init::zeros(&[1]))),
             w_p,
             w_pos,
             layers,
             head,
-        })
+        }
     }
+}
 
+impl PatchTst {
     /// BatchNorm over the hidden features of `[N, P, D]`.
     fn norm(bn: &BatchNorm1d, x: &Tensor, train: bool) -> Tensor {
         bn.forward_on(x, 2, train)
@@ -235,21 +283,9 @@ impl Module for PatchTst {
     }
 }
 
-impl Model for PatchTst {
-    fn class_name(&self) -> &'static str {
-        "PatchTST"
-    }
-    fn common(&self) -> &CommonOptions {
-        &self.common
-    }
-    fn options_json(&self) -> Value {
-        self.options.clone()
-    }
-    fn capabilities(&self) -> Capabilities {
-        Capabilities::default()
-    }
+impl Network for PatchTst {
     fn forward(&self, batch: &Batch, ctx: &mut Ctx) -> Tensor {
-        let (b, l, h) = (batch.insample_y.dim(0), self.common.input_size, self.common.h);
+        let (b, l, h) = (batch.insample_y.dim(0), self.input_size, self.h);
         let mut x = batch.insample_y.clone();
         // RevIN: centre on the last value (or the mean) and divide by the window's std.
         let (anchor, stdev) = if self.revin {

@@ -51,6 +51,11 @@ impl<'a> OptionReader<'a> {
         Error::type_err(format!("{} option '{key}' must be {expected}, got {}", self.model, describe(v)))
     }
 
+    /// A RangeError naming the option: `"<model> option '<key>' <what>"`.
+    pub fn range_error(&self, key: &str, what: &str) -> Error {
+        Error::range(format!("{} option '{key}' {what}", self.model))
+    }
+
     /// A non-negative integer, or `default` when absent.
     pub fn usize(&mut self, key: &'static str, default: usize) -> Result<usize> {
         match self.get(key) {

@@ -20,9 +20,13 @@ pub struct Revin {
 }
 
 impl Revin {
+    /// The features the affine map covers: y, historic, then future exogenous.
+    pub fn features(c: &CommonOptions) -> usize {
+        1 + c.hist_exog_list.len() + c.futr_exog_list.len()
+    }
+
     pub fn wrap(inner: Box<dyn Model>) -> Revin {
-        let c = inner.common();
-        let features = 1 + c.hist_exog_list.len() + c.futr_exog_list.len();
+        let features = Self::features(inner.common());
         Revin { inner, weight: init::ones(&[features]), bias: init::zeros(&[features]) }
     }
 

@@ -46,6 +46,47 @@ fn parameter_counts_match_neuralforecast() {
     }
 }
 
+/// Options that exercise each class's branches; every registered class must appear here.
+fn sample_options() -> Vec<(&'static str, serde_json::Value)> {
+    let exog = json!({"histExogList": ["a", "b"], "futrExogList": ["c"], "statExogList": ["s"]});
+    let with = |base: serde_json::Value, extra: &serde_json::Value| {
+        let mut v = base;
+        v.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        v
+    };
+    vec![
+        ("MLP", json!({"h": 5, "inputSize": 8, "hiddenSize": 16, "numLayers": 3})),
+        ("MLP", with(json!({"h": 5, "inputSize": 8, "hiddenSize": 16, "scalerType": "revin", "loss": {"type": "MQLoss"}}), &exog)),
+        ("NHITS", json!({"h": 12, "inputSize": 24})),
+        ("NHITS", with(json!({"h": 5, "inputSize": 9, "mlpUnits": [[8, 6], [6, 4], [4, 4]], "dropoutProbTheta": 0.1, "activation": "PReLU"}), &exog)),
+        ("LSTM", json!({"h": 12})),
+        ("LSTM", with(json!({"h": 9, "inputSize": 6, "encoderHiddenSize": 8, "encoderNLayers": 3, "encoderBias": false, "decoderLayers": 3, "decoderActivation": "PReLU", "decoderHiddenSize": 5, "loss": {"type": "DistributionLoss", "distribution": "StudentT"}}), &exog)),
+        ("LSTM", json!({"h": 2, "inputSize": 6, "encoderHiddenSize": 8, "decoderLayers": 1})),
+        ("PatchTST", json!({"h": 12, "inputSize": 24})),
+        ("PatchTST", json!({"h": 3, "inputSize": 13, "hiddenSize": 8, "nHeads": 2, "linearHiddenSize": 6, "patchLen": 4, "stride": 3, "revinAffine": true, "learnPosEmbed": false})),
+    ]
+}
+
+#[test]
+fn footprint_counts_every_weight() {
+    let samples = sample_options();
+    for class in classes() {
+        assert!(samples.iter().any(|(c, _)| *c == class), "add {class} to sample_options");
+    }
+    for (class, opts) in samples {
+        let config = configure_class(class, &opts).unwrap();
+        let m = config.build();
+        let buffers: usize = crate::nn::named_buffers(m.as_ref()).iter().map(|(_, t)| t.numel()).sum();
+        assert_eq!(config.footprint().params, (param_count(m.as_ref()) + buffers) as f64, "{class} {opts}");
+        assert!(config.footprint().per_window > 0.0);
+        assert_eq!(m.options_json(), config.options_json());
+        assert_eq!(m.class_name(), class);
+        let c = config.common();
+        let y = forward(m.as_ref(), &batch(2, c.input_size, c.h, c.hist_exog_list.len(), c.futr_exog_list.len(), c.stat_exog_list.len(), 1));
+        assert_eq!(y.shape(), &[2, c.h, c.loss().outputs()], "{class} {opts}");
+    }
+}
+
 #[test]
 fn forward_shapes_with_exogenous_and_quantiles() {
     let opts = json!({
