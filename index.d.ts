@@ -103,7 +103,13 @@ export declare class DistributionLoss extends Loss {
   })
 }
 
-/** Options every model takes, with NeuralForecast's names and meanings. */
+/**
+ * Options every model takes, with NeuralForecast's names and meanings. Sizes are checked at
+ * construction against a memory limit (half of physical memory, or the environment variable
+ * `NEURO_DIVERGENT_MEMORY_LIMIT`, e.g. `'8GB'`): a model whose training step would need more throws
+ * a `RangeError` saying how much, before allocating anything. Whole-number options are at most
+ * `Number.MAX_SAFE_INTEGER`.
+ */
 export interface CommonOptions {
   /** Forecast horizon (required). */
   h: number

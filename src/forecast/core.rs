@@ -10,7 +10,7 @@ use super::{Control, CvOptions, FitOptions, FreqSpec, ModelSpec, ProgressEvent};
 use crate::data::{forecast_windows, static_table, validation_windows, Dataset, Freq, FrameColumns, TrainSampler, Window, WindowSpec};
 use crate::error::{Error, Result};
 use crate::kernels::threads::on_worker;
-use crate::models::{self, Model};
+use crate::models::{self, memory, Model};
 use crate::rng::Rng;
 use crate::train::{fit as train, TrainConfig};
 
@@ -175,6 +175,7 @@ impl NeuralForecast {
             let future = future_values(m.as_ref(), data, futr_df, &self.freq, h)?;
             let inputs = Inputs { data, spec, statics: st.as_deref(), future: future.as_deref() };
             let windows = forecast_windows(data, &inputs.spec);
+            check_inference(m.as_ref(), "predict", windows.len())?;
             let loss = m.common().loss();
             let values = forecast_columns(m.as_ref(), &inputs, &windows, m.common().inference_windows_batch_size);
             push_columns(&mut out, &loss.output_names(&model_name(m.as_ref())), &values, loss.columns());
@@ -253,6 +254,7 @@ impl NeuralForecast {
                     })
                     .collect();
                 let ws: Vec<Window> = picked.iter().map(|(_, w)| *w).collect();
+                check_inference(m.as_ref(), "crossValidation", ws.len())?;
                 let pred = forecast_columns(m.as_ref(), &inputs, &ws, m.common().inference_windows_batch_size);
                 for ((j, _), chunk) in picked.iter().zip(pred.chunks(h * k)) {
                     values[j * h * k..(j + 1) * h * k].copy_from_slice(chunk);
@@ -281,6 +283,12 @@ impl NeuralForecast {
     }
 }
 
+/// Refuses an inference batch that would exceed the memory limit, before it is allocated.
+fn check_inference(m: &dyn Model, what: &str, windows: usize) -> Result<()> {
+    let batch = m.common().inference_windows_batch_size.map_or(windows, |b| b.min(windows));
+    memory::check_batch(m.config(), what, batch, false, &memory::limit()?)
+}
+
 /// Appends the `k` output columns of `values` (`[rows, k]` row-major, rows in frame order).
 fn push_columns(out: &mut OutputFrame, names: &[String], values: &[f32], k: usize) {
     for (c, name) in names.iter().enumerate() {
@@ -296,6 +304,8 @@ fn train_model(model: &dyn Model, data: &Dataset, statics: &Statics, val_size: u
     let st = statics.for_model(model, data)?;
     let sampler = TrainSampler::new(data, &spec, val_size + holdout, c.batch_size, c.windows_batch_size).map_err(|e| e.context(&name))?;
     let val_windows = validation_windows(data, &spec, val_size, holdout);
+    // Validation runs every window in one batch.
+    memory::check_batch(model.config(), "validation", val_windows.len(), false, &memory::limit()?)?;
     let mut task = FitTask {
         model,
         inputs: Inputs { data, spec, statics: st.as_deref(), future: None },

@@ -40,7 +40,7 @@ pub struct Lstm {
 impl LstmOptions {
     /// The decoder's layer widths, `(in, out)`, applied to each horizon step.
     fn decoder_shapes(&self, c: &CommonOptions, outputs: usize) -> Vec<(usize, usize)> {
-        let first = self.encoder_hidden_size + c.futr_exog_list.len();
+        let first = self.encoder_hidden_size.saturating_add(c.futr_exog_list.len());
         if self.decoder_layers == 1 {
             return vec![(first, outputs)];
         }
@@ -103,7 +103,7 @@ impl Spec for LstmOptions {
         let upsample = if h > l { (l + 1.0) * h } else { 0.0 };
         let shapes = self.decoder_shapes(c, outputs);
         let decoder: f64 = shapes.iter().map(|&(i, o)| (i as f64 + 1.0) * o as f64).sum();
-        let decoded: f64 = shapes.iter().map(|&(i, o)| (i + 2 * o) as f64).sum();
+        let decoded: f64 = shapes.iter().map(|&(i, o)| i as f64 + 2.0 * o as f64).sum();
         Footprint {
             params: encoder + upsample + decoder + Activation::params(&self.decoder_activation),
             // Per step and layer: the gates, cell and hidden state kept for backward; then each

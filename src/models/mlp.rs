@@ -27,10 +27,12 @@ pub struct Mlp {
     out: Linear,
 }
 
-/// Inputs of the first layer: the window, then each exogenous variable over its span.
+/// Inputs of the first layer: the window, then each exogenous variable over its span (saturating,
+/// so that absurd sizes are refused by the memory check rather than wrapped).
 fn first_in(c: &CommonOptions) -> usize {
     let (l, h) = (c.input_size, c.h);
-    l + c.hist_exog_list.len() * l + c.futr_exog_list.len() * (l + h) + c.stat_exog_list.len()
+    let (nx, nf, ns) = (c.hist_exog_list.len(), c.futr_exog_list.len(), c.stat_exog_list.len());
+    l.saturating_add(nx.saturating_mul(l)).saturating_add(nf.saturating_mul(l.saturating_add(h))).saturating_add(ns)
 }
 
 impl Spec for MlpOptions {
@@ -46,7 +48,7 @@ impl Spec for MlpOptions {
         entries([("numLayers", json!(self.num_layers)), ("hiddenSize", json!(self.hidden_size))])
     }
     fn footprint(&self, c: &CommonOptions, outputs: usize) -> Footprint {
-        let (i, hs, o, n) = (first_in(c) as f64, self.hidden_size as f64, (c.h * outputs) as f64, self.num_layers as f64);
+        let (i, hs, o, n) = (first_in(c) as f64, self.hidden_size as f64, c.h as f64 * outputs as f64, self.num_layers as f64);
         Footprint {
             params: (i + 1.0) * hs + (n - 1.0) * (hs + 1.0) * hs + (hs + 1.0) * o,
             // The input, and each layer's output before and after its activation.

@@ -8,6 +8,7 @@
 
 mod activation;
 mod lstm;
+pub mod memory;
 mod mlp;
 mod nhits;
 mod patchtst;
@@ -156,6 +157,9 @@ impl<S: Spec> Module for Built<S> {
 }
 
 impl<S: Spec> Model for Built<S> {
+    fn config(&self) -> &dyn ModelConfig {
+        &self.config
+    }
     fn class_name(&self) -> &'static str {
         S::CLASS
     }
@@ -199,7 +203,8 @@ pub fn classes() -> impl Iterator<Item = &'static str> {
     REGISTRY.iter().map(|e| e.class)
 }
 
-/// Reads and checks a model's options from its class name and camelCase options; allocates no weights.
+/// Reads and checks a model's options from its class name and camelCase options, including that a
+/// training step fits in the memory limit ([`memory`]); allocates no weights.
 pub fn configure_class(class: &str, options: &Value) -> Result<Box<dyn ModelConfig>> {
     let entry = REGISTRY.iter().find(|e| e.class == class).ok_or_else(|| {
         Error::type_err(format!("unknown model class '{class}'; this build implements {}", classes().collect::<Vec<_>>().join(", ")))
@@ -207,7 +212,9 @@ pub fn configure_class(class: &str, options: &Value) -> Result<Box<dyn ModelConf
     if let Some(v) = options.get("loss").filter(|v| !v.is_null()) {
         Loss::from_json(v, "loss").map_err(|e| e.context(class))?;
     }
-    (entry.configure)(options)
+    let config = (entry.configure)(options)?;
+    memory::check_options(config.as_ref(), &memory::limit()?)?;
+    Ok(config)
 }
 
 /// Builds a model from its class name and camelCase options, validating every option.
@@ -247,6 +254,8 @@ pub struct Capabilities {
 
 /// A forecasting model.
 pub trait Model: Module + Send + Sync {
+    /// The options the model was built from.
+    fn config(&self) -> &dyn ModelConfig;
     /// NeuralForecast's class name, e.g. `"NHITS"`.
     fn class_name(&self) -> &'static str;
     /// The options common to every model (h, input size, training settings, ...).

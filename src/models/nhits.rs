@@ -73,17 +73,18 @@ impl Module for Nhits {
 }
 
 impl NhitsOptions {
-    /// Each block's pooling kernel, knot count and input width, in order.
-    fn blocks(&self, c: &CommonOptions) -> impl Iterator<Item = (usize, usize, usize)> + '_ {
+    /// Per stack: its blocks' pooling kernel, knot count and input width, and how many blocks.
+    fn stacks(&self, c: &CommonOptions) -> impl Iterator<Item = (usize, usize, usize, usize)> + '_ {
         let (l, h) = (c.input_size, c.h);
         let (nx, nf, ns) = (c.hist_exog_list.len(), c.futr_exog_list.len(), c.stat_exog_list.len());
-        (0..self.stack_types.len()).flat_map(move |stack| {
+        (0..self.stack_types.len()).map(move |stack| {
             let k = self.pool_sizes[stack];
             let n_knots = (h / self.downsample[stack]).max(1);
             let pooled_hist = l.div_ceil(k);
-            let pooled_futr = (l + h).div_ceil(k);
-            let in_features = pooled_hist + nx * pooled_hist + nf * pooled_futr + ns;
-            std::iter::repeat((k, n_knots, in_features)).take(self.n_blocks[stack])
+            let pooled_futr = l.saturating_add(h).div_ceil(k);
+            // Saturating: absurd sizes are refused by the memory check rather than wrapped.
+            let in_features = pooled_hist.saturating_add(nx.saturating_mul(pooled_hist)).saturating_add(nf.saturating_mul(pooled_futr)).saturating_add(ns);
+            (k, n_knots, in_features, self.n_blocks[stack])
         })
     }
 }
@@ -147,16 +148,20 @@ impl Spec for NhitsOptions {
     fn footprint(&self, c: &CommonOptions, outputs: usize) -> Footprint {
         let linear = |i: usize, o: usize| (i as f64 + 1.0) * o as f64;
         let mut f = Footprint::default();
-        for (_, n_knots, in_features) in self.blocks(c) {
-            let n_theta = c.input_size + outputs * n_knots;
+        for (_, n_knots, in_features, count) in self.stacks(c) {
+            let n_theta = c.input_size as f64 + outputs as f64 * n_knots as f64;
             let units: f64 = self.mlp_units.iter().map(|u| u[1] as f64).sum();
-            f.params += linear(in_features, self.mlp_units[0][0])
-                + self.mlp_units.iter().map(|u| linear(u[0], u[1])).sum::<f64>()
-                + linear(self.mlp_units.last().map_or(0, |u| u[1]), n_theta)
-                + Activation::params(&self.activation);
-            // Pooled input, each hidden layer before and after its activation (and dropout mask),
-            // theta, the interpolated forecast and the residual.
-            f.per_window += in_features as f64 + self.mlp_units[0][0] as f64 + 3.0 * units + n_theta as f64 + (2 * c.h * outputs + 2 * c.input_size) as f64;
+            let block = Footprint {
+                params: linear(in_features, self.mlp_units[0][0])
+                    + self.mlp_units.iter().map(|u| linear(u[0], u[1])).sum::<f64>()
+                    + (self.mlp_units.last().map_or(0, |u| u[1]) as f64 + 1.0) * n_theta
+                    + Activation::params(&self.activation),
+                // Pooled input, each hidden layer before and after its activation (and dropout
+                // mask), theta, the interpolated forecast and the residual.
+                per_window: in_features as f64 + self.mlp_units[0][0] as f64 + 3.0 * units + n_theta + 2.0 * (c.h as f64 * outputs as f64 + c.input_size as f64),
+            };
+            f.params += count as f64 * block.params;
+            f.per_window += count as f64 * block.per_window;
         }
         f
     }
@@ -165,7 +170,7 @@ impl Spec for NhitsOptions {
         let (l, h) = (c.input_size, c.h);
         let mlp_units = &self.mlp_units;
         let mut blocks = Vec::new();
-        for (k, n_knots, in_features) in self.blocks(c) {
+        for (k, n_knots, in_features) in self.stacks(c).flat_map(|(k, n, i, count)| std::iter::repeat((k, n, i)).take(count)) {
             let mut hidden = vec![(0, Linear::new(in_features, mlp_units[0][0], true, rng))];
             let mut pos = 1;
             for units in mlp_units {

@@ -168,7 +168,7 @@ impl Spec for PatchTstOptions {
     fn footprint(&self, c: &CommonOptions, outputs: usize) -> Footprint {
         let (p, d, f, n) = (self.patch_num(c) as f64, self.hidden_size as f64, self.linear_hidden_size as f64, self.encoder_layers as f64);
         let heads = self.n_heads as f64;
-        let o = (c.h * outputs) as f64;
+        let o = c.h as f64 * outputs as f64;
         let revin = if self.revin_affine { 2.0 } else { 0.0 };
         // Q, K, V, out; two BatchNorms (weight, bias, running mean and variance); the feed-forward.
         let layer = 4.0 * (d + 1.0) * d + 2.0 * 4.0 * d + (d + 1.0) * f + (f + 1.0) * d;

@@ -5,6 +5,9 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 
+/// `Number.MAX_SAFE_INTEGER`.
+const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+
 pub struct OptionReader<'a> {
     model: &'a str,
     obj: &'a Map<String, Value>,
@@ -56,17 +59,19 @@ impl<'a> OptionReader<'a> {
         Error::range(format!("{} option '{key}' {what}", self.model))
     }
 
-    /// A non-negative integer, or `default` when absent.
+    /// A non-negative integer, or `default` when absent. At most 2^53 (JavaScript's largest
+    /// exact integer), so that size arithmetic stays far from overflow.
     pub fn usize(&mut self, key: &'static str, default: usize) -> Result<usize> {
         match self.get(key) {
             None => Ok(default),
-            Some(v) => v.as_u64().map(|x| x as usize).ok_or_else(|| {
-                if v.as_i64().is_some_and(|x| x < 0) {
-                    Error::range(format!("{} option '{key}' must be >= 0, got {v}", self.model))
-                } else {
-                    self.wrong(key, "a whole number", v)
+            Some(v) => match v.as_u64() {
+                Some(x) if x <= MAX_SAFE_INTEGER => Ok(x as usize),
+                _ if v.as_i64().is_some_and(|x| x < 0) => Err(Error::range(format!("{} option '{key}' must be >= 0, got {v}", self.model))),
+                _ if v.is_u64() || v.as_f64().is_some_and(|x| x.fract() == 0.0 && x > 0.0) => {
+                    Err(Error::range(format!("{} option '{key}' must be <= {MAX_SAFE_INTEGER}, got {v}", self.model)))
                 }
-            }),
+                _ => Err(self.wrong(key, "a whole number", v)),
+            },
         }
     }
 
@@ -153,7 +158,11 @@ impl<'a> OptionReader<'a> {
             None => return Ok(default.to_vec()),
             Some(Value::Array(a)) => a
                 .iter()
-                .map(|x| x.as_u64().map(|u| u as usize).ok_or_else(|| self.wrong(key, "an array of whole numbers", x)))
+                .map(|x| match x.as_u64() {
+                    Some(u) if u <= MAX_SAFE_INTEGER => Ok(u as usize),
+                    Some(_) => Err(Error::range(format!("{} option '{key}' needs values <= {MAX_SAFE_INTEGER}, got {x}", self.model))),
+                    None => Err(self.wrong(key, "an array of whole numbers", x)),
+                })
                 .collect::<Result<Vec<_>>>()?,
             Some(v) => return Err(self.wrong(key, "an array of whole numbers", v)),
         };
@@ -176,8 +185,8 @@ impl<'a> OptionReader<'a> {
                     .ok_or_else(|| self.wrong(key, "an array of arrays of whole numbers", row))?
                     .iter()
                     .map(|x| match x.as_u64() {
-                        Some(u) if u >= 1 => Ok(u as usize),
-                        _ => Err(Error::range(format!("{} option '{key}' needs whole numbers >= 1, got {x}", self.model))),
+                        Some(u) if (1..=MAX_SAFE_INTEGER).contains(&u) => Ok(u as usize),
+                        _ => Err(Error::range(format!("{} option '{key}' needs whole numbers from 1 to {MAX_SAFE_INTEGER}, got {x}", self.model))),
                     })
                     .collect()
             })

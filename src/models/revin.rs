@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use super::{Batch, Capabilities, CommonOptions, Model};
+use super::{Batch, Capabilities, CommonOptions, Model, ModelConfig};
 use crate::nn::{init, join, Ctx, Module};
 use crate::tensor::Tensor;
 
@@ -45,6 +45,9 @@ impl Module for Revin {
 }
 
 impl Model for Revin {
+    fn config(&self) -> &dyn ModelConfig {
+        self.inner.config()
+    }
     fn class_name(&self) -> &'static str {
         self.inner.class_name()
     }

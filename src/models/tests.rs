@@ -217,3 +217,49 @@ fn grad_through_patchtst() {
     assert_eq!(y.shape(), &[3, 4, 1]);
     assert!(!crate::nn::named_buffers(m.as_ref()).is_empty());
 }
+
+#[test]
+fn sizes_beyond_the_memory_limit_are_refused_before_allocating() {
+    // Each would need terabytes; a failed allocation would abort the process.
+    for (key, value) in [("hiddenSize", 200_000u64), ("h", 1_000_000_000), ("windowsBatchSize", 1_000_000_000)] {
+        let mut opts = json!({"h": 12, "inputSize": 24});
+        opts[key] = json!(value);
+        let t = std::time::Instant::now();
+        let e = build("MLP", &opts).err().unwrap();
+        assert!(t.elapsed() < std::time::Duration::from_millis(100), "{key}: {:?}", t.elapsed());
+        assert_eq!(e.kind, crate::ErrorKind::Range, "{e}");
+        assert!(e.message.contains(&format!("{key}={value}")) && e.message.contains("over the limit") && e.message.contains("GB"), "{e}");
+    }
+    let e = build("MLP", &json!({"h": 12, "inputSize": 24, "hiddenSize": 1e20})).err().unwrap();
+    assert!(e.kind == crate::ErrorKind::Range && e.message.contains("hiddenSize"), "{e}");
+    let e = build("NHITS", &json!({"h": 12, "inputSize": 24, "mlpUnits": [[9007199254740993u64, 2], [2, 2], [2, 2]]})).err().unwrap();
+    assert!(e.kind == crate::ErrorKind::Range && e.message.contains("mlpUnits"), "{e}");
+}
+
+#[test]
+fn validation_allocates_no_weights() {
+    // ~50M parameters (200 MB): building them takes a while, validating them must not.
+    let opts = json!({"h": 12, "inputSize": 24, "hiddenSize": 7000});
+    let t = std::time::Instant::now();
+    for _ in 0..100 {
+        validate("MLP", &opts).unwrap();
+    }
+    assert!(t.elapsed() < std::time::Duration::from_millis(200), "{:?} for 100 validations", t.elapsed());
+    assert!(configure_class("MLP", &opts).unwrap().footprint().params > 4.9e7);
+}
+
+#[test]
+fn memory_limit_counts_params_batches_and_data_dependent_windows() {
+    let config = configure_class("MLP", &json!({"h": 12, "inputSize": 24, "hiddenSize": 256, "windowsBatchSize": 64})).unwrap();
+    let (params, batch) = memory::training_bytes(config.as_ref());
+    // Weights, gradients and Adam's two moments, as f32.
+    assert_eq!(params, config.footprint().params * 16.0);
+    let enough = memory::Limit { bytes: params + batch, source: "test".into() };
+    memory::check_options(config.as_ref(), &enough).unwrap();
+    let short = memory::Limit { bytes: params + batch - 1.0, source: "test".into() };
+    let e = memory::check_options(config.as_ref(), &short).unwrap_err();
+    assert!(e.kind == crate::ErrorKind::Range && e.message.contains("hiddenSize=256") && e.message.contains("windowsBatchSize=64"), "{e}");
+    memory::check_batch(config.as_ref(), "validation", 10, false, &enough).unwrap();
+    let e = memory::check_batch(config.as_ref(), "validation", 1_000_000, false, &enough).unwrap_err();
+    assert!(e.kind == crate::ErrorKind::Range && e.message.contains("validation") && e.message.contains("1000000 windows"), "{e}");
+}
