@@ -3,9 +3,10 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { NeuralForecast, MLP, NHITS } from '../index.js'
+import type { MLPOptions } from '../index.js'
 import { airPassengers, quick } from './helpers'
 
-function refusedFast(options: Record<string, unknown>, option: RegExp) {
+function refusedFast(options: Partial<MLPOptions>, option: RegExp) {
   const rss = process.memoryUsage().rss
   const t = performance.now()
   assert.throws(
