@@ -1,6 +1,6 @@
 'use strict'
 // neuro-divergent: NeuralForecast's API for Node.js over a Rust engine. Training and prediction
-// run on libuv's thread pool and return Promises; the event loop stays free.
+// run on the engine's own threads and return Promises; the event loop and libuv's threads stay free.
 
 const native = require('./binding.js')
 const { toNative, fromNative, toRows, describe } = require('./lib/frames.js')

@@ -1,6 +1,7 @@
 //! The `NeuralForecast` object: models plus the data they were fitted on.
 
 use std::path::Path;
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use super::frame::{InputFrame, OutputFrame};
@@ -109,27 +110,32 @@ impl NeuralForecast {
 
     /// Trains every model on `df` (fresh weights each time, from each model's `randomSeed`).
     ///
-    /// `fit`, `predict` and `cross_validation` run on a worker of the engine's thread pool (the
-    /// caller waits), so their parallel loops split among the workers without a wake-up each.
-    /// Callers that lock a shared NeuralForecast must take the lock before calling, never from
-    /// inside the pool.
+    /// `fit`, `predict` and `cross_validation` run on a thread pool of their own
+    /// (`kernels::threads::on_worker`; the caller waits), so their parallel loops split among its
+    /// workers without a wake-up each, and concurrent calls never run inside one another.
     pub fn fit(&mut self, df: &InputFrame, static_df: Option<&InputFrame>, opts: &FitOptions, ctl: &Control) -> Result<()> {
-        on_worker(|| self.fit_here(df, static_df, opts, ctl))
+        *self = self.fitted(df, static_df, opts, ctl)?;
+        Ok(())
     }
 
-    fn fit_here(&mut self, df: &InputFrame, static_df: Option<&InputFrame>, opts: &FitOptions, ctl: &Control) -> Result<()> {
+    /// What `fit` would commit, leaving `self` as it is (so it can keep serving predictions
+    /// while the new models train).
+    pub fn fitted(&self, df: &InputFrame, static_df: Option<&InputFrame>, opts: &FitOptions, ctl: &Control) -> Result<NeuralForecast> {
+        on_worker(|| self.fitted_here(df, static_df, opts, ctl))
+    }
+
+    fn fitted_here(&self, df: &InputFrame, static_df: Option<&InputFrame>, opts: &FitOptions, ctl: &Control) -> Result<NeuralForecast> {
         let data = self.dataset(df, "df")?;
         let statics = Self::read_statics(static_df)?;
-        // Train into new models and commit only on success: an aborted or failed fit leaves the
-        // previous state intact.
         let models = self.fresh_models()?;
         for m in &models {
             train_model(m.as_ref(), &data, &statics, opts.val_size, 0, opts.verbose, ctl)?;
         }
-        self.models = models;
-        self.data = Some(data);
-        self.statics = statics;
-        Ok(())
+        Ok(self.with_fitted(models, data, statics))
+    }
+
+    fn with_fitted(&self, models: Vec<Box<dyn Model>>, data: Dataset, statics: Statics) -> NeuralForecast {
+        NeuralForecast { models, freq: self.freq, freq_spec: self.freq_spec.clone(), data: Some(data), statics, extra: self.extra.clone() }
     }
 
     fn fresh_models(&self) -> Result<Vec<Box<dyn Model>>> {
@@ -138,10 +144,15 @@ impl NeuralForecast {
 
     /// Forecasts `h` steps after the end of every series of `df` (or of the data seen in fit).
     pub fn predict(&self, df: Option<&InputFrame>, futr_df: Option<&InputFrame>, static_df: Option<&InputFrame>) -> Result<OutputFrame> {
-        on_worker(|| self.predict_here(df, futr_df, static_df))
+        self.predict_cancellable(df, futr_df, static_df, &AtomicBool::new(false))
     }
 
-    fn predict_here(&self, df: Option<&InputFrame>, futr_df: Option<&InputFrame>, static_df: Option<&InputFrame>) -> Result<OutputFrame> {
+    /// `predict`, stopping with `ErrorKind::Aborted` between inference batches once `cancel` is set.
+    pub fn predict_cancellable(&self, df: Option<&InputFrame>, futr_df: Option<&InputFrame>, static_df: Option<&InputFrame>, cancel: &AtomicBool) -> Result<OutputFrame> {
+        on_worker(|| self.predict_here(df, futr_df, static_df, cancel))
+    }
+
+    fn predict_here(&self, df: Option<&InputFrame>, futr_df: Option<&InputFrame>, static_df: Option<&InputFrame>, cancel: &AtomicBool) -> Result<OutputFrame> {
         let own;
         let data = match df {
             Some(df) => {
@@ -177,7 +188,7 @@ impl NeuralForecast {
             let windows = forecast_windows(data, &inputs.spec);
             check_inference(m.as_ref(), "predict", windows.len())?;
             let loss = m.common().loss();
-            let values = forecast_columns(m.as_ref(), &inputs, &windows, m.common().inference_windows_batch_size);
+            let values = forecast_columns(m.as_ref(), &inputs, &windows, m.common().inference_windows_batch_size, cancel)?;
             push_columns(&mut out, &loss.output_names(&model_name(m.as_ref())), &values, loss.columns());
         }
         Ok(out)
@@ -187,10 +198,17 @@ impl NeuralForecast {
     /// the end of each series; columns `cutoff` and `y` added. Models are retrained per window when
     /// `refit`, otherwise once on the data before the first cutoff.
     pub fn cross_validation(&mut self, df: &InputFrame, static_df: Option<&InputFrame>, opts: &CvOptions, ctl: &Control) -> Result<OutputFrame> {
+        let (out, next) = self.cross_validated(df, static_df, opts, ctl)?;
+        *self = next;
+        Ok(out)
+    }
+
+    /// The forecasts of `cross_validation` and the state it would commit, leaving `self` as it is.
+    pub fn cross_validated(&self, df: &InputFrame, static_df: Option<&InputFrame>, opts: &CvOptions, ctl: &Control) -> Result<(OutputFrame, NeuralForecast)> {
         on_worker(|| self.cross_validation_here(df, static_df, opts, ctl))
     }
 
-    fn cross_validation_here(&mut self, df: &InputFrame, static_df: Option<&InputFrame>, opts: &CvOptions, ctl: &Control) -> Result<OutputFrame> {
+    fn cross_validation_here(&self, df: &InputFrame, static_df: Option<&InputFrame>, opts: &CvOptions, ctl: &Control) -> Result<(OutputFrame, NeuralForecast)> {
         if opts.n_windows == 0 {
             return Err(Error::range("crossValidation option 'nWindows' must be >= 1"));
         }
@@ -255,7 +273,7 @@ impl NeuralForecast {
                     .collect();
                 let ws: Vec<Window> = picked.iter().map(|(_, w)| *w).collect();
                 check_inference(m.as_ref(), "crossValidation", ws.len())?;
-                let pred = forecast_columns(m.as_ref(), &inputs, &ws, m.common().inference_windows_batch_size);
+                let pred = forecast_columns(m.as_ref(), &inputs, &ws, m.common().inference_windows_batch_size, &ctl.cancel)?;
                 for ((j, _), chunk) in picked.iter().zip(pred.chunks(h * k)) {
                     values[j * h * k..(j + 1) * h * k].copy_from_slice(chunk);
                 }
@@ -266,15 +284,17 @@ impl NeuralForecast {
         }
         out.columns.insert(0, ("cutoff".into(), cutoff));
         out.columns.push(("y".into(), truth));
-        self.models = fitted;
-        self.data = Some(data);
-        self.statics = statics;
-        Ok(out)
+        Ok((out, self.with_fitted(fitted, data, statics)))
     }
 
     /// Writes the models, their weights and the fitted data to one file, atomically.
     pub fn save(&self, path: &Path) -> Result<()> {
-        super::persist::save(self, path)
+        self.save_with_extra(path, &self.extra)
+    }
+
+    /// `save`, storing `extra` as the caller's metadata instead of `self.extra`.
+    pub fn save_with_extra(&self, path: &Path, extra: &serde_json::Value) -> Result<()> {
+        super::persist::save(self, extra, path)
     }
 
     /// Reads a file written by [`NeuralForecast::save`].

@@ -6,6 +6,7 @@ pub mod file;
 mod frame;
 mod inputs;
 mod persist;
+mod shared;
 mod task;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,6 +14,7 @@ use std::sync::Arc;
 
 pub use self::core::NeuralForecast;
 pub use frame::{InputFrame, OutputFrame};
+pub use shared::{Shared, Writer};
 
 
 /// A model as the user declared it: class name and camelCase options.

@@ -19,7 +19,7 @@ fn bad(why: impl std::fmt::Display) -> Error {
     Error::format(format!("the model file is inconsistent: {why}"))
 }
 
-pub fn save(nf: &NeuralForecast, path: &Path) -> Result<()> {
+pub fn save(nf: &NeuralForecast, extra: &Value, path: &Path) -> Result<()> {
     let mut tensors = Vec::new();
     let mut model_cfg = Vec::new();
     for (i, m) in nf.models.iter().enumerate() {
@@ -55,7 +55,7 @@ pub fn save(nf: &NeuralForecast, path: &Path) -> Result<()> {
         FreqSpec::Alias(a) => json!(a),
         FreqSpec::Step(s) => json!(s),
     };
-    let config = json!({"freq": freq, "models": model_cfg, "data": data_cfg, "extra": nf.extra});
+    let config = json!({"freq": freq, "models": model_cfg, "data": data_cfg, "extra": extra});
     file::write_atomic(path, &file::encode(&config, &tensors)?)
 }
 

@@ -1,8 +1,10 @@
 //! One model on one dataset: the training task the trainer drives, and batched inference that
 //! returns forecasts in the data's original scale.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use crate::data::{Dataset, Extras, TrainSampler, Window, WindowBatch, WindowSpec};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::loss::{Loss, LossContext};
 use crate::models::{Batch, Model};
 use crate::nn::{named_params, Ctx};
@@ -109,16 +111,21 @@ impl TrainTask for FitTask<'_> {
 
 /// Forecast columns for `windows` in the original scale, `[B, h, loss.columns()]` row-major,
 /// computed in batches of `chunk` windows (all at once when None).
-pub fn forecast_columns(model: &dyn Model, inputs: &Inputs, windows: &[Window], chunk: Option<usize>) -> Vec<f32> {
+///
+/// Stops with `ErrorKind::Aborted` between batches once `cancel` is set.
+pub fn forecast_columns(model: &dyn Model, inputs: &Inputs, windows: &[Window], chunk: Option<usize>, cancel: &AtomicBool) -> Result<Vec<f32>> {
     let h = inputs.spec.h;
     let loss = model.common().loss();
     let seed = model.common().random_seed;
     let mut out = Vec::with_capacity(windows.len() * h * loss.columns());
     let mut rng = Rng::seed(0);
     for (part_index, part) in windows.chunks(chunk.unwrap_or(windows.len()).max(1)).enumerate() {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(Error::aborted());
+        }
         let (batch, wb) = inputs.batch(part);
         let y_hat = no_grad(|| model.untarget(&model.forward(&batch, &mut Ctx::eval(&mut rng))));
         out.extend(loss.finalize(&y_hat.data(), h, &wb.y_shift, &wb.y_scale, inputs.spec.scaler, seed.wrapping_add(part_index as u64)));
     }
-    out
+    Ok(out)
 }

@@ -1,25 +1,26 @@
-//! The Node binding: conversion and error mapping only. Long work runs as `AsyncTask`s on the
-//! libuv pool; the JS thread never trains or predicts.
+//! The Node binding: conversion and error mapping only. Long work runs off the JS thread (see
+//! `tasks`); the JS thread never trains or predicts.
 
 mod error;
 mod frame;
 mod tasks;
+mod teardown;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use napi::bindgen_prelude::{AbortSignal, AsyncTask};
+use napi::bindgen_prelude::{AbortSignal, AsyncTask, Object};
 use napi::threadsafe_function::ThreadsafeFunction;
-use napi::Status;
+use napi::{Env, Status};
 use napi_derive::napi;
 use serde_json::Value;
 
 use crate::error::Error;
-use crate::forecast::{CvOptions, FitOptions, FreqSpec, ModelSpec, NeuralForecast};
+use crate::forecast::{CvOptions, FitOptions, FreqSpec, ModelSpec, NeuralForecast, Shared};
 use error::{guarded, to_js};
 use frame::{to_input, NativeFrame};
-use tasks::{CvTask, FitTask, LoadTask, PredictTask, SaveTask};
+use tasks::{LoadTask, PredictCall, SaveTask, WriteCall};
 
 /// One progress report, as `onProgress` receives it.
 #[napi(object)]
@@ -34,9 +35,8 @@ pub struct ProgressEvent {
 
 type ProgressCallback = ThreadsafeFunction<ProgressEvent, (), ProgressEvent, Status, false>;
 
-/// A cancel flag for the engine's `Control`, raised when `signal` aborts. `AsyncTask::with_signal`
-/// alone only cancels work still queued on the libuv pool; the flag stops a running fit within
-/// one training step (the engine then returns `ErrorKind::Aborted`).
+/// A cancel flag for the engine's `Control`, raised when `signal` aborts: the engine stops within
+/// one training step and returns `ErrorKind::Aborted`.
 fn cancel_flag(signal: Option<&AbortSignal>) -> Arc<AtomicBool> {
     let flag = Arc::new(AtomicBool::new(false));
     if let Some(signal) = signal {
@@ -78,15 +78,15 @@ pub fn validate_model(class: String, options_json: String) -> napi::Result<Strin
     })
 }
 
-/// The engine side of `NeuralForecast`.
+/// The engine side of `NeuralForecast`: its state shared by concurrent calls (`forecast::Shared`).
 #[napi]
 pub struct Forecaster {
-    inner: Arc<Mutex<NeuralForecast>>,
+    inner: Arc<Shared>,
 }
 
 impl Forecaster {
     pub(crate) fn wrap(nf: NeuralForecast) -> Forecaster {
-        Forecaster { inner: Arc::new(Mutex::new(nf)) }
+        Forecaster { inner: Shared::new(nf) }
     }
 }
 
@@ -111,34 +111,40 @@ impl Forecaster {
         })
     }
 
+    /// Rejects at once when a fit or crossValidation of this object is still running.
     #[napi(catch_unwind, ts_return_type = "Promise<void>")]
-    pub fn fit(
+    #[allow(clippy::too_many_arguments)]
+    pub fn fit<'env>(
         &self,
+        env: &'env Env,
         df: NativeFrame,
         static_df: Option<NativeFrame>,
         val_size: u32,
         verbose: bool,
         on_progress: Option<ProgressCallback>,
         signal: Option<AbortSignal>,
-    ) -> napi::Result<AsyncTask<FitTask>> {
+    ) -> napi::Result<Object<'env>> {
         let df = to_input(&df).map_err(to_js)?;
         let static_df = static_df.as_ref().map(to_input).transpose().map_err(to_js)?;
         let opts = FitOptions { val_size: val_size as usize, verbose };
+        let writer = self.inner.begin_write("fit").map_err(to_js)?;
         let cancel = cancel_flag(signal.as_ref());
-        let task = FitTask { nf: self.inner.clone(), df, static_df, opts, cancel, progress: progress_sink(on_progress) };
-        Ok(AsyncTask::with_optional_signal(task, signal))
+        tasks::fit(env, WriteCall { writer, df, static_df, opts, cancel, progress: progress_sink(on_progress) })
     }
 
+    /// Forecasts with the committed models (during a refit: the ones fitted before it).
     #[napi(catch_unwind, ts_return_type = "Promise<NativeOutput>")]
-    pub fn predict(&self, df: Option<NativeFrame>, futr_df: Option<NativeFrame>, static_df: Option<NativeFrame>) -> napi::Result<AsyncTask<PredictTask>> {
+    pub fn predict<'env>(&self, env: &'env Env, df: Option<NativeFrame>, futr_df: Option<NativeFrame>, static_df: Option<NativeFrame>) -> napi::Result<Object<'env>> {
         let conv = |f: Option<NativeFrame>| f.as_ref().map(to_input).transpose().map_err(to_js);
-        Ok(AsyncTask::new(PredictTask { nf: self.inner.clone(), df: conv(df)?, futr_df: conv(futr_df)?, static_df: conv(static_df)? }))
+        tasks::predict(env, PredictCall { nf: self.inner.current(), df: conv(df)?, futr_df: conv(futr_df)?, static_df: conv(static_df)? })
     }
 
+    /// Rejects at once when a fit or crossValidation of this object is still running.
     #[napi(catch_unwind, ts_return_type = "Promise<NativeOutput>")]
     #[allow(clippy::too_many_arguments)]
-    pub fn cross_validation(
+    pub fn cross_validation<'env>(
         &self,
+        env: &'env Env,
         df: NativeFrame,
         static_df: Option<NativeFrame>,
         n_windows: u32,
@@ -148,16 +154,17 @@ impl Forecaster {
         verbose: bool,
         on_progress: Option<ProgressCallback>,
         signal: Option<AbortSignal>,
-    ) -> napi::Result<AsyncTask<CvTask>> {
+    ) -> napi::Result<Object<'env>> {
         let df = to_input(&df).map_err(to_js)?;
         let static_df = static_df.as_ref().map(to_input).transpose().map_err(to_js)?;
         let opts = CvOptions { n_windows: n_windows as usize, step_size: step_size.map(|s| s as usize), val_size: val_size as usize, refit, verbose };
+        let writer = self.inner.begin_write("crossValidation").map_err(to_js)?;
         let cancel = cancel_flag(signal.as_ref());
-        let task = CvTask { nf: self.inner.clone(), df, static_df, opts, cancel, progress: progress_sink(on_progress) };
-        Ok(AsyncTask::with_optional_signal(task, signal))
+        tasks::cross_validation(env, WriteCall { writer, df, static_df, opts, cancel, progress: progress_sink(on_progress) })
     }
 
     /// Saves to `path`; `extra_json` is stored alongside and returned by `extra()` after load.
+    /// During a fit it saves the models fitted before it, without waiting.
     #[napi(catch_unwind, ts_return_type = "Promise<void>")]
     pub fn save(&self, path: String, extra_json: String) -> napi::Result<AsyncTask<SaveTask>> {
         let extra = parse_json(&extra_json, "save metadata").map_err(to_js)?;
@@ -167,13 +174,13 @@ impl Forecaster {
     /// The metadata given to `save`, as JSON (`null` when none).
     #[napi(catch_unwind)]
     pub fn extra(&self) -> napi::Result<String> {
-        guarded("extra", || Ok(self.inner.lock().map_err(|_| Error::value("NeuralForecast is unusable after an earlier crash"))?.extra.to_string()))
+        guarded("extra", || Ok(self.inner.extra().to_string()))
     }
 
     /// Output column names, model by model.
     #[napi(catch_unwind)]
     pub fn output_names(&self) -> napi::Result<Vec<String>> {
-        guarded("outputNames", || Ok(self.inner.lock().map_err(|_| Error::value("NeuralForecast is unusable after an earlier crash"))?.output_names()))
+        guarded("outputNames", || Ok(self.inner.current().output_names()))
     }
 }
 

@@ -1,87 +1,104 @@
-//! The work that runs on libuv's thread pool. Each task locks the NeuralForecast for its
-//! duration (calls on one object run one after another) and never panics into Node.
+//! How calls run. Fit, predict and crossValidation run on an engine pool of their own
+//! (`kernels::threads::spawn`) and settle a promise when done: no libuv thread waits for them, so
+//! they never starve Node's file system, DNS and crypto work, and an environment that tears down
+//! (worker.terminate(), process.exit()) does not wait for them either: it aborts them
+//! (`teardown`). Save and load are file work and run as ordinary `AsyncTask`s on libuv's pool.
+//! Nothing here panics into Node: every call runs inside `guarded`.
 
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
 use napi::bindgen_prelude::*;
 
 use super::error::guarded;
-use super::frame::{to_output, NativeOutput};
+use super::frame::to_output;
+use super::teardown;
 use super::Forecaster;
-use crate::error::Error;
-use crate::forecast::{Control, CvOptions, FitOptions, InputFrame, NeuralForecast, OutputFrame, ProgressEvent};
+use crate::forecast::{Control, CvOptions, FitOptions, InputFrame, NeuralForecast, ProgressEvent, Shared, Writer};
+use crate::kernels::threads;
 
-type Shared = Arc<Mutex<NeuralForecast>>;
 type Sink = Option<Box<dyn Fn(&ProgressEvent) + Send + Sync>>;
+type Settle<J> = Box<dyn FnOnce(Env) -> napi::Result<J>>;
 
-fn lock(nf: &Shared) -> crate::Result<MutexGuard<'_, NeuralForecast>> {
-    nf.lock().map_err(|_| Error::value("NeuralForecast is unusable after an earlier crash"))
+/// Runs `work` off every JS and libuv thread and returns the promise of its result (converted by
+/// `to_js` on the JS thread). `cancel` is raised if this environment tears down first.
+fn spawn<'env, T, J>(
+    env: &'env Env,
+    what: &'static str,
+    cancel: &Arc<AtomicBool>,
+    work: impl FnOnce() -> crate::Result<T> + Send + 'static,
+    to_js: fn(T) -> J,
+) -> napi::Result<Object<'env>>
+where
+    T: Send + 'static,
+    J: ToNapiValue + 'static,
+{
+    let (deferred, promise) = env.create_deferred::<J, Settle<J>>()?;
+    teardown::watch(env, cancel)?;
+    threads::spawn(move || match guarded(what, work) {
+        Ok(v) => deferred.resolve(Box::new(move |_| Ok(to_js(v)))),
+        Err(e) => deferred.reject(e),
+    });
+    Ok(promise)
 }
 
-pub struct FitTask {
-    pub nf: Shared,
+/// A fit or crossValidation: it holds the object's writer slot, trains from the committed state
+/// into a new one and commits it; predicts meanwhile serve the committed one. The slot is released
+/// when the call ends, however it ends.
+pub struct WriteCall<O> {
+    pub writer: Writer,
     pub df: InputFrame,
     pub static_df: Option<InputFrame>,
-    pub opts: FitOptions,
+    pub opts: O,
     pub cancel: Arc<AtomicBool>,
     pub progress: Sink,
 }
 
-impl Task for FitTask {
-    type Output = ();
-    type JsValue = ();
-    fn compute(&mut self) -> Result<()> {
-        let ctl = Control { cancel: self.cancel.clone(), on_progress: self.progress.take() };
-        guarded("fit", || lock(&self.nf)?.fit(&self.df, self.static_df.as_ref(), &self.opts, &ctl))
-    }
-    fn resolve(&mut self, _env: Env, _out: ()) -> Result<()> {
-        Ok(())
-    }
+/// What a writer computes from the committed state: its result and the state to commit.
+type Train<O, T> = fn(&NeuralForecast, &InputFrame, Option<&InputFrame>, &O, &Control) -> crate::Result<(T, NeuralForecast)>;
+
+pub fn write<'env, O, T, J>(env: &'env Env, what: &'static str, call: WriteCall<O>, train: Train<O, T>, to_js: fn(T) -> J) -> napi::Result<Object<'env>>
+where
+    O: Send + 'static,
+    T: Send + 'static,
+    J: ToNapiValue + 'static,
+{
+    let cancel = call.cancel.clone();
+    let work = move || {
+        let WriteCall { writer, df, static_df, opts, cancel, progress } = call;
+        let ctl = Control { cancel, on_progress: progress };
+        let (out, next) = train(&writer.current(), &df, static_df.as_ref(), &opts, &ctl)?;
+        writer.commit(next);
+        Ok(out)
+    };
+    spawn(env, what, &cancel, work, to_js)
 }
 
-pub struct PredictTask {
-    pub nf: Shared,
+pub fn fit<'env>(env: &'env Env, call: WriteCall<FitOptions>) -> napi::Result<Object<'env>> {
+    write(env, "fit", call, |nf, df, st, opts, ctl| Ok(((), nf.fitted(df, st, opts, ctl)?)), |()| ())
+}
+
+pub fn cross_validation<'env>(env: &'env Env, call: WriteCall<CvOptions>) -> napi::Result<Object<'env>> {
+    write(env, "crossValidation", call, |nf, df, st, opts, ctl| nf.cross_validated(df, st, opts, ctl), to_output)
+}
+
+pub struct PredictCall {
+    pub nf: Arc<NeuralForecast>,
     pub df: Option<InputFrame>,
     pub futr_df: Option<InputFrame>,
     pub static_df: Option<InputFrame>,
 }
 
-impl Task for PredictTask {
-    type Output = OutputFrame;
-    type JsValue = NativeOutput;
-    fn compute(&mut self) -> Result<OutputFrame> {
-        guarded("predict", || lock(&self.nf)?.predict(self.df.as_ref(), self.futr_df.as_ref(), self.static_df.as_ref()))
-    }
-    fn resolve(&mut self, _env: Env, out: OutputFrame) -> Result<NativeOutput> {
-        Ok(to_output(out))
-    }
+pub fn predict<'env>(env: &'env Env, call: PredictCall) -> napi::Result<Object<'env>> {
+    let cancel = Arc::new(AtomicBool::new(false));
+    let flag = cancel.clone();
+    spawn(env, "predict", &cancel, move || call.nf.predict_cancellable(call.df.as_ref(), call.futr_df.as_ref(), call.static_df.as_ref(), &flag), to_output)
 }
 
-pub struct CvTask {
-    pub nf: Shared,
-    pub df: InputFrame,
-    pub static_df: Option<InputFrame>,
-    pub opts: CvOptions,
-    pub cancel: Arc<AtomicBool>,
-    pub progress: Sink,
-}
-
-impl Task for CvTask {
-    type Output = OutputFrame;
-    type JsValue = NativeOutput;
-    fn compute(&mut self) -> Result<OutputFrame> {
-        let ctl = Control { cancel: self.cancel.clone(), on_progress: self.progress.take() };
-        guarded("crossValidation", || lock(&self.nf)?.cross_validation(&self.df, self.static_df.as_ref(), &self.opts, &ctl))
-    }
-    fn resolve(&mut self, _env: Env, out: OutputFrame) -> Result<NativeOutput> {
-        Ok(to_output(out))
-    }
-}
-
+/// Saves the committed state (during a fit: the models fitted before it).
 pub struct SaveTask {
-    pub nf: Shared,
+    pub nf: Arc<Shared>,
     pub path: PathBuf,
     pub extra: serde_json::Value,
 }
@@ -91,9 +108,9 @@ impl Task for SaveTask {
     type JsValue = ();
     fn compute(&mut self) -> Result<()> {
         guarded("save", || {
-            let mut nf = lock(&self.nf)?;
-            nf.extra = self.extra.clone();
-            nf.save(&self.path)
+            self.nf.current().save_with_extra(&self.path, &self.extra)?;
+            self.nf.set_extra(self.extra.clone());
+            Ok(())
         })
     }
     fn resolve(&mut self, _env: Env, _out: ()) -> Result<()> {

@@ -59,7 +59,17 @@ thread_local! {
 
 /// Runs `f` with graph recording off on this thread (inference, optimizer updates).
 pub fn no_grad<T>(f: impl FnOnce() -> T) -> T {
-    let before = GRAD_ENABLED.with(|g| g.replace(false));
+    with_grad_mode(false, f)
+}
+
+/// Runs `f` with graph recording set to `enabled` on this thread, restoring the previous mode after
+/// (also on panic).
+///
+/// The mode is per thread, and a thread of a work-stealing pool can run unrelated work while it
+/// waits inside `f`; so whoever needs a mode sets it here rather than assuming the thread's: every
+/// engine call (`kernels::threads::on_worker`) and every training step do.
+pub fn with_grad_mode<T>(enabled: bool, f: impl FnOnce() -> T) -> T {
+    let before = GRAD_ENABLED.with(|g| g.replace(enabled));
     struct Restore(bool);
     impl Drop for Restore {
         fn drop(&mut self) {

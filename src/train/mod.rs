@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::optim::{clip_grad_norm, clip_grad_value, OptimizerKind};
 use crate::rng::Rng;
 use crate::sched::{Scheduler, StepLr};
-use crate::tensor::Tensor;
+use crate::tensor::{with_grad_mode, Gradients, Tensor};
 
 /// What the trainer drives: a model with its data.
 pub trait TrainTask {
@@ -97,16 +97,26 @@ pub fn fit(task: &mut dyn TrainTask, cfg: &TrainConfig, cancel: &AtomicBool, on_
             return Err(Error::aborted());
         }
         let lr = schedule.lr(step);
-        let loss = task.train_loss(step, &mut rng)?;
-        let value = loss.item() as f64;
-        if !value.is_finite() {
+        // Autograd on for this step whatever mode the running thread was left in.
+        let (value, mut grads) = with_grad_mode(true, || -> Result<(f64, Gradients)> {
+            let loss = task.train_loss(step, &mut rng)?;
+            let value = loss.item() as f64;
+            if !value.is_finite() {
+                return Err(Error::value(format!(
+                    "training diverged: the loss is {value} at step {} (try a smaller learningRate or another scalerType)",
+                    step + 1
+                )));
+            }
+            Ok((value, loss.backward()))
+        })?;
+        // A step that reached no parameter would leave the initial weights in place and let them
+        // be committed as a trained model: refuse it.
+        if !params.iter().any(|(_, p)| grads.get(p).is_some()) {
             return Err(Error::value(format!(
-                "training diverged: the loss is {value} at step {} (try a smaller learningRate or another scalerType)",
+                "internal error: training step {} computed no gradient for any parameter, so nothing was trained or committed (this is a bug in neuro-divergent; please report it)",
                 step + 1
             )));
         }
-        let mut grads = loss.backward();
-        drop(loss);
         if let Some(limit) = cfg.grad_clip_value {
             clip_grad_value(&params, &mut grads, limit);
         }

@@ -136,3 +136,44 @@ fn same_seed_same_bits() {
     };
     assert_eq!(weights(7), weights(7));
 }
+
+#[test]
+fn training_records_a_graph_even_when_called_inside_no_grad() {
+    // The thread's autograd mode is not the fit's: a fit run by a thread that is inside an
+    // inference (as a work-stealing pool could do) trains as it would alone.
+    let alone = {
+        let mut task = Regression::new(5);
+        fit(&mut task, &TrainConfig::new(20, 0.01), &AtomicBool::new(false), &mut |_| {}).unwrap();
+        named_params(&task).into_iter().flat_map(|(_, t)| t.to_vec()).collect::<Vec<f32>>()
+    };
+    let inside = crate::tensor::no_grad(|| {
+        let mut task = Regression::new(5);
+        fit(&mut task, &TrainConfig::new(20, 0.01), &AtomicBool::new(false), &mut |_| {}).unwrap();
+        assert!(!crate::tensor::grad_enabled(), "the caller's mode is restored");
+        named_params(&task).into_iter().flat_map(|(_, t)| t.to_vec()).collect::<Vec<f32>>()
+    });
+    assert_eq!(alone, inside);
+}
+
+#[test]
+fn a_step_that_reaches_no_parameter_is_an_error_not_a_silent_commit() {
+    // A loss cut from the graph (as one built with recording off would be).
+    struct Detached(Regression);
+    impl TrainTask for Detached {
+        fn params(&self) -> Vec<(String, Tensor)> {
+            self.0.params()
+        }
+        fn train_loss(&mut self, _: usize, _: &mut Rng) -> Result<Tensor> {
+            Ok(self.0.mse().detach())
+        }
+        fn valid_loss(&mut self) -> Result<Option<f64>> {
+            Ok(None)
+        }
+    }
+    let mut task = Detached(Regression::new(2));
+    let before: Vec<f32> = task.params().iter().flat_map(|(_, t)| t.to_vec()).collect();
+    let err = fit(&mut task, &TrainConfig::new(5, 0.1), &AtomicBool::new(false), &mut |_| {}).unwrap_err();
+    assert!(err.message.contains("no gradient") && err.message.contains("step 1"), "{err}");
+    let after: Vec<f32> = task.params().iter().flat_map(|(_, t)| t.to_vec()).collect();
+    assert_eq!(before, after);
+}
