@@ -54,12 +54,21 @@ test('ds kinds round-trip: Date in, Date out; numbers in, numbers out', async ()
 })
 
 test('unsorted rows are sorted; several series are forecast each', async () => {
-  const two = [...train, ...train.map((r) => ({ ...r, unique_id: 'B', y: r.y + 300 }))].reverse()
-  const nf = new NeuralForecast({ models: [new NHITS({ ...quick, mlpUnits: [[16, 16], [16, 16], [16, 16]] })], freq: 'ME' })
-  await nf.fit(two)
+  const two = [...train, ...train.map((r) => ({ ...r, unique_id: 'B', y: r.y + 300 }))]
+  const make = () => new NeuralForecast({ models: [new NHITS({ ...quick, mlpUnits: [[16, 16], [16, 16], [16, 16]] })], freq: 'ME' })
+  const nf = make()
+  await nf.fit([...two].reverse())
   const fc = await nf.predict()
   assert.equal(fc.unique_id.length, 24)
   assert.deepEqual([...new Set(fc.unique_id)], ['AirPassengers', 'B'])
+  // Reversed rows are the same data: the same model and forecast as the rows in order.
+  const sorted = make()
+  await sorted.fit(two)
+  assert.deepEqual(fc, await sorted.predict())
+  // B is A shifted up by 300 and the standard scaler is per window, so its forecast is A's
+  // plus 300: each series was forecast from its own history, in order.
+  const f = fc.NHITS as Float64Array
+  for (let k = 0; k < 12; k++) assert.ok(Math.abs(f[12 + k] - f[k] - 300) < 1e-2, `step ${k}: B ${f[12 + k]} vs A ${f[k]} + 300`)
 })
 
 test('MQLoss gives median and interval columns; toRows turns columns into rows', async () => {
@@ -72,12 +81,25 @@ test('MQLoss gives median and interval columns; toRows turns columns into rows',
   assert.equal(r[0]['N-median'], (fc['N-median'] as Float64Array)[0])
 })
 
-test('future exogenous columns flow from futrDf', async () => {
-  const withTrend = rows.map((r, i) => ({ ...r, trend: i }))
-  const nf = new NeuralForecast({ models: [new MLP({ ...quick, hiddenSize: 16, futrExogList: ['trend'] })], freq: 'ME' })
-  await nf.fit(withTrend.slice(0, -12))
-  const fc = await nf.predict({ futrDf: withTrend.slice(-12).map(({ unique_id, ds, trend }) => ({ unique_id, ds, trend })) })
-  assert.equal((fc.MLP as Float64Array).length, 12)
+test('future exogenous values from futrDf drive the forecast', async () => {
+  // y rises by 100 wherever the promotion flag is on, and the flag follows no pattern the history
+  // could predict: a model that reads futrDf must forecast higher with the flag on than off, by
+  // about that much, and follow the flags it is given.
+  const promo = (i: number) => (Math.abs(Math.sin(i * 12.9898) * 43758.5453) % 1 < 0.5 ? 1 : 0)
+  const series = rows.map((r, i) => ({ unique_id: 'S', ds: r.ds, y: 200 + 100 * promo(i) + 10 * Math.sin((2 * Math.PI * i) / 12), promo: promo(i) }))
+  const nf = new NeuralForecast({ models: [new MLP({ ...quick, maxSteps: 300, hiddenSize: 32, futrExogList: ['promo'], randomSeed: 1 })], freq: 'ME' })
+  await nf.fit(series.slice(0, -12))
+  const future = (flag: (i: number) => number) => series.slice(-12).map(({ unique_id, ds }, k) => ({ unique_id, ds, promo: flag(132 + k) }))
+  const on = (await nf.predict({ futrDf: future(() => 1) })).MLP as Float64Array
+  const off = (await nf.predict({ futrDf: future(() => 0) })).MLP as Float64Array
+  const real = (await nf.predict({ futrDf: future(promo) })).MLP as Float64Array
+  for (let k = 0; k < 12; k++) assert.ok(on[k] > off[k], `step ${k}: flag on ${on[k]} vs off ${off[k]}`)
+  assert.ok(mae(on, off) > 50, `flags on vs off move the forecast by ${mae(on, off)} on average (100 in the data)`)
+  const truth = series.slice(-12).map((r) => r.y)
+  // With the real flags the forecast is closer to the truth than with all on or all off (a
+  // forecast ignoring the flags would be about 50 off).
+  const [r, a, b] = [mae(real, truth), mae(on, truth), mae(off, truth)]
+  assert.ok(r < 35 && r < a && r < b, `MAE ${r} with the real flags, ${a} all on, ${b} all off`)
 })
 
 test('crossValidation returns cutoff, forecasts and y per window', async () => {
@@ -89,11 +111,40 @@ test('crossValidation returns cutoff, forecasts and y per window', async () => {
   assert.equal((cv.y as Float64Array)[35], rows[143].y)
 })
 
+test('crossValidation with refit: true retrains per window, each as a fit up to its cutoff', async () => {
+  const model = () => new MLP({ ...quick, hiddenSize: 16, randomSeed: 5 })
+  const opts = { nWindows: 3, stepSize: 12 }
+  const refit = await new NeuralForecast({ models: [model()], freq: 'ME' }).crossValidation(rows, { ...opts, refit: true })
+  const once = await new NeuralForecast({ models: [model()], freq: 'ME' }).crossValidation(rows, opts)
+  const window = (cv: typeof refit, w: number) => Array.from((cv.MLP as Float64Array).subarray(12 * w, 12 * w + 12))
+  for (let w = 0; w < 3; w++) {
+    // Window w's cutoff is row 107 + 12w: fit on the rows up to it, forecast the next 12.
+    const nf = new NeuralForecast({ models: [model()], freq: 'ME' })
+    await nf.fit(rows.slice(0, 108 + 12 * w))
+    assert.deepEqual(window(refit, w), Array.from((await nf.predict()).MLP as Float64Array), `window ${w} equals a fit up to its cutoff`)
+    // Without refit every window is forecast by the model fit before the first cutoff.
+    if (w === 0) assert.deepEqual(window(refit, w), window(once, w), 'the first window has the same training data either way')
+    else assert.notDeepEqual(window(refit, w), window(once, w), `window ${w} was retrained`)
+  }
+})
+
 test('predict with a new df forecasts after that history', async () => {
-  const nf = new NeuralForecast({ models: [new MLP({ ...quick, hiddenSize: 16 })], freq: 'ME' })
+  const nf = new NeuralForecast({ models: [new MLP({ ...quick, hiddenSize: 16, randomSeed: 2 })], freq: 'ME' })
   await nf.fit(train)
+  const fitted = (await nf.predict()).MLP as Float64Array
   const fc = await nf.predict({ df: rows })
   assert.equal(fc.ds[0], '1961-01-31')
+  const later = fc.MLP as Float64Array
+  assert.notDeepEqual(later, fitted, 'a different history gives a different forecast')
+  // The same model on the same history: the fit df passed as a new df gives the fitted forecast,
+  // and (the standard scaler being per window) only the last inputSize points matter.
+  assert.deepEqual((await nf.predict({ df: train })).MLP, fitted)
+  assert.deepEqual((await nf.predict({ df: rows.slice(-quick.inputSize) })).MLP, later)
+  // A renamed copy of the history is forecast the same, beside the original.
+  const both = await nf.predict({ df: [...rows, ...rows.map((r) => ({ ...r, unique_id: 'copy' }))] })
+  assert.deepEqual(both.unique_id.slice(0, 12), Array(12).fill('AirPassengers'))
+  assert.deepEqual((both.MLP as Float64Array).slice(0, 12), later)
+  assert.deepEqual((both.MLP as Float64Array).slice(12), later)
 })
 
 test('same randomSeed, same forecast', async () => {

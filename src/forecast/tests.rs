@@ -110,8 +110,24 @@ fn cross_validation_windows_cutoffs_and_truth() {
     let cutoffs = cv.column("cutoff").unwrap();
     assert_eq!(cutoffs[0], full.ds[107]);
     assert_eq!(cutoffs[35], full.ds[131]);
+    // With refit, window w is the forecast of a model fit on the rows up to its cutoff (same
+    // seed); without, every window comes from the model fit before the first cutoff.
     let refit = CvOptions { refit: true, ..opts };
-    assert_eq!(model.cross_validation(&full, None, &refit, &Control::default()).unwrap().len(), 36);
+    let cv_refit = model.cross_validation(&full, None, &refit, &Control::default()).unwrap();
+    assert_eq!(cv_refit.len(), 36);
+    let (once, again) = (cv.column("MLP").unwrap(), cv_refit.column("MLP").unwrap());
+    for w in 0..3 {
+        let (up_to_cutoff, _) = split(&full, 36 - 12 * w);
+        let mut alone = nf("MLP", json!({"maxSteps": 5}));
+        alone.fit(&up_to_cutoff, None, &FitOptions::default(), &Control::default()).unwrap();
+        let window = &again[12 * w..12 * w + 12];
+        assert_eq!(window, alone.predict(None, None, None).unwrap().column("MLP").unwrap(), "window {w} equals a fit up to its cutoff");
+        if w == 0 {
+            assert_eq!(window, &once[..12], "the first window has the same training data either way");
+        } else {
+            assert_ne!(window, &once[12 * w..12 * w + 12], "window {w} was retrained");
+        }
+    }
 }
 
 #[test]
@@ -146,7 +162,20 @@ fn exogenous_inputs_flow_and_missing_ones_are_named() {
     let futr = InputFrame { unique_id: full.unique_id[n..].to_vec(), ds: full.ds[n..].to_vec(), y: None, columns: vec![("trend".into(), trend[n..].to_vec())] };
     let mut model = nf("NHITS", json!({"maxSteps": 5, "futrExogList": ["trend"], "mlpUnits": [[16, 16], [16, 16], [16, 16]]}));
     model.fit(&train, None, &FitOptions::default(), &Control::default()).unwrap();
-    assert_eq!(model.predict(None, Some(&futr), None).unwrap().len(), 12);
+    let fc = model.predict(None, Some(&futr), None).unwrap();
+    assert_eq!(fc.len(), 12);
+    // The values are read, and rows are matched by ds, not by position.
+    let flat = InputFrame { columns: vec![("trend".into(), vec![0.0; 12])], ..futr.clone() };
+    assert_ne!(model.predict(None, Some(&flat), None).unwrap(), fc);
+    let mut order: Vec<usize> = (0..12).rev().collect();
+    order.swap(0, 5);
+    let shuffled = InputFrame {
+        unique_id: order.iter().map(|&i| futr.unique_id[i].clone()).collect(),
+        ds: order.iter().map(|&i| futr.ds[i]).collect(),
+        y: None,
+        columns: vec![("trend".into(), order.iter().map(|&i| trend[n + i]).collect())],
+    };
+    assert_eq!(model.predict(None, Some(&shuffled), None).unwrap(), fc);
     let e = model.predict(None, None, None).unwrap_err();
     assert!(e.message.contains("futrDf"), "{e}");
     let short = InputFrame { unique_id: futr.unique_id[..11].to_vec(), ds: futr.ds[..11].to_vec(), y: None, columns: vec![("trend".into(), trend[n..n + 11].to_vec())] };

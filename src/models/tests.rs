@@ -5,7 +5,7 @@ use serde_json::json;
 use super::*;
 use crate::nn::param_count;
 use crate::rng::Rng;
-use crate::tensor::gradcheck::check_gradients_tol;
+use crate::tensor::gradcheck::check_gradients;
 use crate::tensor::interpolation_matrix;
 
 fn batch(b: usize, l: usize, h: usize, nx: usize, nf: usize, ns: usize, seed: u64) -> Batch {
@@ -139,7 +139,7 @@ fn grad_through_tiny_models() {
         let b = batch(2, 6, h, 1, 1, 0, 2);
         let m = build(class, &opts).unwrap();
         let (hist, futr) = (b.hist_exog.clone().unwrap(), b.futr_exog.clone().unwrap());
-        check_gradients_tol(
+        check_gradients(
             class,
             |x| {
                 let bb = Batch {
@@ -152,8 +152,6 @@ fn grad_through_tiny_models() {
                 forward(m.as_ref(), &bb)
             },
             &[b.insample_y.clone(), hist, futr],
-            3e-2,
-            3e-2,
         );
     }
 }
@@ -204,12 +202,10 @@ fn grad_through_patchtst() {
     // finite-difference check would rightly flag.
     let m = build("PatchTST", &json!({"h": 4, "inputSize": 12, "hiddenSize": 8, "nHeads": 2, "linearHiddenSize": 8, "patchLen": 4, "stride": 2, "encoderLayers": 2, "revin": false})).unwrap();
     let b = batch(3, 12, 4, 0, 0, 0, 5);
-    check_gradients_tol(
+    check_gradients(
         "PatchTST",
         |x| forward(m.as_ref(), &Batch { insample_y: x[0].clone(), insample_mask: b.insample_mask.clone(), hist_exog: None, futr_exog: None, stat_exog: None }),
         &[b.insample_y.clone()],
-        3e-2,
-        3e-2,
     );
     // Training mode runs with batch statistics and updates the running ones.
     let mut rng = Rng::seed(1);

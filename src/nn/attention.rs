@@ -86,7 +86,7 @@ impl Module for MultiHeadAttention {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tensor::gradcheck::check_gradients_tol;
+    use crate::tensor::gradcheck::check_gradients;
 
     fn with_weights(t: &[Tensor]) -> MultiHeadAttention {
         let mut m = MultiHeadAttention::new(4, 2, 0.0, &mut Rng::seed(1));
@@ -106,7 +106,7 @@ mod tests {
             Tensor::randn(&[12], &mut rng),
             base.out_proj.weight.detach(),
         ];
-        check_gradients_tol(
+        check_gradients(
             "MultiHeadAttention",
             |t| {
                 let m = with_weights(t);
@@ -114,8 +114,6 @@ mod tests {
                 m.forward(&t[0], &t[0], &t[0], &AttentionMask { causal: true, key_padding: None }, &mut Ctx::eval(&mut r)).0
             },
             &inputs,
-            3e-2,
-            3e-2,
         );
     }
 

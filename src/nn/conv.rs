@@ -102,10 +102,16 @@ mod tests {
     #[test]
     fn grad_conv_layers() {
         let mut rng = Rng::seed(4);
-        let c1 = Conv1d::new(2, 3, 3, 1, 1, 1, 1, true, &mut rng);
-        let x = Tensor::randn(&[2, 2, 6], &mut rng);
-        check_gradients("Conv1d", |t| t[0].conv1d(&t[1], Some(&t[2]), 1, (1, 1), 1, 1), &[x, c1.weight.detach(), c1.bias.as_ref().unwrap().detach()]);
+        // Each layer with the probe tensors as its weights, so its own wiring (padding, stride,
+        // dilation, groups, bias) is what is checked.
+        let weights = |c: &Conv1d, x: Tensor| vec![x, c.weight.detach(), c.bias.as_ref().unwrap().detach()];
+        for c in [Conv1d::new(2, 4, 3, 2, 1, 1, 2, true, &mut rng), Conv1d::causal(2, 3, 3, 2, &mut rng)] {
+            let inputs = weights(&c, Tensor::randn(&[2, 2, 7], &mut rng));
+            check_gradients("Conv1d", |t| Conv1d { weight: t[1].clone(), bias: Some(t[2].clone()), ..c }.forward(&t[0]), &inputs);
+        }
         let c2 = Conv2d::new(2, 2, (3, 3), (1, 1), true, &mut rng);
-        assert_eq!(c2.forward(&Tensor::randn(&[1, 2, 4, 5], &mut rng)).shape(), &[1, 2, 4, 5]);
+        let inputs = vec![Tensor::randn(&[1, 2, 4, 5], &mut rng), c2.weight.detach(), c2.bias.as_ref().unwrap().detach()];
+        check_gradients("Conv2d", |t| Conv2d { weight: t[1].clone(), bias: Some(t[2].clone()), spec: c2.spec }.forward(&t[0]), &inputs);
+        assert_eq!(c2.forward(&inputs[0]).shape(), &[1, 2, 4, 5]);
     }
 }

@@ -62,6 +62,8 @@ mod tests {
         let layer = Linear::new(4, 3, true, &mut rng);
         let x = Tensor::randn(&[2, 5, 4], &mut rng);
         let inputs = vec![x, layer.weight.detach(), layer.bias.as_ref().unwrap().detach()];
-        check_gradients("Linear", |t| t[0].linear(&t[1], Some(&t[2])), &inputs);
+        // The layer with the probe tensors as its weights, so its own wiring is what is checked.
+        check_gradients("Linear", |t| Linear { weight: t[1].clone(), bias: Some(t[2].clone()) }.forward(&t[0]), &inputs);
+        check_gradients("Linear (no bias)", |t| Linear { weight: t[1].clone(), bias: None }.forward(&t[0]), &inputs[..2]);
     }
 }

@@ -96,9 +96,28 @@ mod tests {
     #[test]
     fn grad_layer_norm_layer() {
         let ln = LayerNorm::new(5);
-        let x = Tensor::randn(&[3, 5], &mut Rng::seed(1));
-        check_gradients("LayerNorm", |t| t[0].layer_norm(Some(&t[1]), Some(&t[2]), 1e-5), &[x, ln.weight.detach(), ln.bias.detach()]);
+        let mut rng = Rng::seed(1);
+        // Weights other than the initial ones and zeros, so a swapped weight and bias would show.
+        let inputs = vec![Tensor::randn(&[2, 3, 5], &mut rng), Tensor::randn(&[5], &mut rng), Tensor::randn(&[5], &mut rng)];
+        check_gradients("LayerNorm", |t| LayerNorm { weight: t[1].clone(), bias: t[2].clone(), eps: ln.eps }.forward(&t[0]), &inputs);
         assert_eq!(named_params(&ln).len(), 2);
+    }
+
+    #[test]
+    fn grad_batch_norm_layer() {
+        let mut rng = Rng::seed(2);
+        let inputs = vec![Tensor::randn(&[4, 3, 5], &mut rng), Tensor::randn(&[3], &mut rng), Tensor::randn(&[3], &mut rng)];
+        for train in [true, false] {
+            let layer = |t: &[Tensor]| {
+                let mut bn = BatchNorm1d::new(3);
+                bn.weight = t[1].clone();
+                bn.bias = t[2].clone();
+                bn.running_mean = Tensor::from_vec(vec![0.1, -0.2, 0.3], &[3]);
+                bn.running_var = Tensor::from_vec(vec![0.5, 1.5, 2.0], &[3]);
+                bn.forward(&t[0], train)
+            };
+            check_gradients(if train { "BatchNorm1d (train)" } else { "BatchNorm1d (eval)" }, layer, &inputs);
+        }
     }
 
     #[test]

@@ -208,7 +208,7 @@ impl Module for Recurrent {
 mod tests {
     use super::*;
     use crate::nn::{named_params, param_count};
-    use crate::tensor::gradcheck::check_gradients_tol;
+    use crate::tensor::gradcheck::check_gradients;
 
     fn check(cell: Cell, layers: usize, bidirectional: bool) {
         let mut rng = Rng::seed(7);
@@ -217,7 +217,7 @@ mod tests {
         let params = named_params(&net);
         let mut inputs = vec![x];
         inputs.extend(params.iter().map(|(_, p)| p.detach()));
-        check_gradients_tol(
+        check_gradients(
             &format!("{cell:?}"),
             |t| {
                 // Swap the network's weights for the probe tensors, then run it.
@@ -234,8 +234,6 @@ mod tests {
                 probe.forward(&t[0], &mut Ctx::eval(&mut r)).output
             },
             &inputs,
-            3e-2,
-            3e-2,
         );
     }
 

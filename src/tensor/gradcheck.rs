@@ -3,6 +3,12 @@
 //! The output is reduced to a scalar with fixed random weights (so every output element matters
 //! and errors cannot cancel), the analytic gradient comes from [`Tensor::backward`], and the
 //! numerical one from central differences with the loss accumulated in f64.
+//!
+//! The criterion is `|analytic - numeric| <= ATOL + RTOL·max(|analytic|, |numeric|)`. The absolute
+//! part is small enough that a gradient of 0.01 computed twice too large fails (a 2e-2 absolute
+//! tolerance let any error on gradients below 0.02 through); it is what f32 rounding of the
+//! outputs needs at this step (outputs untouched by a perturbation come back bit-identical, so
+//! only the perturbed ones add noise).
 
 use super::{no_grad, Tensor};
 use crate::rng::Rng;
@@ -10,6 +16,9 @@ use crate::rng::Rng;
 /// Step of the central difference. Large enough that f32 rounding stays small against it, small
 /// enough that curvature does not dominate.
 const EPS: f32 = 1e-3;
+/// Default tolerances of [`check_gradients`] (see the module comment).
+pub const ATOL: f64 = 1e-3;
+pub const RTOL: f64 = 1e-2;
 /// At most this many elements of each input are perturbed (chosen at random), to keep tests fast.
 const MAX_CHECKED: usize = 48;
 
@@ -20,7 +29,7 @@ fn weighted_sum(out: &Tensor, weights: &[f32]) -> f64 {
 /// Checks the gradients of `f` at `inputs` against finite differences, panicking with a report
 /// naming `op` and the first element that disagrees. Every input is treated as differentiable.
 pub fn check_gradients(op: &str, f: impl Fn(&[Tensor]) -> Tensor, inputs: &[Tensor]) {
-    check_gradients_tol(op, f, inputs, 2e-2, 2e-2)
+    check_gradients_tol(op, f, inputs, ATOL, RTOL)
 }
 
 /// [`check_gradients`] with explicit absolute and relative tolerances.
@@ -57,7 +66,9 @@ pub fn check_gradients_tol(op: &str, f: impl Fn(&[Tensor]) -> Tensor, inputs: &[
                     .collect();
                 no_grad(|| weighted_sum(&f(&probe), &weights))
             };
-            let numeric = (eval(original + EPS) - eval(original - EPS)) / (2.0 * EPS as f64);
+            // The step actually taken: `original ± EPS` rounds to f32, off by up to 1e-4 of 2·EPS.
+            let (up, down) = (original + EPS, original - EPS);
+            let numeric = (eval(up) - eval(down)) / (up as f64 - down as f64);
             let a = analytic[j] as f64;
             assert!(
                 (numeric - a).abs() <= atol + rtol * a.abs().max(numeric.abs()),
@@ -73,28 +84,47 @@ mod tests {
     use super::*;
     use crate::tensor::Backward;
 
-    /// `2x` with a deliberately wrong backward rule (claims the derivative is 3).
-    struct WrongDouble;
-    impl Backward for WrongDouble {
+    /// Multiplies by `scale`, with a backward rule claiming the derivative is `claimed`.
+    struct Scaled {
+        claimed: f32,
+    }
+    impl Backward for Scaled {
         fn backward(&self, _: &[Tensor], _: &Tensor, g: &[f32]) -> Vec<Option<Vec<f32>>> {
-            vec![Some(g.iter().map(|g| 3.0 * g).collect())]
+            vec![Some(g.iter().map(|g| self.claimed * g).collect())]
         }
         fn name(&self) -> &'static str {
-            "wrong_double"
+            "scaled"
         }
+    }
+
+    fn scaled(scale: f32, claimed: f32) -> impl Fn(&[Tensor]) -> Tensor {
+        move |x: &[Tensor]| {
+            let data = x[0].data().iter().map(|v| scale * v).collect();
+            Tensor::from_op(data, x[0].shape(), &[&x[0]], Scaled { claimed })
+        }
+    }
+
+    fn inputs() -> Vec<Tensor> {
+        vec![Tensor::randn(&[4, 5], &mut Rng::seed(3))]
     }
 
     #[test]
     #[should_panic(expected = "gradient check failed for wrong_double")]
     fn grad_checker_catches_a_wrong_rule() {
-        let x = vec![Tensor::from_vec(vec![0.5, -1.0, 2.0], &[3])];
-        check_gradients(
-            "wrong_double",
-            |x| {
-                let data = x[0].data().iter().map(|v| 2.0 * v).collect();
-                Tensor::from_op(data, x[0].shape(), &[&x[0]], WrongDouble)
-            },
-            &x,
-        );
+        check_gradients("wrong_double", scaled(2.0, 3.0), &inputs());
+    }
+
+    #[test]
+    #[should_panic(expected = "gradient check failed for twice_too_large")]
+    fn grad_checker_catches_a_factor_of_two_on_small_gradients() {
+        // Gradients of 0.01·w claimed as 0.02·w: the old 2e-2 absolute tolerance passed this.
+        check_gradients("twice_too_large", scaled(0.01, 0.02), &inputs());
+    }
+
+    #[test]
+    fn grad_checker_accepts_the_right_rule_on_small_gradients_and_the_old_tolerance_did_not_catch_the_wrong_one() {
+        check_gradients("scaled", scaled(0.01, 0.01), &inputs());
+        check_gradients("scaled", scaled(1e-3, 1e-3), &inputs());
+        check_gradients_tol("twice_too_large (old tolerance)", scaled(0.01, 0.02), &inputs(), 2e-2, 2e-2);
     }
 }

@@ -235,6 +235,7 @@ impl Tensor {
 #[cfg(test)]
 mod tests {
     use crate::rng::Rng;
+    use super::PARALLEL_ELEMS;
     use crate::tensor::gradcheck::check_gradients;
     use crate::tensor::Tensor;
 
@@ -264,6 +265,60 @@ mod tests {
     fn grad_maximum_minimum() {
         check_gradients("maximum", |x| x[0].maximum(&x[1]), &pair(&[4, 5], &[4, 5], 5));
         check_gradients("minimum", |x| x[0].minimum(&x[1]), &pair(&[4, 5], &[5], 6));
+    }
+
+    /// Operands large enough for the thread-pool loop (PARALLEL_ELEMS), same shape and broadcast,
+    /// with every `b` at least 0.1 from its `a` (off the kinks of maximum/minimum) and from 0.
+    fn large_pairs() -> Vec<(Vec<Tensor>, &'static str)> {
+        let mut rng = Rng::seed(21);
+        let mut far = |a: &Tensor, shape: &[usize]| {
+            let av = a.to_vec();
+            let b: Vec<f32> = (0..shape.iter().product())
+                .map(|i| {
+                    let sign = if rng.uniform(0.0, 1.0) < 0.5 { -1.0 } else { 1.0 };
+                    let v = av[i] + sign * rng.uniform(0.1, 1.0);
+                    // Away from 0 for div, moving further from `a`.
+                    if v.abs() < 0.1 {
+                        v + sign * 0.25
+                    } else {
+                        v
+                    }
+                })
+                .collect();
+            Tensor::from_vec(b, shape)
+        };
+        let a = Tensor::randn(&[180, 200], &mut Rng::seed(22));
+        let same = far(&a, &[180, 200]);
+        // [180, 200] op [180, 1]: the general broadcast path, also parallel at this size.
+        let column = Tensor::randn(&[180, 1], &mut Rng::seed(23)).abs().add_scalar(0.5).detach();
+        vec![(vec![a.clone(), same], "same shape"), (vec![a, column], "broadcast")]
+    }
+
+    fn every_binary() -> Vec<(&'static str, fn(&Tensor, &Tensor) -> Tensor)> {
+        vec![("add", |a, b| a.add(b)), ("sub", |a, b| a.sub(b)), ("mul", |a, b| a.mul(b)), ("div", |a, b| a.div(b)), ("maximum", |a, b| a.maximum(b)), ("minimum", |a, b| a.minimum(b))]
+    }
+
+    #[test]
+    fn grad_binary_on_the_parallel_path() {
+        assert!(180 * 200 >= PARALLEL_ELEMS);
+        for (xs, case) in large_pairs() {
+            for (name, f) in every_binary() {
+                check_gradients(&format!("{name} ({case}, parallel)"), |x| f(&x[0], &x[1]), &xs);
+            }
+        }
+    }
+
+    #[test]
+    fn parallel_and_serial_paths_give_the_same_bits() {
+        for (xs, case) in large_pairs() {
+            let (a, b) = (&xs[0], &xs[1]);
+            for (name, f) in every_binary() {
+                let whole = f(a, b).to_vec();
+                // Ten rows at a time (2000 values) stay below the threshold and run serially.
+                let pieces: Vec<f32> = (0..18).flat_map(|r| f(&a.narrow(0, 10 * r, 10), &b.narrow(0, 10 * r, 10)).to_vec()).collect();
+                assert!(whole.iter().map(|v| v.to_bits()).eq(pieces.iter().map(|v| v.to_bits())), "{name} ({case}): parallel and serial values differ");
+            }
+        }
     }
 
     #[test]

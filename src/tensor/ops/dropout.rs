@@ -54,6 +54,10 @@ mod tests {
         let y = x.dropout(0.25, true, &mut Rng::seed(1)).to_vec();
         let kept = y.iter().filter(|v| **v > 0.0).count() as f32 / 10_000.0;
         assert!((kept - 0.75).abs() < 0.02);
+        // Kept values are scaled by 1/(1-p), so the mean stays 1 (PyTorch's inverted dropout).
+        assert!(y.iter().all(|v| *v == 0.0 || (v - 1.0 / 0.75).abs() < 1e-6), "kept values are 1/(1-p)");
+        let mean = y.iter().sum::<f32>() / 10_000.0;
+        assert!((mean - 1.0).abs() < 0.03, "mean {mean}");
         assert_eq!(x.dropout(0.25, false, &mut Rng::seed(1)).to_vec(), x.to_vec());
     }
 }

@@ -182,6 +182,7 @@ impl Tensor {
 
 #[cfg(test)]
 mod tests {
+    use crate::kernels::gemm::{matmul_into_with, MatRef};
     use crate::rng::Rng;
     use crate::tensor::gradcheck::check_gradients;
     use crate::tensor::Tensor;
@@ -205,6 +206,50 @@ mod tests {
         let xs = vec![Tensor::randn(&[2, 3, 4], &mut rng), Tensor::randn(&[5, 4], &mut rng), Tensor::randn(&[5], &mut rng)];
         check_gradients("linear", |x| x[0].linear(&x[1], Some(&x[2])), &xs);
         check_gradients("linear no bias", |x| x[0].linear(&x[1], None), &xs[..2]);
+    }
+
+    /// Runs `f` on a pool of two threads, so the gemm kernel's threaded path is open whatever the
+    /// machine (it needs more than one thread and at least PARALLEL_FLOPS multiply-adds).
+    fn on_two_threads<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+        rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap().install(f)
+    }
+
+    fn small_randn(shape: &[usize], rng: &mut Rng) -> Tensor {
+        // Scaled down so that f32 rounding of 64-term sums stays far below the tolerance.
+        Tensor::randn(shape, rng).mul_scalar(0.3).detach()
+    }
+
+    #[test]
+    fn grad_matmul_and_linear_on_the_threaded_gemm() {
+        // 64·64·64 = 2^18 multiply-adds in the forward and in each backward product.
+        let mut rng = Rng::seed(44);
+        on_two_threads(|| {
+            let xs = vec![small_randn(&[64, 64], &mut rng), small_randn(&[64, 72], &mut rng)];
+            check_gradients("matmul (threaded)", |x| x[0].matmul(&x[1]), &xs);
+            let xs = vec![small_randn(&[1, 70, 64], &mut rng), small_randn(&[1, 64, 66], &mut rng)];
+            check_gradients("batched matmul, batch 1 (threaded)", |x| x[0].matmul(&x[1]), &xs);
+            let xs = vec![small_randn(&[2, 40, 64], &mut rng), small_randn(&[72, 64], &mut rng), small_randn(&[72], &mut rng)];
+            check_gradients("linear (threaded)", |x| x[0].linear(&x[1], Some(&x[2])), &xs);
+        });
+    }
+
+    #[test]
+    fn threaded_and_serial_gemm_give_the_same_bits() {
+        let mut rng = Rng::seed(45);
+        for (m, k, n) in [(64, 64, 64), (96, 80, 72), (130, 65, 67)] {
+            let a = Tensor::randn(&[m, k], &mut rng).to_vec();
+            let b = Tensor::randn(&[k, n], &mut rng).to_vec();
+            let bt = Tensor::randn(&[n, k], &mut rng).to_vec();
+            let product = |threads: bool, transposed: bool| {
+                let mut c = vec![0.0f32; m * n];
+                let rhs = if transposed { MatRef::new(&bt, n, k).t() } else { MatRef::new(&b, k, n) };
+                on_two_threads(|| matmul_into_with(MatRef::new(&a, m, k), rhs, &mut c, false, threads));
+                c.iter().map(|v| v.to_bits()).collect::<Vec<u32>>()
+            };
+            for transposed in [false, true] {
+                assert!(product(true, transposed) == product(false, transposed), "{m}x{k}x{n} (rhs transposed: {transposed}): threaded and serial products differ");
+            }
+        }
     }
 
     #[test]

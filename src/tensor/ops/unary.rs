@@ -327,6 +327,7 @@ impl Tensor {
 mod tests {
     use crate::rng::Rng;
     use crate::tensor::gradcheck::check_gradients;
+    use crate::tensor::ops::binary::PARALLEL_ELEMS;
     use crate::tensor::Tensor;
 
     fn input(shape: &[usize], seed: u64) -> Vec<Tensor> {
@@ -365,7 +366,6 @@ mod tests {
         check_gradients("exp", |x| x[0].exp(), &x);
         check_gradients("abs", |x| x[0].abs(), &x);
         check_gradients("square", |x| x[0].square(), &x);
-        check_gradients("clamp", |x| x[0].clamp(-0.05, 0.05), &x);
         check_gradients("sin", |x| x[0].sin(), &x);
         check_gradients("cos", |x| x[0].cos(), &x);
         let pos = vec![x[0].abs().add_scalar(0.2).detach()];
@@ -373,6 +373,83 @@ mod tests {
         check_gradients("sqrt", |x| x[0].sqrt(), &pos);
         check_gradients("powf", |x| x[0].powf(1.7), &pos);
         check_gradients("lgamma", |x| x[0].lgamma(), &pos);
+    }
+
+    #[test]
+    fn grad_clamp_inside_below_and_above() {
+        // Points below, between and above the bounds, none within a step of a bound (the kinks).
+        let v = vec![-1.4, -0.75, -0.65, -0.3, 0.0, 0.2, 0.85, 0.95, 1.3, -0.71, 0.69, 0.91];
+        let (lo, hi) = (-0.7, 0.9);
+        assert!(v.iter().all(|x: &f32| (x - lo).abs() > 5e-3 && (x - hi).abs() > 5e-3));
+        for region in [|x: f32| x < -0.7, |x: f32| x > -0.7 && x < 0.9, |x: f32| x > 0.9] {
+            assert!(v.iter().filter(|x| region(**x)).count() >= 3);
+        }
+        let x = vec![Tensor::from_vec(v.clone(), &[3, 4])];
+        check_gradients("clamp", |x| x[0].clamp(lo, hi), &x);
+        // The rule itself: 1 strictly inside, 0 on either side.
+        let p = Tensor::param(v.clone(), &[12]);
+        let g = p.clamp(lo, hi).sum_all().backward().get(&p).unwrap().clone();
+        for (x, g) in v.iter().zip(g) {
+            assert_eq!(g, if *x > lo && *x < hi { 1.0 } else { 0.0 }, "clamp gradient at {x}");
+        }
+    }
+
+    /// Enough elements to take the thread-pool loops (PARALLEL_ELEMS), with a partial last chunk.
+    fn large_input(seed: u64) -> Vec<Tensor> {
+        input(&[PARALLEL_ELEMS + 5003], seed)
+    }
+
+    fn every_unary() -> Vec<(&'static str, fn(&Tensor) -> Tensor)> {
+        vec![
+            ("relu", |x| x.relu()),
+            ("gelu", |x| x.gelu()),
+            ("tanh", |x| x.tanh()),
+            ("sigmoid", |x| x.sigmoid()),
+            ("silu", |x| x.silu()),
+            ("elu", |x| x.elu(1.0)),
+            ("softplus", |x| x.softplus()),
+            ("exp", |x| x.exp()),
+            ("clamp", |x| x.clamp(-0.7, 0.9)),
+            ("sin", |x| x.sin()),
+            ("abs", |x| x.abs()),
+        ]
+    }
+
+    #[test]
+    fn grad_unary_on_the_parallel_path() {
+        let x = large_input(13);
+        // Off the clamp's kinks too.
+        let x = vec![Tensor::from_vec(x[0].to_vec().into_iter().map(|v| if (v + 0.7).abs() < 0.01 || (v - 0.9).abs() < 0.01 { v + 0.05 } else { v }).collect(), x[0].shape())];
+        for (name, f) in every_unary() {
+            check_gradients(name, |x| f(&x[0]), &x);
+        }
+    }
+
+    /// Value and gradient of `f` over `x` in one call, against `weights`.
+    fn value_and_grad(f: fn(&Tensor) -> Tensor, x: &[f32], weights: &[f32]) -> (Vec<f32>, Vec<f32>) {
+        let p = Tensor::param(x.to_vec(), &[x.len()]);
+        let y = f(&p);
+        let g = y.mul(&Tensor::from_vec(weights.to_vec(), &[x.len()])).sum_all().backward();
+        (y.to_vec(), g.get(&p).unwrap().clone())
+    }
+
+    #[test]
+    fn parallel_and_serial_paths_give_the_same_bits() {
+        let x = large_input(14)[0].to_vec();
+        let w = large_input(15)[0].to_vec();
+        let bits = |v: &[f32]| v.iter().map(|v| v.to_bits()).collect::<Vec<u32>>();
+        for (name, f) in every_unary() {
+            let (y, g) = value_and_grad(f, &x, &w);
+            // Pieces below the threshold run serially; 1000 is not a multiple of the chunk.
+            let (mut ys, mut gs) = (Vec::new(), Vec::new());
+            for (xs, ws) in x.chunks(1000).zip(w.chunks(1000)) {
+                let (y, g) = value_and_grad(f, xs, ws);
+                ys.extend(y);
+                gs.extend(g);
+            }
+            assert!(bits(&y) == bits(&ys), "{name}: parallel and serial values differ");
+            assert!(bits(&g) == bits(&gs), "{name}: parallel and serial gradients differ");
+        }
     }
 
     #[test]
