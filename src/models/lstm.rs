@@ -134,7 +134,7 @@ impl Model for Lstm {
                 hidden = self.activation.forward(&hidden);
             }
         }
-        debug_assert_eq!(hidden.shape(), &[b, h, self.outputs]);
+        assert_eq!(hidden.shape(), &[b, h, self.outputs]);
         hidden
     }
 }

@@ -175,7 +175,7 @@ impl Nhits {
         let backcast = theta.narrow(1, 0, l);
         let knots = theta.narrow(1, l, self.outputs * block.n_knots).reshape(&[b, self.outputs, block.n_knots]);
         let forecast = knots.matmul(&block.interpolation).transpose(1, 2);
-        debug_assert_eq!(forecast.shape(), &[b, h, self.outputs]);
+        assert_eq!(forecast.shape(), &[b, h, self.outputs]);
         (backcast, forecast)
     }
 }
