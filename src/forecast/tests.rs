@@ -126,6 +126,32 @@ fn validation_and_early_stopping_run() {
 }
 
 #[test]
+fn every_valid_loss_neuralforecast_supports_validates_without_panicking() {
+    // The pairs whose model outputs differ from what validLoss scores (they panicked before).
+    let (train, _) = split(&air_passengers(), 12);
+    let mq = json!({"type": "MQLoss", "level": [80]});
+    let normal = json!({"type": "DistributionLoss", "distribution": "Normal", "level": [80], "numSamples": 50});
+    let poisson = json!({"type": "DistributionLoss", "distribution": "Poisson", "level": [80], "numSamples": 50});
+    for (loss, valid) in [
+        (json!({"type": "MAE"}), mq.clone()),
+        (mq.clone(), json!({"type": "MQLoss", "quantiles": [0.5, 0.1, 0.9]})),
+        (normal.clone(), json!({"type": "MAE"})),
+        (normal.clone(), json!({"type": "MASE", "seasonality": 12})),
+        (normal.clone(), mq.clone()),
+        (normal.clone(), normal.clone()),
+        (poisson.clone(), json!({"type": "MSE"})),
+    ] {
+        let mut model = nf("MLP", json!({"maxSteps": 4, "valCheckSteps": 2, "hiddenSize": 16, "loss": loss, "validLoss": valid}));
+        let vals = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = vals.clone();
+        let ctl = Control { on_progress: Some(Box::new(move |e: &ProgressEvent| sink.lock().unwrap().extend(e.val_loss))), ..Default::default() };
+        model.fit(&train, None, &FitOptions { val_size: 12, verbose: false }, &ctl).unwrap_or_else(|e| panic!("{loss} / {valid}: {e}"));
+        let vals = vals.lock().unwrap().clone();
+        assert!(!vals.is_empty() && vals.iter().all(|v| v.is_finite()), "{loss} / {valid}: {vals:?}");
+    }
+}
+
+#[test]
 fn cancellation_is_reported_as_aborted() {
     let (train, _) = split(&air_passengers(), 12);
     let mut model = nf("MLP", json!({"maxSteps": 1000}));

@@ -50,7 +50,27 @@ pub fn build(class: &str, options: &Value) -> Result<Box<dyn Model>> {
             )))
         }
     };
+    check_capabilities(model.as_ref())?;
     Ok(if model.common().scaler_type == "revin" { Box::new(revin::Revin::wrap(model)) } else { model })
+}
+
+/// Refuses exogenous lists the model's capability flags exclude, once for every model, with
+/// NeuralForecast's messages (`BaseModel.__init__`).
+fn check_capabilities(model: &dyn Model) -> Result<()> {
+    let (caps, c) = (model.capabilities(), model.common());
+    for (supported, list, option, kind) in [
+        (caps.futr_exog, &c.futr_exog_list, "futrExogList", "future"),
+        (caps.hist_exog, &c.hist_exog_list, "histExogList", "historical"),
+        (caps.stat_exog, &c.stat_exog_list, "statExogList", "static"),
+    ] {
+        if !supported && !list.is_empty() {
+            return Err(Error::type_err(format!(
+                "{} does not support {kind} exogenous variables (option '{option}' must be empty, got {list:?})",
+                model.class_name()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Validates options without keeping the model; returns them normalised (defaults filled in).
@@ -72,8 +92,8 @@ pub struct Batch {
     pub stat_exog: Option<Tensor>,
 }
 
-/// What kinds of exogenous input a model accepts (NeuralForecast's capability flags); the
-/// pipeline rejects options naming exogenous lists a model cannot use.
+/// What kinds of exogenous input a model accepts (NeuralForecast's capability flags); [`build`]
+/// refuses options naming exogenous lists a model cannot use, so no model checks them itself.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Capabilities {
     pub futr_exog: bool,

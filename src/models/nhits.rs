@@ -92,6 +92,15 @@ impl Nhits {
         if mlp_units.iter().any(|u| u.len() != 2) || mlp_units.is_empty() {
             return Err(Error::range("NHITS option 'mlpUnits' must be a list of [in, out] pairs"));
         }
+        // Each block's MLP is these layers in sequence, as in NeuralForecast, so sizes must chain.
+        if let Some(i) = (1..mlp_units.len()).find(|&i| mlp_units[i][0] != mlp_units[i - 1][1]) {
+            return Err(Error::range(format!(
+                "NHITS option 'mlpUnits': layer {i} takes {} inputs but layer {} gives {} outputs; each [in, out] pair's 'in' must equal the previous pair's 'out', e.g. [[512, 512], [512, 512], [512, 512]]",
+                mlp_units[i][0],
+                i - 1,
+                mlp_units[i - 1][1]
+            )));
+        }
 
         let (l, h) = (common.input_size, common.h);
         let (nx, nf, ns) = (common.hist_exog_list.len(), common.futr_exog_list.len(), common.stat_exog_list.len());

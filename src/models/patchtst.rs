@@ -109,9 +109,6 @@ impl PatchTst {
         if patch_len > l {
             return Err(Error::range(format!("PatchTST option 'patchLen' ({patch_len}) must not exceed inputSize ({l})")));
         }
-        if !common.futr_exog_list.is_empty() || !common.hist_exog_list.is_empty() || !common.stat_exog_list.is_empty() {
-            return Err(Error::value("PatchTST does not use exogenous variables (as in NeuralForecast)"));
-        }
         // Patches over the window plus `stride` replicated points at its end.
         let patch_num = (l - patch_len) / stride + 1 + 1;
         let mut rng = Rng::seed(common.random_seed);
