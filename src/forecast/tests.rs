@@ -178,6 +178,10 @@ fn exogenous_inputs_flow_and_missing_ones_are_named() {
     let short = InputFrame { unique_id: futr.unique_id[..11].to_vec(), ds: futr.ds[..11].to_vec(), y: None, columns: vec![("trend".into(), trend[n..n + 11].to_vec())] };
     let e = model.predict(None, Some(&short), None).unwrap_err();
     assert!(e.message.contains("missing the row") && e.message.contains("1960-12-31"), "{e}");
+    // Columns shorter than unique_id (the binding passes lengths through unchecked) are named, not indexed.
+    let ragged = InputFrame { columns: vec![("trend".into(), trend[n..n + 11].to_vec())], ..futr.clone() };
+    let e = model.predict(None, Some(&ragged), None).unwrap_err();
+    assert!(e.message.contains("futrDf: column 'trend' has 11 values but unique_id has 12"), "{e}");
     let mut bad = nf("MLP", json!({"maxSteps": 5, "histExogList": ["price"]}));
     let e = bad.fit(&train, None, &FitOptions::default(), &Control::default()).unwrap_err();
     assert!(e.message.contains("'price'") && e.message.contains("histExogList"), "{e}");
