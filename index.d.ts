@@ -98,7 +98,8 @@ export declare class DistributionLoss extends Loss {
     distribution: 'Normal' | 'StudentT' | 'Poisson' | 'NegativeBinomial'
     level?: number[]
     quantiles?: number[]
-    /** Draws per forecast for the mean and quantiles (default 1000). */
+    /** Draws per forecast for the mean and quantiles (default 1000). A point whose parameters
+     *  leave the distribution's domain (a diverged model) is forecast as NaN. */
     numSamples?: number
   })
 }
@@ -140,7 +141,13 @@ export interface CommonOptions {
   scalerType?: ScalerType
   /** Training loss (default MAE). */
   loss?: Loss
-  /** Validation loss (default: the training loss). */
+  /**
+   * Validation loss (default: the training loss). As in NeuralForecast: after a point loss, any
+   * point loss or MQLoss (scoring the point forecast at each quantile); after MQLoss, an MQLoss
+   * with the same quantiles; after a DistributionLoss, a point loss (on the distribution's mean),
+   * an MQLoss with the same quantiles (on the sampled quantiles) or that same DistributionLoss.
+   * Any other pair throws when the model is built.
+   */
   validLoss?: Loss
   /** Seed of initialisation, sampling and dropout (default 1). */
   randomSeed?: number
@@ -168,7 +175,7 @@ export interface NHITSOptions extends CommonOptions {
   stackTypes?: 'identity'[]
   /** Blocks per stack (default [1, 1, 1]). */
   nBlocks?: number[]
-  /** Hidden units per block, as [in, out] pairs (default 3 × [512, 512]). */
+  /** Each block's hidden layers, as [in, out] pairs that chain (each 'in' is the previous 'out'; default 3 × [512, 512]). */
   mlpUnits?: number[][]
   /** Pooling kernel per stack (default [2, 2, 1]). */
   nPoolKernelSize?: number[]

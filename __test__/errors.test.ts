@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import { writeFileSync, readFileSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { NeuralForecast, NHITS, MLP, LSTM, PatchTST, MQLoss, DistributionLoss, NeuroDivergentError, ModelFileError } from '../index.js'
+import { NeuralForecast, NHITS, MLP, LSTM, PatchTST, MAE, MQLoss, DistributionLoss, NeuroDivergentError, ModelFileError } from '../index.js'
 import { airPassengers, quick } from './helpers'
 
 const rows = airPassengers()
@@ -97,7 +97,10 @@ test('corrupted, truncated and missing model files are refused clearly', async (
 test('model-specific option errors name the option', () => {
   assert.throws(() => new PatchTST({ h: 12, inputSize: 24, hiddenSize: 30, nHeads: 16 }), (e: any) => e instanceof RangeError && /'hiddenSize' \(30\) must be divisible by 'nHeads' \(16\)/.test(e.message))
   assert.throws(() => new PatchTST({ h: 12, inputSize: 8, patchLen: 16 }), (e: any) => e instanceof RangeError && /patchLen/.test(e.message))
-  assert.throws(() => new PatchTST({ h: 12, inputSize: 24, histExogList: ['x'] }), /does not use exogenous/)
+  for (const [option, kind] of [['futrExogList', 'future'], ['histExogList', 'historical'], ['statExogList', 'static']]) {
+    assert.throws(() => new PatchTST({ h: 12, inputSize: 24, [option]: ['x'] }), (e: any) => e instanceof TypeError && new RegExp(`PatchTST does not support ${kind} exogenous variables \\(option '${option}'`).test(e.message))
+  }
+  assert.throws(() => new NHITS({ h: 12, inputSize: 24, mlpUnits: [[64, 32], [64, 64]] }), (e: any) => e instanceof RangeError && /'mlpUnits': layer 1 takes 64 inputs but layer 0 gives 32 outputs/.test(e.message))
   assert.throws(() => new LSTM({ h: 12, inputSize: 24, encoderHiddenSize: 0 }), (e: any) => e instanceof RangeError && /encoderHiddenSize/.test(e.message))
   assert.throws(() => new LSTM({ h: 12, inputSize: 24, recurrent: true as any }), (e: any) => e instanceof RangeError && /recurrent/.test(e.message))
   assert.throws(() => new MLP({ h: 1, inputSize: 2, loss: new DistributionLoss({ distribution: 'Cauchy' as any }) }), (e: any) => e instanceof RangeError && /distribution/.test(e.message))
@@ -160,4 +163,46 @@ test('bad crossValidation and predict options', async () => {
   await rejects(small().fit(columns(), { signal: {} as any }), TypeError, /'signal' must be an AbortSignal/)
   await rejects(NeuralForecast.load('' as any), TypeError, /file path/)
   await rejects(NeuralForecast.load(tmpdir()), NeuroDivergentError, /cannot read model file/)
+})
+
+test('validLoss pairs NeuralForecast refuses throw at construction, naming validLoss', () => {
+  const normal = () => new DistributionLoss({ distribution: 'Normal', level: [80] })
+  const refused: Array<[() => unknown, Function, RegExp]> = [
+    [() => new MLP({ h: 4, inputSize: 8, loss: new MQLoss(), validLoss: new MAE() }), TypeError, /please set validLoss to MQLoss\(\) when training with MQLoss/],
+    [() => new MLP({ h: 4, inputSize: 8, validLoss: normal() }), TypeError, /validation with distribution loss DistributionLoss is not possible when using loss=MAE/],
+    [() => new MLP({ h: 4, inputSize: 8, loss: normal(), validLoss: new DistributionLoss({ distribution: 'StudentT', level: [80] }) }), TypeError, /must be the training loss itself/],
+    [() => new MLP({ h: 4, inputSize: 8, loss: new MQLoss({ level: [80] }), validLoss: new MQLoss({ level: [90] }) }), NeuroDivergentError, /same level or quantiles/],
+  ]
+  for (const [make, kind, pattern] of refused) {
+    assert.throws(make, (e: any) => e instanceof kind && /'validLoss'/.test(e.message) && pattern.test(e.message))
+  }
+})
+
+test('validLoss pairs NeuralForecast supports validate (a different output count used to panic)', async () => {
+  const normal = () => new DistributionLoss({ distribution: 'Normal', level: [80], numSamples: 50 })
+  const pairs = [
+    { loss: new MAE(), validLoss: new MQLoss({ level: [80] }) },
+    { loss: normal(), validLoss: new MAE() },
+    { loss: normal(), validLoss: new MQLoss({ level: [80] }) },
+  ]
+  for (const pair of pairs) {
+    const vals: number[] = []
+    const m = new NeuralForecast({ models: [new MLP({ h: 4, inputSize: 8, hiddenSize: 8, maxSteps: 2, valCheckSteps: 1, ...pair })], freq: 1 })
+    await m.fit(columns(), { valSize: 4, onProgress: (e) => e.valLoss != null && vals.push(e.valLoss) })
+    assert.ok(vals.length > 0 && vals.every(Number.isFinite), `${pair.loss.constructor.name} / ${pair.validLoss.constructor.name}: ${vals}`)
+  }
+})
+
+test('a distribution model whose parameters overflow forecasts NaN instead of crashing or hanging', async () => {
+  // History spanning f32's range: the minmax scale (max - min) overflows to infinity and so does
+  // the Poisson rate anchored on it, where the sampler's rejection loop would never end.
+  const c = columns()
+  const counts = { ...c, y: c.y.map((v) => Math.round(5 * (1 + v))) }
+  const huge = { ...c, y: c.y.map((_, i) => (i % 2 ? 3e38 : -3e38)) }
+  const poisson = new DistributionLoss({ distribution: 'Poisson', numSamples: 10 })
+  const m = new NeuralForecast({ models: [new MLP({ h: 4, inputSize: 8, hiddenSize: 8, maxSteps: 1, scalerType: 'minmax', loss: poisson })], freq: 1 })
+  await m.fit(counts)
+  assert.ok((await m.predict()).MLP.every(Number.isFinite))
+  const fc = await m.predict({ df: huge })
+  assert.ok((fc.MLP as Float64Array).some(Number.isNaN), String(fc.MLP))
 })

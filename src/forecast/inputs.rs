@@ -81,6 +81,12 @@ pub fn future_values(model: &dyn Model, data: &Dataset, futr: Option<&InputFrame
         .iter()
         .map(|c| futr.column(c).ok_or_else(|| Error::value(format!("futrDf has no column '{c}' (in futrExogList of {name})"))))
         .collect::<Result<_>>()?;
+    // The binding hands columns over as given: a short one would be indexed out of bounds below.
+    for (c, len) in std::iter::once(("ds", futr.ds.len())).chain(wanted.iter().map(String::as_str).zip(cols.iter().map(|v| v.len()))) {
+        if len != futr.len() {
+            return Err(Error::value(format!("futrDf: column '{c}' has {len} values but unique_id has {}", futr.len())));
+        }
+    }
     let mut rows: HashMap<(&str, i64), usize> = HashMap::with_capacity(futr.len());
     for (i, (id, ds)) in futr.unique_id.iter().zip(&futr.ds).enumerate() {
         rows.insert((id.as_str(), ds.round() as i64), i);

@@ -93,14 +93,18 @@ impl TrainTask for FitTask<'_> {
         let mask = Tensor::from_vec(wb.outsample_mask.clone(), &[wb.n, h]);
         let loss = no_grad(|| {
             if self.valid_loss.is_distribution() {
+                // The training loss itself (`Loss::check_valid_loss`): its likelihood of the target.
                 let (y, ctx) = loss_inputs(self.model, &self.valid_loss, &wb, &batch, &self.inputs.spec);
                 return self.valid_loss.compute(&raw, &y, &mask, &ctx).item();
             }
-            // Point losses are compared in the original scale, as NeuralForecast validates.
+            // Point and quantile losses score original-scale forecasts, as NeuralForecast validates:
+            // a distribution model's mean or sampled quantiles (see `Loss::validation_forecast`).
             let k = self.valid_loss.outputs();
             let invert = |v: &[f32], per: usize| -> Vec<f32> { v.iter().enumerate().map(|(i, z)| scaler.invert(*z, wb.y_shift[i / per], wb.y_scale[i / per])).collect() };
             let l = self.inputs.spec.input_size;
-            let y_hat = Tensor::from_vec(invert(&raw.data(), h * k), &[wb.n, h, k]);
+            let seed = self.model.common().random_seed;
+            let forecast = self.loss.validation_forecast(&self.valid_loss, &raw.data(), h, &wb.y_shift, &wb.y_scale, scaler, seed);
+            let y_hat = Tensor::from_vec(forecast, &[wb.n, h, k]);
             let y = Tensor::from_vec(invert(&wb.outsample_y, h), &[wb.n, h]);
             let ctx = LossContext { insample_y: Some(Tensor::from_vec(invert(&wb.insample_y, l), &[wb.n, l])), ..Default::default() };
             self.valid_loss.compute(&y_hat, &y, &mask, &ctx).item()

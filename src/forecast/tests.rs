@@ -142,6 +142,32 @@ fn validation_and_early_stopping_run() {
 }
 
 #[test]
+fn every_valid_loss_neuralforecast_supports_validates_without_panicking() {
+    // The pairs whose model outputs differ from what validLoss scores (they panicked before).
+    let (train, _) = split(&air_passengers(), 12);
+    let mq = json!({"type": "MQLoss", "level": [80]});
+    let normal = json!({"type": "DistributionLoss", "distribution": "Normal", "level": [80], "numSamples": 50});
+    let poisson = json!({"type": "DistributionLoss", "distribution": "Poisson", "level": [80], "numSamples": 50});
+    for (loss, valid) in [
+        (json!({"type": "MAE"}), mq.clone()),
+        (mq.clone(), json!({"type": "MQLoss", "quantiles": [0.5, 0.1, 0.9]})),
+        (normal.clone(), json!({"type": "MAE"})),
+        (normal.clone(), json!({"type": "MASE", "seasonality": 12})),
+        (normal.clone(), mq.clone()),
+        (normal.clone(), normal.clone()),
+        (poisson.clone(), json!({"type": "MSE"})),
+    ] {
+        let mut model = nf("MLP", json!({"maxSteps": 4, "valCheckSteps": 2, "hiddenSize": 16, "loss": loss, "validLoss": valid}));
+        let vals = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = vals.clone();
+        let ctl = Control { on_progress: Some(Box::new(move |e: &ProgressEvent| sink.lock().unwrap().extend(e.val_loss))), ..Default::default() };
+        model.fit(&train, None, &FitOptions { val_size: 12, verbose: false }, &ctl).unwrap_or_else(|e| panic!("{loss} / {valid}: {e}"));
+        let vals = vals.lock().unwrap().clone();
+        assert!(!vals.is_empty() && vals.iter().all(|v| v.is_finite()), "{loss} / {valid}: {vals:?}");
+    }
+}
+
+#[test]
 fn cancellation_is_reported_as_aborted() {
     let (train, _) = split(&air_passengers(), 12);
     let mut model = nf("MLP", json!({"maxSteps": 1000}));
@@ -181,6 +207,10 @@ fn exogenous_inputs_flow_and_missing_ones_are_named() {
     let short = InputFrame { unique_id: futr.unique_id[..11].to_vec(), ds: futr.ds[..11].to_vec(), y: None, columns: vec![("trend".into(), trend[n..n + 11].to_vec())] };
     let e = model.predict(None, Some(&short), None).unwrap_err();
     assert!(e.message.contains("missing the row") && e.message.contains("1960-12-31"), "{e}");
+    // Columns shorter than unique_id (the binding passes lengths through unchecked) are named, not indexed.
+    let ragged = InputFrame { columns: vec![("trend".into(), trend[n..n + 11].to_vec())], ..futr.clone() };
+    let e = model.predict(None, Some(&ragged), None).unwrap_err();
+    assert!(e.message.contains("futrDf: column 'trend' has 11 values but unique_id has 12"), "{e}");
     let mut bad = nf("MLP", json!({"maxSteps": 5, "histExogList": ["price"]}));
     let e = bad.fit(&train, None, &FitOptions::default(), &Control::default()).unwrap_err();
     assert!(e.message.contains("'price'") && e.message.contains("histExogList"), "{e}");

@@ -3,7 +3,9 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// A row-major or strided view of an `rows × cols` matrix inside a slice.
+/// A row-major or strided view of an `rows × cols` matrix inside a slice. Any fields are accepted
+/// here; [`matmul_into`] checks that every element the strides reach lies inside `data` before it
+/// reads one.
 #[derive(Clone, Copy)]
 pub struct MatRef<'a> {
     pub data: &'a [f32],
@@ -16,7 +18,6 @@ pub struct MatRef<'a> {
 impl<'a> MatRef<'a> {
     /// A contiguous row-major matrix.
     pub fn new(data: &'a [f32], rows: usize, cols: usize) -> Self {
-        debug_assert!(data.len() >= rows * cols);
         MatRef { data, rows, cols, row_stride: cols as isize, col_stride: 1 }
     }
     /// The transpose, as a view (no copy).
@@ -28,6 +29,27 @@ impl<'a> MatRef<'a> {
             row_stride: self.col_stride,
             col_stride: self.row_stride,
         }
+    }
+
+    /// Panics, naming `operand`, unless every index `i·row_stride + j·col_stride` (`i < rows`,
+    /// `j < cols`) lies in `0..data.len()`. The unsafe GEMM below trusts exactly this.
+    fn check_bounds(&self, operand: &str) {
+        if self.rows == 0 || self.cols == 0 {
+            return;
+        }
+        // i128: `rows · stride` cannot overflow it for any usize rows and isize stride.
+        let span = |n: usize, stride: isize| (n as i128 - 1) * stride as i128;
+        let (r, c) = (span(self.rows, self.row_stride), span(self.cols, self.col_stride));
+        let (lowest, highest) = (r.min(0) + c.min(0), r.max(0) + c.max(0));
+        assert!(
+            lowest >= 0 && highest < self.data.len() as i128,
+            "matmul operand {operand}: a {}x{} view with strides ({}, {}) reaches indices {lowest}..={highest}, outside its {} values",
+            self.rows,
+            self.cols,
+            self.row_stride,
+            self.col_stride,
+            self.data.len()
+        );
     }
 }
 
@@ -121,7 +143,8 @@ fn dot4(x: &[f32], cols: [&[f32]; 4]) -> [f32; 4] {
 unsafe fn dot4_avx2(x: &[f32], cols: [&[f32]; 4]) -> [f32; 4] {
     use std::arch::x86_64::*;
     let k = x.len();
-    debug_assert!(cols.iter().all(|c| c.len() >= k));
+    // A real check, not a debug one: the loads below read k values from every column.
+    assert!(cols.iter().all(|c| c.len() >= k), "dot4: a column is shorter than the row");
     let full = k / 16 * 16;
     let mut acc = [_mm256_setzero_ps(); 8];
     let mut p = 0;
@@ -148,6 +171,9 @@ unsafe fn dot4_avx2(x: &[f32], cols: [&[f32]; 4]) -> [f32; 4] {
 const PARALLEL_FLOPS: usize = 1 << 18;
 
 /// `c = a · b` (or `c += a · b` when `accumulate`), with `c` row-major `a.rows × b.cols`.
+///
+/// Panics (before touching any value) if the inner dimensions differ, `c` is shorter than
+/// `a.rows · b.cols`, or a view's strides reach outside its slice.
 pub fn matmul_into(a: MatRef, b: MatRef, c: &mut [f32], accumulate: bool) {
     matmul_into_with(a, b, c, accumulate, true)
 }
@@ -156,7 +182,10 @@ pub fn matmul_into(a: MatRef, b: MatRef, c: &mut [f32], accumulate: bool) {
 pub fn matmul_into_with(a: MatRef, b: MatRef, c: &mut [f32], accumulate: bool, allow_threads: bool) {
     assert_eq!(a.cols, b.rows, "matmul inner dimensions");
     let (m, k, n) = (a.rows, a.cols, b.cols);
-    assert!(c.len() >= m * n, "matmul output buffer too small");
+    let out = m.checked_mul(n).expect("matmul output size overflows usize");
+    assert!(c.len() >= out, "matmul output buffer too small: {} values for a {m}x{n} product", c.len());
+    a.check_bounds("a");
+    b.check_bounds("b");
     if m == 0 || n == 0 {
         return;
     }
@@ -166,25 +195,27 @@ pub fn matmul_into_with(a: MatRef, b: MatRef, c: &mut [f32], accumulate: bool, a
         }
         return;
     }
-    if m * n * k <= SMALL_MACS {
+    // Saturating: a zero stride lets `k` be any size over a short slice.
+    let macs = out.saturating_mul(k);
+    if macs <= SMALL_MACS {
         // Not counted in FLOPS: thousands of these per step would contend on the counter, and
         // their FLOPs are a rounding error beside any model's large products.
         small_matmul(a, b, &mut c[..m * n], accumulate);
         return;
     }
-    FLOPS.fetch_add(2 * (m * n * k) as u64, Ordering::Relaxed);
+    FLOPS.fetch_add(2 * macs as u64, Ordering::Relaxed);
     if m <= SKINNY_ROWS && k >= 32 && a.col_stride == 1 && b.row_stride == 1 {
-        skinny_matmul(a, b, &mut c[..m * n], accumulate, allow_threads && m * n * k >= PARALLEL_FLOPS);
+        skinny_matmul(a, b, &mut c[..m * n], accumulate, allow_threads && macs >= PARALLEL_FLOPS);
         return;
     }
     let threads = rayon::current_num_threads();
-    let parallelism = if allow_threads && threads > 1 && m * n * k >= PARALLEL_FLOPS {
+    let parallelism = if allow_threads && threads > 1 && macs >= PARALLEL_FLOPS {
         gemm::Parallelism::Rayon(threads)
     } else {
         gemm::Parallelism::None
     };
-    // SAFETY: the asserts above keep every index the strides reach inside the slices: `a` and `b`
-    // describe sub-matrices of their slices by construction, `c` holds m*n elements row-major.
+    // SAFETY: the checks at the top keep every index the strides reach inside the slices
+    // (`check_bounds` for `a` and `b`; `c` holds at least m*n elements, written row-major).
     unsafe {
         gemm::gemm(
             m,
@@ -262,6 +293,39 @@ mod tests {
                 }
             }
         }
+    }
+
+    fn panic_message(f: impl FnOnce() + std::panic::UnwindSafe) -> String {
+        let err = std::panic::catch_unwind(f).expect_err("expected a panic");
+        err.downcast_ref::<String>().cloned().or_else(|| err.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default()
+    }
+
+    #[test]
+    fn views_reaching_outside_their_slice_are_refused_in_release_too() {
+        let data = vec![1.0f32; 64];
+        let ok = MatRef::new(&data, 8, 8);
+        // Too short for its shape: 8x9 needs 72 values. Refused before any kernel path is chosen.
+        let msg = panic_message(|| matmul_into(MatRef::new(&data, 8, 9), MatRef::new(&data, 7, 9).t(), &mut vec![0.0; 56], false));
+        assert!(msg.contains("matmul operand a") && msg.contains("outside its 64 values"), "{msg}");
+        // A stride past the end, and a negative stride before the start.
+        let far = MatRef { row_stride: 9, ..ok };
+        let msg = panic_message(|| matmul_into(ok, far, &mut vec![0.0; 64], false));
+        assert!(msg.contains("matmul operand b"), "{msg}");
+        let back = MatRef { col_stride: -1, ..ok };
+        let msg = panic_message(|| matmul_into(back, ok, &mut vec![0.0; 64], false));
+        assert!(msg.contains("matmul operand a") && msg.contains("-7"), "{msg}");
+        // An output buffer too small.
+        let msg = panic_message(|| matmul_into(ok, ok, &mut vec![0.0; 63], false));
+        assert!(msg.contains("output buffer too small"), "{msg}");
+        // Strides that overflow isize arithmetic are refused, not wrapped.
+        let huge = MatRef { row_stride: isize::MAX, ..ok };
+        let msg = panic_message(|| matmul_into(huge, ok, &mut vec![0.0; 64], false));
+        assert!(msg.contains("matmul operand a"), "{msg}");
+        // A zero-stride broadcast view that stays inside is fine.
+        let row = MatRef { row_stride: 0, ..MatRef::new(&data[..8], 8, 8) };
+        let mut c = vec![0.0; 64];
+        matmul_into(row, ok, &mut c, false);
+        assert!(c.iter().all(|&v| v == 8.0));
     }
 
     #[test]

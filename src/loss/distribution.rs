@@ -67,6 +67,32 @@ impl Distribution {
         }
     }
 
+    /// [`Distribution::decouple`] on plain values: raw outputs `[n, h, P]` and per-window shift
+    /// and scale give each point's parameters, `[n·h][P]`.
+    pub fn decoupled_values(self, raw: &[f32], h: usize, shift: &[f32], scale: &[f32]) -> Vec<Vec<f32>> {
+        let k = self.params();
+        let n = raw.len() / (h * k);
+        let params = crate::tensor::no_grad(|| {
+            self.decouple(
+                &Tensor::from_vec(raw.to_vec(), &[n, h, k]),
+                &Tensor::from_vec(shift.to_vec(), &[n, 1]),
+                &Tensor::from_vec(scale.to_vec(), &[n, 1]),
+            )
+        });
+        let params: Vec<Vec<f32>> = params.iter().map(Tensor::to_vec).collect();
+        (0..n * h).map(|i| params.iter().map(|v| v[i]).collect()).collect()
+    }
+
+    /// The analytic mean of one point's decoupled parameters (torch.distributions' `mean`).
+    pub fn mean(self, params: &[f32]) -> f32 {
+        match self {
+            Distribution::Normal | Distribution::Poisson => params[0],
+            // df > 3 after the domain map, so the mean is the location.
+            Distribution::StudentT => params[1],
+            Distribution::NegativeBinomial => params[0] * params[1] / (1.0 - params[1]),
+        }
+    }
+
     /// log p(y | params), elementwise `[B, h]` (torch.distributions' formulas).
     pub fn log_prob(self, params: &[Tensor], y: &Tensor) -> Tensor {
         match self {
@@ -96,7 +122,15 @@ impl Distribution {
     }
 
     /// `n` draws from the distribution with these (plain) parameter values.
+    ///
+    /// Parameters outside the distribution's domain (not finite, from a diverged model, or a
+    /// negative-binomial probability outside (0, 1) from a target below zero) give NaN draws, so
+    /// that point's forecast is NaN, as a diverged point model's is. Neither panics, and neither
+    /// reaches rand_distr's Poisson sampler, whose rejection loop never ends for an infinite rate.
     pub fn sample(self, params: &[f32], n: usize, rng: &mut ChaCha8Rng) -> Vec<f32> {
+        if !params.iter().all(|p| p.is_finite()) {
+            return vec![f32::NAN; n];
+        }
         match self {
             Distribution::Normal => (0..n)
                 .map(|_| {
@@ -104,31 +138,36 @@ impl Distribution {
                     params[0] + params[1] * z as f32
                 })
                 .collect(),
-            Distribution::StudentT => {
-                let t = StudentTDist::new(params[0] as f64).expect("df > 3 after the domain map");
-                (0..n).map(|_| params[1] + params[2] * t.sample(rng) as f32).collect()
-            }
+            Distribution::StudentT => match StudentTDist::new(params[0] as f64) {
+                Ok(t) => (0..n).map(|_| params[1] + params[2] * t.sample(rng) as f32).collect(),
+                Err(_) => vec![f32::NAN; n],
+            },
             Distribution::Poisson => {
-                let d = PoissonDist::new(params[0].max(1e-10) as f64).expect("rate > 0");
-                (0..n).map(|_| d.sample(rng) as f32).collect()
+                let rate = (params[0] as f64).max(1e-10);
+                (0..n).map(|_| poisson(rate, rng)).collect()
             }
             Distribution::NegativeBinomial => {
                 // Gamma-Poisson mixture: λ ~ Gamma(r, p/(1-p)), y ~ Poisson(λ).
                 let (r, p) = (params[0] as f64, (params[1] as f64).min(1.0 - 1e-6));
-                let gamma = Gamma::new(r.max(1e-8), p / (1.0 - p)).expect("positive shape and scale");
-                (0..n)
-                    .map(|_| {
-                        let lambda: f64 = gamma.sample(rng);
-                        if lambda <= 0.0 {
-                            0.0
-                        } else {
-                            PoissonDist::new(lambda).map_or(0.0, |d| d.sample(rng) as f32)
-                        }
-                    })
-                    .collect()
+                match Gamma::new(r.max(1e-8), p / (1.0 - p)) {
+                    Ok(gamma) if p > 0.0 => (0..n).map(|_| poisson(gamma.sample(rng), rng)).collect(),
+                    _ => vec![f32::NAN; n],
+                }
             }
         }
     }
+}
+
+/// One Poisson draw at rate `lambda`: 0 for a rate that is not positive, NaN for an infinite one
+/// (rand_distr's rejection sampler never returns for it; it is exact for every finite rate).
+fn poisson(lambda: f64, rng: &mut ChaCha8Rng) -> f32 {
+    if !lambda.is_finite() {
+        return f32::NAN;
+    }
+    if !(lambda > 0.0) {
+        return 0.0;
+    }
+    PoissonDist::new(lambda).map_or(f32::NAN, |d| d.sample(rng) as f32)
 }
 
 /// torch.quantile's linear interpolation on sorted values.
@@ -141,4 +180,56 @@ pub fn quantile(sorted: &[f32], q: f32) -> f32 {
 /// A seeded stream for sampling forecasts.
 pub fn sampler(seed: u64) -> ChaCha8Rng {
     ChaCha8Rng::seed_from_u64(seed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sampling_never_panics_or_hangs_on_parameters_outside_the_domain() {
+        let mut rng = sampler(1);
+        let cases: [(Distribution, &[f32]); 9] = [
+            (Distribution::Normal, &[f32::NAN, 1.0]),
+            (Distribution::StudentT, &[f32::INFINITY, 0.0, 1.0]),
+            (Distribution::StudentT, &[f32::NAN, 0.0, 1.0]),
+            (Distribution::StudentT, &[-1.0, 0.0, 1.0]),
+            (Distribution::Poisson, &[f32::INFINITY]),
+            (Distribution::Poisson, &[f32::NAN]),
+            (Distribution::NegativeBinomial, &[f32::INFINITY, 0.5]),
+            (Distribution::NegativeBinomial, &[2.0, -0.5]),
+            (Distribution::NegativeBinomial, &[2.0, f32::NEG_INFINITY]),
+        ];
+        for (d, p) in cases {
+            let draws = d.sample(p, 50, &mut rng);
+            assert_eq!(draws.len(), 50);
+            assert!(draws.iter().all(|v| v.is_nan()), "{d:?} {p:?}: {draws:?}");
+        }
+    }
+
+    #[test]
+    fn huge_finite_rates_draw_near_the_rate() {
+        let mut rng = sampler(2);
+        for rate in [1e8f32, 1e20, 3e38] {
+            let draws = Distribution::Poisson.sample(&[rate], 200, &mut rng);
+            let mean = draws.iter().map(|v| *v as f64).sum::<f64>() / 200.0;
+            assert!((mean / rate as f64 - 1.0).abs() < 1e-3, "rate {rate}: mean {mean}");
+        }
+        // A negative binomial whose gamma draws are huge goes through the same path.
+        let draws = Distribution::NegativeBinomial.sample(&[1e6, 1.0 - 1e-7], 20, &mut rng);
+        assert!(draws.iter().all(|v| v.is_finite() && *v > 0.0), "{draws:?}");
+        // Ordinary rates still use the exact sampler: small counts, mean near the rate.
+        let draws = Distribution::Poisson.sample(&[3.0], 2000, &mut rng);
+        let mean = draws.iter().sum::<f32>() / 2000.0;
+        assert!(draws.iter().all(|v| v.fract() == 0.0) && (mean - 3.0).abs() < 0.2, "{mean}");
+    }
+
+    #[test]
+    fn means_follow_torch() {
+        assert_eq!(Distribution::Normal.mean(&[2.0, 1.0]), 2.0);
+        assert_eq!(Distribution::StudentT.mean(&[4.0, -1.5, 2.0]), -1.5);
+        assert_eq!(Distribution::Poisson.mean(&[7.0]), 7.0);
+        // total_count · p / (1 - p)
+        assert!((Distribution::NegativeBinomial.mean(&[3.0, 0.25]) - 1.0).abs() < 1e-6);
+    }
 }

@@ -4,6 +4,7 @@
 
 mod distribution;
 mod spec;
+mod valid;
 
 pub use distribution::Distribution;
 
@@ -83,21 +84,12 @@ impl Loss {
         let Loss::Distribution { distribution, quantiles, num_samples, .. } = self else {
             return raw.iter().enumerate().map(|(i, z)| scaler.invert(*z, shift[i / (h * k)], scale[i / (h * k)])).collect();
         };
-        let n = raw.len() / (h * k);
-        let params = crate::tensor::no_grad(|| {
-            distribution.decouple(
-                &Tensor::from_vec(raw.to_vec(), &[n, h, k]),
-                &Tensor::from_vec(shift.to_vec(), &[n, 1]),
-                &Tensor::from_vec(scale.to_vec(), &[n, 1]),
-            )
-        });
-        let params: Vec<Vec<f32>> = params.iter().map(Tensor::to_vec).collect();
+        let params = distribution.decoupled_values(raw, h, shift, scale);
         let mut rng = distribution::sampler(seed);
         let columns = 1 + quantiles.len();
-        let mut out = Vec::with_capacity(n * h * columns);
-        for i in 0..n * h {
-            let p: Vec<f32> = params.iter().map(|v| v[i]).collect();
-            let mut draws = distribution.sample(&p, *num_samples, &mut rng);
+        let mut out = Vec::with_capacity(params.len() * columns);
+        for p in &params {
+            let mut draws = distribution.sample(p, *num_samples, &mut rng);
             draws.sort_by(f32::total_cmp);
             out.push(draws.iter().map(|v| *v as f64).sum::<f64>() as f32 / draws.len() as f32);
             out.extend(quantiles.iter().map(|q| distribution::quantile(&draws, *q)));

@@ -163,7 +163,7 @@ impl Network for Lstm {
                 hidden = self.activation.forward(&hidden);
             }
         }
-        debug_assert_eq!(hidden.shape(), &[b, h, self.outputs]);
+        assert_eq!(hidden.shape(), &[b, h, self.outputs]);
         hidden
     }
 }

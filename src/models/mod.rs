@@ -194,8 +194,26 @@ fn configure<S: Spec>(options: &Value) -> Result<Box<dyn ModelConfig>> {
     let spec = S::read(&mut r, &common)?;
     r.finish()?;
     spec.check(&common)?;
+    check_capabilities(S::CLASS, S::CAPABILITIES, &common)?;
     let outputs = common.loss().outputs();
     Ok(Box::new(Configured { common, outputs, spec }))
+}
+
+/// Refuses exogenous lists the model's capability flags exclude, once for every model, with
+/// NeuralForecast's messages (`BaseModel.__init__`).
+fn check_capabilities(class: &str, caps: Capabilities, c: &CommonOptions) -> Result<()> {
+    for (supported, list, option, kind) in [
+        (caps.futr_exog, &c.futr_exog_list, "futrExogList", "future"),
+        (caps.hist_exog, &c.hist_exog_list, "histExogList", "historical"),
+        (caps.stat_exog, &c.stat_exog_list, "statExogList", "static"),
+    ] {
+        if !supported && !list.is_empty() {
+            return Err(Error::type_err(format!(
+                "{class} does not support {kind} exogenous variables (option '{option}' must be empty, got {list:?})"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The model classes this build implements, by NeuralForecast name.
@@ -241,8 +259,8 @@ pub struct Batch {
     pub stat_exog: Option<Tensor>,
 }
 
-/// What kinds of exogenous input a model accepts (NeuralForecast's capability flags); the
-/// pipeline rejects options naming exogenous lists a model cannot use.
+/// What kinds of exogenous input a model accepts (NeuralForecast's capability flags); [`build`]
+/// refuses options naming exogenous lists a model cannot use, so no model checks them itself.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Capabilities {
     pub futr_exog: bool,

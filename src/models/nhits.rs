@@ -128,6 +128,16 @@ impl Spec for NhitsOptions {
         if self.mlp_units.iter().any(|u| u.len() != 2) || self.mlp_units.is_empty() {
             return Err(Error::range("NHITS option 'mlpUnits' must be a list of [in, out] pairs"));
         }
+        // Each block's MLP is these layers in sequence, as in NeuralForecast, so sizes must chain.
+        let mlp_units = &self.mlp_units;
+        if let Some(i) = (1..mlp_units.len()).find(|&i| mlp_units[i][0] != mlp_units[i - 1][1]) {
+            return Err(Error::range(format!(
+                "NHITS option 'mlpUnits': layer {i} takes {} inputs but layer {} gives {} outputs; each [in, out] pair's 'in' must equal the previous pair's 'out', e.g. [[512, 512], [512, 512], [512, 512]]",
+                mlp_units[i][0],
+                i - 1,
+                mlp_units[i - 1][1]
+            )));
+        }
         Ok(())
     }
 
@@ -229,7 +239,7 @@ impl Nhits {
         let backcast = theta.narrow(1, 0, l);
         let knots = theta.narrow(1, l, self.outputs * block.n_knots).reshape(&[b, self.outputs, block.n_knots]);
         let forecast = knots.matmul(&block.interpolation).transpose(1, 2);
-        debug_assert_eq!(forecast.shape(), &[b, h, self.outputs]);
+        assert_eq!(forecast.shape(), &[b, h, self.outputs]);
         (backcast, forecast)
     }
 }

@@ -96,10 +96,10 @@ impl CommonOptions {
         let scaler_type = r.string("scalerType", d.scaler_type)?;
         ScalerType::parse(&scaler_type)?;
         let loss = r.raw("loss").unwrap_or_else(|| json!({"type": "MAE"}));
-        Loss::from_json(&loss, "loss")?;
+        let train = Loss::from_json(&loss, "loss")?;
         let valid_loss = r.raw("validLoss");
         if let Some(v) = &valid_loss {
-            Loss::from_json(v, "validLoss")?;
+            train.check_valid_loss(&Loss::from_json(v, "validLoss")?)?;
         }
         let ibs = r.i64("inferenceWindowsBatchSize", d.inference_windows_batch_size.map_or(-1, |v| v as i64))?;
         let seed = r.i64("randomSeed", 1)?;

@@ -137,9 +137,6 @@ impl Spec for PatchTstOptions {
         if patch_len > l {
             return Err(Error::range(format!("PatchTST option 'patchLen' ({patch_len}) must not exceed inputSize ({l})")));
         }
-        if !c.futr_exog_list.is_empty() || !c.hist_exog_list.is_empty() || !c.stat_exog_list.is_empty() {
-            return Err(Error::value("PatchTST does not use exogenous variables (as in NeuralForecast)"));
-        }
         Ok(())
     }
 

@@ -188,6 +188,47 @@ fn option_errors_name_the_option() {
 }
 
 #[test]
+fn capability_flags_refuse_exogenous_lists_for_every_model() {
+    // PatchTST, as in NeuralForecast, takes no exogenous input of any kind.
+    for (option, kind) in [("futrExogList", "future"), ("histExogList", "historical"), ("statExogList", "static")] {
+        let e = build("PatchTST", &json!({"h": 4, "inputSize": 16, option: ["x"]})).err().unwrap();
+        assert_eq!(e.kind, crate::ErrorKind::Type);
+        assert!(e.message.contains(&format!("PatchTST does not support {kind} exogenous variables")) && e.message.contains(option), "{e}");
+        // RevIN wraps the model after the check: same refusal.
+        assert!(build("PatchTST", &json!({"h": 4, "inputSize": 16, "scalerType": "revin", option: ["x"]})).is_err());
+        // Models whose flags are set accept the list.
+        for class in ["MLP", "NHITS", "LSTM"] {
+            let m = build(class, &json!({"h": 4, "inputSize": 8, option: ["x"]})).unwrap();
+            let caps = m.capabilities();
+            assert!(caps.futr_exog && caps.hist_exog && caps.stat_exog, "{class}");
+        }
+    }
+    assert!(build("PatchTST", &json!({"h": 4, "inputSize": 16, "futrExogList": []})).is_ok());
+}
+
+#[test]
+fn nhits_mlp_units_must_chain() {
+    let e = build("NHITS", &json!({"h": 4, "inputSize": 8, "mlpUnits": [[8, 16], [8, 8]]})).err().unwrap();
+    assert_eq!(e.kind, crate::ErrorKind::Range);
+    assert!(e.message.contains("'mlpUnits': layer 1 takes 8 inputs but layer 0 gives 16 outputs"), "{e}");
+    // Chained sizes of any widths build and run.
+    let m = build("NHITS", &json!({"h": 4, "inputSize": 8, "mlpUnits": [[8, 16], [16, 4]]})).unwrap();
+    assert_eq!(forward(m.as_ref(), &batch(2, 8, 4, 0, 0, 0, 1)).shape(), &[2, 4, 1]);
+}
+
+#[test]
+fn valid_loss_pairs_are_checked_at_construction() {
+    let mq = json!({"type": "MQLoss", "level": [80]});
+    let normal = json!({"type": "DistributionLoss", "distribution": "Normal", "level": [80]});
+    let e = build("MLP", &json!({"h": 2, "inputSize": 4, "loss": mq, "validLoss": {"type": "MAE"}})).err().unwrap();
+    assert!(e.kind == crate::ErrorKind::Type && e.message.contains("validLoss"), "{e}");
+    let e = build("MLP", &json!({"h": 2, "inputSize": 4, "validLoss": normal})).err().unwrap();
+    assert!(e.message.contains("not possible when using loss=MAE"), "{e}");
+    assert!(build("MLP", &json!({"h": 2, "inputSize": 4, "loss": normal, "validLoss": {"type": "MAE"}})).is_ok());
+    assert!(build("MLP", &json!({"h": 2, "inputSize": 4, "loss": normal, "validLoss": mq})).is_ok());
+}
+
+#[test]
 fn validate_fills_in_defaults() {
     let v = validate("NHITS", &json!({"h": 12, "inputSize": 24})).unwrap();
     assert_eq!(v["numLrDecays"], json!(3));

@@ -27,8 +27,11 @@ impl Gradients {
         self.by_id.remove(&t.id())
     }
 
-    /// Adds `g` into the stored gradient of tensor `id`.
-    fn accumulate(&mut self, id: usize, g: Vec<f32>) {
+    /// Adds `g` into the stored gradient of tensor `id`, which holds `numel` values. A gradient of
+    /// any other length is an op's bug: refused loudly, never truncated or stored (zipping it into
+    /// the sum would silently drop the values past the shorter one).
+    fn accumulate(&mut self, id: usize, numel: usize, g: Vec<f32>, op: &str) {
+        assert_eq!(g.len(), numel, "op {op} gave a gradient of {} values for a tensor of {numel}", g.len());
         match self.by_id.get_mut(&id) {
             Some(acc) => {
                 for (a, b) in acc.iter_mut().zip(&g) {
@@ -74,20 +77,54 @@ pub(super) fn backward(root: &Tensor) -> Gradients {
     if !root.requires_grad() {
         return grads;
     }
-    grads.accumulate(root.id(), vec![1.0]);
+    grads.accumulate(root.id(), 1, vec![1.0], "backward");
     for t in topological_order(root).iter().rev() {
         let Some(rec) = t.recorded() else { continue };
         let Some(grad_out) = grads.by_id.remove(&t.id()) else { continue };
         let input_grads = rec.rule.backward(&rec.inputs, t, &grad_out);
-        debug_assert_eq!(input_grads.len(), rec.inputs.len(), "op {} returned the wrong number of gradients", rec.rule.name());
+        assert_eq!(input_grads.len(), rec.inputs.len(), "op {} returned the wrong number of gradients", rec.rule.name());
         for (input, g) in rec.inputs.iter().zip(input_grads) {
             if let Some(g) = g {
                 if input.requires_grad() {
-                    debug_assert_eq!(g.len(), input.numel(), "op {} gave a wrong-sized gradient", rec.rule.name());
-                    grads.accumulate(input.id(), g);
+                    grads.accumulate(input.id(), input.numel(), g, rec.rule.name());
                 }
             }
         }
     }
     grads
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::tensor::{Backward, Tensor};
+
+    /// The identity with a broken backward rule that drops the last value of its gradient.
+    struct ShortGradient;
+    impl Backward for ShortGradient {
+        fn backward(&self, _: &[Tensor], _: &Tensor, g: &[f32]) -> Vec<Option<Vec<f32>>> {
+            vec![Some(g[..g.len() - 1].to_vec())]
+        }
+        fn name(&self) -> &'static str {
+            "short_gradient"
+        }
+    }
+
+    fn through_short(x: &Tensor) -> Tensor {
+        Tensor::from_op(x.data().to_vec(), x.shape(), &[x], ShortGradient)
+    }
+
+    #[test]
+    #[should_panic(expected = "op short_gradient gave a gradient of 2 values for a tensor of 3")]
+    fn a_wrong_length_gradient_is_refused_not_stored() {
+        let x = Tensor::param(vec![1.0, 2.0, 3.0], &[3]);
+        through_short(&x).sum_all().backward();
+    }
+
+    #[test]
+    #[should_panic(expected = "op short_gradient gave a gradient of 2 values for a tensor of 3")]
+    fn a_wrong_length_gradient_is_refused_not_truncated_into_a_sum() {
+        // x reaches the loss twice: the right gradient arrives first, the short one is summed onto it.
+        let x = Tensor::param(vec![1.0, 2.0, 3.0], &[3]);
+        x.add(&through_short(&x)).sum_all().backward();
+    }
 }

@@ -155,7 +155,7 @@ impl Tensor {
 
     /// The result of an op: records `rule` when graph recording is on and an input needs a gradient.
     pub fn from_op(data: Vec<f32>, shape: &[usize], inputs: &[&Tensor], rule: impl Backward + 'static) -> Tensor {
-        debug_assert_eq!(data.len(), numel(shape), "op {} produced a wrong-sized buffer", rule.name());
+        assert_eq!(data.len(), numel(shape), "op {} produced a wrong-sized buffer", rule.name());
         let track = grad_enabled() && inputs.iter().any(|t| t.requires_grad());
         let made_by = track.then(|| Recorded {
             inputs: inputs.iter().map(|t| (*t).clone()).collect(),
