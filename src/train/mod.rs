@@ -158,4 +158,6 @@ pub fn fit(task: &mut dyn TrainTask, cfg: &TrainConfig, cancel: &AtomicBool, on_
 }
 
 #[cfg(test)]
+mod replay;
+#[cfg(test)]
 mod tests;
