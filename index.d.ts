@@ -122,21 +122,30 @@ export interface CommonOptions {
   learningRate?: number
   /** Halvings of the learning rate over training; -1 for none. */
   numLrDecays?: number
-  /** Validation checks without improvement before stopping; -1 (default) disables early stopping. */
+  /** Validation checks without a lower validation loss before stopping; 0 or -1 (default) disables early stopping. Needs fit({ valSize }). */
   earlyStopPatienceSteps?: number
   /** Steps between validation checks (default 100). */
   valCheckSteps?: number
   /** Series per training batch (default 32). */
   batchSize?: number
+  /** Series per validation / inference batch (default: batchSize). */
   validBatchSize?: number
   /** Windows sampled per training step (default 1024). */
   windowsBatchSize?: number
-  /** Windows per inference batch; -1 (default) for all at once. */
+  /** Windows per validation / inference chunk within a batch; -1 for all of the batch's windows. */
   inferenceWindowsBatchSize?: number
   /** Distance between consecutive training windows (default 1). */
   stepSize?: number
   /** Left-pad series so windows can start before their first point. */
   startPaddingEnabled?: boolean
+  /**
+   * Where windows reach before a series' first point (series are left-padded to the longest
+   * one) or past the known data, read 0 after scaling: padding looks like the window's centre.
+   * Default false, as NeuralForecast: the padded zeros are scaled like data, so padding looks
+   * like a drop to `(0 - shift) / scale`. Either way the scaler statistics and the loss skip
+   * padded points.
+   */
+  padAfterScaling?: boolean
   /** Per-window scaler (default 'identity'). */
   scalerType?: ScalerType
   /** Training loss (default MAE). */

@@ -171,3 +171,34 @@ test('DistributionLoss forecasts a mean and ordered quantiles; MASE trains', asy
   for (let i = 0; i < 12; i++) assert.ok(lo[i] <= med[i] && med[i] <= hi[i], `quantiles ordered at ${i}`)
   assert.ok((fc.MLP as Float64Array).every(Number.isFinite))
 })
+
+test('padAfterScaling changes only how padding reads: a short series beside a long one', async () => {
+  // B is the last 30 months, so its training windows reach into the left padding.
+  const panel = [...train, ...train.slice(-30).map((r) => ({ ...r, unique_id: 'B' }))]
+  const run = async (padAfterScaling?: boolean) => {
+    const nf = new NeuralForecast({ models: [new MLP({ ...quick, hiddenSize: 16, scalerType: 'robust', maxSteps: 20, padAfterScaling })], freq: 'ME' })
+    await nf.fit(panel)
+    return (await nf.predict()).MLP as Float64Array
+  }
+  const [nfWay, again, zeros] = [await run(), await run(false), await run(true)]
+  assert.deepEqual(nfWay, again, "NeuralForecast's treatment is the default")
+  assert.notDeepEqual(nfWay, zeros, 'zeros after scaling train a different model')
+  assert.throws(() => new MLP({ ...quick, padAfterScaling: 1 as any }), TypeError)
+})
+
+test('futrDf with a fractional numeric freq takes the row at each exact ds', async () => {
+  // ds 0, 0.5, ..., the future x equal to ds; a model that reads x sees the right rows.
+  const n = 40
+  const ds = Array.from({ length: n }, (_, t) => t * 0.5)
+  const df = { unique_id: ds.map(() => 's'), ds, y: Float64Array.from(ds, (d) => Math.sin(d)), x: Float64Array.from(ds) }
+  const future = Array.from({ length: 4 }, (_, k) => (n + k) * 0.5)
+  const nf = new NeuralForecast({ models: [new MLP({ h: 4, inputSize: 8, hiddenSize: 8, maxSteps: 3, futrExogList: ['x'] })], freq: 0.5 })
+  await nf.fit(df)
+  const inOrder = await nf.predict({ futrDf: { unique_id: future.map(() => 's'), ds: future, x: Float64Array.from(future) } })
+  const shuffled = [3, 1, 0, 2].map((i) => future[i])
+  const fromShuffled = await nf.predict({ futrDf: { unique_id: shuffled.map(() => 's'), ds: shuffled, x: Float64Array.from(shuffled) } })
+  assert.deepEqual(fromShuffled.MLP, inOrder.MLP, 'rows are matched by ds, not by position or rounded ds')
+  assert.deepEqual([...(inOrder.ds as ArrayLike<number>)], future)
+  const twice = [...future, future[1]]
+  await assert.rejects(nf.predict({ futrDf: { unique_id: twice.map(() => 's'), ds: twice, x: Float64Array.from(twice) } }), /2 rows for series 's' at ds 20.5/)
+})

@@ -1,5 +1,6 @@
 // One harness run of ours: fit + predict + single-series latency; prints one JSON line.
 //   node bench/nd_run.mjs <dataset> <model> <seed>
+//   ND_OPTIONS='{"padAfterScaling":true}' node bench/nd_run.mjs ...   (extra model options)
 import { resolve, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createRequire } from 'node:module'
@@ -11,7 +12,8 @@ const shared = process.env.ND_SHARED ?? resolve(root, '../shared')
 const [dataset, model, seed] = process.argv.slice(2)
 const { train, test, config, freq } = loadDataset(shared, dataset)
 
-const nf = new nd.NeuralForecast({ models: [new nd[model]({ ...config, randomSeed: Number(seed) })], freq })
+const extra = JSON.parse(process.env.ND_OPTIONS ?? '{}')
+const nf = new nd.NeuralForecast({ models: [new nd[model]({ ...config, ...extra, randomSeed: Number(seed) })], freq })
 const t0 = performance.now()
 await nf.fit(train)
 const fitS = (performance.now() - t0) / 1000

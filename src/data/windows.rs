@@ -6,6 +6,13 @@
 //! (held out for validation/testing, or the future). NeuralForecast left-pads every series with
 //! zeros to the longest one, so training windows of a short series may start before its first
 //! point; padded and unknown points carry mask 0.
+//!
+//! NeuralForecast pads before scaling: a padded zero is scaled like data, so the model reads it
+//! as `(0 - shift) / scale` (with the robust scaler, a cliff at -median/MAD). That is the
+//! default here too, so results compare with NeuralForecast's. `padAfterScaling: true` (the
+//! [`WindowSpec::pad_after_scaling`] flag) puts 0 at those positions after scaling instead, so
+//! padding reads as the window's centre; the scaler statistics never include padding either way
+//! (they use the insample mask).
 
 use super::dataset::Dataset;
 use super::scaler::ScalerType;
@@ -27,6 +34,9 @@ pub struct WindowSpec {
     pub h: usize,
     pub step_size: usize,
     pub start_padding: bool,
+    /// Padded and unknown positions read 0 after scaling, rather than a zero scaled like data
+    /// (NeuralForecast).
+    pub pad_after_scaling: bool,
     pub scaler: ScalerType,
     /// Indices into the dataset's exogenous columns.
     pub hist_cols: Vec<usize>,
@@ -101,8 +111,9 @@ impl WindowSpec {
             let (shift, scale) = self.scaler.stats(&values[..l], &stats_mask[..l]);
             b.y_shift[w] = shift;
             b.y_scale[w] = scale;
+            let pad_after = self.pad_after_scaling;
             for t in 0..wl {
-                let v = if mask[t] > 0.0 { self.scaler.apply(values[t], shift, scale) } else { 0.0 };
+                let v = if mask[t] > 0.0 || !pad_after { self.scaler.apply(values[t], shift, scale) } else { 0.0 };
                 if t < l {
                     b.insample_y[w * l + t] = v;
                     b.insample_mask[w * l + t] = mask[t];
@@ -132,7 +143,7 @@ impl WindowSpec {
                 }
                 let (cs, cc) = self.scaler.stats(&column[..l], &stats_mask[..l]);
                 for t in 0..len {
-                    out(t, if present[t] { self.scaler.apply(column[t], cs, cc) } else { 0.0 });
+                    out(t, if present[t] || !pad_after { self.scaler.apply(column[t], cs, cc) } else { 0.0 });
                 }
             };
             for (j, &col) in self.hist_cols.iter().enumerate() {
@@ -257,20 +268,32 @@ impl TrainSampler {
     }
 }
 
-/// Windows whose forecasts start at each of the last `val_size` points before `test_size`,
-/// every `step` points (validation).
+/// NeuralForecast's validation windows: the last `input_size + val_size` points before
+/// `test_size` (in the series left-padded to the longest one), unfolded into windows of
+/// `input_size + h` every `step_size`: `(val_size - h) / step_size + 1` per series, each
+/// forecasting points inside the region. Series by series, in order. Needs `val_size >= h`
+/// (NeuralForecast refuses a smaller one).
 pub fn validation_windows(data: &Dataset, spec: &WindowSpec, val_size: usize, test_size: usize) -> Vec<Window> {
     let mut out = Vec::new();
     if val_size == 0 {
         return out;
     }
+    let (l, wl, step) = (spec.input_size as isize, spec.window_len() as isize, spec.step_size.max(1) as isize);
+    let max_len = data.max_len() as isize;
+    // Region in padded coordinates (the longest series' indices).
+    let end = max_len - test_size as isize;
+    let mut begin = end - l - val_size as isize;
+    if begin < 0 && end >= wl {
+        // NeuralForecast slices the padded series, so a region longer than the data starts at
+        // the data's start (and its windows at multiples of the step from there).
+        begin = 0;
+    }
     for (i, s) in data.series.iter().enumerate() {
-        let end = s.len().saturating_sub(test_size);
-        let start = end.saturating_sub(val_size);
-        let mut cut = start;
-        while cut < end {
-            out.push(Window { series: i, first: cut as isize - spec.input_size as isize, visible: end });
-            cut += spec.step_size.max(1);
+        let pad = max_len - s.len() as isize;
+        let mut first = begin;
+        while first + wl <= end {
+            out.push(Window { series: i, first: first - pad, visible: s.len().saturating_sub(test_size) });
+            first += step;
         }
     }
     out
@@ -307,7 +330,7 @@ mod tests {
     }
 
     fn spec(l: usize, h: usize) -> WindowSpec {
-        WindowSpec { input_size: l, h, step_size: 1, start_padding: false, scaler: ScalerType::Identity, hist_cols: vec![], futr_cols: vec![] }
+        WindowSpec { input_size: l, h, step_size: 1, start_padding: false, pad_after_scaling: false, scaler: ScalerType::Identity, hist_cols: vec![], futr_cols: vec![] }
     }
 
     #[test]
@@ -347,6 +370,64 @@ mod tests {
         assert_eq!(b.outsample_y, vec![2.0, 0.0]);
         assert_eq!(b.outsample_mask, vec![1.0, 0.0]);
         assert_eq!(b.hist_exog, vec![0.0, 0.0, 10.0]);
+    }
+
+    #[test]
+    fn padding_is_scaled_like_data_unless_pad_after_scaling() {
+        // y 10, 12, ..., 18 (exog 0, 10, ..., 40), a window starting two points before the series
+        // and seeing its first three points, robust scaling.
+        let mut d = dataset(&[5]);
+        d.series[0].y = vec![10.0, 12.0, 14.0, 16.0, 18.0];
+        let w = [Window { series: 0, first: -2, visible: 3 }];
+        let mut sp = spec(4, 3);
+        sp.scaler = ScalerType::Robust;
+        sp.hist_cols = vec![0];
+        let b = sp.batch(&d, &w, Extras::default());
+        // Statistics over the known insample points only (10, 12): lower median 10, MAD 0 →
+        // std 1 · 0.6745 stands in, plus eps.
+        let (median, mad) = (10.0f32, 0.674_489_75f32 + 1e-6);
+        assert_eq!((b.y_shift[0], b.y_scale[0]), (median, mad));
+        let z = |v: f32| (v - median) / mad;
+        // NeuralForecast: the two padded zeros read as a cliff at -median/MAD; so do the two
+        // held-out points past `visible` (their mask is 0 either way).
+        assert_eq!(b.insample_y, vec![z(0.0), z(0.0), z(10.0), z(12.0)]);
+        assert_eq!(b.insample_mask, vec![0.0, 0.0, 1.0, 1.0]);
+        assert_eq!(b.outsample_y, vec![z(14.0), z(0.0), z(0.0)]);
+        assert_eq!(b.outsample_mask, vec![1.0, 0.0, 0.0]);
+        // The exogenous column: statistics over the same known points (0, 10): median 0, MAD 0
+        // → std 5 · 0.6745.
+        let xs = 5.0 * 0.674_489_75f32 + 1e-6;
+        assert_eq!(b.hist_exog, vec![0.0 / xs, 0.0 / xs, 0.0 / xs, 10.0 / xs]);
+        // padAfterScaling: the same statistics, zeros where nothing is known.
+        sp.pad_after_scaling = true;
+        let b = sp.batch(&d, &w, Extras::default());
+        assert_eq!(b.insample_y, vec![0.0, 0.0, z(10.0), z(12.0)]);
+        assert_eq!(b.outsample_y, vec![z(14.0), 0.0, 0.0]);
+        assert_eq!((b.y_shift[0], b.y_scale[0]), (median, mad));
+    }
+
+    #[test]
+    fn validation_windows_lie_inside_the_region_as_in_neuralforecast() {
+        // One series of 20, L=3, h=2, valSize 6: (6 - 2) / 1 + 1 = 5 windows, the last ending
+        // at the series' end.
+        let d = dataset(&[20]);
+        let firsts = |sp: &WindowSpec, d: &Dataset, val, test| validation_windows(d, sp, val, test).iter().map(|w| (w.series, w.first, w.visible)).collect::<Vec<_>>();
+        let sp = spec(3, 2);
+        assert_eq!(firsts(&sp, &d, 6, 0), (11..=15).map(|f| (0, f, 20)).collect::<Vec<_>>());
+        // stepSize 2: (6 - 2) / 2 + 1 = 3 windows.
+        let mut sp2 = spec(3, 2);
+        sp2.step_size = 2;
+        assert_eq!(firsts(&sp2, &d, 6, 0), vec![(0, 11, 20), (0, 13, 20), (0, 15, 20)]);
+        // Before a test region of 4.
+        assert_eq!(firsts(&sp, &d, 6, 4), (7..=11).map(|f| (0, f, 16)).collect::<Vec<_>>());
+        // A shorter series is aligned at the end (left padding), same count.
+        let d2 = dataset(&[20, 8]);
+        let w = firsts(&sp, &d2, 6, 0);
+        assert_eq!(w.len(), 10);
+        assert_eq!(w[5..], (-1..=3).map(|f| (1, f, 8)).collect::<Vec<_>>()[..]);
+        // A region longer than the data starts at the data's start (NeuralForecast slices).
+        let d3 = dataset(&[10]);
+        assert_eq!(firsts(&spec(7, 2), &d3, 4, 0), vec![(0, 0, 10), (0, 1, 10)]);
     }
 
     #[test]

@@ -102,6 +102,7 @@ impl NeuralForecast {
             h: c.h,
             step_size: c.step_size,
             start_padding: c.start_padding_enabled,
+            pad_after_scaling: c.pad_after_scaling,
             scaler: c.scaler(),
             hist_cols: exog_indices(model, data, &c.hist_exog_list, "histExogList")?,
             futr_cols: exog_indices(model, data, &c.futr_exog_list, "futrExogList")?,
@@ -124,7 +125,20 @@ impl NeuralForecast {
         on_worker(|| self.fitted_here(df, static_df, opts, ctl))
     }
 
+    /// NeuralForecast's checks on `valSize` before any training.
+    fn check_val_size(&self, val_size: usize) -> Result<()> {
+        if val_size == 0 {
+            if let Some(m) = self.models.iter().find(|m| m.common().early_stop_patience_steps > 0) {
+                return Err(Error::value(format!("{} sets earlyStopPatienceSteps: set valSize > 0 so there is a validation loss to stop on", model_name(m.as_ref()))));
+            }
+        } else if val_size < self.h() {
+            return Err(Error::range(format!("valSize must be 0 or at least the horizon h = {}, got {val_size}", self.h())));
+        }
+        Ok(())
+    }
+
     fn fitted_here(&self, df: &InputFrame, static_df: Option<&InputFrame>, opts: &FitOptions, ctl: &Control) -> Result<NeuralForecast> {
+        self.check_val_size(opts.val_size)?;
         let data = self.dataset(df, "df")?;
         let statics = Self::read_statics(static_df)?;
         let models = self.fresh_models()?;
@@ -188,7 +202,7 @@ impl NeuralForecast {
             let windows = forecast_windows(data, &inputs.spec);
             check_inference(m.as_ref(), "predict", windows.len())?;
             let loss = m.common().loss();
-            let values = forecast_columns(m.as_ref(), &inputs, &windows, m.common().inference_windows_batch_size, cancel)?;
+            let values = forecast_columns(m.as_ref(), &inputs, &windows, cancel)?;
             push_columns(&mut out, &loss.output_names(&model_name(m.as_ref())), &values, loss.columns());
         }
         Ok(out)
@@ -216,6 +230,7 @@ impl NeuralForecast {
         if step == 0 {
             return Err(Error::range("crossValidation option 'stepSize' must be >= 1"));
         }
+        self.check_val_size(opts.val_size)?;
         let data = self.dataset(df, "df")?;
         let statics = Self::read_statics(static_df)?;
         let h = self.h();
@@ -273,7 +288,7 @@ impl NeuralForecast {
                     .collect();
                 let ws: Vec<Window> = picked.iter().map(|(_, w)| *w).collect();
                 check_inference(m.as_ref(), "crossValidation", ws.len())?;
-                let pred = forecast_columns(m.as_ref(), &inputs, &ws, m.common().inference_windows_batch_size, &ctl.cancel)?;
+                let pred = forecast_columns(m.as_ref(), &inputs, &ws, &ctl.cancel)?;
                 for ((j, _), chunk) in picked.iter().zip(pred.chunks(h * k)) {
                     values[j * h * k..(j + 1) * h * k].copy_from_slice(chunk);
                 }
@@ -338,17 +353,17 @@ fn train_model(model: &dyn Model, data: &Dataset, statics: &Statics, val_size: u
     let mut cfg = TrainConfig::new(c.max_steps, c.learning_rate);
     cfg.num_lr_decays = c.num_lr_decays;
     cfg.val_check_steps = c.val_check_steps;
-    cfg.early_stop_patience_steps = if val_size > 0 { c.early_stop_patience_steps } else { -1 };
+    cfg.early_stop_patience_steps = c.early_stop_patience_steps;
     cfg.seed = c.random_seed;
     let mut last_report = Instant::now() - PROGRESS_INTERVAL;
     let mut last_val = None;
     train(&mut task, &cfg, &ctl.cancel, &mut |r| {
         let fresh_val = r.val_loss != last_val;
         last_val = r.val_loss;
-        if verbose && (r.step % 50 == 0 || r.step == r.max_steps) {
+        if verbose && (r.step % 50 == 0 || r.last) {
             eprintln!("[neuro-divergent] {name} step {}/{} train loss {:.5}{}", r.step, r.max_steps, r.train_loss, r.val_loss.map(|v| format!(" val loss {v:.5}")).unwrap_or_default());
         }
-        if r.step == r.max_steps || fresh_val || last_report.elapsed() >= PROGRESS_INTERVAL {
+        if r.last || fresh_val || last_report.elapsed() >= PROGRESS_INTERVAL {
             last_report = Instant::now();
             ctl.report(&ProgressEvent { model: name.clone(), step: r.step, max_steps: r.max_steps, train_loss: r.train_loss, val_loss: r.val_loss });
         }

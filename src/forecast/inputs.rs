@@ -87,22 +87,31 @@ pub fn future_values(model: &dyn Model, data: &Dataset, futr: Option<&InputFrame
             return Err(Error::value(format!("futrDf: column '{c}' has {len} values but unique_id has {}", futr.len())));
         }
     }
-    let mut rows: HashMap<(&str, i64), usize> = HashMap::with_capacity(futr.len());
+    // Rows by series, sorted by ds, so each needed timestamp is found by a search.
+    let mut rows: HashMap<&str, Vec<(f64, usize)>> = HashMap::new();
     for (i, (id, ds)) in futr.unique_id.iter().zip(&futr.ds).enumerate() {
-        rows.insert((id.as_str(), ds.round() as i64), i);
+        rows.entry(id.as_str()).or_default().push((*ds, i));
+    }
+    for r in rows.values_mut() {
+        r.sort_by(|a, b| a.0.total_cmp(&b.0));
     }
     data.series
         .iter()
         .map(|s| {
             let mut per_col = vec![Vec::with_capacity(h); cols.len()];
+            let series_rows = rows.get(s.id.as_str()).map_or(&[][..], Vec::as_slice);
             for k in 1..=h {
                 let ds = freq.advance(s.last_ds(), k as i64);
-                let row = *rows.get(&(s.id.as_str(), ds.round() as i64)).ok_or_else(|| {
-                    Error::value(format!(
-                        "futrDf is missing the row for series '{}' at ds {} (it needs the {h} timestamps after each series' last one)",
-                        s.id,
-                        format_ds(ds, freq)
-                    ))
+                let row = matching_row(series_rows, ds, freq).map_err(|found| {
+                    if found == 0 {
+                        Error::value(format!(
+                            "futrDf is missing the row for series '{}' at ds {} (it needs the {h} timestamps after each series' last one)",
+                            s.id,
+                            format_ds(ds, freq)
+                        ))
+                    } else {
+                        Error::value(format!("futrDf has {found} rows for series '{}' at ds {}: give each timestamp one row", s.id, format_ds(ds, freq)))
+                    }
                 })?;
                 for (c, col) in cols.iter().enumerate() {
                     let v = col[row];
@@ -116,4 +125,16 @@ pub fn future_values(model: &dyn Model, data: &Dataset, futr: Option<&InputFrame
         })
         .collect::<Result<Vec<_>>>()
         .map(Some)
+}
+
+/// The one row of `rows` (sorted by ds) at `ds`, within a millionth of a step (numeric steps
+/// such as 0.1 do not add up exactly); Err(count) when there is none or more than one.
+fn matching_row(rows: &[(f64, usize)], ds: f64, freq: &Freq) -> std::result::Result<usize, usize> {
+    let tol = 1e-6 * (freq.advance(ds, 1) - ds).abs();
+    let from = rows.partition_point(|(d, _)| *d < ds - tol);
+    let found: Vec<usize> = rows[from..].iter().take_while(|(d, _)| *d <= ds + tol).map(|(_, i)| *i).collect();
+    match found[..] {
+        [row] => Ok(row),
+        _ => Err(found.len()),
+    }
 }

@@ -54,17 +54,24 @@ pub struct FitTask<'a> {
     pub dropout_rng: Rng,
 }
 
+/// Each window's statistics as the model maps its outputs back (`[B, 1]` shift and scale).
+fn output_stats(model: &dyn Model, wb: &WindowBatch) -> (Tensor, Tensor) {
+    model.output_stats(&Tensor::from_vec(wb.y_shift.clone(), &[wb.n, 1]), &Tensor::from_vec(wb.y_scale.clone(), &[wb.n, 1]))
+}
+
 /// Targets and context for `loss` on a window batch: distribution losses compare with the
-/// original-scale target and anchor on each window's statistics; the others work in scaled space.
+/// original-scale target and anchor on the model's output statistics; the others work in
+/// scaled space.
 fn loss_inputs(model: &dyn Model, loss: &Loss, wb: &WindowBatch, batch: &Batch, spec: &WindowSpec) -> (Tensor, LossContext) {
     let (n, h) = (wb.n, spec.h);
     let mut ctx = LossContext { insample_y: Some(batch.insample_y.clone()), ..Default::default() };
     if !loss.is_distribution() {
-        return (model.target(&Tensor::from_vec(wb.outsample_y.clone(), &[n, h])), ctx);
+        return (Tensor::from_vec(wb.outsample_y.clone(), &[n, h]), ctx);
     }
     let y: Vec<f32> = (0..n * h).map(|i| spec.scaler.invert(wb.outsample_y[i], wb.y_shift[i / h], wb.y_scale[i / h])).collect();
-    ctx.loc = Some(Tensor::from_vec(wb.y_shift.clone(), &[n, 1]));
-    ctx.scale = Some(Tensor::from_vec(wb.y_scale.clone(), &[n, 1]));
+    let (loc, scale) = output_stats(model, wb);
+    ctx.loc = Some(loc);
+    ctx.scale = Some(scale);
     (Tensor::from_vec(y, &[n, h]), ctx)
 }
 
@@ -82,54 +89,101 @@ impl TrainTask for FitTask<'_> {
         Ok(self.loss.compute(&y_hat, &y, &mask, &ctx))
     }
 
+    /// NeuralForecast's validation loss: each chunk's loss (a masked mean over its points),
+    /// averaged over chunks weighted by their window counts.
     fn valid_loss(&mut self) -> Result<Option<f64>> {
         if self.val_windows.is_empty() {
             return Ok(None);
         }
-        let (h, scaler) = (self.inputs.spec.h, self.inputs.spec.scaler);
-        let (batch, wb) = self.inputs.batch(&self.val_windows);
+        let (mut sum, mut count) = (0.0f64, 0usize);
+        for part in chunks(&self.val_windows, self.model.common()) {
+            sum += self.chunk_valid_loss(part) as f64 * part.len() as f64;
+            count += part.len();
+        }
+        Ok(Some(sum / count as f64))
+    }
+}
+
+impl FitTask<'_> {
+    /// The validation loss of one chunk of windows, in the original scale as NeuralForecast
+    /// validates.
+    fn chunk_valid_loss(&self, windows: &[Window]) -> f32 {
+        let (h, l, scaler) = (self.inputs.spec.h, self.inputs.spec.input_size, self.inputs.spec.scaler);
+        let (batch, wb) = self.inputs.batch(windows);
         let mut rng = Rng::seed(0);
-        let raw = no_grad(|| self.model.untarget(&self.model.forward(&batch, &mut Ctx::eval(&mut rng))));
-        let mask = Tensor::from_vec(wb.outsample_mask.clone(), &[wb.n, h]);
-        let loss = no_grad(|| {
+        no_grad(|| {
+            let raw = self.model.forward(&batch, &mut Ctx::eval(&mut rng));
+            let mask = Tensor::from_vec(wb.outsample_mask.clone(), &[wb.n, h]);
             if self.valid_loss.is_distribution() {
                 // The training loss itself (`Loss::check_valid_loss`): its likelihood of the target.
                 let (y, ctx) = loss_inputs(self.model, &self.valid_loss, &wb, &batch, &self.inputs.spec);
                 return self.valid_loss.compute(&raw, &y, &mask, &ctx).item();
             }
+            let (shift, scale) = output_stats(self.model, &wb);
+            let (shift, scale) = (shift.to_vec(), scale.to_vec());
+            let invert = |v: &[f32], per: usize, shift: &[f32], scale: &[f32]| -> Vec<f32> {
+                v.iter().enumerate().map(|(i, z)| scaler.invert(*z, shift[i / per], scale[i / per])).collect()
+            };
             // Point and quantile losses score original-scale forecasts, as NeuralForecast validates:
             // a distribution model's mean or sampled quantiles (see `Loss::validation_forecast`).
             let k = self.valid_loss.outputs();
-            let invert = |v: &[f32], per: usize| -> Vec<f32> { v.iter().enumerate().map(|(i, z)| scaler.invert(*z, wb.y_shift[i / per], wb.y_scale[i / per])).collect() };
-            let l = self.inputs.spec.input_size;
             let seed = self.model.common().random_seed;
-            let forecast = self.loss.validation_forecast(&self.valid_loss, &raw.data(), h, &wb.y_shift, &wb.y_scale, scaler, seed);
+            let forecast = self.loss.validation_forecast(&self.valid_loss, &raw.data(), h, &shift, &scale, scaler, seed);
             let y_hat = Tensor::from_vec(forecast, &[wb.n, h, k]);
-            let y = Tensor::from_vec(invert(&wb.outsample_y, h), &[wb.n, h]);
-            let ctx = LossContext { insample_y: Some(Tensor::from_vec(invert(&wb.insample_y, l), &[wb.n, l])), ..Default::default() };
+            let y = Tensor::from_vec(invert(&wb.outsample_y, h, &wb.y_shift, &wb.y_scale), &[wb.n, h]);
+            let ctx = LossContext { insample_y: Some(Tensor::from_vec(invert(&wb.insample_y, l, &shift, &scale), &[wb.n, l])), ..Default::default() };
             self.valid_loss.compute(&y_hat, &y, &mask, &ctx).item()
-        });
-        Ok(Some(loss as f64))
+        })
     }
 }
 
-/// Forecast columns for `windows` in the original scale, `[B, h, loss.columns()]` row-major,
-/// computed in batches of `chunk` windows (all at once when None).
+/// NeuralForecast's evaluation batches: `validBatchSize` series at a time (default `batchSize`),
+/// each batch's windows (series by series, as `windows` lists them) in chunks of
+/// `inferenceWindowsBatchSize` (all of the batch when unset).
+pub fn chunks<'w>(windows: &'w [Window], c: &crate::models::CommonOptions) -> Vec<&'w [Window]> {
+    let series_per_batch = c.valid_batch_size.unwrap_or(c.batch_size).max(1);
+    let mut out = Vec::new();
+    let mut begin = 0;
+    while begin < windows.len() {
+        // The batch runs until its `series_per_batch + 1`-th distinct series.
+        let mut end = begin;
+        let mut seen = 0;
+        while end < windows.len() {
+            if end == begin || windows[end].series != windows[end - 1].series {
+                if seen == series_per_batch {
+                    break;
+                }
+                seen += 1;
+            }
+            end += 1;
+        }
+        let per_chunk = c.inference_windows_batch_size.unwrap_or(end - begin).max(1);
+        out.extend(windows[begin..end].chunks(per_chunk));
+        begin = end;
+    }
+    out
+}
+
+/// Forecast columns for `windows` (series by series) in the original scale,
+/// `[B, h, loss.columns()]` row-major, computed in NeuralForecast's evaluation batches.
 ///
 /// Stops with `ErrorKind::Aborted` between batches once `cancel` is set.
-pub fn forecast_columns(model: &dyn Model, inputs: &Inputs, windows: &[Window], chunk: Option<usize>, cancel: &AtomicBool) -> Result<Vec<f32>> {
+pub fn forecast_columns(model: &dyn Model, inputs: &Inputs, windows: &[Window], cancel: &AtomicBool) -> Result<Vec<f32>> {
     let h = inputs.spec.h;
     let loss = model.common().loss();
     let seed = model.common().random_seed;
     let mut out = Vec::with_capacity(windows.len() * h * loss.columns());
     let mut rng = Rng::seed(0);
-    for (part_index, part) in windows.chunks(chunk.unwrap_or(windows.len()).max(1)).enumerate() {
+    for (part_index, part) in chunks(windows, model.common()).into_iter().enumerate() {
         if cancel.load(Ordering::Relaxed) {
             return Err(Error::aborted());
         }
         let (batch, wb) = inputs.batch(part);
-        let y_hat = no_grad(|| model.untarget(&model.forward(&batch, &mut Ctx::eval(&mut rng))));
-        out.extend(loss.finalize(&y_hat.data(), h, &wb.y_shift, &wb.y_scale, inputs.spec.scaler, seed.wrapping_add(part_index as u64)));
+        let (y_hat, shift, scale) = no_grad(|| {
+            let (shift, scale) = output_stats(model, &wb);
+            (model.forward(&batch, &mut Ctx::eval(&mut rng)), shift.to_vec(), scale.to_vec())
+        });
+        out.extend(loss.finalize(&y_hat.data(), h, &shift, &scale, inputs.spec.scaler, seed.wrapping_add(part_index as u64)));
     }
     Ok(out)
 }

@@ -130,15 +130,47 @@ fn cross_validation_windows_cutoffs_and_truth() {
     }
 }
 
+/// (step, validation loss) of every progress event of an MLP fit on AirPassengers minus its
+/// last year, with `val_size`.
+fn fit_events(extra: serde_json::Value, val_size: usize) -> Vec<(usize, Option<f64>)> {
+    let (train, _) = split(&air_passengers(), 12);
+    let mut model = nf("MLP", extra);
+    let events = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = events.clone();
+    let ctl = Control { on_progress: Some(Box::new(move |e: &ProgressEvent| sink.lock().unwrap().push((e.step, e.val_loss)))), ..Default::default() };
+    model.fit(&train, None, &FitOptions { val_size, verbose: false }, &ctl).unwrap();
+    let e = events.lock().unwrap().clone();
+    e
+}
+
 #[test]
 fn validation_and_early_stopping_run() {
+    let run = |extra| fit_events(extra, 12);
+    // A learning rate far below f32's resolution leaves the weights as they are, so every check
+    // ties the first: none improves, and patience 2 stops at the third check (step 15).
+    let frozen = run(json!({"maxSteps": 60, "valCheckSteps": 5, "earlyStopPatienceSteps": 2, "learningRate": 1e-30}));
+    let (last_step, last_val) = *frozen.last().unwrap();
+    assert_eq!(last_step, 15, "{frozen:?}");
+    let first_val = frozen.iter().find(|(s, _)| *s == 5).unwrap().1.unwrap();
+    assert_eq!(last_val, Some(first_val));
+    // Patience 0 disables early stopping (NeuralForecast adds the callback only for patience > 0).
+    let zero = run(json!({"maxSteps": 60, "valCheckSteps": 5, "earlyStopPatienceSteps": 0, "learningRate": 1e-30}));
+    assert_eq!(zero.last().unwrap().0, 60);
+    // A model that learns keeps improving at first and reports a lower loss than its first check.
+    let learning = run(json!({"maxSteps": 40, "valCheckSteps": 10, "earlyStopPatienceSteps": 2}));
+    let vals: Vec<f64> = learning.iter().filter_map(|(_, v)| *v).collect();
+    assert!(vals.last().unwrap() < &vals[0], "{learning:?}");
+}
+
+#[test]
+fn val_size_rules_follow_neuralforecast() {
     let (train, _) = split(&air_passengers(), 12);
-    let mut model = nf("MLP", json!({"maxSteps": 60, "valCheckSteps": 10, "earlyStopPatienceSteps": 1}));
-    let vals = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let sink = vals.clone();
-    let ctl = Control { on_progress: Some(Box::new(move |e: &ProgressEvent| sink.lock().unwrap().push(e.val_loss))), ..Default::default() };
-    model.fit(&train, None, &FitOptions { val_size: 12, verbose: false }, &ctl).unwrap();
-    assert!(vals.lock().unwrap().iter().any(|v| v.is_some()));
+    let mut model = nf("MLP", json!({"maxSteps": 5, "earlyStopPatienceSteps": 2}));
+    let e = model.fit(&train, None, &FitOptions::default(), &Control::default()).unwrap_err();
+    assert!(e.message.contains("valSize") && e.message.contains("earlyStopPatienceSteps"), "{e}");
+    let mut model = nf("MLP", json!({"maxSteps": 5}));
+    let e = model.fit(&train, None, &FitOptions { val_size: 6, verbose: false }, &Control::default()).unwrap_err();
+    assert!(e.message.contains("valSize") && e.message.contains("12"), "{e}");
 }
 
 #[test]
@@ -257,4 +289,65 @@ fn patchtst_learns_and_round_trips_with_batchnorm_statistics() {
     model.save(&path).unwrap();
     assert_eq!(NeuralForecast::load(&path).unwrap().predict(None, None, None).unwrap(), fc);
     std::fs::remove_file(path).unwrap();
+}
+
+#[test]
+fn evaluation_runs_in_valid_batch_size_series_and_window_chunks() {
+    use crate::data::Window;
+    let w = |series: usize, first: isize| Window { series, first, visible: 0 };
+    // Three series with 3, 1 and 2 windows.
+    let windows = [w(0, 0), w(0, 1), w(0, 2), w(1, 0), w(2, 0), w(2, 1)];
+    let common = |extra: serde_json::Value| {
+        let mut o = json!({"h": 2, "inputSize": 4});
+        for (k, v) in extra.as_object().unwrap() {
+            o[k] = v.clone();
+        }
+        crate::models::build("MLP", &o).unwrap().common().clone()
+    };
+    let sizes = |c: &crate::models::CommonOptions| super::task::chunks(&windows, c).iter().map(|p| p.len()).collect::<Vec<_>>();
+    // validBatchSize 2 series per batch; inferenceWindowsBatchSize 2 windows per chunk.
+    assert_eq!(sizes(&common(json!({"validBatchSize": 2, "inferenceWindowsBatchSize": 2}))), vec![2, 2, 2]);
+    assert_eq!(sizes(&common(json!({"validBatchSize": 2, "inferenceWindowsBatchSize": -1}))), vec![4, 2]);
+    // validBatchSize unset: batchSize series per batch.
+    assert_eq!(sizes(&common(json!({"batchSize": 1, "inferenceWindowsBatchSize": -1}))), vec![3, 1, 2]);
+    assert_eq!(sizes(&common(json!({"inferenceWindowsBatchSize": -1}))), vec![6]);
+}
+
+#[test]
+fn validation_loss_is_the_same_however_it_is_chunked() {
+    // Every validation window of AirPassengers is full (mask all ones), so chunk means weighted
+    // by window counts give the overall mean: chunking changes memory, not the loss.
+    let first_val = |extra| fit_events(extra, 24).iter().find_map(|(_, v)| *v).unwrap();
+    let whole = first_val(json!({"maxSteps": 5, "valCheckSteps": 5, "inferenceWindowsBatchSize": -1}));
+    let chunked = first_val(json!({"maxSteps": 5, "valCheckSteps": 5, "inferenceWindowsBatchSize": 4, "validBatchSize": 1}));
+    assert!((whole - chunked).abs() <= 1e-5 * whole, "{whole} vs {chunked}");
+}
+
+#[test]
+fn futr_rows_match_exactly_with_a_fractional_step() {
+    use crate::data::{Dataset, Freq, FrameColumns};
+    let freq = Freq::step(0.5).unwrap();
+    let ids = vec!["a".to_string(); 8];
+    let ds: Vec<f64> = (0..8).map(|t| t as f64 * 0.5).collect();
+    let y: Vec<f64> = (0..8).map(|t| t as f64).collect();
+    let exog = vec![("x".to_string(), y.clone())];
+    let data = Dataset::from_frame(&FrameColumns { unique_id: &ids, ds: &ds, y: &y, exog: &exog }, &freq, "df").unwrap();
+    let model = crate::models::build("MLP", &json!({"h": 3, "inputSize": 4, "futrExogList": ["x"]})).unwrap();
+    // The series ends at 3.5; its future is 4.0, 4.5, 5.0 (rows shuffled). Rounding ds would
+    // put 4.5 and 5.0 on one key.
+    let futr = |ds: Vec<f64>, x: Vec<f64>| InputFrame { unique_id: vec!["a".into(); ds.len()], ds, y: None, columns: vec![("x".into(), x)] };
+    let f = futr(vec![5.0, 4.5, 4.0, 6.0], vec![50.0, 45.0, 40.0, 60.0]);
+    let v = super::inputs::future_values(model.as_ref(), &data, Some(&f), &freq, 3).unwrap().unwrap();
+    assert_eq!(v, vec![vec![vec![40.0, 45.0, 50.0]]]);
+    // A row missing is named; two rows at one timestamp are refused, not picked at random.
+    let e = super::inputs::future_values(model.as_ref(), &data, Some(&futr(vec![4.0, 5.0], vec![1.0, 2.0])), &freq, 3).unwrap_err();
+    assert!(e.message.contains("missing the row") && e.message.contains("4.5"), "{e}");
+    let e = super::inputs::future_values(model.as_ref(), &data, Some(&futr(vec![4.0, 4.5, 4.5, 5.0], vec![1.0; 4])), &freq, 3).unwrap_err();
+    assert!(e.message.contains("2 rows") && e.message.contains("4.5"), "{e}");
+    // Steps of 0.1 do not add up exactly in binary; the match allows for that.
+    let freq = Freq::step(0.1).unwrap();
+    let ds: Vec<f64> = (0..8).map(|t| t as f64 * 0.1).collect();
+    let data = Dataset::from_frame(&FrameColumns { unique_id: &ids, ds: &ds, y: &y, exog: &exog }, &freq, "df").unwrap();
+    let v = super::inputs::future_values(model.as_ref(), &data, Some(&futr(vec![0.8, 0.9, 1.0], vec![8.0, 9.0, 10.0])), &freq, 3).unwrap().unwrap();
+    assert_eq!(v, vec![vec![vec![8.0, 9.0, 10.0]]]);
 }

@@ -72,7 +72,7 @@ impl Loss {
         match self {
             Loss::MultiQuantile { suffixes, .. } => suffixes.iter().map(|s| format!("{alias}{s}")).collect(),
             Loss::Distribution { suffixes, .. } => std::iter::once(alias.to_string()).chain(suffixes.iter().map(|s| format!("{alias}{s}"))).collect(),
-            Loss::Quantile { q } => vec![format!("{alias}_ql{q}")],
+            Loss::Quantile { q } => vec![format!("{alias}_ql{}", spec::python_f32(*q))],
             _ => vec![alias.to_string()],
         }
     }

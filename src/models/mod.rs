@@ -284,15 +284,11 @@ pub trait Model: Module + Send + Sync {
     /// Forecast `[B, h, outputs]` in scaled space.
     fn forward(&self, batch: &Batch, ctx: &mut Ctx) -> Tensor;
 
-    /// The scaled training target as the model's outputs are measured against it (RevIN maps it
-    /// through its learnable affine; other models leave it as is).
-    fn target(&self, y: &Tensor) -> Tensor {
-        y.clone()
-    }
-
-    /// Raw outputs back to the scaler's space before inverse scaling (undoes RevIN's affine).
-    fn untarget(&self, y_hat: &Tensor) -> Tensor {
-        y_hat.clone()
+    /// The `[B, 1]` statistics that map this model's outputs back to the original scale, from
+    /// each window's scaler shift and scale. RevIN moves them by its learnable parameters (see
+    /// `revin`); other models keep them.
+    fn output_stats(&self, shift: &Tensor, scale: &Tensor) -> (Tensor, Tensor) {
+        (shift.clone(), scale.clone())
     }
 }
 

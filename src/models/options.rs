@@ -24,7 +24,7 @@ pub struct CommonOptions {
     pub learning_rate: f64,
     /// Halvings of the learning rate over training (StepLR); -1 for none.
     pub num_lr_decays: i64,
-    /// Validation checks without improvement before stopping; -1 disables early stopping.
+    /// Validation checks without improvement before stopping; <= 0 disables early stopping.
     pub early_stop_patience_steps: i64,
     pub val_check_steps: usize,
     /// Series per training batch.
@@ -37,6 +37,9 @@ pub struct CommonOptions {
     /// Distance between consecutive training windows.
     pub step_size: usize,
     pub start_padding_enabled: bool,
+    /// Padded window positions read 0 after scaling; false (NeuralForecast) scales the padded
+    /// zeros like data. See `data::windows`.
+    pub pad_after_scaling: bool,
     /// `identity | standard | robust | minmax | minmax1 | invariant`.
     pub scaler_type: String,
     /// The training loss as the JS API gave it (`{"type": "MAE"}` by default).
@@ -123,6 +126,7 @@ impl CommonOptions {
             inference_windows_batch_size: if ibs <= 0 { None } else { Some(ibs as usize) },
             step_size: r.usize_min("stepSize", 1, 1)?,
             start_padding_enabled: r.bool("startPaddingEnabled", false)?,
+            pad_after_scaling: r.bool("padAfterScaling", false)?,
             scaler_type,
             loss,
             valid_loss,
@@ -151,6 +155,7 @@ impl CommonOptions {
             "inferenceWindowsBatchSize": self.inference_windows_batch_size.map_or(-1, |v| v as i64),
             "stepSize": self.step_size,
             "startPaddingEnabled": self.start_padding_enabled,
+            "padAfterScaling": self.pad_after_scaling,
             "scalerType": self.scaler_type,
             "loss": self.loss,
             "validLoss": self.valid_loss,

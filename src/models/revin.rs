@@ -1,7 +1,14 @@
-//! RevIN (Kim et al., 2022) as NeuralForecast's `scalerType: 'revin'`: standard scaling of each
-//! window followed by a learnable per-feature affine map `z·w + b` (features: y, then historic,
-//! then future exogenous). The loss compares outputs with the affine-mapped target; forecasts are
-//! mapped back by `(ŷ - b) / (w + ε)` before inverse scaling.
+//! `scalerType: 'revin'` as NeuralForecast 3.3 has it (TemporalNorm with `scaler_type='revin'`):
+//! windows are standard-scaled plainly, and the learnable per-feature weight `w` (ones at the
+//! start) and bias `b` (zeros) enter only the statistics that map outputs back, as
+//! `shift + b` and `scale · (relu(w) + ε)`. NeuralForecast notes that the original RevIN's affine
+//! on the inputs is not valid for the scale decoupling of distribution losses, hence this form.
+//!
+//! Consequences kept on purpose: point losses train in the plainly scaled space, so `w` and `b`
+//! get no gradient and keep their initial values (forecasts equal plain standard scaling up to
+//! the ε); distribution losses decouple with the moved statistics, so there they learn. Only
+//! the first feature (y) is ever read; the others exist, as in NeuralForecast, one per
+//! historic and future exogenous column.
 
 use serde_json::Value;
 
@@ -9,6 +16,7 @@ use super::{Batch, Capabilities, CommonOptions, Model, ModelConfig};
 use crate::nn::{init, join, Ctx, Module};
 use crate::tensor::Tensor;
 
+/// TemporalNorm's eps.
 const EPS: f32 = 1e-6;
 
 pub struct Revin {
@@ -28,11 +36,6 @@ impl Revin {
     pub fn wrap(inner: Box<dyn Model>) -> Revin {
         let features = Self::features(inner.common());
         Revin { inner, weight: init::ones(&[features]), bias: init::zeros(&[features]) }
-    }
-
-    /// The affine map of features `from..from + n` applied over the last axis of `x`.
-    fn affine(&self, x: &Tensor, from: usize, n: usize) -> Tensor {
-        x.mul(&self.weight.narrow(0, from, n)).add(&self.bias.narrow(0, from, n))
     }
 }
 
@@ -61,21 +64,11 @@ impl Model for Revin {
         self.inner.capabilities()
     }
     fn forward(&self, batch: &Batch, ctx: &mut Ctx) -> Tensor {
-        let nx = batch.hist_exog.as_ref().map_or(0, |x| x.dim(-1));
-        let mapped = Batch {
-            insample_y: batch.insample_y.mul(&self.weight.narrow(0, 0, 1)).add(&self.bias.narrow(0, 0, 1)),
-            insample_mask: batch.insample_mask.clone(),
-            hist_exog: batch.hist_exog.as_ref().map(|x| self.affine(x, 1, nx)),
-            futr_exog: batch.futr_exog.as_ref().map(|x| self.affine(x, 1 + nx, x.dim(-1))),
-            stat_exog: batch.stat_exog.clone(),
-        };
-        self.inner.forward(&mapped, ctx)
+        self.inner.forward(batch, ctx)
     }
-    fn target(&self, y: &Tensor) -> Tensor {
-        y.mul(&self.weight.narrow(0, 0, 1)).add(&self.bias.narrow(0, 0, 1))
-    }
-    fn untarget(&self, y_hat: &Tensor) -> Tensor {
-        y_hat.sub(&self.bias.narrow(0, 0, 1)).div(&self.weight.narrow(0, 0, 1).add_scalar(EPS))
+    fn output_stats(&self, shift: &Tensor, scale: &Tensor) -> (Tensor, Tensor) {
+        let w = self.weight.narrow(0, 0, 1);
+        (shift.add(&self.bias.narrow(0, 0, 1)), scale.mul(&w.relu().add_scalar(EPS)))
     }
 }
 
@@ -83,17 +76,57 @@ impl Model for Revin {
 mod tests {
     use serde_json::json;
 
-    use crate::nn::named_params;
+    use crate::models::Batch;
+    use crate::nn::{named_params, Ctx};
+    use crate::rng::Rng;
+    use crate::tensor::Tensor;
+
+    fn options(scaler: &str) -> serde_json::Value {
+        json!({"h": 2, "inputSize": 4, "hiddenSize": 8, "histExogList": ["a"], "scalerType": scaler})
+    }
 
     #[test]
-    fn revin_adds_two_trainable_vectors_and_is_identity_at_start() {
-        let plain = super::super::build("MLP", &json!({"h": 2, "inputSize": 4, "hiddenSize": 8, "histExogList": ["a"]})).unwrap();
-        let revin = super::super::build("MLP", &json!({"h": 2, "inputSize": 4, "hiddenSize": 8, "histExogList": ["a"], "scalerType": "revin"})).unwrap();
+    fn revin_adds_two_vectors_and_leaves_the_inputs_alone() {
+        let plain = super::super::build("MLP", &options("standard")).unwrap();
+        let revin = super::super::build("MLP", &options("revin")).unwrap();
         let names: Vec<String> = named_params(revin.as_ref()).into_iter().map(|(n, _)| n).collect();
         assert_eq!(names.len(), named_params(plain.as_ref()).len() + 2);
-        assert!(names.contains(&"scaler.revin_weight".to_string()));
-        let y = crate::tensor::Tensor::from_vec(vec![1.0, -2.0], &[1, 2]);
-        let back = revin.untarget(&revin.target(&y)).to_vec();
-        assert!((back[0] - 1.0).abs() < 1e-5 && (back[1] + 2.0).abs() < 1e-5);
+        let w = named_params(revin.as_ref()).into_iter().find(|(n, _)| n == "scaler.revin_weight").unwrap().1;
+        assert_eq!(w.shape(), &[2], "one per feature: y and the historic column");
+        // Same seed, same inner weights; the inputs reach the network as they are.
+        let batch = Batch {
+            insample_y: Tensor::from_vec(vec![0.1, -0.2, 0.3, 0.4], &[1, 4]),
+            insample_mask: Tensor::ones(&[1, 4]),
+            hist_exog: Some(Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[1, 4, 1])),
+            futr_exog: None,
+            stat_exog: None,
+        };
+        let mut rng = Rng::seed(0);
+        let a = plain.forward(&batch, &mut Ctx::eval(&mut rng)).to_vec();
+        let b = revin.forward(&batch, &mut Ctx::eval(&mut rng)).to_vec();
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn output_statistics_match_neuralforecast_by_hand() {
+        let revin = super::super::build("MLP", &options("revin")).unwrap();
+        let params = named_params(revin.as_ref());
+        let get = |name: &str| params.iter().find(|(n, _)| n == name).unwrap().1.clone();
+        let (w, b) = (get("scaler.revin_weight"), get("scaler.revin_bias"));
+        let shift = Tensor::from_vec(vec![10.0, -1.0], &[2, 1]);
+        let scale = Tensor::from_vec(vec![4.0, 0.5], &[2, 1]);
+        // At the start: shift + 0, scale · (1 + 1e-6).
+        let (s, c) = revin.output_stats(&shift, &scale);
+        assert_eq!(s.to_vec(), vec![10.0, -1.0]);
+        assert_eq!(c.to_vec(), vec![4.0 * (1.0 + 1e-6), 0.5 * (1.0 + 1e-6)]);
+        // Learned values: w = 2, b = 3 → (13, 4·2.000001); a negative w is cut to 0 by relu.
+        w.data_mut().copy_from_slice(&[2.0, 7.0]);
+        b.data_mut().copy_from_slice(&[3.0, 9.0]);
+        let (s, c) = revin.output_stats(&shift, &scale);
+        assert_eq!(s.to_vec(), vec![13.0, 2.0]);
+        assert_eq!(c.to_vec(), vec![4.0 * (2.0 + 1e-6), 0.5 * (2.0 + 1e-6)]);
+        w.data_mut()[0] = -3.0;
+        let (_, c) = revin.output_stats(&shift, &scale);
+        assert_eq!(c.to_vec(), vec![4.0 * 1e-6, 0.5 * 1e-6]);
     }
 }

@@ -28,7 +28,8 @@ pub struct TrainConfig {
     /// Halvings of the rate over training (StepLR); <= 0 for none.
     pub num_lr_decays: i64,
     pub val_check_steps: usize,
-    /// Validation checks without improvement before stopping; < 0 disables early stopping.
+    /// Validation checks without improvement before stopping; <= 0 disables early stopping
+    /// (NeuralForecast adds Lightning's EarlyStopping only for a patience > 0).
     pub early_stop_patience_steps: i64,
     /// At the end, put back the weights of the best validation check.
     pub restore_best: bool,
@@ -65,6 +66,8 @@ pub struct StepReport {
     /// The latest validation loss, if any has been computed.
     pub val_loss: Option<f64>,
     pub lr: f64,
+    /// True on the step training ends with (the last one, or the one early stopping stops at).
+    pub last: bool,
 }
 
 /// What happened during training.
@@ -91,6 +94,7 @@ pub fn fit(task: &mut dyn TrainTask, cfg: &TrainConfig, cancel: &AtomicBool, on_
     let mut history = TrainHistory::default();
     let mut best: Option<(f64, Vec<Vec<f32>>)> = None;
     let mut bad_checks = 0i64;
+    let early_stop = cfg.early_stop_patience_steps > 0;
     let mut last_val = None;
     for step in 0..cfg.max_steps {
         if cancel.load(Ordering::Relaxed) {
@@ -128,22 +132,27 @@ pub fn fit(task: &mut dyn TrainTask, cfg: &TrainConfig, cancel: &AtomicBool, on_
         history.lr.push(lr);
 
         let done = step + 1 == cfg.max_steps;
+        let mut stop = false;
         if cfg.val_check_steps > 0 && ((step + 1) % cfg.val_check_steps == 0 || done) {
             if let Some(v) = task.valid_loss()? {
                 history.val_loss.push((step + 1, v));
                 schedule.observe_validation(v);
                 last_val = Some(v);
-                if best.as_ref().map_or(true, |(b, _)| v < *b) {
+                // Lightning's EarlyStopping (mode 'min', min_delta 0): a strictly lower loss
+                // than the best so far resets the count; anything else adds one, and the
+                // count reaching the patience stops. A non-finite loss stops at once.
+                if v.is_finite() && best.as_ref().map_or(true, |(b, _)| v < *b) {
                     best = Some((v, if cfg.restore_best { snapshot(&params) } else { Vec::new() }));
                     history.best_step = Some(step + 1);
                     bad_checks = 0;
                 } else {
                     bad_checks += 1;
                 }
+                stop = early_stop && (!v.is_finite() || bad_checks >= cfg.early_stop_patience_steps);
             }
         }
-        on_step(&StepReport { step: step + 1, max_steps: cfg.max_steps, train_loss: value, val_loss: last_val, lr });
-        if cfg.early_stop_patience_steps >= 0 && bad_checks > cfg.early_stop_patience_steps {
+        on_step(&StepReport { step: step + 1, max_steps: cfg.max_steps, train_loss: value, val_loss: last_val, lr, last: done || stop });
+        if stop {
             history.stopped_early = true;
             break;
         }
@@ -158,5 +167,7 @@ pub fn fit(task: &mut dyn TrainTask, cfg: &TrainConfig, cancel: &AtomicBool, on_
     Ok(history)
 }
 
+#[cfg(test)]
+mod replay;
 #[cfg(test)]
 mod tests;

@@ -86,11 +86,68 @@ fn early_stopping_restores_the_best_weights() {
     cfg.restore_best = true;
     let h = fit(&mut task, &cfg, &AtomicBool::new(false), &mut |_| {}).unwrap();
     assert!(h.stopped_early);
-    // The validation loss rises from the first check, so the best weights are those of step 10.
+    // The validation loss rises from the first check, so the best weights are those of step 10;
+    // checks 20 and 30 do not improve, and patience 2 stops at the second of them.
     assert_eq!(h.best_step, Some(10));
-    assert_eq!(h.train_loss.len(), 40);
+    assert_eq!(h.train_loss.len(), 30);
     let restored = task.mse().item() as f64;
     assert!((restored - h.train_loss[10]).abs() < 0.02 * h.train_loss[10], "{restored} vs {}", h.train_loss[10]);
+}
+
+/// A task whose validation losses follow a script (one per check), to pin the stopping step.
+struct Scripted {
+    w: Tensor,
+    vals: Vec<f64>,
+    checks: usize,
+}
+
+impl TrainTask for Scripted {
+    fn params(&self) -> Vec<(String, Tensor)> {
+        vec![("w".into(), self.w.clone())]
+    }
+    fn train_loss(&mut self, _: usize, _: &mut Rng) -> Result<Tensor> {
+        Ok(self.w.square().sum_all())
+    }
+    fn valid_loss(&mut self) -> Result<Option<f64>> {
+        self.checks += 1;
+        Ok(Some(self.vals[(self.checks - 1).min(self.vals.len() - 1)]))
+    }
+}
+
+/// The step training ends at, with checks every 5 steps over at most 100.
+fn stop_step(vals: &[f64], patience: i64) -> (usize, bool) {
+    let mut task = Scripted { w: Tensor::param(vec![1.0], &[1]), vals: vals.to_vec(), checks: 0 };
+    let mut cfg = TrainConfig::new(100, 0.01);
+    cfg.val_check_steps = 5;
+    cfg.early_stop_patience_steps = patience;
+    let mut last = None;
+    let h = fit(&mut task, &cfg, &AtomicBool::new(false), &mut |r| {
+        if r.last {
+            last = Some(r.step);
+        }
+    })
+    .unwrap();
+    assert_eq!(last, Some(h.train_loss.len()), "the last report is flagged");
+    (h.train_loss.len(), h.stopped_early)
+}
+
+#[test]
+fn early_stopping_stops_where_lightning_does() {
+    // Best at check 2 (step 10); checks 3 and 4 (a tie, then worse) do not improve: patience 2
+    // stops at check 4 = step 20, patience 3 at check 5 = step 25.
+    let curve = [5.0, 4.0, 4.0, 4.5, 6.0, 7.0];
+    assert_eq!(stop_step(&curve, 2), (20, true));
+    assert_eq!(stop_step(&curve, 3), (25, true));
+    assert_eq!(stop_step(&curve, 1), (15, true));
+    // An improvement resets the count.
+    assert_eq!(stop_step(&[5.0, 6.0, 4.0, 6.0, 6.0], 2), (25, true));
+    // Patience 0 (and any negative value) disables early stopping, as NeuralForecast adds the
+    // callback only for a patience > 0.
+    assert_eq!(stop_step(&curve, 0), (100, false));
+    assert_eq!(stop_step(&curve, -1), (100, false));
+    // A non-finite validation loss stops at once (Lightning's check_finite).
+    assert_eq!(stop_step(&[5.0, f64::NAN], 10), (10, true));
+    assert_eq!(stop_step(&[5.0, 4.0, f64::INFINITY], 10), (15, true));
 }
 
 #[test]

@@ -1,0 +1,68 @@
+"""Replay test, NeuralForecast side: fits NeuralForecast 3.3's MLP and records, for every training
+step, the normalised batch it trained on and its loss, plus its initial weights; writes them as
+JSON for the Rust side (`replay_matches_neuralforecast` in src/forecast/replay.rs), which loads
+the same weights into our MLP, trains on the same batches and compares the losses step by step.
+
+    python scripts/replay_mlp.py out.json [steps] [series]
+    REPLAY=out.json cargo test --release --lib replay -- --ignored --nocapture
+
+Data: AirPassengers (bundled) and, with series > 1, that many shifted copies cut to different
+lengths, so windows reach into the left padding as on real panels. Needs the venv with
+neuralforecast (bench/nf_harness.sh makes .bench-env). Not part of npm test.
+"""
+import json
+import os
+import sys
+
+import numpy as np
+import pandas as pd
+import torch
+
+torch.set_num_threads(2)
+from neuralforecast import NeuralForecast  # noqa: E402
+from neuralforecast.models import MLP  # noqa: E402
+
+out, steps = sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 50
+n_series = int(sys.argv[3]) if len(sys.argv) > 3 else 3
+root = os.path.join(os.path.dirname(__file__), "..")
+air = pd.read_csv(os.path.join(root, "data", "air_passengers.csv"), parse_dates=["ds"])
+frames = [air]
+for k in range(1, n_series):
+    cut = air.iloc[12 * k * 3 :].copy()  # 36, 72, ... months shorter
+    cut["unique_id"] = f"S{k}"
+    cut["y"] = cut["y"] * (1 + 0.3 * k)
+    frames.append(cut)
+df = pd.concat(frames)
+cfg = dict(h=12, input_size=24, hidden_size=64, num_layers=2, max_steps=steps, scaler_type="robust", windows_batch_size=64,
+           batch_size=32, learning_rate=1e-3, random_seed=1)
+model = MLP(**cfg, enable_progress_bar=False, logger=False, enable_model_summary=False)
+
+record = {"config": cfg, "init": None, "steps": []}
+parse = model._parse_windows
+step_fn = model.training_step
+
+
+def parse_and_keep(batch, windows):
+    parsed = parse(batch, windows)
+    insample_y, insample_mask, outsample_y, outsample_mask = [t.detach().squeeze(-1) for t in parsed[:4]]
+    record["steps"].append({k: v.reshape(-1).tolist() for k, v in
+                            dict(insample_y=insample_y, insample_mask=insample_mask, outsample_y=outsample_y, outsample_mask=outsample_mask).items()})
+    record["steps"][-1]["n"] = insample_y.shape[0]
+    return parsed
+
+
+def step_and_keep(batch, batch_idx):
+    if record["init"] is None:
+        record["init"] = {k: {"shape": list(v.shape), "data": v.detach().reshape(-1).tolist()} for k, v in model.state_dict().items()}
+    loss = step_fn(batch, batch_idx)
+    record["steps"][-1]["loss"] = float(loss.detach())
+    return loss
+
+
+model._parse_windows = parse_and_keep
+model.training_step = step_and_keep
+NeuralForecast(models=[model], freq="ME").fit(df)
+record["steps"] = record["steps"][:steps]
+with open(out, "w") as f:
+    json.dump(record, f)
+print(f"{len(record['steps'])} steps, first loss {record['steps'][0]['loss']:.6f}, last {record['steps'][-1]['loss']:.6f}", file=sys.stderr)
