@@ -22,6 +22,8 @@ pub struct NeuralForecast {
     pub(super) models: Vec<Box<dyn Model>>,
     pub(super) freq: Freq,
     pub(super) freq_spec: FreqSpec,
+    /// Market holidays of a business-day freq (epoch ms), as given; saved with the model.
+    pub(super) holidays: Vec<f64>,
     /// The training data, kept so `predict()` without `df` forecasts after it.
     pub(super) data: Option<Dataset>,
     pub(super) statics: Statics,
@@ -61,7 +63,15 @@ impl NeuralForecast {
         if let Some(m) = models.iter().find(|m| m.common().h != h) {
             return Err(Error::value(format!("all models must share one h: {} has h={}, {} has h={h}", model_name(m.as_ref()), m.common().h, model_name(models[0].as_ref()))));
         }
-        Ok(NeuralForecast { models, freq, freq_spec, data: None, statics: Statics::default(), extra: serde_json::Value::Null })
+        Ok(NeuralForecast { models, freq, freq_spec, holidays: Vec::new(), data: None, statics: Statics::default(), extra: serde_json::Value::Null })
+    }
+
+    /// Makes a business-day freq skip `holidays` (epoch ms): daily exchange data has no rows on
+    /// them, and forecasts must not be dated on them either.
+    pub fn with_holidays(mut self, holidays: &[f64]) -> Result<Self> {
+        self.freq = self.freq.clone().with_holidays(holidays)?;
+        self.holidays = holidays.to_vec();
+        Ok(self)
     }
 
     /// Validates one model's options (for the JS constructors); returns them normalised.
