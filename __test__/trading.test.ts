@@ -16,7 +16,7 @@ const NYSE_2023 = ['2023-01-02', '2023-01-16', '2023-02-20', '2023-04-07', '2023
 
 /** Daily bars like /work/shared/data/stocks_daily_6.csv: trading days only, OHLCV beside y. */
 function stocks(ids: string[], from: string, to: string, closed: string[]) {
-  const rows: Record<string, string | number>[] = []
+  const rows: { unique_id: string; ds: string; y: number; [column: string]: string | number }[] = []
   ids.forEach((id, k) => {
     let price = 100 + 50 * k
     for (let t = Date.parse(from); t <= Date.parse(to); t += DAY) {
@@ -126,7 +126,7 @@ test("crossValidation's testSize is NeuralForecast's alternative to nWindows", a
   const cv = (opts: object) => new NeuralForecast({ models: [new MLP({ ...tiny, randomSeed: 3 })], freq: 'D' }).crossValidation(daily, opts)
   const byTest = await cv({ testSize: 9, stepSize: 2 })
   assert.deepEqual(byTest, await cv({ nWindows: 3, stepSize: 2 }))
-  assert.deepEqual([...new Set(byTest.cutoff)], ['2023-02-20', '2023-02-22', '2023-02-24'])
+  assert.deepEqual([...new Set(byTest.cutoff as string[])], ['2023-02-20', '2023-02-22', '2023-02-24'])
   await assert.rejects(cv({ testSize: 9, nWindows: 3 }), (e: any) => e instanceof TypeError && /'nWindows' or 'testSize', not both/.test(e.message))
   await assert.rejects(cv({ testSize: 8, stepSize: 2 }), (e: any) => e instanceof RangeError && /must be divisible by 'stepSize'/.test(e.message))
   await assert.rejects(cv({ testSize: 4 }), (e: any) => e instanceof RangeError && /must be >= h \(5\)/.test(e.message))
