@@ -40,10 +40,16 @@ export interface OutputFrame {
   [column: string]: Array<string | number | Date> | Float64Array | undefined
 }
 
-/** Pandas-style frequency (`'MS'`, `'ME'`, `'h'`, `'30min'`, `'B'`, ...) or the numeric step of an integer `ds`. */
+/** A weekly frequency anchored on a weekday, as pandas names it (`'W'` is `'W-SUN'`). */
+export type WeeklyAnchor = 'W-MON' | 'W-TUE' | 'W-WED' | 'W-THU' | 'W-FRI' | 'W-SAT' | 'W-SUN'
+
+/**
+ * Pandas-style frequency (`'MS'`, `'ME'`, `'h'`, `'30min'`, `'B'`, `'W-FRI'`, ...) or the numeric
+ * step of an integer `ds`. Weekly data must fall on the anchor's weekday.
+ */
 export type Freq =
-  | 's' | 'min' | 'h' | 'H' | 'D' | 'B' | 'W' | 'MS' | 'M' | 'ME' | 'QS' | 'Q' | 'YS' | 'Y'
-  | `${number}${'s' | 'min' | 'h' | 'H' | 'D' | 'B' | 'W' | 'MS' | 'M' | 'ME' | 'QS' | 'Q' | 'YS' | 'Y'}`
+  | 's' | 'min' | 'h' | 'H' | 'D' | 'B' | 'W' | WeeklyAnchor | 'MS' | 'M' | 'ME' | 'QS' | 'Q' | 'YS' | 'Y'
+  | `${number}${'s' | 'min' | 'h' | 'H' | 'D' | 'B' | 'W' | WeeklyAnchor | 'MS' | 'M' | 'ME' | 'QS' | 'Q' | 'YS' | 'Y'}`
   | number
 
 export type ScalerType = 'identity' | 'standard' | 'robust' | 'minmax' | 'minmax1' | 'invariant' | 'revin'
@@ -327,6 +333,12 @@ export interface PredictOptions<D extends Row = Row, F extends Row = Row> {
 export interface CrossValidationOptions {
   /** Forecast windows per series (default 1). */
   nWindows?: number
+  /**
+   * NeuralForecast's alternative to `nWindows`: the length of the evaluated tail of each series.
+   * `testSize - h` must be a multiple of `stepSize`; gives `(testSize - h) / stepSize + 1` windows.
+   * Giving both throws a TypeError.
+   */
+  testSize?: number
   /** Steps between window cutoffs (default 1, as NeuralForecast). */
   stepSize?: number
   valSize?: number
@@ -343,6 +355,12 @@ export interface NeuralForecastOptions {
   models: Model[]
   /** Frequency of `ds`: a pandas-style alias or the numeric step of an integer `ds`. */
   freq: Freq
+  /**
+   * Market holidays for a business-day `freq` (`'B'`, `'2B'`): days with no row that are not gaps,
+   * and on which no forecast is dated (pandas' CustomBusinessDay). Dates, `'YYYY-MM-DD'` strings
+   * or epoch ms; weekends in the list are ignored. Saved with the model.
+   */
+  holidays?: ReadonlyArray<Date | string | number>
   /**
    * NeuralForecast's per-series scaling of the whole frame. Accepted for compatibility but not
    * supported yet: any value other than null/undefined throws a RangeError (use `scalerType`).

@@ -3,21 +3,22 @@
 // run on the engine's own threads and return Promises; the event loop and libuv's threads stay free.
 
 const native = require('./binding.js')
-const { toNative, fromNative, toRows, describe } = require('./lib/frames.js')
+const { toNative, fromNative, toRows, describe, parseDs } = require('./lib/frames.js')
+const { didYouMean } = require('./lib/suggest.js')
 const { NeuroDivergentError, ModelFileError, AbortError, wrap } = require('./lib/errors.js')
 const models = require('./lib/models.js')
 
-const CONSTRUCTOR_OPTIONS = ['models', 'freq', 'localScalerType']
+const CONSTRUCTOR_OPTIONS = ['models', 'freq', 'holidays', 'localScalerType']
 const LOCAL_SCALER_TYPES = ['standard', 'robust', 'robust-iqr', 'minmax', 'boxcox']
 const FIT_OPTIONS = ['valSize', 'staticDf', 'onProgress', 'signal', 'verbose']
 const PREDICT_OPTIONS = ['df', 'futrDf', 'staticDf']
-const CV_OPTIONS = ['nWindows', 'stepSize', 'valSize', 'refit', 'staticDf', 'onProgress', 'signal', 'verbose']
+const CV_OPTIONS = ['nWindows', 'testSize', 'stepSize', 'valSize', 'refit', 'staticDf', 'onProgress', 'signal', 'verbose']
 
 function checkKeys(opts, allowed, where) {
   if (opts === undefined) return {}
   if (opts === null || typeof opts !== 'object' || Array.isArray(opts)) throw new TypeError(`${where} options must be an object, got ${describe(opts)}`)
   for (const k of Object.keys(opts)) {
-    if (!allowed.includes(k)) throw new TypeError(`${where}: unknown option '${k}' (allowed: ${allowed.join(', ')})`)
+    if (!allowed.includes(k)) throw new TypeError(`${where}: unknown option '${k}'${didYouMean(k, allowed)} (allowed: ${allowed.join(', ')})`)
   }
   return opts
 }
@@ -83,6 +84,61 @@ async function withProgress(onProgress, signal, start) {
   }
 }
 
+/** Market holidays for a business-day freq: Dates, ISO date strings or epoch ms. */
+function holidayList(v) {
+  if (v === undefined || v === null) return []
+  if (!isList(v)) throw new TypeError(`NeuralForecast option 'holidays' must be an array of dates (Date, 'YYYY-MM-DD' or epoch ms), got ${describe(v)}`)
+  return Array.from(v, (d, i) => parseDs(d, "NeuralForecast option 'holidays'", i)[0])
+}
+
+function isList(v) {
+  return Array.isArray(v) || (ArrayBuffer.isView(v) && !(v instanceof DataView))
+}
+
+/** The extra columns the models read from df, futrDf and staticDf (others are ignored). */
+function usedColumns(list) {
+  const cols = (key) => new Set(list.flatMap((m) => m.config[key] ?? []))
+  const futr = cols('futrExogList')
+  return { df: new Set([...futr, ...cols('histExogList')]), futrDf: futr, staticDf: cols('statExogList') }
+}
+
+/** Rebuilds a model object from the class and options saved with it (losses become Loss objects again). */
+function reviveModel({ class: className, options }) {
+  const Class = models.modelClasses[className]
+  if (!Class) throw new ModelFileError(`the model file names a model class this version does not have: ${describe(className)}`)
+  const revive = (l) => {
+    if (l == null || typeof l !== 'object' || !models.lossClasses[l.type]) return l
+    const { type, ...rest } = l
+    return new models.lossClasses[type](rest)
+  }
+  return new Class({ ...options, ...(options.loss ? { loss: revive(options.loss) } : {}), ...(options.validLoss ? { validLoss: revive(options.validLoss) } : {}) })
+}
+
+/**
+ * Warns when a series is too short for one training window with a full horizon. NeuralForecast
+ * trains on such windows without a word (the steps past the series' end are masked out of the
+ * loss), and so do we; the forecast's later steps then learn from few or no examples.
+ */
+function warnShortSeries(frame, list, where) {
+  const lengths = new Map()
+  for (const id of frame.uniqueId) lengths.set(id, (lengths.get(id) ?? 0) + 1)
+  for (const m of list) {
+    const { h, inputSize, startPaddingEnabled } = m.config
+    const inputs = startPaddingEnabled ? 1 : inputSize
+    // Series with no window at all are the engine's error (or, beside longer ones, unused).
+    let shortest
+    for (const [id, n] of lengths) if (n > inputs && n < inputs + h && (shortest === undefined || n < shortest[1])) shortest = [id, n]
+    if (shortest !== undefined) {
+      const [id, n] = shortest
+      process.emitWarning(
+        `${where}: series '${id}' has ${n} points, fewer than the ${inputs + h} that ${m.alias} needs for one training window with a full horizon (${startPaddingEnabled ? 'with start padding, 1 input' : `inputSize ${inputSize}`} + h ${h}), so the last forecast steps are learned from few or no examples (NeuralForecast trains on such windows the same way, masking the missing targets); use a smaller h or longer series`,
+        'NeuroDivergentWarning',
+      )
+      return
+    }
+  }
+}
+
 /**
  * Fits, predicts, cross-validates, saves and loads a set of models on long-format data.
  *
@@ -117,9 +173,10 @@ class NeuralForecast {
       }
       throw new RangeError(`NeuralForecast option 'localScalerType' ('${opts.localScalerType}') is not supported yet: use each model's 'scalerType' (per-window scaling) instead`)
     }
+    const holidays = holidayList(opts.holidays)
     this.models = opts.models
     this.freq = opts.freq
-    const config = { models: opts.models.map((m) => ({ class: m.className, options: m.options })), freq: opts.freq }
+    const config = { models: opts.models.map((m) => ({ class: m.className, options: m.options })), freq: opts.freq, holidays }
     this._native = wrap(() => new native.Forecaster(JSON.stringify(config)))
     this._kinds = null
   }
@@ -137,9 +194,11 @@ class NeuralForecast {
     const valSize = count(opts.valSize, 'valSize', 'fit') ?? 0
     const verbose = flag(opts.verbose, 'verbose', 'fit')
     const onProgress = progressCallback(opts.onProgress, 'fit')
-    const { frame, kinds } = toNative(df, 'df')
+    const used = usedColumns(this.models)
+    const { frame, kinds } = toNative(df, 'df', { keep: used.df })
     this._checkDsKind(kinds, 'df')
-    const staticDf = opts.staticDf === undefined ? undefined : toNative(opts.staticDf, 'staticDf', { requireY: false, requireDs: false }).frame
+    const staticDf = opts.staticDf === undefined ? undefined : toNative(opts.staticDf, 'staticDf', { requireY: false, requireDs: false, keep: used.staticDf }).frame
+    warnShortSeries(frame, this.models, 'fit')
     const signal = abortSignal(opts.signal, 'fit') // last: it adds a listener that the call releases
     await withProgress(onProgress, signal, () => this._native.fit(frame, staticDf, valSize, verbose, onProgress, signal.native))
     this._kinds = kinds
@@ -153,33 +212,49 @@ class NeuralForecast {
     const opts = checkKeys(options, PREDICT_OPTIONS, 'predict')
     let kinds = this._kinds ?? { id: 'string', ds: 'number' }
     let df
+    const used = usedColumns(this.models)
     if (opts.df !== undefined) {
-      const n = toNative(opts.df, 'df')
+      const n = toNative(opts.df, 'df', { keep: used.df })
       df = n.frame
       kinds = n.kinds
       this._checkDsKind(kinds, 'df')
     }
-    const futrDf = opts.futrDf === undefined ? undefined : toNative(opts.futrDf, 'futrDf', { requireY: false }).frame
-    const staticDf = opts.staticDf === undefined ? undefined : toNative(opts.staticDf, 'staticDf', { requireY: false, requireDs: false }).frame
+    const futrDf = opts.futrDf === undefined ? undefined : toNative(opts.futrDf, 'futrDf', { requireY: false, keep: used.futrDf }).frame
+    const staticDf = opts.staticDf === undefined ? undefined : toNative(opts.staticDf, 'staticDf', { requireY: false, requireDs: false, keep: used.staticDf }).frame
     const out = await wrap(() => this._native.predict(df, futrDf, staticDf))
     return fromNative(out, kinds)
   }
 
   /**
    * Rolling-origin evaluation: `nWindows` forecasts `stepSize` apart at the end of each series,
-   * with columns `cutoff` and `y` added. Retrains per window when `refit` is true.
+   * with columns `cutoff` and `y` added. Retrains per window when `refit` is true. `testSize`
+   * (NeuralForecast's alternative to `nWindows`) is the length of the evaluated tail:
+   * `nWindows = (testSize - h) / stepSize + 1`.
    */
   async crossValidation(df, options) {
     const opts = checkKeys(options, CV_OPTIONS, 'crossValidation')
-    const nWindows = count(opts.nWindows, 'nWindows', 'crossValidation', 1) ?? 1
     const stepSize = count(opts.stepSize, 'stepSize', 'crossValidation', 1) ?? 1
+    const testSize = count(opts.testSize, 'testSize', 'crossValidation', 1)
+    let nWindows = count(opts.nWindows, 'nWindows', 'crossValidation', 1)
+    if (testSize !== undefined) {
+      // NeuralForecast's rules: one of the two, and a test size made of whole steps after h.
+      if (nWindows !== undefined) throw new TypeError("crossValidation: give 'nWindows' or 'testSize', not both")
+      const h = this.models[0].h
+      if (testSize < h) throw new RangeError(`crossValidation option 'testSize' must be >= h (${h}), got ${testSize}`)
+      if ((testSize - h) % stepSize !== 0) {
+        throw new RangeError(`crossValidation option 'testSize' minus h must be divisible by 'stepSize': ${testSize} - ${h} is not a multiple of ${stepSize}`)
+      }
+      nWindows = (testSize - h) / stepSize + 1
+    }
+    nWindows ??= 1
     const valSize = count(opts.valSize, 'valSize', 'crossValidation') ?? 0
     const refit = flag(opts.refit, 'refit', 'crossValidation')
     const verbose = flag(opts.verbose, 'verbose', 'crossValidation')
     const onProgress = progressCallback(opts.onProgress, 'crossValidation')
-    const { frame, kinds } = toNative(df, 'df')
+    const used = usedColumns(this.models)
+    const { frame, kinds } = toNative(df, 'df', { keep: used.df })
     this._checkDsKind(kinds, 'df')
-    const staticDf = opts.staticDf === undefined ? undefined : toNative(opts.staticDf, 'staticDf', { requireY: false, requireDs: false }).frame
+    const staticDf = opts.staticDf === undefined ? undefined : toNative(opts.staticDf, 'staticDf', { requireY: false, requireDs: false, keep: used.staticDf }).frame
     const signal = abortSignal(opts.signal, 'crossValidation') // last: it adds a listener that the call releases
     const out = await withProgress(onProgress, signal, () =>
       this._native.crossValidation(frame, staticDf, nWindows, stepSize, valSize, refit, verbose, onProgress, signal.native),
@@ -191,7 +266,8 @@ class NeuralForecast {
   /** Saves models, weights and fitted data to one file at `path` (written atomically). */
   async save(path) {
     if (typeof path !== 'string' || path.length === 0) throw new TypeError(`save needs a file path, got ${describe(path)}`)
-    await wrap(() => this._native.save(path, JSON.stringify({ kinds: this._kinds, freq: this.freq })))
+    const saved = this.models.map((m) => ({ class: m.className, options: m.options }))
+    await wrap(() => this._native.save(path, JSON.stringify({ kinds: this._kinds, freq: this.freq, models: saved })))
   }
 
   /** Loads a NeuralForecast saved by `save`. */
@@ -203,7 +279,8 @@ class NeuralForecast {
     nf._native = inner
     nf._kinds = extra.kinds ?? null
     nf.freq = extra.freq
-    nf.models = []
+    // The model objects as they were declared (files written before they were saved have none).
+    nf.models = Array.isArray(extra.models) ? extra.models.map(reviveModel) : []
     return nf
   }
 }

@@ -45,7 +45,7 @@ test('duplicate timestamps and gaps', async () => {
 })
 
 test('unknown options, wrong option types and out-of-range values', () => {
-  assert.throws(() => new NHITS({ h: 12, inputSize: 24, inputSzie: 3 } as any), (e: any) => e instanceof TypeError && /unknown option 'inputSzie'; did you mean 'inputSize'\?/.test(e.message))
+  assert.throws(() => new NHITS({ h: 12, inputSize: 24, inputSzie: 3 } as any), (e: any) => e instanceof TypeError && /unknown option 'inputSzie' \(did you mean 'inputSize'\?\)/.test(e.message))
   assert.throws(() => new NHITS({ h: 12, inputSize: '24' } as any), (e: any) => e instanceof TypeError && /'inputSize' must be a whole number/.test(e.message))
   assert.throws(() => new NHITS({ h: 0, inputSize: 24 }), (e: any) => e instanceof RangeError && /'h' must be >= 1/.test(e.message))
   assert.throws(() => new NHITS({ h: 12, inputSize: 24, learningRate: NaN }), (e: any) => e instanceof RangeError && /learningRate/.test(e.message))
@@ -118,7 +118,9 @@ test('columns frames: wrong types name the column and row', async () => {
   const c = columns()
   await rejects(small().fit({ ...c, y: c.y.map((v, i) => (i === 7 ? ('x' as unknown as number) : v)) }), TypeError, /column 'y' at row 7 must be a number, got the string "x"/)
   await rejects(small().fit({ ...c, unique_id: c.unique_id.map((v, i) => (i === 3 ? (null as unknown as string) : v)) }), TypeError, /unique_id at row 3 must be a string or a number, got null/)
-  await rejects(small().fit({ ...c, price: c.y.map((v, i) => (i === 4 ? 'cheap' : v)) } as any), TypeError, /column 'price' at row 4 must be a number/)
+  // A column a model reads must be numeric (one no model reads is ignored, as in NeuralForecast).
+  const withPrice = new NeuralForecast({ models: [new MLP({ h: 4, inputSize: 8, hiddenSize: 8, maxSteps: 3, histExogList: ['price'] })], freq: 1 })
+  await rejects(withPrice.fit({ ...c, price: c.y.map((v, i) => (i === 4 ? 'cheap' : v)) } as any), TypeError, /column 'price' at row 4 must be a number/)
   await rejects(small().fit({ unique_id: c.unique_id, ds: c.ds } as any), TypeError, /column 'y' is missing/)
   await rejects(small().fit({ ...c, y: Float64Array.from(c.y, (v, i) => (i === 9 ? NaN : v)) }), NeuroDivergentError, /'y' is NaN at row 9 \(series 'a', ds 9\)/)
   await rejects(small().fit({ unique_id: [], ds: [], y: [] }), NeuroDivergentError, /df is empty/)

@@ -17,6 +17,30 @@ function isArrayLike(v) {
   return v != null && typeof v !== 'string' && typeof v.length === 'number' && (Array.isArray(v) || ArrayBuffer.isView(v))
 }
 
+// ISO-8601 only: a date, or a date and time (seconds and fraction optional) with an optional
+// `Z` or offset. `Date.parse` also takes locale forms such as '01/02/2023' (January 2nd) while it
+// refuses '13/01/2023', so nothing else is handed to it.
+const ISO = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?([zZ]|[+-]\d{2}:?\d{2})?$/
+const ISO_FORMS = "'YYYY-MM-DD', 'YYYY-MM-DDTHH:MM[:SS[.sss]]', optionally ending in Z or an offset such as +02:00"
+
+/** Epoch ms of an ISO-8601 string and its kind, or undefined when it is not one (or no real date). */
+function parseIso(v) {
+  const m = ISO.exec(v)
+  if (!m) return undefined
+  const [y, mo, d, hh = 0, mi = 0, ss = 0] = m.slice(1, 7).map((x) => (x === undefined ? undefined : Number(x)))
+  const ms = m[7] ? Math.floor(Number(`0.${m[7]}`) * 1000) : 0
+  const t = Date.UTC(y, mo - 1, d, hh, mi, ss, ms)
+  const back = new Date(t)
+  // Date.UTC rolls 2023-02-31 over to March 3rd; a real date reads back the same.
+  if (back.getUTCFullYear() !== y || back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d || back.getUTCHours() !== hh || back.getUTCMinutes() !== mi) return undefined
+  const zone = m[8]
+  if (zone === undefined) return [t, m[4] === undefined ? 'date-string' : 'string']
+  if (zone === 'z' || zone === 'Z') return [t, 'string-z']
+  const sign = zone[0] === '-' ? -1 : 1
+  const [oh, om] = [Number(zone.slice(1, 3)), Number(zone.slice(-2))]
+  return [t - sign * (oh * 60 + om) * 60000, 'string-z']
+}
+
 /** Parses one `ds` value; returns [number, kind]. */
 function parseDs(v, what, row) {
   if (v instanceof Date) {
@@ -25,9 +49,9 @@ function parseDs(v, what, row) {
     return [t, 'date']
   }
   if (typeof v === 'string') {
-    const t = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(v) ? `${v}T00:00:00Z` : /[zZ]|[+-]\d{2}:?\d{2}$/.test(v) ? v : `${v.replace(' ', 'T')}Z`)
-    if (Number.isNaN(t)) throw new TypeError(`${what}: ds at row ${row} is not an ISO-8601 date: ${describe(v)}`)
-    return [t, v.length <= 10 ? 'date-string' : 'string']
+    const parsed = parseIso(v)
+    if (parsed === undefined) throw new TypeError(`${what}: ds at row ${row} is not an ISO-8601 date (${ISO_FORMS}): ${describe(v)}`)
+    return parsed
   }
   if (typeof v === 'number') {
     if (!Number.isFinite(v)) throw new TypeError(`${what}: ds at row ${row} must be a finite number, got ${v}`)
@@ -59,14 +83,17 @@ function finalKind(kinds, fallback) {
   if (kinds.size === 1) return [...kinds][0]
   // Mixed Date and string inputs come back as Dates; mixed ids as strings.
   if (kinds.has('number') && kinds.size > 1 && !kinds.has('date') && !kinds.has('string') && !kinds.has('date-string')) return 'number'
-  return kinds.has('date') ? 'date' : kinds.has('string') ? 'string' : [...kinds][0]
+  return kinds.has('date') ? 'date' : kinds.has('string-z') ? 'string-z' : kinds.has('string') ? 'string' : [...kinds][0]
 }
 
 /**
  * Normalises a frame. `requireY`: fit/crossValidation frames need a numeric `y`; future and
- * static frames have none (static frames have no `ds` either: `requireDs` false).
+ * static frames have none (static frames have no `ds` either: `requireDs` false). `keep`: the
+ * extra columns some model reads; the others are ignored, whatever they hold, as NeuralForecast
+ * ignores them (all are read when `keep` is undefined).
  */
-function toNative(df, what, { requireY = true, requireDs = true } = {}) {
+function toNative(df, what, { requireY = true, requireDs = true, keep } = {}) {
+  const wanted = (c) => !RESERVED.has(c) && (keep === undefined || keep.has(c))
   if (df == null || typeof df !== 'object') {
     throw new TypeError(`${what} must be an array of rows or an object of columns, got ${describe(df)}`)
   }
@@ -82,7 +109,7 @@ function toNative(df, what, { requireY = true, requireDs = true } = {}) {
     ids = new Array(n)
     ds = new Float64Array(n)
     y = requireY ? new Float64Array(n) : undefined
-    const names = n > 0 && df[0] && typeof df[0] === 'object' ? Object.keys(df[0]).filter((k) => !RESERVED.has(k)) : []
+    const names = n > 0 && df[0] && typeof df[0] === 'object' ? Object.keys(df[0]).filter(wanted) : []
     for (const c of names) columns.set(c, new Float64Array(n))
     for (let i = 0; i < n; i++) {
       const row = df[i]
@@ -138,7 +165,7 @@ function toNative(df, what, { requireY = true, requireDs = true } = {}) {
       y = numeric('y', df.y)
     }
     for (const [c, col] of Object.entries(df)) {
-      if (!RESERVED.has(c) && !(c === 'ds' && !requireDs)) columns.set(c, numeric(c, col))
+      if (wanted(c) && !(c === 'ds' && !requireDs)) columns.set(c, numeric(c, col))
     }
   }
   return {
@@ -154,11 +181,14 @@ function pad(n, w = 2) {
 /** An output ds value in the kind the input used. */
 function dsOut(t, kind) {
   if (kind === 'date') return new Date(t)
-  if (kind === 'date-string' || kind === 'string') {
+  if (kind === 'date-string' || kind === 'string' || kind === 'string-z') {
     const d = new Date(t)
     const day = `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}`
     if (kind === 'date-string') return day
-    return `${day}T${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`
+    const ms = d.getUTCMilliseconds()
+    const time = `${day}T${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}${ms ? `.${pad(ms, 3)}` : ''}`
+    // Inputs with Z or an offset named an instant: the output says it is UTC.
+    return kind === 'string-z' ? `${time}Z` : time
   }
   return t
 }
@@ -192,4 +222,4 @@ function toRows(frame) {
   return rows
 }
 
-module.exports = { toNative, fromNative, toRows, describe }
+module.exports = { toNative, fromNative, toRows, describe, parseDs }

@@ -5,6 +5,7 @@
 const native = require('../binding.js')
 const { wrap } = require('./errors.js')
 const { describe } = require('./frames.js')
+const { didYouMean } = require('./suggest.js')
 
 /** Rejects values JSON would silently change (NaN and ±Infinity become null, functions vanish). */
 function checkJsonSafe(value, path, owner) {
@@ -33,7 +34,7 @@ class Loss {
     const opts = optionsObject(options, type)
     for (const k of Object.keys(opts)) {
       if (!allowed.includes(k)) {
-        throw new TypeError(`${type}: unknown option '${k}'${allowed.length ? ` (allowed: ${allowed.join(', ')})` : ''}`)
+        throw new TypeError(`${type}: unknown option '${k}'${didYouMean(k, allowed)}${allowed.length ? ` (allowed: ${allowed.join(', ')})` : ''}`)
       }
     }
     checkJsonSafe(opts, '', type)

@@ -70,6 +70,23 @@ pub fn format_ds(ds: f64, freq: &Freq) -> String {
     }
 }
 
+/// The error for `b` off the grid that `a` starts: a changed time of day by an hour (or half an
+/// hour) is what local-time Dates do across a daylight-saving change, not a wrong freq.
+fn not_one_step(what: &str, id: &str, a: f64, b: f64, row: usize, freq: &Freq) -> Error {
+    const HOUR: i64 = 3_600_000;
+    let (ta, tb) = ((a as i64).rem_euclid(86_400_000), (b as i64).rem_euclid(86_400_000));
+    let shift = (tb - ta).rem_euclid(86_400_000);
+    let dst = freq.is_calendar() && ta != tb && freq.steps_between(a, b + (ta - tb) as f64).is_some() && [HOUR / 2, HOUR, 23 * HOUR, 47 * HOUR / 2].contains(&shift);
+    if dst {
+        return Error::value(format!(
+            "{what}: series '{id}': the time of day moves from ds {} to {} (row {row}): local-time Dates shift by an hour across a daylight-saving change; build Dates in UTC (new Date(Date.UTC(y, m, d))) or pass ISO strings such as '2024-03-31'",
+            format_ds(a, freq),
+            format_ds(b, freq)
+        ));
+    }
+    Error::value(format!("{what}: series '{id}': ds {} (row {row}) is not one freq step after {}; check freq", format_ds(b, freq), format_ds(a, freq)))
+}
+
 impl Dataset {
     /// Validates a frame and groups it into series. `what` names the frame in errors (e.g. "df").
     pub fn from_frame(frame: &FrameColumns, freq: &Freq, what: &str) -> Result<Dataset> {
@@ -117,7 +134,13 @@ impl Dataset {
                 end += 1;
             }
             let rows = &order[start..end];
-            for w in rows.windows(2) {
+            for &r in rows {
+                if let Some(why) = freq.off_grid(frame.ds[r]) {
+                    return Err(Error::value(format!("{what}: series '{id}': ds {} (row {r}) {why}", format_ds(frame.ds[r], freq))));
+                }
+            }
+            let steps: Vec<Option<i64>> = rows.windows(2).map(|w| freq.steps_between(frame.ds[w[0]], frame.ds[w[1]])).collect();
+            for (w, k) in rows.windows(2).zip(&steps) {
                 let (a, b) = (frame.ds[w[0]], frame.ds[w[1]]);
                 if a == b {
                     return Err(Error::value(format!(
@@ -127,25 +150,30 @@ impl Dataset {
                         format_ds(a, freq)
                     )));
                 }
-                match freq.steps_between(a, b) {
+                match *k {
                     Some(1) => {}
-                    Some(_) => {
+                    // No step of the series (of three points or more) is one freq step: another freq.
+                    Some(k) if steps.len() > 1 && !steps.contains(&Some(1)) => {
                         return Err(Error::value(format!(
-                            "{what}: series '{id}' has a gap: after ds {} comes {} (row {}), expected {}; fill missing timestamps first",
+                            "{what}: series '{id}' never steps by one freq '{}': ds {} is followed by {} (row {}), {k} steps of '{}' later; check freq (the data may be coarser, e.g. daily data with freq 'h')",
+                            freq.alias(),
                             format_ds(a, freq),
                             format_ds(b, freq),
                             w[1],
-                            format_ds(freq.advance(a, 1), freq)
+                            freq.alias()
                         )))
                     }
-                    None => {
+                    Some(_) => {
                         return Err(Error::value(format!(
-                            "{what}: series '{id}': ds {} (row {}) is not one freq step after {}; check freq",
+                            "{what}: series '{id}' has a gap: after ds {} comes {} (row {}), expected {}; fill missing timestamps first{}",
+                            format_ds(a, freq),
                             format_ds(b, freq),
                             w[1],
-                            format_ds(a, freq)
+                            format_ds(freq.advance(a, 1), freq),
+                            if freq.alias().ends_with('B') { " (or list market holidays in the NeuralForecast option 'holidays')" } else { "" }
                         )))
                     }
+                    None => return Err(not_one_step(what, id, a, b, w[1], freq)),
                 }
             }
             series.push(Series {
@@ -254,6 +282,41 @@ mod tests {
         let i = ids(&["x", "x"]);
         let e = Dataset::from_frame(&frame_of(&i, &[jan, mar], &[1.0, 2.0]), &f, "df").unwrap_err();
         assert!(e.message.contains("2024-02-01"), "{e}");
+    }
+
+    #[test]
+    fn messages_tell_dst_freq_mismatch_and_off_grid_apart() {
+        let day = 86_400_000.0;
+        let hour = 3_600_000.0;
+        let i = ids(&["x", "x", "x"]);
+        // Local midnight in Berlin around 2023-03-26: 23:00Z, 23:00Z, then 22:00Z.
+        let mar24 = 19_440.0 * day; // 2023-03-24
+        let ds = [mar24 + 23.0 * hour, mar24 + day + 23.0 * hour, mar24 + 2.0 * day + 22.0 * hour];
+        let e = Dataset::from_frame(&frame_of(&i, &ds, &[1.0, 2.0, 3.0]), &Freq::parse("D").unwrap(), "df").unwrap_err();
+        assert!(e.message.contains("daylight-saving") && e.message.contains("row 2") && !e.message.contains("check freq"), "{e}");
+        // Daily data with an hourly freq is a freq mismatch, not a gap.
+        let ds = [mar24, mar24 + day, mar24 + 2.0 * day];
+        let e = Dataset::from_frame(&frame_of(&i, &ds, &[1.0, 2.0, 3.0]), &Freq::parse("h").unwrap(), "df").unwrap_err();
+        assert!(e.message.contains("never steps by one freq 'h'") && e.message.contains("24 steps") && !e.message.contains("gap"), "{e}");
+        // One missing day among daily steps is still a gap.
+        let ds = [mar24, mar24 + day, mar24 + 3.0 * day];
+        let e = Dataset::from_frame(&frame_of(&i, &ds, &[1.0, 2.0, 3.0]), &Freq::parse("D").unwrap(), "df").unwrap_err();
+        assert!(e.message.contains("has a gap"), "{e}");
+        // A Sunday in W-FRI data names the weekday.
+        let fri = 19_727.0 * day; // 2024-01-05, a Friday
+        let ds = [fri, fri + 7.0 * day, fri + 9.0 * day];
+        let e = Dataset::from_frame(&frame_of(&i, &ds, &[1.0, 2.0, 3.0]), &Freq::parse("W-FRI").unwrap(), "df").unwrap_err();
+        assert!(e.message.contains("2024-01-14") && e.message.contains("is a Sunday") && e.message.contains("row 2"), "{e}");
+        // Business days with a holiday list accept the holiday's absence and refuse a row on it.
+        let b = Freq::parse("B").unwrap().with_holidays(&[19_737.0 * day]).unwrap(); // 2024-01-15
+        let ds = [19_733.0 * day, 19_734.0 * day, 19_738.0 * day]; // Thu 11th, Fri 12th, Tue 16th
+        assert!(Dataset::from_frame(&frame_of(&i, &ds, &[1.0, 2.0, 3.0]), &b, "df").is_ok());
+        let ds = [19_734.0 * day, 19_737.0 * day, 19_738.0 * day];
+        let e = Dataset::from_frame(&frame_of(&i, &ds, &[1.0, 2.0, 3.0]), &b, "df").unwrap_err();
+        assert!(e.message.contains("2024-01-15") && e.message.contains("'holidays'"), "{e}");
+        let ds = [19_733.0 * day, 19_734.0 * day, 19_738.0 * day];
+        let e = Dataset::from_frame(&frame_of(&i, &ds, &[1.0, 2.0, 3.0]), &Freq::parse("B").unwrap(), "df").unwrap_err();
+        assert!(e.message.contains("has a gap") && e.message.contains("'holidays'"), "{e}");
     }
 
     #[test]

@@ -192,10 +192,14 @@ impl TrainSampler {
             visible.push(vis);
         }
         if ranges.iter().all(|(lo, hi)| lo > hi) {
-            let shortest = data.series.iter().map(|s| s.len()).min().unwrap_or(0);
+            let longest = data.max_len();
+            // A window needs one target point after its inputs (all of them unless start padding).
+            let needs = holdout + if spec.start_padding { 2 } else { spec.input_size + 1 };
+            let held = if holdout > 0 { format!(" plus the {holdout} held out for validation or testing") } else { String::new() };
             return Err(Error::value(format!(
-                "no training windows: the series are too short (shortest has {shortest} points; with inputSize {} and h {} each needs more than {} points after holding out {holdout}); use a smaller inputSize or startPaddingEnabled: true",
-                spec.input_size, spec.h, holdout + 1
+                "no training windows: the series are too short (the longest has {longest} points; with inputSize {} a series needs at least {needs}: {} inputs and 1 target{held}); use a smaller inputSize or startPaddingEnabled: true",
+                spec.input_size,
+                if spec.start_padding { 1 } else { spec.input_size }
             )));
         }
         Ok(TrainSampler {

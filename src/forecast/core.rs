@@ -23,6 +23,8 @@ pub struct NeuralForecast {
     pub(super) models: Vec<Box<dyn Model>>,
     pub(super) freq: Freq,
     pub(super) freq_spec: FreqSpec,
+    /// Market holidays of a business-day freq (epoch ms), as given; saved with the model.
+    pub(super) holidays: Vec<f64>,
     /// The training data, kept so `predict()` without `df` forecasts after it.
     pub(super) data: Option<Dataset>,
     pub(super) statics: Statics,
@@ -62,7 +64,15 @@ impl NeuralForecast {
         if let Some(m) = models.iter().find(|m| m.common().h != h) {
             return Err(Error::value(format!("all models must share one h: {} has h={}, {} has h={h}", model_name(m.as_ref()), m.common().h, model_name(models[0].as_ref()))));
         }
-        Ok(NeuralForecast { models, freq, freq_spec, data: None, statics: Statics::default(), extra: serde_json::Value::Null })
+        Ok(NeuralForecast { models, freq, freq_spec, holidays: Vec::new(), data: None, statics: Statics::default(), extra: serde_json::Value::Null })
+    }
+
+    /// Makes a business-day freq skip `holidays` (epoch ms): daily exchange data has no rows on
+    /// them, and forecasts must not be dated on them either.
+    pub fn with_holidays(mut self, holidays: &[f64]) -> Result<Self> {
+        self.freq = self.freq.clone().with_holidays(holidays)?;
+        self.holidays = holidays.to_vec();
+        Ok(self)
     }
 
     /// Validates one model's options (for the JS constructors); returns them normalised.
@@ -149,7 +159,7 @@ impl NeuralForecast {
     }
 
     fn with_fitted(&self, models: Vec<Box<dyn Model>>, data: Dataset, statics: Statics) -> NeuralForecast {
-        NeuralForecast { models, freq: self.freq, freq_spec: self.freq_spec.clone(), data: Some(data), statics, extra: self.extra.clone() }
+        NeuralForecast { models, freq: self.freq.clone(), freq_spec: self.freq_spec.clone(), holidays: self.holidays.clone(), data: Some(data), statics, extra: self.extra.clone() }
     }
 
     fn fresh_models(&self) -> Result<Vec<Box<dyn Model>>> {

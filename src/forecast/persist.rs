@@ -20,6 +20,10 @@ fn bad(why: impl std::fmt::Display) -> Error {
 }
 
 pub fn save(nf: &NeuralForecast, extra: &Value, path: &Path) -> Result<()> {
+    // Unfitted weights are random: a file of them would load and then refuse to predict.
+    if nf.data.is_none() {
+        return Err(Error::value("save() before fit(): there is nothing trained to save; fit (or crossValidation) first"));
+    }
     let mut tensors = Vec::new();
     let mut model_cfg = Vec::new();
     for (i, m) in nf.models.iter().enumerate() {
@@ -55,7 +59,7 @@ pub fn save(nf: &NeuralForecast, extra: &Value, path: &Path) -> Result<()> {
         FreqSpec::Alias(a) => json!(a),
         FreqSpec::Step(s) => json!(s),
     };
-    let config = json!({"freq": freq, "models": model_cfg, "data": data_cfg, "extra": extra});
+    let config = json!({"freq": freq, "holidays": nf.holidays, "models": model_cfg, "data": data_cfg, "extra": extra});
     file::write_atomic(path, &file::encode(&config, &tensors)?)
 }
 
@@ -81,7 +85,11 @@ pub fn load(path: &Path) -> Result<NeuralForecast> {
         }
         loaded.push(m);
     }
-    let mut nf = NeuralForecast::from_models(loaded, freq_spec)?;
+    let holidays: Vec<f64> = match &config["holidays"] {
+        Value::Null => Vec::new(),
+        v => v.as_array().ok_or_else(|| bad("holidays"))?.iter().map(|d| d.as_f64().ok_or_else(|| bad("holidays"))).collect::<Result<_>>()?,
+    };
+    let mut nf = NeuralForecast::from_models(loaded, freq_spec)?.with_holidays(&holidays).map_err(bad)?;
     nf.extra = config["extra"].clone();
     if !config["data"].is_null() {
         let (data, statics) = load_data(&config["data"], &mut tensors, &nf)?;

@@ -351,3 +351,45 @@ fn futr_rows_match_exactly_with_a_fractional_step() {
     let v = super::inputs::future_values(model.as_ref(), &data, Some(&futr(vec![0.8, 0.9, 1.0], vec![8.0, 9.0, 10.0])), &freq, 3).unwrap().unwrap();
     assert_eq!(v, vec![vec![vec![8.0, 9.0, 10.0]]]);
 }
+
+#[test]
+fn save_before_fit_is_refused() {
+    let model = nf("MLP", json!({"maxSteps": 1}));
+    let path = std::env::temp_dir().join(format!("nd-unfitted-{}.nd", std::process::id()));
+    let e = model.save(&path).err().unwrap();
+    assert!(e.message.contains("save() before fit()"), "{e}");
+    assert!(!path.exists());
+}
+
+#[test]
+fn business_days_with_holidays_fit_forecast_and_persist() {
+    use crate::data::freq::days_from_civil;
+    let day = |y, m, d| (days_from_civil(y, m, d) * 86_400_000) as f64;
+    let holidays = [day(2024, 1, 15), day(2024, 2, 19)];
+    let b = crate::data::Freq::parse("B").unwrap().with_holidays(&holidays).unwrap();
+    // Trading days from 2023-10-02 to 2024-02-14 (Thursday), skipping both holidays' weekdays.
+    let mut f = InputFrame { y: Some(Vec::new()), ..Default::default() };
+    let mut ds = day(2023, 10, 2);
+    while ds <= day(2024, 2, 14) {
+        f.unique_id.push("SPY".into());
+        f.ds.push(ds);
+        f.y.as_mut().unwrap().push(400.0 + (f.ds.len() as f64 * 0.3).sin());
+        ds = b.advance(ds, 1);
+    }
+    assert!(!f.ds.contains(&day(2024, 1, 15)));
+    let spec = ModelSpec { class: "MLP".into(), options: json!({"h": 5, "inputSize": 10, "maxSteps": 3, "hiddenSize": 8, "numLayers": 1}) };
+    let mut model = NeuralForecast::new(vec![spec.clone()], FreqSpec::Alias("B".into())).unwrap().with_holidays(&holidays).unwrap();
+    model.fit(&f, None, &FitOptions::default(), &Control::default()).unwrap();
+    let fc = model.predict(None, None, None).unwrap();
+    // Thu 15th, Fri 16th, then Tue 20th (Monday 19th is a holiday), Wed 21st, Thu 22nd.
+    assert_eq!(fc.ds, vec![day(2024, 2, 15), day(2024, 2, 16), day(2024, 2, 20), day(2024, 2, 21), day(2024, 2, 22)]);
+    let path = std::env::temp_dir().join(format!("nd-holidays-{}.nd", std::process::id()));
+    model.save(&path).unwrap();
+    let again = NeuralForecast::load(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(again.predict(None, None, None).unwrap(), fc);
+    // Without the holiday list the same data is refused at its first holiday, with the remedy.
+    let mut plain = NeuralForecast::new(vec![spec], FreqSpec::Alias("B".into())).unwrap();
+    let e = plain.fit(&f, None, &FitOptions::default(), &Control::default()).err().unwrap();
+    assert!(e.message.contains("gap") && e.message.contains("2024-01-15") && e.message.contains("'holidays'"), "{e}");
+}

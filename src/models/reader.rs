@@ -87,6 +87,10 @@ impl<'a> OptionReader<'a> {
     /// A required integer >= 1.
     pub fn required_positive(&mut self, key: &'static str) -> Result<usize> {
         if self.obj.get(key).map_or(true, Value::is_null) {
+            // A near miss among the given keys is a typo of this one: name it, not the absence.
+            if let Some(typo) = self.obj.keys().filter(|k| k.as_str() != key).min_by_key(|k| distance(k, key)).filter(|k| distance(k, key) <= 3 && 3 * distance(k, key) <= key.len()) {
+                return Err(Error::type_err(format!("{}: unknown option '{typo}' (did you mean '{key}'?)", self.model)));
+            }
             return Err(Error::type_err(format!("{} needs option '{key}'", self.model)));
         }
         self.usize_min(key, 1, 1)
@@ -203,7 +207,7 @@ impl<'a> OptionReader<'a> {
         for key in self.obj.keys() {
             if !self.used.contains(&key.as_str()) {
                 let best = self.used.iter().min_by_key(|u| distance(key, u)).filter(|u| distance(key, u) <= 3);
-                let hint = best.map(|b| format!("; did you mean '{b}'?")).unwrap_or_default();
+                let hint = best.map(|b| format!(" (did you mean '{b}'?)")).unwrap_or_default();
                 return Err(Error::type_err(format!("{}: unknown option '{key}'{hint}", self.model)));
             }
         }

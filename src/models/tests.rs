@@ -177,6 +177,9 @@ fn option_errors_name_the_option() {
     assert!(e.kind == crate::ErrorKind::Range && e.message.contains("'h'"), "{e}");
     let e = build("MLP", &json!({"inputSize": 24})).err().unwrap();
     assert!(e.message.contains("'h'"), "{e}");
+    // A typo of a required option names the typo, not only the missing option.
+    let e = build("NHITS", &json!({"h": 12, "imputSize": 24})).err().unwrap();
+    assert!(e.kind == crate::ErrorKind::Type && e.message.contains("unknown option 'imputSize' (did you mean 'inputSize'?)"), "{e}");
     let e = build("MLP", &json!({"h": 1, "inputSize": 2, "learningRate": -1})).err().unwrap();
     assert!(e.kind == crate::ErrorKind::Range && e.message.contains("learningRate"), "{e}");
     let e = build("MLP", &json!({"h": 1, "inputSize": 2, "scalerType": "zscore"})).err().unwrap();

@@ -107,7 +107,8 @@ impl Forecaster {
     pub fn new(config_json: String) -> napi::Result<Self> {
         guarded("NeuralForecast", || {
             let cfg = parse_json(&config_json, "NeuralForecast options")?;
-            Ok(Forecaster::wrap(NeuralForecast::new(model_specs(&cfg["models"])?, freq_spec(&cfg["freq"])?)?))
+            let holidays: Vec<f64> = cfg["holidays"].as_array().map(|a| a.iter().map(|d| d.as_f64().unwrap_or(f64::NAN)).collect()).unwrap_or_default();
+            Ok(Forecaster::wrap(NeuralForecast::new(model_specs(&cfg["models"])?, freq_spec(&cfg["freq"])?)?.with_holidays(&holidays)?))
         })
     }
 

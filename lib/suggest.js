@@ -1,0 +1,28 @@
+'use strict'
+// "Did you mean" hints for unknown option names.
+
+/** Edit distance (case-insensitive). */
+function distance(a, b) {
+  a = a.toLowerCase()
+  b = b.toLowerCase()
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i]
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1))
+    prev = cur
+  }
+  return prev[b.length]
+}
+
+/** ` (did you mean 'x'?)` for the closest of `known` within 3 edits, else ''. */
+function didYouMean(name, known) {
+  let best
+  let bestD = Infinity
+  for (const k of known) {
+    const d = distance(name, k)
+    if (d < bestD) [best, bestD] = [k, d]
+  }
+  return bestD <= 3 && 3 * bestD <= best.length ? ` (did you mean '${best}'?)` : ''
+}
+
+module.exports = { didYouMean }
