@@ -9,6 +9,8 @@
 mod activation;
 mod lstm;
 mod mlp;
+mod nbeats;
+mod nbeatsx;
 mod nhits;
 mod patchtst;
 pub mod options;
@@ -35,6 +37,8 @@ pub use reader::OptionReader;
 const REGISTRY: &[Entry] = &[
     entry::<lstm::LstmOptions>(),
     entry::<mlp::MlpOptions>(),
+    entry::<nbeats::NbeatsOptions>(),
+    entry::<nbeatsx::NbeatsxOptions>(),
     entry::<nhits::NhitsOptions>(),
     entry::<patchtst::PatchTstOptions>(),
 ];
