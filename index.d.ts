@@ -203,6 +203,50 @@ export interface NHITSOptions extends CommonOptions {
   activation?: NHITSActivation
 }
 
+/** The options NBEATS and NBEATSx share (NeuralForecast's names and defaults). */
+export interface NBEATSStackOptions<Stack extends string> extends CommonOptions {
+  /** Block type per stack (default ['identity', 'trend', 'seasonality']). */
+  stackTypes?: Stack[]
+  /** Blocks per stack (default one each). */
+  nBlocks?: number[]
+  /** Hidden layers of every block as [in, out] pairs, each taking the previous one's out (default 3 × [512, 512]). */
+  mlpUnits?: number[][]
+  /** Harmonics of the seasonality basis (default 2). */
+  nHarmonics?: number
+  /** All blocks of a stack share one set of weights (default false). */
+  sharedWeights?: boolean
+  activation?: NHITSActivation
+}
+
+/** The trend bases of NBEATS' `basis` option. */
+export type NBEATSTrendBasis = 'polynomial' | 'legendre' | 'chebyshev' | 'changepoint' | 'piecewise_linear' | 'linear_hat' | 'spline'
+
+/**
+ * NBEATS options. `h: 1` with a trend or seasonality stack throws a RangeError, as NeuralForecast
+ * raises; so does `dropoutProbTheta > 0` (NeuralForecast's NBEATS does not implement dropout; NBEATSx
+ * does). NBEATS takes no exogenous variables. NeuralForecast's deprecated `nPolynomials` is refused.
+ */
+export interface NBEATSOptions extends NBEATSStackOptions<'identity' | 'trend' | 'seasonality'> {
+  /** Degree of the trend basis: the trend stack has `nBasis + 1` functions (default 2; spline needs 3 or more). */
+  nBasis?: number
+  /** Trend basis family (default 'polynomial'; 'spline' is the clamped cubic B-spline, as scipy's). */
+  basis?: NBEATSTrendBasis
+  /** Must be 0 (the default). */
+  dropoutProbTheta?: number
+}
+
+/**
+ * NBEATSx options: exogenous lists feed every block. An 'exogenous' stack needs `futrExogList` or
+ * `statExogList` and a one-output loss (RangeError otherwise, where NeuralForecast fails at fit or
+ * silently reuses another basis).
+ */
+export interface NBEATSxOptions extends NBEATSStackOptions<'identity' | 'trend' | 'seasonality' | 'exogenous'> {
+  /** Degree of the trend polynomial (default 2). */
+  nPolynomials?: number
+  /** Dropout after each activation of the block MLPs (default 0). */
+  dropoutProbTheta?: number
+}
+
 /** Base class of the models. */
 export declare class Model {
   readonly className: string
@@ -221,6 +265,22 @@ export declare class Model {
  */
 export declare class NHITS extends Model {
   constructor(options: NHITSOptions)
+}
+
+/**
+ * N-BEATS (Oreshkin et al., 2019): doubly residual stacks on identity, trend and seasonality bases.
+ * @example new NBEATS({ h: 12, inputSize: 24, maxSteps: 200, scalerType: 'standard' })
+ */
+export declare class NBEATS extends Model {
+  constructor(options: NBEATSOptions)
+}
+
+/**
+ * NBEATSx (Olivares et al., 2021): N-BEATS with exogenous inputs and an 'exogenous' stack.
+ * @example new NBEATSx({ h: 12, inputSize: 24, futrExogList: ['price'], stackTypes: ['identity', 'exogenous'] })
+ */
+export declare class NBEATSx extends Model {
+  constructor(options: NBEATSxOptions)
 }
 
 /**

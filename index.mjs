@@ -11,6 +11,8 @@ export const {
   MLP,
   LSTM,
   PatchTST,
+  NBEATS,
+  NBEATSx,
   MAE,
   MSE,
   RMSE,

@@ -20,7 +20,7 @@ use neuro_divergent::forecast::{Control, FitOptions, FreqSpec, InputFrame, Model
 use neuro_divergent::kernels::gemm::{flops_counted, matmul_into, MatRef};
 use serde_json::{json, Value};
 
-const MODELS: [&str; 4] = ["MLP", "NHITS", "LSTM", "PatchTST"];
+const MODELS: [&str; 6] = ["MLP", "NHITS", "LSTM", "PatchTST", "NBEATS", "NBEATSx"];
 
 struct Dataset {
     name: &'static str,

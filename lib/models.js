@@ -172,8 +172,30 @@ class PatchTST extends Model {
   }
 }
 
+/**
+ * N-BEATS: stacks of MLP blocks with doubly residual connections, each block projecting on an
+ * identity, trend or seasonality basis (Oreshkin et al., 2019; NeuralForecast's NBEATS).
+ * @example new NBEATS({ h: 12, inputSize: 24, stackTypes: ['identity', 'trend', 'seasonality'], basis: 'polynomial' })
+ */
+class NBEATS extends Model {
+  constructor(options) {
+    super('NBEATS', options)
+  }
+}
+
+/**
+ * NBEATSx: N-BEATS with exogenous inputs in every block and an 'exogenous' stack whose basis is
+ * the future (and static) exogenous values (Olivares et al., 2021; NeuralForecast's NBEATSx).
+ * @example new NBEATSx({ h: 12, inputSize: 24, futrExogList: ['price'], stackTypes: ['identity', 'exogenous'] })
+ */
+class NBEATSx extends Model {
+  constructor(options) {
+    super('NBEATSx', options)
+  }
+}
+
 /** The model classes the engine implements, by name: adding a model is a class above plus one entry here. */
-const modelClasses = { MLP, NHITS, LSTM, PatchTST }
+const modelClasses = { MLP, NHITS, LSTM, PatchTST, NBEATS, NBEATSx }
 /** The loss classes the engine implements, by name. */
 const lossClasses = { MAE, MSE, RMSE, MAPE, SMAPE, HuberLoss, QuantileLoss, MQLoss, MASE, DistributionLoss }
 

@@ -393,3 +393,52 @@ fn business_days_with_holidays_fit_forecast_and_persist() {
     let e = plain.fit(&f, None, &FitOptions::default(), &Control::default()).err().unwrap();
     assert!(e.message.contains("gap") && e.message.contains("2024-01-15") && e.message.contains("'holidays'"), "{e}");
 }
+
+/// AirPassengers with a future-known calendar column (month of year, scaled to [0, 1)) and the
+/// 12 months after the training window as the futrDf.
+fn air_passengers_with_month() -> (InputFrame, InputFrame, Vec<f64>) {
+    let full = air_passengers();
+    let month: Vec<f64> = (0..full.len()).map(|t| (t % 12) as f64 / 12.0).collect();
+    let n = full.len() - 12;
+    let rows = |r: std::ops::Range<usize>, y: bool| InputFrame {
+        unique_id: full.unique_id[r.clone()].to_vec(),
+        ds: full.ds[r.clone()].to_vec(),
+        y: y.then(|| full.y.as_ref().unwrap()[r.clone()].to_vec()),
+        columns: vec![("month".into(), month[r].to_vec())],
+    };
+    (rows(0..n, true), rows(n..full.len(), false), full.y.as_ref().unwrap()[n..].to_vec())
+}
+
+#[test]
+fn nbeats_and_nbeatsx_learn_repeat_and_round_trip_exactly() {
+    let (train, futr, truth) = air_passengers_with_month();
+    let y = train.y.as_ref().unwrap();
+    let seasonal_naive = mae(&y[y.len() - 12..], &truth);
+    let statics = InputFrame { unique_id: vec!["AirPassengers".into()], ds: vec![0.0], y: None, columns: vec![("level".into(), vec![1.0])] };
+    let small = json!([[64, 64], [64, 64]]);
+    for (class, extra, futr_df, static_df) in [
+        ("NBEATS", json!({"mlpUnits": small, "maxSteps": 100}), None, None),
+        (
+            "NBEATSx",
+            json!({"mlpUnits": small, "maxSteps": 100, "futrExogList": ["month"], "statExogList": ["level"], "stackTypes": ["identity", "exogenous", "seasonality"], "dropoutProbTheta": 0.1}),
+            Some(&futr),
+            Some(&statics),
+        ),
+    ] {
+        let train_static = static_df;
+        let fit = || {
+            let mut model = nf(class, extra.clone());
+            model.fit(&train, train_static, &FitOptions::default(), &Control::default()).unwrap();
+            let fc = model.predict(None, futr_df, train_static).unwrap();
+            (model, fc)
+        };
+        let (model, fc) = fit();
+        let ours = mae(fc.column(class).unwrap(), &truth);
+        assert!(ours < seasonal_naive, "{class}: MAE {ours} vs seasonal naive {seasonal_naive}");
+        assert_eq!(fit().1, fc, "{class}: same seed, same forecast");
+        let path = std::env::temp_dir().join(format!("nd-{class}-{}.nd", std::process::id()));
+        model.save(&path).unwrap();
+        assert_eq!(NeuralForecast::load(&path).unwrap().predict(None, futr_df, train_static).unwrap(), fc, "{class}: save/load");
+        std::fs::remove_file(path).unwrap();
+    }
+}

@@ -10,6 +10,8 @@ mod activation;
 mod lstm;
 pub mod memory;
 mod mlp;
+mod nbeats;
+mod nbeatsx;
 mod nhits;
 mod patchtst;
 pub mod options;
@@ -36,6 +38,8 @@ pub use reader::OptionReader;
 const REGISTRY: &[Entry] = &[
     entry::<lstm::LstmOptions>(),
     entry::<mlp::MlpOptions>(),
+    entry::<nbeats::NbeatsOptions>(),
+    entry::<nbeatsx::NbeatsxOptions>(),
     entry::<nhits::NhitsOptions>(),
     entry::<patchtst::PatchTstOptions>(),
 ];

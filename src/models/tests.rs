@@ -63,6 +63,9 @@ fn sample_options() -> Vec<(&'static str, serde_json::Value)> {
         ("LSTM", with(json!({"h": 9, "inputSize": 6, "encoderHiddenSize": 8, "encoderNLayers": 3, "encoderBias": false, "decoderLayers": 3, "decoderActivation": "PReLU", "decoderHiddenSize": 5, "loss": {"type": "DistributionLoss", "distribution": "StudentT"}}), &exog)),
         ("LSTM", json!({"h": 2, "inputSize": 6, "encoderHiddenSize": 8, "decoderLayers": 1})),
         ("PatchTST", json!({"h": 12, "inputSize": 24})),
+        ("NBEATS", json!({"h": 12, "inputSize": 24})),
+        ("NBEATS", json!({"h": 5, "inputSize": 9, "mlpUnits": [[8, 6], [6, 4]], "activation": "PReLU", "basis": "spline", "nBasis": 4, "nBlocks": [2, 1, 2], "sharedWeights": true, "loss": {"type": "MQLoss"}})),
+        ("NBEATSx", with(json!({"h": 5, "inputSize": 9, "mlpUnits": [[8, 6], [6, 4]], "dropoutProbTheta": 0.1, "activation": "PReLU", "stackTypes": ["identity", "exogenous", "seasonality"]}), &exog)),
         ("PatchTST", json!({"h": 3, "inputSize": 13, "hiddenSize": 8, "nHeads": 2, "linearHiddenSize": 6, "patchLen": 4, "stride": 3, "revinAffine": true, "learnPosEmbed": false})),
     ]
 }
