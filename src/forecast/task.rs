@@ -1,7 +1,7 @@
 //! One model on one dataset: the training task the trainer drives, and batched inference that
 //! returns forecasts in the data's original scale.
 
-use crate::data::{Dataset, Extras, TrainSampler, Window, WindowBatch, WindowSpec};
+use crate::data::{Dataset, Extras, MvBatch, MvSampler, TimeWindow, TrainSampler, Window, WindowBatch, WindowSpec};
 use crate::error::Result;
 use crate::loss::{Loss, LossContext};
 use crate::models::{Batch, Model};
@@ -18,10 +18,96 @@ pub struct Inputs<'a> {
     pub future: Option<&'a [Vec<Vec<f32>>]>,
 }
 
+/// Windows to cut: one per series (univariate models), or one over all series at once
+/// (multivariate models, whose forecasts come one row per (window, series)).
+#[derive(Clone, Debug)]
+pub enum Windows {
+    Series(Vec<Window>),
+    Time(Vec<TimeWindow>),
+}
+
+impl Windows {
+    pub fn is_empty(&self) -> bool {
+        match self {
+            Windows::Series(w) => w.is_empty(),
+            Windows::Time(w) => w.is_empty(),
+        }
+    }
+
+    /// Consecutive parts of at most `size` windows.
+    fn chunks(&self, size: usize) -> Vec<Windows> {
+        let size = size.max(1);
+        match self {
+            Windows::Series(w) => w.chunks(size).map(|c| Windows::Series(c.to_vec())).collect(),
+            Windows::Time(w) => w.chunks(size).map(|c| Windows::Time(c.to_vec())).collect(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Windows::Series(w) => w.len(),
+            Windows::Time(w) => w.len(),
+        }
+    }
+}
+
+/// Training windows per step: per-series windows, or time windows over all series.
+pub enum Sampler {
+    Series(TrainSampler),
+    Time(MvSampler),
+}
+
+impl Sampler {
+    fn sample(&mut self, rng: &mut Rng) -> Windows {
+        match self {
+            Sampler::Series(s) => Windows::Series(s.sample(rng)),
+            Sampler::Time(s) => Windows::Time(s.sample(rng)),
+        }
+    }
+}
+
 impl Inputs<'_> {
-    fn batch(&self, windows: &[Window]) -> (Batch, WindowBatch) {
-        let wb = self.spec.batch(self.data, windows, Extras { statics: self.statics, future: self.future });
-        (to_tensors(&wb, &self.spec), wb)
+    /// The model's batch, and the windows one row per forecast (per window, or per (window,
+    /// series) for multivariate windows) for the loss and inverse scaling.
+    fn batch(&self, windows: &Windows) -> (Batch, WindowBatch) {
+        let extras = Extras { statics: self.statics, future: self.future };
+        match windows {
+            Windows::Series(w) => {
+                let wb = self.spec.batch(self.data, w, extras);
+                (to_tensors(&wb, &self.spec), wb)
+            }
+            Windows::Time(w) => {
+                let mb = self.spec.mv_batch(self.data, w, extras);
+                (mv_tensors(&mb, &self.spec), mb.rows)
+            }
+        }
+    }
+
+    /// A model's output as one row per forecast: multivariate `[B, h, N·m]` (series-major, as
+    /// NeuralForecast's losses read it) becomes `[B·N, h, m]`.
+    fn rows(&self, y_hat: Tensor, windows: &Windows) -> Tensor {
+        match windows {
+            Windows::Series(_) => y_hat,
+            Windows::Time(w) => {
+                let (b, h, n) = (w.len(), self.spec.h, self.data.series.len());
+                let m = y_hat.dim(-1) / n;
+                y_hat.reshape(&[b, h, n, m]).permute(&[0, 2, 1, 3]).reshape(&[b * n, h, m])
+            }
+        }
+    }
+}
+
+/// A multivariate batch as the tensors a multivariate model reads (NeuralForecast's layout).
+fn mv_tensors(mb: &MvBatch, spec: &WindowSpec) -> Batch {
+    let (b, n, l, h) = (mb.n, mb.n_series, spec.input_size, spec.h);
+    let (nx, nf) = (spec.hist_cols.len(), spec.futr_cols.len());
+    let ns = if n > 0 { mb.stat_exog.len() / n } else { 0 };
+    Batch {
+        insample_y: Tensor::from_vec(mb.insample_y.clone(), &[b, l, n]),
+        insample_mask: Tensor::from_vec(mb.insample_mask.clone(), &[b, l, n]),
+        hist_exog: (nx > 0).then(|| Tensor::from_vec(mb.hist_exog.clone(), &[b, nx, l, n])),
+        futr_exog: (nf > 0).then(|| Tensor::from_vec(mb.futr_exog.clone(), &[b, nf, l + h, n])),
+        stat_exog: (ns > 0).then(|| Tensor::from_vec(mb.stat_exog.clone(), &[n, ns])),
     }
 }
 
@@ -44,10 +130,10 @@ fn to_tensors(wb: &WindowBatch, spec: &WindowSpec) -> Batch {
 pub struct FitTask<'a> {
     pub model: &'a dyn Model,
     pub inputs: Inputs<'a>,
-    pub sampler: TrainSampler,
+    pub sampler: Sampler,
     pub loss: Loss,
     pub valid_loss: Loss,
-    pub val_windows: Vec<Window>,
+    pub val_windows: Windows,
     /// Dropout's stream, apart from the sampler's.
     pub dropout_rng: Rng,
 }
@@ -74,7 +160,7 @@ impl TrainTask for FitTask<'_> {
     fn train_loss(&mut self, _step: usize, rng: &mut Rng) -> Result<Tensor> {
         let windows = self.sampler.sample(rng);
         let (batch, wb) = self.inputs.batch(&windows);
-        let y_hat = self.model.forward(&batch, &mut Ctx::train(&mut self.dropout_rng));
+        let y_hat = self.inputs.rows(self.model.forward(&batch, &mut Ctx::train(&mut self.dropout_rng)), &windows);
         let (y, ctx) = loss_inputs(self.model, &self.loss, &wb, &batch, &self.inputs.spec);
         let mask = Tensor::from_vec(wb.outsample_mask, &[wb.n, self.inputs.spec.h]);
         Ok(self.loss.compute(&y_hat, &y, &mask, &ctx))
@@ -87,7 +173,7 @@ impl TrainTask for FitTask<'_> {
         let (h, scaler) = (self.inputs.spec.h, self.inputs.spec.scaler);
         let (batch, wb) = self.inputs.batch(&self.val_windows);
         let mut rng = Rng::seed(0);
-        let raw = no_grad(|| self.model.untarget(&self.model.forward(&batch, &mut Ctx::eval(&mut rng))));
+        let raw = no_grad(|| self.model.untarget(&self.inputs.rows(self.model.forward(&batch, &mut Ctx::eval(&mut rng)), &self.val_windows)));
         let mask = Tensor::from_vec(wb.outsample_mask.clone(), &[wb.n, h]);
         let loss = no_grad(|| {
             if self.valid_loss.is_distribution() {
@@ -107,17 +193,18 @@ impl TrainTask for FitTask<'_> {
     }
 }
 
-/// Forecast columns for `windows` in the original scale, `[B, h, loss.columns()]` row-major,
-/// computed in batches of `chunk` windows (all at once when None).
-pub fn forecast_columns(model: &dyn Model, inputs: &Inputs, windows: &[Window], chunk: Option<usize>) -> Vec<f32> {
+/// Forecast columns for `windows` in the original scale, `[rows, h, loss.columns()]` row-major
+/// (a row per window, or per (window, series) for time windows), computed in batches of `chunk`
+/// windows (all at once when None).
+pub fn forecast_columns(model: &dyn Model, inputs: &Inputs, windows: &Windows, chunk: Option<usize>) -> Vec<f32> {
     let h = inputs.spec.h;
     let loss = model.common().loss();
     let seed = model.common().random_seed;
     let mut out = Vec::with_capacity(windows.len() * h * loss.columns());
     let mut rng = Rng::seed(0);
-    for (part_index, part) in windows.chunks(chunk.unwrap_or(windows.len()).max(1)).enumerate() {
+    for (part_index, part) in windows.chunks(chunk.unwrap_or(windows.len())).iter().enumerate() {
         let (batch, wb) = inputs.batch(part);
-        let y_hat = no_grad(|| model.untarget(&model.forward(&batch, &mut Ctx::eval(&mut rng))));
+        let y_hat = no_grad(|| model.untarget(&inputs.rows(model.forward(&batch, &mut Ctx::eval(&mut rng)), part)));
         out.extend(loss.finalize(&y_hat.data(), h, &wb.y_shift, &wb.y_scale, inputs.spec.scaler, seed.wrapping_add(part_index as u64)));
     }
     out
