@@ -4,7 +4,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::options::{CommonOptions, Defaults};
+use super::options::{entries, CommonOptions, Defaults};
 use super::reader::OptionReader;
 use super::{multivariate, Batch, Capabilities, Footprint, Network, Spec};
 use crate::error::Result;
@@ -44,7 +44,7 @@ impl Spec for MlpMultivariateOptions {
         multivariate::check(Self::CLASS, Self::CAPABILITIES, c)
     }
     fn to_json(&self) -> Map<String, Value> {
-        Map::from_iter([("numLayers".into(), json!(self.num_layers)), ("hiddenSize".into(), json!(self.hidden_size))])
+        entries([("numLayers", json!(self.num_layers)), ("hiddenSize", json!(self.hidden_size))])
     }
     fn footprint(&self, c: &CommonOptions, outputs: usize) -> Footprint {
         let n = c.n_series.unwrap_or(1) as f64;

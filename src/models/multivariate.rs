@@ -44,29 +44,14 @@ pub fn check(class: &str, caps: Capabilities, c: &CommonOptions) -> Result<()> {
 mod tests {
     use serde_json::json;
 
-    use crate::models::{build, Batch, Model};
-    use crate::nn::{named_params, param_count, Ctx};
-    use crate::rng::Rng;
+    use crate::models::tests::{forward, mv_batch as batch};
+    use crate::models::{build, Batch};
+    use crate::nn::{named_params, param_count};
     use crate::tensor::gradcheck::check_gradients_tol;
     use crate::tensor::Tensor;
     use crate::ErrorKind;
 
     const CLASSES: [&str; 3] = ["MLPMultivariate", "TSMixer", "TSMixerx"];
-
-    fn batch(b: usize, l: usize, h: usize, n: usize, nx: usize, nf: usize, ns: usize, seed: u64) -> Batch {
-        let mut rng = Rng::seed(seed);
-        Batch {
-            insample_y: Tensor::randn(&[b, l, n], &mut rng),
-            insample_mask: Tensor::ones(&[b, l, n]),
-            hist_exog: (nx > 0).then(|| Tensor::randn(&[b, nx, l, n], &mut rng)),
-            futr_exog: (nf > 0).then(|| Tensor::randn(&[b, nf, l + h, n], &mut rng)),
-            stat_exog: (ns > 0).then(|| Tensor::randn(&[n, ns], &mut rng)),
-        }
-    }
-
-    fn forward(m: &dyn Model, b: &Batch) -> Tensor {
-        m.forward(b, &mut Ctx::eval(&mut Rng::seed(0)))
-    }
 
     #[test]
     fn parameter_counts_match_neuralforecast() {

@@ -6,7 +6,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::options::{CommonOptions, Defaults};
+use super::options::{entries, CommonOptions, Defaults};
 use super::reader::OptionReader;
 use super::{multivariate, Batch, Capabilities, Footprint, Network, Spec};
 use crate::error::Result;
@@ -70,18 +70,20 @@ impl Spec for TsMixerOptions {
         multivariate::check(Self::CLASS, Self::CAPABILITIES, c)
     }
     fn to_json(&self) -> Map<String, Value> {
-        Map::from_iter([
-            ("nBlock".into(), json!(self.n_block)),
-            ("ffDim".into(), json!(self.ff_dim)),
-            ("dropout".into(), json!(self.dropout)),
-            ("revin".into(), json!(self.revin)),
+        entries([
+            ("nBlock", json!(self.n_block)),
+            ("ffDim", json!(self.ff_dim)),
+            ("dropout", json!(self.dropout)),
+            ("revin", json!(self.revin)),
         ])
     }
     fn footprint(&self, c: &CommonOptions, outputs: usize) -> Footprint {
         let (n, l, ff, k) = (c.n_series.unwrap_or(1) as f64, c.input_size as f64, self.ff_dim as f64, self.n_block as f64);
-        let per_block = 4.0 * n * l + (l + 1.0) * l + (n + 1.0) * ff + (ff + 1.0) * n;
+        // Two BatchNorms over N·L features (weight, bias, running mean and variance), the
+        // temporal Linear, the two feature Linears.
+        let per_block = 8.0 * n * l + (l + 1.0) * l + (n + 1.0) * ff + (ff + 1.0) * n;
         Footprint {
-            params: k * per_block + (l + 1.0) * c.h as f64 * outputs as f64 + 2.0 * n,
+            params: k * per_block + (l + 1.0) * c.h as f64 * outputs as f64 + if self.revin { 2.0 * n } else { 0.0 },
             // Per block: norms, linear outputs, activations and dropout masks over [L, N] and [L, ff].
             per_window: k * (8.0 * n * l + 3.0 * l * ff) + 2.0 * n * c.h as f64 * outputs as f64,
         }

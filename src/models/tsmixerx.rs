@@ -7,7 +7,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::options::{CommonOptions, Defaults};
+use super::options::{entries, CommonOptions, Defaults};
 use super::reader::OptionReader;
 use super::{multivariate, Batch, Capabilities, Footprint, Network, Spec};
 use crate::error::Result;
@@ -132,11 +132,11 @@ impl Spec for TsMixerxOptions {
         multivariate::check(Self::CLASS, Self::CAPABILITIES, c)
     }
     fn to_json(&self) -> Map<String, Value> {
-        Map::from_iter([
-            ("nBlock".into(), json!(self.n_block)),
-            ("ffDim".into(), json!(self.ff_dim)),
-            ("dropout".into(), json!(self.dropout)),
-            ("revin".into(), json!(self.revin)),
+        entries([
+            ("nBlock", json!(self.n_block)),
+            ("ffDim", json!(self.ff_dim)),
+            ("dropout", json!(self.dropout)),
+            ("revin", json!(self.revin)),
         ])
     }
     fn footprint(&self, c: &CommonOptions, outputs: usize) -> Footprint {
@@ -150,7 +150,7 @@ impl Spec for TsMixerxOptions {
         let wide = if s > 0.0 { 2.0 * ff } else { ff };
         let first_k = 1.0 + f64::from(fx > 0.0) + f64::from(s > 0.0);
         Footprint {
-            params: 2.0 * n
+            params: if self.revin { 2.0 * n } else { 0.0 }
                 + (l + 1.0) * h
                 + mixer(inputs * n, ff)
                 + if fx > 0.0 { mixer(fx * n, ff) } else { 0.0 }
