@@ -312,7 +312,7 @@ fn checked_multivariate(model: &dyn Model, data: &Dataset, what: &str) -> Result
     if !model.capabilities().multivariate {
         return Ok(false);
     }
-    let n = model.common().n_series.expect("multivariate models require nSeries at construction");
+    let n = model.common().n_series.ok_or_else(|| Error::type_err(format!("{} is a multivariate model: set option 'nSeries'", model_name(model))))?;
     check_n_series(&model_name(model), n, data, what)?;
     Ok(true)
 }
