@@ -358,6 +358,72 @@ export declare class PatchTST extends Model {
   constructor(options: PatchTSTOptions)
 }
 
+/** Options of the multivariate models, which forecast all series of a frame jointly. */
+export interface MultivariateOptions extends CommonOptions {
+  /**
+   * Number of series in the data (required). Every window holds all of them; fit and predict
+   * refuse a frame with a different number of series. Series with different lengths are
+   * left-padded (masked) to the longest, as NeuralForecast does: they are aligned by their end.
+   */
+  nSeries: number
+}
+
+export interface MLPMultivariateOptions extends MultivariateOptions {
+  /** Hidden layers (default 2). */
+  numLayers?: number
+  /** Units per hidden layer (default 1024). */
+  hiddenSize?: number
+}
+
+/**
+ * An MLP over the flattened windows (and exogenous variables) of all series at once; one output
+ * layer forecasts every series. Defaults: windowsBatchSize 32, inferenceWindowsBatchSize 32.
+ * @example new MLPMultivariate({ h: 24, inputSize: 96, nSeries: 7 })
+ */
+export declare class MLPMultivariate extends Model {
+  constructor(options: MLPMultivariateOptions)
+}
+
+export interface TSMixerOptions extends Omit<MultivariateOptions, 'futrExogList' | 'histExogList' | 'statExogList'> {
+  /** Mixing layers (default 2). */
+  nBlock?: number
+  /** Width of the feature MLP (default 64). */
+  ffDim?: number
+  /** Dropout in the mixing layers (default 0.9, NeuralForecast's). */
+  dropout?: number
+  /** Per-series reversible instance normalisation with a learnable affine map (default true). */
+  revin?: boolean
+}
+
+/**
+ * TSMixer (Chen et al., 2023): temporal and feature mixing MLPs with BatchNorm over all series.
+ * No exogenous variables (use TSMixerx). Defaults: dropout 0.9, windowsBatchSize 32.
+ * @example new TSMixer({ h: 24, inputSize: 96, nSeries: 7, dropout: 0.1 })
+ */
+export declare class TSMixer extends Model {
+  constructor(options: TSMixerOptions)
+}
+
+export interface TSMixerxOptions extends MultivariateOptions {
+  /** Mixing layers (default 2). */
+  nBlock?: number
+  /** Width of the mixing features (default 64). */
+  ffDim?: number
+  /** Dropout in the mixing layers (default 0). */
+  dropout?: number
+  /** Per-series reversible instance normalisation of y (default true). */
+  revin?: boolean
+}
+
+/**
+ * TSMixerx: TSMixer with future, historic and static exogenous variables (statics re-injected in
+ * every mixing block), LayerNorm over (horizon, features).
+ * @example new TSMixerx({ h: 24, inputSize: 96, nSeries: 7, futrExogList: ['temperature'] })
+ */
+export declare class TSMixerx extends Model {
+  constructor(options: TSMixerxOptions)
+}
+
 /** One training report. */
 export interface ProgressEvent {
   /** The model's alias or class name. */

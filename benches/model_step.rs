@@ -1,5 +1,6 @@
 //! Each model's training step against its compute floor, at the reference configurations of the
-//! side-by-side harness (AirPassengers; M3 monthly when `../shared/data` is present).
+//! side-by-side harness (AirPassengers; M3 monthly and, for the multivariate models, household
+//! power when `../shared/data` is present).
 //!
 //!   cargo bench --bench model_step                 # all models, both datasets
 //!   cargo bench --bench model_step -- LSTM PatchTST  # some models
@@ -20,7 +21,9 @@ use neuro_divergent::forecast::{Control, FitOptions, FreqSpec, InputFrame, Model
 use neuro_divergent::kernels::gemm::{flops_counted, matmul_into, MatRef};
 use serde_json::{json, Value};
 
-const MODELS: [&str; 6] = ["MLP", "NHITS", "LSTM", "PatchTST", "NBEATS", "NBEATSx"];
+const MODELS: [&str; 9] = ["MLP", "NHITS", "LSTM", "PatchTST", "NBEATS", "NBEATSx", "MLPMultivariate", "TSMixer", "TSMixerx"];
+/// Models that forecast all series jointly (they need `nSeries`).
+const MULTIVARIATE: [&str; 3] = ["MLPMultivariate", "TSMixer", "TSMixerx"];
 
 struct Dataset {
     name: &'static str,
@@ -28,17 +31,39 @@ struct Dataset {
     freq: FreqSpec,
     config: Value,
     steps: (usize, usize),
+    /// Which models run on it: univariate ones, multivariate ones (with this nSeries), or both.
+    univariate: bool,
+    n_series: Option<usize>,
 }
 
 fn air_passengers() -> Dataset {
     // The last 12 of the 144 months are the test set.
     let train = common::air_passengers(144 - 12);
     let config = json!({"h": 12, "inputSize": 24, "scalerType": "standard", "windowsBatchSize": 128, "batchSize": 32, "learningRate": 1e-3});
-    Dataset { name: "AirPassengers", train, freq: FreqSpec::Step(1.0), config, steps: (10, 40) }
+    Dataset { name: "AirPassengers", train, freq: FreqSpec::Step(1.0), config, steps: (10, 40), univariate: true, n_series: Some(1) }
+}
+
+fn shared_dir() -> PathBuf {
+    std::env::var("ND_SHARED").map(PathBuf::from).unwrap_or_else(|_| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared")))
+}
+
+/// The 7 aligned hourly household-power series (multivariate models only), h 24 and input 96 as
+/// in the harness, NeuralForecast's defaults otherwise.
+fn household_power() -> Option<Dataset> {
+    let data = std::fs::read_to_string(shared_dir().join("data/household_power_hourly.csv")).ok()?;
+    let mut step = std::collections::HashMap::new();
+    let train = common::frame(data.lines().skip(1).map(|l| {
+        let c: Vec<&str> = l.split(',').collect();
+        let t = step.entry(c[0].to_string()).or_insert(0.0);
+        *t += 1.0;
+        (c[0].to_string(), *t, c[2].parse().unwrap())
+    }));
+    let config = json!({"h": 24, "inputSize": 96});
+    Some(Dataset { name: "household power", train, freq: FreqSpec::Step(1.0), config, steps: (10, 40), univariate: false, n_series: Some(7) })
 }
 
 fn m3_monthly() -> Option<Dataset> {
-    let shared = std::env::var("ND_SHARED").map(PathBuf::from).unwrap_or_else(|_| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared")));
+    let shared = shared_dir();
     let meta = std::fs::read_to_string(shared.join("data/m3_meta.csv")).ok()?;
     let monthly: std::collections::HashSet<&str> =
         meta.lines().skip(1).filter_map(|l| l.split(',').collect::<Vec<_>>().get(..2).and_then(|c| (c[1] == "MONTHLY").then_some(c[0]))).collect();
@@ -48,7 +73,7 @@ fn m3_monthly() -> Option<Dataset> {
         (monthly.contains(c[0]) && c[3] == "train").then(|| (c[0].to_string(), c[1].parse().unwrap(), c[2].parse().unwrap()))
     }));
     let config = json!({"h": 18, "inputSize": 36, "scalerType": "robust", "batchSize": 32, "learningRate": 1e-3});
-    Some(Dataset { name: "M3 monthly", train, freq: FreqSpec::Step(1.0), config, steps: (5, 25) })
+    Some(Dataset { name: "M3 monthly", train, freq: FreqSpec::Step(1.0), config, steps: (5, 25), univariate: true, n_series: None })
 }
 
 /// Wall seconds and GEMM FLOPs of one fit with `steps` training steps.
@@ -56,6 +81,9 @@ fn fit(ds: &Dataset, class: &str, steps: usize) -> (f64, u64) {
     let mut options = ds.config.clone();
     options["maxSteps"] = json!(steps);
     options["randomSeed"] = json!(1);
+    if MULTIVARIATE.contains(&class) {
+        options["nSeries"] = json!(ds.n_series.expect("a dataset for multivariate models"));
+    }
     let mut nf = NeuralForecast::new(vec![ModelSpec { class: class.into(), options }], ds.freq.clone()).expect("model");
     let flops = flops_counted();
     let t0 = Instant::now();
@@ -86,9 +114,12 @@ fn main() {
     println!("GEMM rate (1024³, {} threads): {rate:.0} GFLOP/s\n", rayon::current_num_threads());
     println!("| dataset | model | GFLOP per step | floor ms | step ms | step / floor |");
     println!("|---|---|---|---|---|---|");
-    let datasets: Vec<Dataset> = [Some(air_passengers()), m3_monthly()].into_iter().flatten().collect();
+    let datasets: Vec<Dataset> = [Some(air_passengers()), m3_monthly(), household_power()].into_iter().flatten().collect();
     for ds in &datasets {
         for class in &models {
+            if !(if MULTIVARIATE.contains(class) { ds.n_series.is_some() } else { ds.univariate }) {
+                continue;
+            }
             let (s1, s2) = ds.steps;
             let (t1, f1) = fit(ds, class, s1);
             let (t2, f2) = fit(ds, class, s2);

@@ -194,8 +194,39 @@ class NBEATSx extends Model {
   }
 }
 
+/**
+ * MLPMultivariate: an MLP over the windows of all series at once (a multivariate model: `nSeries`
+ * required, forecasts every series jointly).
+ * @example new MLPMultivariate({ h: 24, inputSize: 96, nSeries: 7 })
+ */
+class MLPMultivariate extends Model {
+  constructor(options) {
+    super('MLPMultivariate', options)
+  }
+}
+
+/**
+ * TSMixer: time-mixing and feature-mixing MLPs over all series (Chen et al., 2023; multivariate).
+ * @example new TSMixer({ h: 24, inputSize: 96, nSeries: 7 })
+ */
+class TSMixer extends Model {
+  constructor(options) {
+    super('TSMixer', options)
+  }
+}
+
+/**
+ * TSMixerx: TSMixer with future, historic and static exogenous variables (multivariate).
+ * @example new TSMixerx({ h: 24, inputSize: 96, nSeries: 7, futrExogList: ['temperature'] })
+ */
+class TSMixerx extends Model {
+  constructor(options) {
+    super('TSMixerx', options)
+  }
+}
+
 /** The model classes the engine implements, by name: adding a model is a class above plus one entry here. */
-const modelClasses = { MLP, NHITS, LSTM, PatchTST, NBEATS, NBEATSx }
+const modelClasses = { MLP, NHITS, LSTM, PatchTST, NBEATS, NBEATSx, MLPMultivariate, TSMixer, TSMixerx }
 /** The loss classes the engine implements, by name. */
 const lossClasses = { MAE, MSE, RMSE, MAPE, SMAPE, HuberLoss, QuantileLoss, MQLoss, MASE, DistributionLoss }
 

@@ -6,9 +6,12 @@ use std::time::{Duration, Instant};
 
 use super::frame::{InputFrame, OutputFrame};
 use super::inputs::{exog_indices, future_values, model_name, Statics};
-use super::task::{forecast_columns, FitTask, Inputs};
+use super::task::{forecast_columns, FitTask, Inputs, Sampler, Windows};
 use super::{Control, CvOptions, FitOptions, FreqSpec, ModelSpec, ProgressEvent};
-use crate::data::{forecast_windows, static_table, validation_windows, Dataset, Freq, FrameColumns, TrainSampler, Window, WindowSpec};
+use crate::data::{
+    check_n_series, forecast_windows, mv_forecast_window, mv_validation_windows, mv_window_at, static_table, validation_windows, Dataset, Freq, FrameColumns, MvSampler,
+    TrainSampler, Window, WindowSpec,
+};
 use crate::error::{Error, Result};
 use crate::kernels::threads::on_worker;
 use crate::models::{self, memory, Model};
@@ -205,11 +208,13 @@ impl NeuralForecast {
             }
         }
         for m in &self.models {
+            let multivariate = checked_multivariate(m.as_ref(), data, "df")?;
             let spec = Self::window_spec(m.as_ref(), data)?;
             let st = statics.for_model(m.as_ref(), data)?;
             let future = future_values(m.as_ref(), data, futr_df, &self.freq, h)?;
             let inputs = Inputs { data, spec, statics: st.as_deref(), future: future.as_deref() };
-            let windows = forecast_windows(data, &inputs.spec);
+            // One multivariate window covers every series: its rows come out in series order.
+            let windows = if multivariate { Windows::Time(vec![mv_forecast_window(data, &inputs.spec)]) } else { Windows::Series(forecast_windows(data, &inputs.spec)) };
             check_inference(m.as_ref(), "predict", windows.len())?;
             let loss = m.common().loss();
             let values = forecast_columns(m.as_ref(), &inputs, &windows, cancel)?;
@@ -286,6 +291,21 @@ impl NeuralForecast {
                 let spec = Self::window_spec(m.as_ref(), &data)?;
                 let st = statics.for_model(m.as_ref(), &data)?;
                 let inputs = Inputs { data: &data, spec, statics: st.as_deref(), future: None };
+                if m.capabilities().multivariate {
+                    // One time window per cutoff; its rows (window, series) go to the output's
+                    // (series, window) rows.
+                    let n_series = data.series.len();
+                    let max_len = data.max_len();
+                    let ws: Vec<_> = round.iter().map(|&w| mv_window_at(&inputs.spec, max_len - test_size + w * step)).collect();
+                    check_inference(m.as_ref(), "crossValidation", ws.len())?;
+                    let pred = forecast_columns(m.as_ref(), &inputs, &Windows::Time(ws), &ctl.cancel)?;
+                    for (r, chunk) in pred.chunks(h * k).enumerate() {
+                        let j = (r % n_series) * opts.n_windows + round[r / n_series];
+                        values[j * h * k..(j + 1) * h * k].copy_from_slice(chunk);
+                    }
+                    last = Some(m);
+                    continue;
+                }
                 let picked: Vec<(usize, Window)> = windows
                     .iter()
                     .enumerate()
@@ -298,7 +318,7 @@ impl NeuralForecast {
                     .collect();
                 let ws: Vec<Window> = picked.iter().map(|(_, w)| *w).collect();
                 check_inference(m.as_ref(), "crossValidation", ws.len())?;
-                let pred = forecast_columns(m.as_ref(), &inputs, &ws, &ctl.cancel)?;
+                let pred = forecast_columns(m.as_ref(), &inputs, &Windows::Series(ws), &ctl.cancel)?;
                 for ((j, _), chunk) in picked.iter().zip(pred.chunks(h * k)) {
                     values[j * h * k..(j + 1) * h * k].copy_from_slice(chunk);
                 }
@@ -341,15 +361,29 @@ fn push_columns(out: &mut OutputFrame, names: &[String], values: &[f32], k: usiz
     }
 }
 
+/// Whether `model` forecasts all series jointly; then `data` must hold exactly its nSeries series.
+fn checked_multivariate(model: &dyn Model, data: &Dataset, what: &str) -> Result<bool> {
+    if !model.capabilities().multivariate {
+        return Ok(false);
+    }
+    let n = model.common().n_series.ok_or_else(|| Error::type_err(format!("{} is a multivariate model: set option 'nSeries'", model_name(model))))?;
+    check_n_series(&model_name(model), n, data, what)?;
+    Ok(true)
+}
+
 /// Trains one model on `data` minus the last `holdout` points of every series.
 fn train_model(model: &dyn Model, data: &Dataset, statics: &Statics, val_size: usize, holdout: usize, verbose: bool, ctl: &Control) -> Result<()> {
     let c = model.common();
     let name = model_name(model);
     let spec = NeuralForecast::window_spec(model, data)?;
     let st = statics.for_model(model, data)?;
-    let sampler = TrainSampler::new(data, &spec, val_size + holdout, c.batch_size, c.windows_batch_size).map_err(|e| e.context(&name))?;
-    let val_windows = validation_windows(data, &spec, val_size, holdout);
-    // Validation runs every window in one batch.
+    let (sampler, val_windows) = if checked_multivariate(model, data, "df")? {
+        let sampler = MvSampler::new(data, &spec, val_size + holdout, c.windows_batch_size).map_err(|e| e.context(&name))?;
+        (Sampler::Time(sampler), Windows::Time(mv_validation_windows(data, &spec, val_size, holdout)))
+    } else {
+        let sampler = TrainSampler::new(data, &spec, val_size + holdout, c.batch_size, c.windows_batch_size).map_err(|e| e.context(&name))?;
+        (Sampler::Series(sampler), Windows::Series(validation_windows(data, &spec, val_size, holdout)))
+    };
     memory::check_batch(model.config(), "validation", val_windows.len(), false, &memory::limit()?)?;
     let mut task = FitTask {
         model,

@@ -10,6 +10,8 @@ mod activation;
 mod lstm;
 pub mod memory;
 mod mlp;
+mod mlp_multivariate;
+mod multivariate;
 mod nbeats;
 mod nbeatsx;
 mod nhits;
@@ -17,6 +19,8 @@ mod patchtst;
 pub mod options;
 mod reader;
 mod revin;
+mod tsmixer;
+mod tsmixerx;
 
 use serde_json::Value;
 
@@ -38,10 +42,13 @@ pub use reader::OptionReader;
 const REGISTRY: &[Entry] = &[
     entry::<lstm::LstmOptions>(),
     entry::<mlp::MlpOptions>(),
+    entry::<mlp_multivariate::MlpMultivariateOptions>(),
     entry::<nbeats::NbeatsOptions>(),
     entry::<nbeatsx::NbeatsxOptions>(),
     entry::<nhits::NhitsOptions>(),
     entry::<patchtst::PatchTstOptions>(),
+    entry::<tsmixer::TsMixerOptions>(),
+    entry::<tsmixerx::TsMixerxOptions>(),
 ];
 
 /// A model's options, read and checked: everything a model file declares about itself, and the
@@ -194,7 +201,10 @@ const fn entry<S: Spec>() -> Entry {
 
 fn configure<S: Spec>(options: &Value) -> Result<Box<dyn ModelConfig>> {
     let mut r = OptionReader::new(S::CLASS, options)?;
-    let common = CommonOptions::read(&mut r, S::DEFAULTS)?;
+    let mut common = CommonOptions::read(&mut r, S::DEFAULTS)?;
+    if S::CAPABILITIES.multivariate {
+        common.n_series = Some(multivariate::read_n_series(&mut r, S::CLASS)?);
+    }
     let spec = S::read(&mut r, &common)?;
     r.finish()?;
     spec.check(&common)?;
@@ -249,7 +259,10 @@ pub fn validate(class: &str, options: &Value) -> Result<Value> {
     configure_class(class, options).map(|c| c.options_json())
 }
 
-/// One batch of windows as tensors. Shapes use B = windows, L = input_size, h = horizon.
+/// One batch of windows as tensors. Shapes use B = windows, L = input_size, h = horizon; for
+/// multivariate models (N series per window) they are NeuralForecast's: `insample_y [B, L, N]`,
+/// `hist_exog [B, X, L, N]`, `futr_exog [B, F, L + h, N]`, `stat_exog [N, S]` (see
+/// `models::multivariate`).
 pub struct Batch {
     /// `[B, L]` target history, scaled.
     pub insample_y: Tensor,

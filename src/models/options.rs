@@ -141,7 +141,7 @@ impl CommonOptions {
 
     /// The common options as camelCase JSON (defaults filled in).
     pub fn to_json(&self) -> Value {
-        json!({
+        let mut v = json!({
             "h": self.h,
             "inputSize": self.input_size,
             "maxSteps": self.max_steps,
@@ -164,7 +164,11 @@ impl CommonOptions {
             "futrExogList": self.futr_exog_list,
             "histExogList": self.hist_exog_list,
             "statExogList": self.stat_exog_list,
-        })
+        });
+        if let Some(n) = self.n_series {
+            v["nSeries"] = json!(n);
+        }
+        v
     }
 
     /// The parsed training loss.

@@ -19,7 +19,20 @@ fn batch(b: usize, l: usize, h: usize, nx: usize, nf: usize, ns: usize, seed: u6
     }
 }
 
-fn forward(m: &dyn Model, b: &Batch) -> Tensor {
+/// A multivariate batch in NeuralForecast's layout (N series per window).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn mv_batch(b: usize, l: usize, h: usize, n: usize, nx: usize, nf: usize, ns: usize, seed: u64) -> Batch {
+    let mut rng = Rng::seed(seed);
+    Batch {
+        insample_y: Tensor::randn(&[b, l, n], &mut rng),
+        insample_mask: Tensor::ones(&[b, l, n]),
+        hist_exog: (nx > 0).then(|| Tensor::randn(&[b, nx, l, n], &mut rng)),
+        futr_exog: (nf > 0).then(|| Tensor::randn(&[b, nf, l + h, n], &mut rng)),
+        stat_exog: (ns > 0).then(|| Tensor::randn(&[n, ns], &mut rng)),
+    }
+}
+
+pub(super) fn forward(m: &dyn Model, b: &Batch) -> Tensor {
     let mut rng = Rng::seed(0);
     m.forward(b, &mut Ctx::eval(&mut rng))
 }
@@ -67,6 +80,13 @@ fn sample_options() -> Vec<(&'static str, serde_json::Value)> {
         ("NBEATS", json!({"h": 5, "inputSize": 9, "mlpUnits": [[8, 6], [6, 4]], "activation": "PReLU", "basis": "spline", "nBasis": 4, "nBlocks": [2, 1, 2], "sharedWeights": true, "loss": {"type": "MQLoss"}})),
         ("NBEATSx", with(json!({"h": 5, "inputSize": 9, "mlpUnits": [[8, 6], [6, 4]], "dropoutProbTheta": 0.1, "activation": "PReLU", "stackTypes": ["identity", "exogenous", "seasonality"]}), &exog)),
         ("PatchTST", json!({"h": 3, "inputSize": 13, "hiddenSize": 8, "nHeads": 2, "linearHiddenSize": 6, "patchLen": 4, "stride": 3, "revinAffine": true, "learnPosEmbed": false})),
+        ("MLPMultivariate", json!({"h": 12, "inputSize": 24, "nSeries": 1})),
+        ("MLPMultivariate", with(json!({"h": 5, "inputSize": 8, "nSeries": 3, "hiddenSize": 16, "loss": {"type": "MQLoss"}}), &exog)),
+        ("TSMixer", json!({"h": 12, "inputSize": 24, "nSeries": 2})),
+        ("TSMixer", json!({"h": 5, "inputSize": 8, "nSeries": 3, "nBlock": 3, "ffDim": 4, "revin": false, "loss": {"type": "MQLoss"}})),
+        ("TSMixerx", json!({"h": 12, "inputSize": 24, "nSeries": 1})),
+        ("TSMixerx", with(json!({"h": 5, "inputSize": 8, "nSeries": 3, "ffDim": 4, "loss": {"type": "MQLoss"}}), &exog)),
+        ("TSMixerx", json!({"h": 5, "inputSize": 8, "nSeries": 2, "ffDim": 6, "futrExogList": ["c"], "revin": false})),
     ]
 }
 
@@ -85,8 +105,12 @@ fn footprint_counts_every_weight() {
         assert_eq!(m.options_json(), config.options_json());
         assert_eq!(m.class_name(), class);
         let c = config.common();
-        let y = forward(m.as_ref(), &batch(2, c.input_size, c.h, c.hist_exog_list.len(), c.futr_exog_list.len(), c.stat_exog_list.len(), 1));
-        assert_eq!(y.shape(), &[2, c.h, c.loss().outputs()], "{class} {opts}");
+        let (nx, nf, ns) = (c.hist_exog_list.len(), c.futr_exog_list.len(), c.stat_exog_list.len());
+        let (y, per_step) = match c.n_series {
+            Some(n) => (forward(m.as_ref(), &mv_batch(2, c.input_size, c.h, n, nx, nf, ns, 1)), n * c.loss().outputs()),
+            None => (forward(m.as_ref(), &batch(2, c.input_size, c.h, nx, nf, ns, 1)), c.loss().outputs()),
+        };
+        assert_eq!(y.shape(), &[2, c.h, per_step], "{class} {opts}");
     }
 }
 

@@ -7,6 +7,7 @@ pub mod init;
 mod linear;
 mod module;
 mod norm;
+mod revin;
 mod rnn;
 
 pub use attention::{AttentionMask, MultiHeadAttention};
@@ -15,4 +16,5 @@ pub use embedding::{sinusoidal_positions, Embedding, LearnedPositions};
 pub use linear::Linear;
 pub use module::{join, named_buffers, named_params, param_count, Ctx, Module};
 pub use norm::{BatchNorm1d, LayerNorm};
+pub use revin::{RevinMultivariate, RevinStats};
 pub use rnn::{Cell, Recurrent, RecurrentOutput};

@@ -4,7 +4,8 @@ use super::init;
 use super::module::{join, Module};
 use crate::tensor::Tensor;
 
-/// Normalises over the last axis, then scales and shifts (`weight` ones, `bias` zeros, eps 1e-5).
+/// Normalises over the last axes (PyTorch's `normalized_shape`, one axis unless built with
+/// [`LayerNorm::over`]), then scales and shifts (`weight` ones, `bias` zeros, eps 1e-5).
 pub struct LayerNorm {
     pub weight: Tensor,
     pub bias: Tensor,
@@ -13,10 +14,24 @@ pub struct LayerNorm {
 
 impl LayerNorm {
     pub fn new(dim: usize) -> LayerNorm {
-        LayerNorm { weight: init::ones(&[dim]), bias: init::zeros(&[dim]), eps: 1e-5 }
+        Self::over(&[dim])
     }
+
+    /// Normalises over the trailing axes `shape` jointly (e.g. `[h, features]`), with weight and
+    /// bias of that shape, as `nn.LayerNorm(normalized_shape=shape)`.
+    pub fn over(shape: &[usize]) -> LayerNorm {
+        LayerNorm { weight: init::ones(shape), bias: init::zeros(shape), eps: 1e-5 }
+    }
+
     pub fn forward(&self, x: &Tensor) -> Tensor {
-        x.layer_norm(Some(&self.weight), Some(&self.bias), self.eps)
+        if self.weight.rank() == 1 {
+            return x.layer_norm(Some(&self.weight), Some(&self.bias), self.eps);
+        }
+        // Several axes: flatten them into one, normalise, restore the shape.
+        let n = self.weight.numel();
+        let shape = x.shape().to_vec();
+        let flat = x.reshape(&[x.numel() / n, n]);
+        flat.layer_norm(Some(&self.weight.reshape(&[n])), Some(&self.bias.reshape(&[n])), self.eps).reshape(&shape)
     }
 }
 
@@ -48,6 +63,11 @@ impl BatchNorm1d {
             momentum: 0.1,
             eps: 1e-5,
         }
+    }
+
+    /// With PyTorch's `eps` and `momentum` set (TSMixer uses 1e-3 and 0.01).
+    pub fn with(channels: usize, eps: f32, momentum: f32) -> BatchNorm1d {
+        BatchNorm1d { eps, momentum, ..Self::new(channels) }
     }
 
     pub fn forward(&self, x: &Tensor, train: bool) -> Tensor {
@@ -118,6 +138,46 @@ mod tests {
             };
             check_gradients(if train { "BatchNorm1d (train)" } else { "BatchNorm1d (eval)" }, layer, &inputs);
         }
+    }
+
+    #[test]
+    fn grad_layer_norm_over_two_axes() {
+        // TSMixerx's LayerNorm over (h, features): one mean and variance per batch row.
+        let mut rng = Rng::seed(2);
+        let ln = LayerNorm::over(&[3, 4]);
+        let x = Tensor::randn(&[2, 3, 4], &mut rng);
+        let (w, b) = (Tensor::randn(&[3, 4], &mut rng), Tensor::randn(&[3, 4], &mut rng));
+        check_gradients("LayerNorm over 2 axes", |t| LayerNorm { weight: t[1].clone(), bias: t[2].clone(), eps: ln.eps }.forward(&t[0]), &[x.clone(), w, b]);
+        let y = ln.forward(&x).to_vec();
+        let row: &[f32] = &y[..12];
+        let mean = row.iter().sum::<f32>() / 12.0;
+        let var = row.iter().map(|v| (v - mean).powi(2)).sum::<f32>() / 12.0;
+        assert!(mean.abs() < 1e-5 && (var - 1.0).abs() < 1e-3, "{mean} {var}");
+        assert_eq!(named_params(&ln)[0].1.shape(), &[3, 4]);
+    }
+
+    #[test]
+    fn grad_batch_norm_2d_with_eps_and_momentum() {
+        // TSMixer's BatchNorm1d over flattened [B, N·L] features, eps 1e-3, momentum 0.01.
+        let mut rng = Rng::seed(3);
+        let x = Tensor::randn(&[5, 6], &mut rng);
+        let (w, b) = (Tensor::randn(&[6], &mut rng), Tensor::randn(&[6], &mut rng));
+        let layer = |t: &[Tensor], train: bool| {
+            let mut bn = BatchNorm1d::with(6, 1e-3, 0.01);
+            bn.weight = t[1].clone();
+            bn.bias = t[2].clone();
+            bn.forward(&t[0], train)
+        };
+        check_gradients("BatchNorm1d 2-D train", |t| layer(t, true), &[x.clone(), w.clone(), b.clone()]);
+        check_gradients("BatchNorm1d 2-D eval", |t| layer(t, false), &[x.clone(), w, b]);
+        let bn = BatchNorm1d::with(6, 1e-3, 0.01);
+        bn.forward(&x, true);
+        let col: Vec<f32> = x.to_vec().iter().skip(0).step_by(6).copied().collect();
+        let mean = col.iter().sum::<f32>() / 5.0;
+        assert!((bn.running_mean.to_vec()[0] - 0.01 * mean).abs() < 1e-6);
+        // eps 1e-3 under the root: column 0 holds 0 and 1 (mean 0.5, biased variance 0.25).
+        let y = BatchNorm1d::with(2, 1e-3, 0.01).forward(&Tensor::from_vec(vec![0.0, 0.0, 1.0, 2.0], &[2, 2]), true).to_vec();
+        assert!((y[0] + 0.5 / (0.25f32 + 1e-3).sqrt()).abs() < 1e-5, "{}", y[0]);
     }
 
     #[test]
