@@ -35,7 +35,7 @@ test('staggered fits with validation beside heavy predicts train exactly what ea
   // Two fitted objects predicting many series in loops while the fits run.
   const many = panel(100)
   const predictors = [new NeuralForecast({ models: [small(11)], freq: 'ME' }), new NeuralForecast({ models: [small(12)], freq: 'ME' })]
-  await Promise.all(predictors.map((p) => p.fit(rows)))
+  await Promise.all(predictors.map((p) => p.fit(rows, { valSize: 12 })))
   let fitting = true
   let predicts = 0
   const loops = predictors.map(async (p) => {
@@ -88,7 +88,7 @@ test('during a refit: predict and save serve the previous model at once; a secon
 
 test('one-series predicts answer in milliseconds while four fits run elsewhere, and file reads are not delayed', async () => {
   const nf = new NeuralForecast({ models: [small(3)], freq: 'ME' })
-  await nf.fit(rows)
+  await nf.fit(rows, { valSize: 12 })
   const one = rows.slice(-48)
   await nf.predict({ df: one })
   const ac = new AbortController()

@@ -169,7 +169,7 @@ test('bad crossValidation and predict options', async () => {
 
 test('validLoss pairs NeuralForecast refuses throw at construction, naming validLoss', () => {
   const normal = () => new DistributionLoss({ distribution: 'Normal', level: [80] })
-  const refused: Array<[() => unknown, Function, RegExp]> = [
+  const refused: Array<[() => unknown, new (...args: any[]) => Error, RegExp]> = [
     [() => new MLP({ h: 4, inputSize: 8, loss: new MQLoss(), validLoss: new MAE() }), TypeError, /please set validLoss to MQLoss\(\) when training with MQLoss/],
     [() => new MLP({ h: 4, inputSize: 8, validLoss: normal() }), TypeError, /validation with distribution loss DistributionLoss is not possible when using loss=MAE/],
     [() => new MLP({ h: 4, inputSize: 8, loss: normal(), validLoss: new DistributionLoss({ distribution: 'StudentT', level: [80] }) }), TypeError, /must be the training loss itself/],
@@ -204,7 +204,7 @@ test('a distribution model whose parameters overflow forecasts NaN instead of cr
   const poisson = new DistributionLoss({ distribution: 'Poisson', numSamples: 10 })
   const m = new NeuralForecast({ models: [new MLP({ h: 4, inputSize: 8, hiddenSize: 8, maxSteps: 1, scalerType: 'minmax', loss: poisson })], freq: 1 })
   await m.fit(counts)
-  assert.ok((await m.predict()).MLP.every(Number.isFinite))
+  assert.ok((await m.predict()).MLP!.every(Number.isFinite))
   const fc = await m.predict({ df: huge })
   assert.ok((fc.MLP as Float64Array).some(Number.isNaN), String(fc.MLP))
 })

@@ -198,7 +198,7 @@ test('futrDf with a fractional numeric freq takes the row at each exact ds', asy
   const shuffled = [3, 1, 0, 2].map((i) => future[i])
   const fromShuffled = await nf.predict({ futrDf: { unique_id: shuffled.map(() => 's'), ds: shuffled, x: Float64Array.from(shuffled) } })
   assert.deepEqual(fromShuffled.MLP, inOrder.MLP, 'rows are matched by ds, not by position or rounded ds')
-  assert.deepEqual([...(inOrder.ds as ArrayLike<number>)], future)
+  assert.deepEqual(Array.from(inOrder.ds as ArrayLike<number>), future)
   const twice = [...future, future[1]]
   await assert.rejects(nf.predict({ futrDf: { unique_id: twice.map(() => 's'), ds: twice, x: Float64Array.from(twice) } }), /2 rows for series 's' at ds 20.5/)
 })
