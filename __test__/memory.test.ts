@@ -25,11 +25,11 @@ test('hiddenSize, h and windowsBatchSize beyond the memory limit are RangeErrors
   assert.throws(() => new NHITS({ h: 12, inputSize: 24, mlpUnits: [[1e15, 1e15], [2, 2], [2, 2]] }), (e: any) => e instanceof RangeError && /mlpUnits/.test(e.message))
 })
 
-test('constructing a model validates its options without building its weights', () => {
+test('constructing a model or a NeuralForecast validates options without building weights', () => {
   // ~50M parameters: 200 MB of weights if they were built.
   const rss = process.memoryUsage().rss
   const t = performance.now()
-  for (let i = 0; i < 100; i++) new MLP({ h: 12, inputSize: 24, hiddenSize: 7000 })
+  for (let i = 0; i < 100; i++) new NeuralForecast({ models: [new MLP({ h: 12, inputSize: 24, hiddenSize: 7000 })], freq: 'ME' })
   const each = (performance.now() - t) / 100
   assert.ok(each < 2, `${each} ms per construction`)
   assert.ok(process.memoryUsage().rss - rss < 50e6, `rss grew by ${(process.memoryUsage().rss - rss) / 1e6} MB`)

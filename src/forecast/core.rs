@@ -2,10 +2,11 @@
 
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::frame::{InputFrame, OutputFrame};
-use super::inputs::{exog_indices, future_values, model_name, Statics};
+use super::inputs::{config_name, exog_indices, future_values, model_name, Statics};
 use super::task::{forecast_columns, FitTask, Inputs, Sampler, Windows};
 use super::{Control, CvOptions, FitOptions, FreqSpec, ModelSpec, ProgressEvent};
 use crate::data::{
@@ -14,7 +15,7 @@ use crate::data::{
 };
 use crate::error::{Error, Result};
 use crate::kernels::threads::on_worker;
-use crate::models::{self, memory, Model};
+use crate::models::{self, memory, Model, ModelConfig};
 use crate::rng::Rng;
 use crate::train::{fit as train, TrainConfig};
 
@@ -23,6 +24,10 @@ const PROGRESS_INTERVAL: Duration = Duration::from_millis(50);
 
 /// Models, their frequency, and (once fitted) the data they learned from.
 pub struct NeuralForecast {
+    /// Every model's checked options; weights exist only once fitted (or loaded), so constructing
+    /// a NeuralForecast allocates nothing on the caller's thread.
+    pub(super) configs: Vec<Arc<dyn ModelConfig>>,
+    /// The trained models, one per config, once fitted or loaded; empty before.
     pub(super) models: Vec<Box<dyn Model>>,
     pub(super) freq: Freq,
     pub(super) freq_spec: FreqSpec,
@@ -49,25 +54,31 @@ impl NeuralForecast {
         if specs.is_empty() {
             return Err(Error::value("models must list at least one model"));
         }
-        let models = specs.iter().map(|s| models::build(&s.class, &s.options)).collect::<Result<Vec<_>>>()?;
-        Self::from_models(models, freq)
+        let configs = specs.iter().map(|s| models::configure_class(&s.class, &s.options).map(Arc::from)).collect::<Result<Vec<_>>>()?;
+        Self::from_configs(configs, Vec::new(), freq)
     }
 
+    /// Loaded models, trained already.
     pub(super) fn from_models(models: Vec<Box<dyn Model>>, freq_spec: FreqSpec) -> Result<Self> {
+        let configs = models.iter().map(|m| models::configure_class(m.class_name(), &m.options_json()).map(Arc::from)).collect::<Result<Vec<_>>>()?;
+        Self::from_configs(configs, models, freq_spec)
+    }
+
+    fn from_configs(configs: Vec<Arc<dyn ModelConfig>>, models: Vec<Box<dyn Model>>, freq_spec: FreqSpec) -> Result<Self> {
         let freq = parse_freq(&freq_spec)?;
         let mut names: Vec<String> = Vec::new();
-        for m in &models {
-            let name = model_name(m.as_ref());
+        for m in &configs {
+            let name = config_name(m.as_ref());
             if names.contains(&name) {
                 return Err(Error::value(format!("two models are named '{name}': give one an alias")));
             }
             names.push(name);
         }
-        let h = models[0].common().h;
-        if let Some(m) = models.iter().find(|m| m.common().h != h) {
-            return Err(Error::value(format!("all models must share one h: {} has h={}, {} has h={h}", model_name(m.as_ref()), m.common().h, model_name(models[0].as_ref()))));
+        let h = configs[0].common().h;
+        if let Some(m) = configs.iter().find(|m| m.common().h != h) {
+            return Err(Error::value(format!("all models must share one h: {} has h={}, {} has h={h}", config_name(m.as_ref()), m.common().h, config_name(configs[0].as_ref()))));
         }
-        Ok(NeuralForecast { models, freq, freq_spec, holidays: Vec::new(), data: None, statics: Statics::default(), extra: serde_json::Value::Null })
+        Ok(NeuralForecast { configs, models, freq, freq_spec, holidays: Vec::new(), data: None, statics: Statics::default(), extra: serde_json::Value::Null })
     }
 
     /// Makes a business-day freq skip `holidays` (epoch ms): daily exchange data has no rows on
@@ -84,7 +95,7 @@ impl NeuralForecast {
     }
 
     pub fn h(&self) -> usize {
-        self.models[0].common().h
+        self.configs[0].common().h
     }
 
     pub fn is_fitted(&self) -> bool {
@@ -93,7 +104,7 @@ impl NeuralForecast {
 
     /// Output column names, model by model.
     pub fn output_names(&self) -> Vec<String> {
-        self.models.iter().flat_map(|m| m.common().loss().output_names(&model_name(m.as_ref()))).collect()
+        self.configs.iter().flat_map(|m| m.common().loss().output_names(&config_name(m.as_ref()))).collect()
     }
 
     fn dataset(&self, df: &InputFrame, what: &str) -> Result<Dataset> {
@@ -141,8 +152,8 @@ impl NeuralForecast {
     /// NeuralForecast's checks on `valSize` before any training.
     fn check_val_size(&self, val_size: usize) -> Result<()> {
         if val_size == 0 {
-            if let Some(m) = self.models.iter().find(|m| m.common().early_stop_patience_steps > 0) {
-                return Err(Error::value(format!("{} sets earlyStopPatienceSteps: set valSize > 0 so there is a validation loss to stop on", model_name(m.as_ref()))));
+            if let Some(m) = self.configs.iter().find(|m| m.common().early_stop_patience_steps > 0) {
+                return Err(Error::value(format!("{} sets earlyStopPatienceSteps: set valSize > 0 so there is a validation loss to stop on", config_name(m.as_ref()))));
             }
         } else if val_size < self.h() {
             return Err(Error::range(format!("valSize must be 0 or at least the horizon h = {}, got {val_size}", self.h())));
@@ -162,11 +173,11 @@ impl NeuralForecast {
     }
 
     fn with_fitted(&self, models: Vec<Box<dyn Model>>, data: Dataset, statics: Statics) -> NeuralForecast {
-        NeuralForecast { models, freq: self.freq.clone(), freq_spec: self.freq_spec.clone(), holidays: self.holidays.clone(), data: Some(data), statics, extra: self.extra.clone() }
+        NeuralForecast { configs: self.configs.clone(), models, freq: self.freq.clone(), freq_spec: self.freq_spec.clone(), holidays: self.holidays.clone(), data: Some(data), statics, extra: self.extra.clone() }
     }
 
     fn fresh_models(&self) -> Result<Vec<Box<dyn Model>>> {
-        self.models.iter().map(|m| models::build(m.class_name(), &m.options_json())).collect()
+        Ok(self.configs.iter().map(|c| c.build()).collect())
     }
 
     /// Forecasts `h` steps after the end of every series of `df` (or of the data seen in fit).
@@ -276,8 +287,8 @@ impl NeuralForecast {
             }
         }
         let mut fitted = Vec::new();
-        for template in &self.models {
-            let name = model_name(template.as_ref());
+        for template in &self.configs {
+            let name = config_name(template.as_ref());
             let loss = template.common().loss();
             let k = loss.columns();
             let mut values = vec![0.0f32; windows.len() * h * k];
@@ -286,7 +297,7 @@ impl NeuralForecast {
             for round in rounds {
                 // Train on everything before this round's first cutoff.
                 let holdout = test_size - round[0] * step;
-                let m = models::build(template.class_name(), &template.options_json())?;
+                let m = template.build();
                 train_model(m.as_ref(), &data, &statics, opts.val_size, holdout, opts.verbose, ctl)?;
                 let spec = Self::window_spec(m.as_ref(), &data)?;
                 let st = statics.for_model(m.as_ref(), &data)?;

@@ -6,11 +6,16 @@ use std::collections::HashMap;
 use super::frame::InputFrame;
 use crate::data::{format_ds, Dataset, Freq};
 use crate::error::{Error, Result};
-use crate::models::Model;
+use crate::models::{Model, ModelConfig};
 
 /// The display name of a model: its alias, or its class name.
 pub fn model_name(m: &dyn Model) -> String {
-    m.common().alias.clone().unwrap_or_else(|| m.class_name().to_string())
+    config_name(m.config())
+}
+
+/// A model's output column name: its alias, or its class name.
+pub fn config_name(c: &dyn ModelConfig) -> String {
+    c.common().alias.clone().unwrap_or_else(|| c.class_name().to_string())
 }
 
 /// Indices of `names` among the dataset's exogenous columns.

@@ -101,7 +101,7 @@ mod tests {
     }
 
     fn seed_of(nf: &NeuralForecast) -> serde_json::Value {
-        nf.models[0].options_json()["randomSeed"].clone()
+        nf.configs[0].options_json()["randomSeed"].clone()
     }
 
     #[test]
