@@ -208,3 +208,23 @@ test('worker.terminate() during a fit or predict returns at once; the next worke
   }
   assert.ok(r.out.includes('agree true 12'), r.out.join('\n'))
 })
+
+test('a burst of 120 fits at once all finish, alike, on a bounded number of threads', async () => {
+  const make = () => new NeuralForecast({ models: [new MLP({ h: 12, inputSize: 24, hiddenSize: 8, numLayers: 1, maxSteps: 100 })], freq: 'ME' })
+  const alone = make()
+  await alone.fit(rows)
+  const expected = (await alone.predict()).MLP
+  const threads = () => Number(/Threads:\s+(\d+)/.exec(require('node:fs').readFileSync('/proc/self/status', 'utf8'))?.[1] ?? 0)
+  let most = 0
+  const timer = setInterval(() => (most = Math.max(most, threads())), 5)
+  try {
+    const objects = Array.from({ length: 120 }, make)
+    await Promise.all(objects.map((o) => o.fit(rows)))
+    for (const o of objects) assert.deepEqual((await o.predict()).MLP, expected)
+  } finally {
+    clearInterval(timer)
+  }
+  // At most 32 calls run at once, each on a pool of one thread per core; the rest wait in line
+  // (without the bound: 120 pools, ~250 threads on 2 cores).
+  if (process.platform === 'linux') assert.ok(most < 24 + 32 * require('node:os').availableParallelism(), `${most} threads`)
+})

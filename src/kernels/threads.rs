@@ -11,28 +11,43 @@
 //! not rayon, shares the cores between calls. Each pool has as many threads as rayon's global pool
 //! would (`RAYON_NUM_THREADS` or the core count), so a call gives the same bits alone or among others.
 
-use std::sync::{Arc, Mutex};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use rayon::{ThreadPool, ThreadPoolBuilder};
 
 use crate::tensor::with_grad_mode;
 
 /// Idle pools kept for the next calls (more concurrent calls than this build and drop their own).
-/// Node runs at most `UV_THREADPOOL_SIZE` (4 by default) calls at once.
 const KEEP_IDLE: usize = 8;
 
-static IDLE: Mutex<Vec<Arc<ThreadPool>>> = Mutex::new(Vec::new());
+/// Calls started with [`spawn`] that run at once; later ones wait in line and start, in order, as
+/// running ones end. Without a bound, a burst of calls (a loop of un-awaited predicts) would start
+/// a pool of threads each until the process ran out of threads or memory; with it, at most this
+/// many pools exist and the rest is a queue of closures.
+pub const MAX_RUNNING: usize = 32;
+
+type Job = Box<dyn FnOnce() + Send>;
+
+struct Pools {
+    idle: Vec<Arc<ThreadPool>>,
+    running: usize,
+    waiting: VecDeque<Job>,
+}
+
+static POOLS: Mutex<Pools> = Mutex::new(Pools { idle: Vec::new(), running: 0, waiting: VecDeque::new() });
+
+fn pools() -> MutexGuard<'static, Pools> {
+    POOLS.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 thread_local! {
     /// Set on the threads of the pools this module hands out.
     static CALL_WORKER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-fn take_pool() -> Arc<ThreadPool> {
-    if let Some(pool) = IDLE.lock().unwrap_or_else(|e| e.into_inner()).pop() {
-        return pool;
-    }
-    let pool = ThreadPoolBuilder::new()
+fn build_pool() -> Result<Arc<ThreadPool>, String> {
+    ThreadPoolBuilder::new()
         .num_threads(rayon::current_num_threads())
         .thread_name(|i| format!("neuro-divergent-{i}"))
         .start_handler(|_| CALL_WORKER.with(|c| c.set(true)))
@@ -40,20 +55,30 @@ fn take_pool() -> Arc<ThreadPool> {
         // is the last line.
         .panic_handler(|_| ())
         .build()
-        .expect("rayon could not start a thread pool");
-    Arc::new(pool)
+        .map(Arc::new)
+        .map_err(|e| format!("could not start the engine's threads: {e}"))
 }
 
-/// Gives the pool back when the call ends, also when it panics.
+fn take_pool(p: &mut Pools) -> Result<Arc<ThreadPool>, String> {
+    match p.idle.pop() {
+        Some(pool) => Ok(pool),
+        None => build_pool(),
+    }
+}
+
+fn give_back(p: &mut Pools, pool: Arc<ThreadPool>) {
+    if p.idle.len() < KEEP_IDLE {
+        p.idle.push(pool);
+    }
+}
+
+/// Gives the pool back when a synchronous call ends, also when it panics.
 struct Lease(Option<Arc<ThreadPool>>);
 
 impl Drop for Lease {
     fn drop(&mut self) {
         if let Some(pool) = self.0.take() {
-            let mut idle = IDLE.lock().unwrap_or_else(|e| e.into_inner());
-            if idle.len() < KEEP_IDLE {
-                idle.push(pool);
-            }
+            give_back(&mut pools(), pool);
         }
     }
 }
@@ -65,25 +90,52 @@ impl Drop for Lease {
 /// each: from a thread outside any pool (libuv's, for a JS call) every one of them would be injected
 /// and waited for, hundreds of times per training step. A call made from inside a call (one engine
 /// method using another) stays on its caller's pool.
+///
+/// Panics if no thread can be started (Rust callers; the Node binding uses [`spawn`]).
 pub fn on_worker<T: Send>(f: impl FnOnce() -> T + Send) -> T {
     if CALL_WORKER.with(|c| c.get()) {
         return with_grad_mode(true, f);
     }
-    let pool = take_pool();
+    let pool = take_pool(&mut pools()).unwrap_or_else(|e| panic!("{e}"));
     let _lease = Lease(Some(pool.clone()));
     pool.install(|| with_grad_mode(true, f))
 }
 
-/// Starts the engine call `f` on a pool of its own and returns at once; `f` reports its result
-/// itself (the Node binding settles a promise). No thread waits for it: not the caller, and not one
-/// of libuv's, which Node needs for files, DNS and crypto, and whose running work an exiting
-/// environment would wait for. `f` must not panic (the binding catches panics inside it).
-pub fn spawn(f: impl FnOnce() + Send + 'static) {
-    let pool = take_pool();
-    let lease = Lease(Some(pool.clone()));
+/// Starts the engine call `f` on a pool of its own and returns at once (or queues it behind
+/// [`MAX_RUNNING`] running calls); `f` reports its result itself (the Node binding settles a
+/// promise). No thread waits for it: not the caller, and not one of libuv's, which Node needs for
+/// files, DNS and crypto, and whose running work an exiting environment would wait for. `f` must
+/// not panic (the binding catches panics inside it). Fails only if no thread can be started.
+pub fn spawn(f: impl FnOnce() + Send + 'static) -> Result<(), String> {
+    let mut p = pools();
+    if p.running >= MAX_RUNNING {
+        p.waiting.push_back(Box::new(f));
+        return Ok(());
+    }
+    let pool = take_pool(&mut p)?;
+    p.running += 1;
+    drop(p);
+    run(pool, Box::new(f));
+    Ok(())
+}
+
+/// Runs `job` on `pool`, then the next waiting job on the same pool, until none waits.
+fn run(pool: Arc<ThreadPool>, job: Job) {
+    let next_pool = pool.clone();
     pool.spawn(move || {
-        let _lease = lease;
-        with_grad_mode(true, f)
+        // The queue must move on even if a job broke its promise not to panic.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| with_grad_mode(true, job)));
+        let mut p = pools();
+        match p.waiting.pop_front() {
+            Some(next) => {
+                drop(p);
+                run(next_pool, next);
+            }
+            None => {
+                p.running -= 1;
+                give_back(&mut p, next_pool);
+            }
+        }
     });
 }
 
@@ -185,14 +237,40 @@ mod tests {
                 }
             });
             busy_tx.send(()).ok();
-        });
+        })
+        .unwrap();
         let (tx, rx) = mpsc::channel();
         spawn(move || {
             tx.send(grad_enabled()).ok();
-        });
+        })
+        .unwrap();
         let got = rx.recv_timeout(Duration::from_secs(5));
         release.store(true, Ordering::Release);
         busy_rx.recv_timeout(Duration::from_secs(10)).expect("the busy call ends");
         assert_eq!(got, Ok(true));
+    }
+
+    #[test]
+    fn a_burst_of_calls_runs_at_most_max_running_at_once_and_all_finish() {
+        let (now, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let (tx, rx) = mpsc::channel();
+        let calls = 3 * MAX_RUNNING;
+        for i in 0..calls {
+            let (now, most, tx) = (now.clone(), most.clone(), tx.clone());
+            spawn(move || {
+                let n = now.fetch_add(1, Ordering::AcqRel) + 1;
+                most.fetch_max(n, Ordering::AcqRel);
+                std::thread::sleep(Duration::from_millis(5));
+                now.fetch_sub(1, Ordering::AcqRel);
+                tx.send(i).ok();
+            })
+            .unwrap();
+        }
+        let mut done: Vec<usize> = (0..calls).map(|_| rx.recv_timeout(Duration::from_secs(20)).expect("every queued call runs")).collect();
+        done.sort();
+        assert_eq!(done, (0..calls).collect::<Vec<_>>());
+        // Other tests may run calls of their own at the same time, never more than the bound.
+        assert!(most.load(Ordering::Acquire) <= MAX_RUNNING, "{} at once", most.load(Ordering::Acquire));
+        assert!(pools().idle.len() <= KEEP_IDLE);
     }
 }

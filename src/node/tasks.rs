@@ -34,12 +34,24 @@ where
     T: Send + 'static,
     J: ToNapiValue + 'static,
 {
-    let (deferred, promise) = env.create_deferred::<J, Settle<J>>()?;
+    // Watched before the promise exists, so a failure here leaves no promise unsettled.
     teardown::watch(env, cancel)?;
-    threads::spawn(move || match guarded(what, work) {
-        Ok(v) => deferred.resolve(Box::new(move |_| Ok(to_js(v)))),
-        Err(e) => deferred.reject(e),
+    let (deferred, promise) = env.create_deferred::<J, Settle<J>>()?;
+    // Shared with the job so the promise can still be rejected if the job never starts.
+    let slot = Arc::new(std::sync::Mutex::new(Some(deferred)));
+    let job_slot = slot.clone();
+    let started = threads::spawn(move || {
+        let Some(deferred) = job_slot.lock().unwrap_or_else(|e| e.into_inner()).take() else { return };
+        match guarded(what, work) {
+            Ok(v) => deferred.resolve(Box::new(move |_| Ok(to_js(v)))),
+            Err(e) => deferred.reject(e),
+        }
     });
+    if let Err(why) = started {
+        if let Some(deferred) = slot.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            deferred.reject(napi::Error::from_reason(format!("{what}: {why}")));
+        }
+    }
     Ok(promise)
 }
 
