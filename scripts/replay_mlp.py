@@ -38,12 +38,14 @@ cfg = dict(h=12, input_size=24, hidden_size=64, num_layers=2, max_steps=steps, s
 model = MLP(**cfg, enable_progress_bar=False, logger=False, enable_model_summary=False)
 
 record = {"config": cfg, "init": None, "steps": []}
-parse = model._parse_windows
-step_fn = model.training_step
+# Patched on the class, not the instance: NeuralForecast trains a copy of `model`, and a bound
+# method stored on the instance would run the original's forward (whose weights never change).
+parse = MLP._parse_windows
+step_fn = MLP.training_step
 
 
-def parse_and_keep(batch, windows):
-    parsed = parse(batch, windows)
+def parse_and_keep(self, batch, windows):
+    parsed = parse(self, batch, windows)
     insample_y, insample_mask, outsample_y, outsample_mask = [t.detach().squeeze(-1) for t in parsed[:4]]
     record["steps"].append({k: v.reshape(-1).tolist() for k, v in
                             dict(insample_y=insample_y, insample_mask=insample_mask, outsample_y=outsample_y, outsample_mask=outsample_mask).items()})
@@ -51,16 +53,16 @@ def parse_and_keep(batch, windows):
     return parsed
 
 
-def step_and_keep(batch, batch_idx):
+def step_and_keep(self, batch, batch_idx):
     if record["init"] is None:
-        record["init"] = {k: {"shape": list(v.shape), "data": v.detach().reshape(-1).tolist()} for k, v in model.state_dict().items()}
-    loss = step_fn(batch, batch_idx)
+        record["init"] = {k: {"shape": list(v.shape), "data": v.detach().reshape(-1).tolist()} for k, v in self.state_dict().items()}
+    loss = step_fn(self, batch, batch_idx)
     record["steps"][-1]["loss"] = float(loss.detach())
     return loss
 
 
-model._parse_windows = parse_and_keep
-model.training_step = step_and_keep
+MLP._parse_windows = parse_and_keep
+MLP.training_step = step_and_keep
 NeuralForecast(models=[model], freq="ME").fit(df)
 record["steps"] = record["steps"][:steps]
 with open(out, "w") as f:

@@ -69,4 +69,6 @@ fn replay_matches_neuralforecast() {
     }
     println!("first-step gap {:.1e}, worst {worst:.1e}", first.unwrap_or(0.0));
     assert!(first.unwrap_or(0.0) < 1e-5, "the same weights and batch give a different first loss");
+    // Float rounding only: measured 4.4e-7 at worst over 50 steps, 3 series (see BENCHMARKS.md).
+    assert!(worst < 1e-4, "the losses drift apart over the steps (worst relative gap {worst:.1e})");
 }
