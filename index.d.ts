@@ -424,6 +424,55 @@ export declare class TSMixerx extends Model {
   constructor(options: TSMixerxOptions)
 }
 
+export interface TiDEOptions extends CommonOptions {
+  /** Units of the dense residual MLPs (default 512). */
+  hiddenSize?: number
+  /** Values per horizon step out of the dense decoder (default 32). */
+  decoderOutputDim?: number
+  /** Hidden units of the temporal decoder (default 128). */
+  temporalDecoderDim?: number
+  /** Dropout in every residual block, in [0, 1] (default 0.3). */
+  dropout?: number
+  /** LayerNorm on every residual block's output (default true). */
+  layernorm?: boolean
+  /** Dense encoder blocks, >= 1 (default 1). */
+  numEncoderLayers?: number
+  /** Dense decoder blocks, >= 1 (default 1). */
+  numDecoderLayers?: number
+  /** Width each time step's exogenous values are projected to (default 4). */
+  temporalWidth?: number
+}
+
+/**
+ * TiDE (Das et al., 2024): Time-series Dense Encoder with future, historic and static exogenous
+ * variables. NeuralForecast defaults: `scalerType` 'identity', `numLrDecays` -1.
+ * @example new TiDE({ h: 12, inputSize: 24, futrExogList: ['price'] })
+ */
+export declare class TiDE extends Model {
+  constructor(options: TiDEOptions)
+}
+
+export interface DeepNPTSOptions extends CommonOptions {
+  /** Units of each dense layer (default 32). */
+  hiddenSize?: number
+  /** BatchNorm1d after each dense layer's ReLU (default true). */
+  batchNorm?: boolean
+  /** Dropout after each dense layer, in [0, 1] (default 0.1). */
+  dropout?: number
+  /** Dense layers, >= 1 (default 2). */
+  nLayers?: number
+}
+
+/**
+ * DeepNPTS (Rangapuram et al., 2023): forecasts are softmax-weighted averages of the look-back.
+ * Point losses only (MQLoss and DistributionLoss throw TypeError). NeuralForecast defaults:
+ * `scalerType` 'standard', `numLrDecays` 3, `validLoss` MAE.
+ * @example new DeepNPTS({ h: 12, inputSize: 24 })
+ */
+export declare class DeepNPTS extends Model {
+  constructor(options: DeepNPTSOptions)
+}
+
 /** One training report. */
 export interface ProgressEvent {
   /** The model's alias or class name. */

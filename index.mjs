@@ -16,6 +16,8 @@ export const {
   MLPMultivariate,
   TSMixer,
   TSMixerx,
+  TiDE,
+  DeepNPTS,
   MAE,
   MSE,
   RMSE,

@@ -225,8 +225,30 @@ class TSMixerx extends Model {
   }
 }
 
+/**
+ * TiDE: dense encoder/decoder of residual MLP blocks with exogenous projections, a temporal
+ * decoder and a global linear skip (Das et al., 2024; NeuralForecast's TiDE).
+ * @example new TiDE({ h: 12, inputSize: 24, futrExogList: ['price'] })
+ */
+class TiDE extends Model {
+  constructor(options) {
+    super('TiDE', options)
+  }
+}
+
+/**
+ * DeepNPTS: an MLP gives softmax weights over the look-back; the forecast is their weighted
+ * average of past values (Rangapuram et al., 2023; NeuralForecast 3.3.0's point-loss DeepNPTS).
+ * @example new DeepNPTS({ h: 12, inputSize: 24 })
+ */
+class DeepNPTS extends Model {
+  constructor(options) {
+    super('DeepNPTS', options)
+  }
+}
+
 /** The model classes the engine implements, by name: adding a model is a class above plus one entry here. */
-const modelClasses = { MLP, NHITS, LSTM, PatchTST, NBEATS, NBEATSx, MLPMultivariate, TSMixer, TSMixerx }
+const modelClasses = { MLP, NHITS, LSTM, PatchTST, NBEATS, NBEATSx, MLPMultivariate, TSMixer, TSMixerx, TiDE, DeepNPTS }
 /** The loss classes the engine implements, by name. */
 const lossClasses = { MAE, MSE, RMSE, MAPE, SMAPE, HuberLoss, QuantileLoss, MQLoss, MASE, DistributionLoss }
 

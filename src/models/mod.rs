@@ -21,6 +21,8 @@ mod reader;
 mod revin;
 mod tsmixer;
 mod tsmixerx;
+mod tide;
+mod deepnpts;
 
 use serde_json::Value;
 
@@ -49,6 +51,8 @@ const REGISTRY: &[Entry] = &[
     entry::<patchtst::PatchTstOptions>(),
     entry::<tsmixer::TsMixerOptions>(),
     entry::<tsmixerx::TsMixerxOptions>(),
+    entry::<tide::TideOptions>(),
+    entry::<deepnpts::DeepNptsOptions>(),
 ];
 
 /// A model's options, read and checked: everything a model file declares about itself, and the

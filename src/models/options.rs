@@ -68,6 +68,8 @@ pub struct Defaults {
     pub scaler_type: &'static str,
     /// NeuralForecast's recurrent models take `inputSize: -1` (their default) as this many horizons.
     pub input_size_horizons: Option<usize>,
+    /// The loss type validation uses when `validLoss` is not given (None: the training loss).
+    pub valid_loss: Option<&'static str>,
 }
 
 impl Defaults {
@@ -81,6 +83,7 @@ impl Defaults {
         inference_windows_batch_size: None,
         scaler_type: "identity",
         input_size_horizons: None,
+        valid_loss: None,
     };
 }
 
@@ -104,6 +107,9 @@ impl CommonOptions {
         if let Some(v) = &valid_loss {
             train.check_valid_loss(&Loss::from_json(v, "validLoss")?)?;
         }
+        // A model's default validation loss is not checked against the training loss here: the
+        // model's own check refuses training losses it cannot use, with its own message.
+        let valid_loss = valid_loss.or_else(|| d.valid_loss.map(|t| json!({"type": t})));
         let ibs = r.i64("inferenceWindowsBatchSize", d.inference_windows_batch_size.map_or(-1, |v| v as i64))?;
         let seed = r.i64("randomSeed", 1)?;
         if seed < 0 {

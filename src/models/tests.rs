@@ -87,6 +87,12 @@ fn sample_options() -> Vec<(&'static str, serde_json::Value)> {
         ("TSMixerx", json!({"h": 12, "inputSize": 24, "nSeries": 1})),
         ("TSMixerx", with(json!({"h": 5, "inputSize": 8, "nSeries": 3, "ffDim": 4, "loss": {"type": "MQLoss"}}), &exog)),
         ("TSMixerx", json!({"h": 5, "inputSize": 8, "nSeries": 2, "ffDim": 6, "futrExogList": ["c"], "revin": false})),
+        ("TiDE", json!({"h": 12, "inputSize": 24})),
+        ("TiDE", with(json!({"h": 5, "inputSize": 8, "hiddenSize": 16, "decoderOutputDim": 4, "temporalDecoderDim": 6, "numEncoderLayers": 2, "numDecoderLayers": 3, "loss": {"type": "MQLoss"}}), &exog)),
+        ("TiDE", json!({"h": 5, "inputSize": 8, "hiddenSize": 8, "layernorm": false, "dropout": 0.0, "futrExogList": ["c"], "scalerType": "revin"})),
+        ("DeepNPTS", json!({"h": 12, "inputSize": 24})),
+        ("DeepNPTS", with(json!({"h": 5, "inputSize": 8, "hiddenSize": 16, "nLayers": 3, "loss": {"type": "MSE"}}), &exog)),
+        ("DeepNPTS", json!({"h": 5, "inputSize": 8, "batchNorm": false, "dropout": 0.0, "histExogList": ["a"]})),
     ]
 }
 
