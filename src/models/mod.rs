@@ -21,6 +21,7 @@ mod reader;
 mod revin;
 mod tsmixer;
 mod tsmixerx;
+mod linear;
 
 use serde_json::Value;
 
@@ -49,6 +50,8 @@ const REGISTRY: &[Entry] = &[
     entry::<patchtst::PatchTstOptions>(),
     entry::<tsmixer::TsMixerOptions>(),
     entry::<tsmixerx::TsMixerxOptions>(),
+    entry::<linear::DLinearOptions>(),
+    entry::<linear::NLinearOptions>(),
 ];
 
 /// A model's options, read and checked: everything a model file declares about itself, and the
