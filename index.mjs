@@ -16,6 +16,8 @@ export const {
   MLPMultivariate,
   TSMixer,
   TSMixerx,
+  DLinear,
+  NLinear,
   MAE,
   MSE,
   RMSE,
