@@ -576,3 +576,36 @@ export declare class ModelFileError extends NeuroDivergentError {}
 export declare class AbortError extends Error {
   readonly code: 'ABORT_ERR'
 }
+
+/**
+ * DLinear options. NeuralForecast's defaults: maxSteps 5000, learningRate 1e-4,
+ * inferenceWindowsBatchSize 1024. No exogenous variables.
+ */
+export interface DLinearOptions extends CommonOptions {
+  /** Moving-average length of the trend; must be odd, else a RangeError as NeuralForecast raises (default 25). */
+  movingAvgWindow?: number
+  /** Only false (NeuralForecast refuses true for a model without exogenous inputs). */
+  excludeInsampleY?: false
+}
+
+/**
+ * DLinear (Zeng et al., 2023): linear maps of the trend and seasonal parts of the window, summed.
+ * @example new DLinear({ h: 12, inputSize: 24 })
+ */
+export declare class DLinear extends Model {
+  constructor(options: DLinearOptions)
+}
+
+/** NLinear options: NeuralForecast's defaults as DLinear's. No exogenous variables. */
+export interface NLinearOptions extends CommonOptions {
+  /** Only false (NeuralForecast refuses true for a model without exogenous inputs). */
+  excludeInsampleY?: false
+}
+
+/**
+ * NLinear (Zeng et al., 2023): a linear map of the window minus its last value, plus that value.
+ * @example new NLinear({ h: 12, inputSize: 24 })
+ */
+export declare class NLinear extends Model {
+  constructor(options: NLinearOptions)
+}

@@ -18,6 +18,9 @@ export const {
   TSMixerx,
   TiDE,
   DeepNPTS,
+
+  DLinear,
+  NLinear,
   MAE,
   MSE,
   RMSE,

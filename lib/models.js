@@ -247,8 +247,30 @@ class DeepNPTS extends Model {
   }
 }
 
+/**
+ * DLinear: a moving-average trend and the seasonal remainder of the window, each mapped linearly
+ * to the horizon and summed (Zeng et al., 2023; NeuralForecast's DLinear). No exogenous variables.
+ * @example new DLinear({ h: 12, inputSize: 24, movingAvgWindow: 25 })
+ */
+class DLinear extends Model {
+  constructor(options) {
+    super('DLinear', options)
+  }
+}
+
+/**
+ * NLinear: the window minus its last value, mapped linearly to the horizon, plus that value
+ * (Zeng et al., 2023; NeuralForecast's NLinear). No exogenous variables.
+ * @example new NLinear({ h: 12, inputSize: 24 })
+ */
+class NLinear extends Model {
+  constructor(options) {
+    super('NLinear', options)
+  }
+}
+
 /** The model classes the engine implements, by name: adding a model is a class above plus one entry here. */
-const modelClasses = { MLP, NHITS, LSTM, PatchTST, NBEATS, NBEATSx, MLPMultivariate, TSMixer, TSMixerx, TiDE, DeepNPTS }
+const modelClasses = { MLP, NHITS, LSTM, PatchTST, NBEATS, NBEATSx, MLPMultivariate, TSMixer, TSMixerx, TiDE, DeepNPTS, DLinear, NLinear }
 /** The loss classes the engine implements, by name. */
 const lossClasses = { MAE, MSE, RMSE, MAPE, SMAPE, HuberLoss, QuantileLoss, MQLoss, MASE, DistributionLoss }
 

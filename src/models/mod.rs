@@ -7,6 +7,8 @@
 //! pipeline (`data`, `train`, `forecast`), not in the models.
 
 mod activation;
+mod deepnpts;
+mod linear;
 mod lstm;
 pub mod memory;
 mod mlp;
@@ -15,14 +17,13 @@ mod multivariate;
 mod nbeats;
 mod nbeatsx;
 mod nhits;
-mod patchtst;
 pub mod options;
+mod patchtst;
 mod reader;
 mod revin;
+mod tide;
 mod tsmixer;
 mod tsmixerx;
-mod tide;
-mod deepnpts;
 
 use serde_json::Value;
 
@@ -42,6 +43,9 @@ pub use reader::OptionReader;
 /// Every model class this build implements, by NeuralForecast name: adding a model is one entry
 /// here (plus its JS class in lib/models.js).
 const REGISTRY: &[Entry] = &[
+    entry::<deepnpts::DeepNptsOptions>(),
+    entry::<linear::DLinearOptions>(),
+    entry::<linear::NLinearOptions>(),
     entry::<lstm::LstmOptions>(),
     entry::<mlp::MlpOptions>(),
     entry::<mlp_multivariate::MlpMultivariateOptions>(),
@@ -49,10 +53,9 @@ const REGISTRY: &[Entry] = &[
     entry::<nbeatsx::NbeatsxOptions>(),
     entry::<nhits::NhitsOptions>(),
     entry::<patchtst::PatchTstOptions>(),
+    entry::<tide::TideOptions>(),
     entry::<tsmixer::TsMixerOptions>(),
     entry::<tsmixerx::TsMixerxOptions>(),
-    entry::<tide::TideOptions>(),
-    entry::<deepnpts::DeepNptsOptions>(),
 ];
 
 /// A model's options, read and checked: everything a model file declares about itself, and the

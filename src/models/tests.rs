@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::*;
-use crate::nn::param_count;
+use crate::nn::{named_params, param_count};
 use crate::rng::Rng;
 use crate::tensor::gradcheck::check_gradients;
 use crate::tensor::interpolation_matrix;
@@ -35,6 +35,27 @@ pub(super) fn mv_batch(b: usize, l: usize, h: usize, n: usize, nx: usize, nf: us
 pub(super) fn forward(m: &dyn Model, b: &Batch) -> Tensor {
     let mut rng = Rng::seed(0);
     m.forward(b, &mut Ctx::eval(&mut rng))
+}
+
+/// Sets a model's parameters from NeuralForecast's, checking that the names line up.
+pub(super) fn load(m: &dyn Model, names: &[&str], values: &[f32]) {
+    let params = named_params(m);
+    assert_eq!(params.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(), names);
+    let mut at = 0;
+    for (_, p) in params {
+        let n = p.numel();
+        p.data_mut().copy_from_slice(&values[at..at + n]);
+        at += n;
+    }
+    assert_eq!(at, values.len());
+}
+
+/// Our forward output against NeuralForecast's, to f32 rounding.
+pub(super) fn assert_close(ours: &[f32], theirs: &[f32]) {
+    assert_eq!(ours.len(), theirs.len());
+    for (i, (a, b)) in ours.iter().zip(theirs).enumerate() {
+        assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()), "output {i}: ours {a}, NeuralForecast {b}");
+    }
 }
 
 #[test]
@@ -93,6 +114,11 @@ fn sample_options() -> Vec<(&'static str, serde_json::Value)> {
         ("DeepNPTS", json!({"h": 12, "inputSize": 24})),
         ("DeepNPTS", with(json!({"h": 5, "inputSize": 8, "hiddenSize": 16, "nLayers": 3, "loss": {"type": "MSE"}}), &exog)),
         ("DeepNPTS", json!({"h": 5, "inputSize": 8, "batchNorm": false, "dropout": 0.0, "histExogList": ["a"]})),
+
+        ("DLinear", json!({"h": 12, "inputSize": 24})),
+        ("DLinear", json!({"h": 5, "inputSize": 8, "movingAvgWindow": 11, "scalerType": "revin", "loss": {"type": "MQLoss"}})),
+        ("NLinear", json!({"h": 12, "inputSize": 24})),
+        ("NLinear", json!({"h": 5, "inputSize": 8, "loss": {"type": "DistributionLoss", "distribution": "StudentT"}})),
     ]
 }
 

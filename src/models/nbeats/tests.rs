@@ -3,6 +3,7 @@
 
 use serde_json::{json, Value};
 
+use crate::models::tests::{assert_close, load};
 use crate::models::{build, Batch, Model};
 use crate::nn::{named_params, param_count, Ctx};
 use crate::rng::Rng;
@@ -36,19 +37,6 @@ fn tensor(v: &[f32], shape: &[usize]) -> Tensor {
     Tensor::from_vec(v.to_vec(), shape)
 }
 
-/// Sets a model's parameters from NeuralForecast's, checking that the names line up.
-fn load(m: &dyn Model, names: &[&str], values: &[f32]) {
-    let params = named_params(m);
-    assert_eq!(params.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(), names);
-    let mut at = 0;
-    for (_, p) in params {
-        let n = p.numel();
-        p.data_mut().copy_from_slice(&values[at..at + n]);
-        at += n;
-    }
-    assert_eq!(at, values.len());
-}
-
 fn masked_first_two(b: usize, l: usize) -> Tensor {
     let mut mask = vec![1.0; b * l];
     mask[..2].fill(0.0);
@@ -58,13 +46,6 @@ fn masked_first_two(b: usize, l: usize) -> Tensor {
 fn eval(m: &dyn Model, batch: &Batch) -> Vec<f32> {
     let mut rng = Rng::seed(0);
     m.forward(batch, &mut Ctx::eval(&mut rng)).to_vec()
-}
-
-fn assert_close(ours: &[f32], theirs: &[f32]) {
-    assert_eq!(ours.len(), theirs.len());
-    for (i, (a, b)) in ours.iter().zip(theirs).enumerate() {
-        assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()), "output {i}: ours {a}, NeuralForecast {b}");
-    }
 }
 
 #[test]
