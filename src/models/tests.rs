@@ -51,6 +51,18 @@ pub(super) fn load(m: &dyn Model, names: &[&str], values: &[f32]) {
 }
 
 /// Our forward output against NeuralForecast's, to f32 rounding.
+/// The error `build` gives for options it must refuse.
+pub(super) fn error(class: &str, opts: serde_json::Value) -> crate::Error {
+    super::build(class, &opts).err().unwrap_or_else(|| panic!("{class} {opts} should be refused"))
+}
+
+/// h 4, inputSize 8, plus `extra`: the smallest options a constructor-error test varies.
+pub(super) fn base(extra: serde_json::Value) -> serde_json::Value {
+    let mut o = serde_json::json!({"h": 4, "inputSize": 8});
+    o.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+    o
+}
+
 pub(super) fn assert_close(ours: &[f32], theirs: &[f32]) {
     assert_eq!(ours.len(), theirs.len());
     for (i, (a, b)) in ours.iter().zip(theirs).enumerate() {

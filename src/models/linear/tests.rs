@@ -1,9 +1,9 @@
 //! DLinear and NLinear: forward equal to NeuralForecast's at the same weights, gradients through
 //! the decomposition, parameter counts and NeuralForecast's constructor errors.
 
-use serde_json::{json, Value};
+use serde_json::json;
 
-use crate::models::tests::{assert_close, forward, load};
+use crate::models::tests::{assert_close, base, error, forward, load};
 use crate::models::{build, Batch};
 use crate::nn::param_count;
 use crate::rng::Rng;
@@ -100,17 +100,8 @@ fn parameter_counts_match_neuralforecast() {
     }
 }
 
-fn error(class: &str, opts: Value) -> crate::Error {
-    build(class, &opts).err().unwrap_or_else(|| panic!("{class} {opts} should be refused"))
-}
-
 #[test]
 fn neuralforecast_constructor_errors_name_the_option() {
-    let base = |extra: Value| {
-        let mut o = json!({"h": 4, "inputSize": 8});
-        o.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
-        o
-    };
     // NeuralForecast: Exception('moving_avg_window should be uneven').
     for k in [0, 2, 24] {
         let e = error("DLinear", base(json!({"movingAvgWindow": k})));

@@ -1,9 +1,9 @@
 //! NBEATS and NBEATSx: forward pass equal to NeuralForecast's at the same weights, parameter
 //! counts, gradients through every basis, and NeuralForecast's constructor errors.
 
-use serde_json::{json, Value};
+use serde_json::json;
 
-use crate::models::tests::{assert_close, load};
+use crate::models::tests::{assert_close, base, error, load};
 use crate::models::{build, Batch, Model};
 use crate::nn::{named_params, param_count, Ctx};
 use crate::rng::Rng;
@@ -161,17 +161,8 @@ fn nbeatsx_dropout_only_in_training() {
     assert!(names.contains(&"blocks.0.layers.4.weight".to_string()), "{names:?}");
 }
 
-fn error(class: &str, opts: Value) -> crate::Error {
-    build(class, &opts).err().unwrap_or_else(|| panic!("{class} {opts} should be refused"))
-}
-
 #[test]
 fn neuralforecast_constructor_errors_name_the_option() {
-    let base = |extra: Value| {
-        let mut o = json!({"h": 4, "inputSize": 8});
-        o.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
-        o
-    };
     for class in ["NBEATS", "NBEATSx"] {
         for (opts, kind, needle) in [
             // h == 1 with trend or seasonality (NeuralForecast: Exception)
