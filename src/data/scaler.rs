@@ -107,9 +107,10 @@ fn lower_median(values: &[f32]) -> f32 {
     if values.is_empty() {
         return 0.0;
     }
+    // Selection, not a sort: the robust scaler takes two medians per window every step.
     let mut v = values.to_vec();
-    v.sort_by(f32::total_cmp);
-    v[(v.len() - 1) / 2]
+    let k = (v.len() - 1) / 2;
+    *v.select_nth_unstable_by(k, f32::total_cmp).1
 }
 
 #[cfg(test)]

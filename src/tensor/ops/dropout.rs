@@ -24,7 +24,9 @@ impl Tensor {
         if !train || p <= 0.0 {
             return self.clone();
         }
-        let keep = 1.0 / (1.0 - p);
+        // p = 1 drops everything (PyTorch gives zeros); 1/(1-p) would be inf for the one draw
+        // that can reach the threshold.
+        let keep = if p >= 1.0 { 0.0 } else { 1.0 / (1.0 - p) };
         // A value is dropped when its uniform 32-bit draw falls below p·2³².
         let threshold = (p as f64 * 4_294_967_296.0).min(u32::MAX as f64) as u32;
         let mut draws = vec![0u32; self.numel()];
@@ -59,5 +61,11 @@ mod tests {
         let mean = y.iter().sum::<f32>() / 10_000.0;
         assert!((mean - 1.0).abs() < 0.03, "mean {mean}");
         assert_eq!(x.dropout(0.25, false, &mut Rng::seed(1)).to_vec(), x.to_vec());
+    }
+
+    #[test]
+    fn p_one_drops_everything() {
+        let y = Tensor::ones(&[10_000]).dropout(1.0, true, &mut Rng::seed(1)).to_vec();
+        assert!(y.iter().all(|v| *v == 0.0));
     }
 }
