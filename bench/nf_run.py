@@ -43,6 +43,9 @@ elif dataset == "household_power":
 else:
     raise SystemExit(f"unknown dataset {dataset}")
 
+# Extra constructor arguments (snake_case), the counterpart of nd_run.mjs's ND_OPTIONS.
+cfg.update(json.loads(os.environ.get("NF_OPTIONS", "{}")))
+
 MULTIVARIATE = {"MLPMultivariate", "TSMixer", "TSMixerx"}
 if model_name in MULTIVARIATE:
     cfg["n_series"] = train.unique_id.nunique()
