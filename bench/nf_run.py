@@ -1,6 +1,7 @@
 """One harness run of NeuralForecast: fit + predict + single-series latency; prints one JSON line.
 
     python bench/nf_run.py <dataset> <model> <seed>
+    NF_OPTIONS='{"scaler_type": "standard"}' python bench/nf_run.py ...   (extra arguments, snake_case)
 
 Same data, configuration and thread count as bench/nd_run.mjs (2 torch threads,
 OMP_WAIT_POLICY=PASSIVE set by the caller so idle threads do not spin).
