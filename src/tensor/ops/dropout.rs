@@ -1,8 +1,20 @@
 //! Inverted dropout: zero each value with probability p and scale the rest by 1/(1-p), so
 //! evaluation needs no rescaling. The mask comes from the caller's seeded stream.
 
+use rayon::prelude::*;
+
+use super::binary::PARALLEL_ELEMS;
 use crate::rng::Rng;
 use crate::tensor::{Backward, Tensor};
+
+/// `x · scale` elementwise, on the thread pool when large.
+fn scaled(x: &[f32], scale: &[f32]) -> Vec<f32> {
+    if x.len() >= PARALLEL_ELEMS {
+        x.par_iter().zip(scale).map(|(x, s)| x * s).collect()
+    } else {
+        x.iter().zip(scale).map(|(x, s)| x * s).collect()
+    }
+}
 
 struct DropoutBackward {
     /// 0 for dropped values, 1/(1-p) for kept ones.
@@ -11,7 +23,7 @@ struct DropoutBackward {
 
 impl Backward for DropoutBackward {
     fn backward(&self, _inputs: &[Tensor], _out: &Tensor, g: &[f32]) -> Vec<Option<Vec<f32>>> {
-        vec![Some(g.iter().zip(&self.scale).map(|(g, s)| g * s).collect())]
+        vec![Some(scaled(g, &self.scale))]
     }
     fn name(&self) -> &'static str {
         "dropout"
@@ -31,8 +43,12 @@ impl Tensor {
         let threshold = (p as f64 * 4_294_967_296.0).min(u32::MAX as f64) as u32;
         let mut draws = vec![0u32; self.numel()];
         rng.fill_u32(&mut draws);
-        let scale: Vec<f32> = draws.iter().map(|&u| if u < threshold { 0.0 } else { keep }).collect();
-        let out = self.data().iter().zip(&scale).map(|(x, s)| x * s).collect();
+        let scale: Vec<f32> = if draws.len() >= PARALLEL_ELEMS {
+            draws.par_iter().map(|&u| if u < threshold { 0.0 } else { keep }).collect()
+        } else {
+            draws.iter().map(|&u| if u < threshold { 0.0 } else { keep }).collect()
+        };
+        let out = scaled(&self.data(), &scale);
         Tensor::from_op(out, self.shape(), &[self], DropoutBackward { scale })
     }
 }
