@@ -545,7 +545,7 @@ export interface NeuralForecastOptions {
 
 /**
  * Fits, predicts, cross-validates, saves and loads models on long-format data. Work runs off the
- * JS thread; every method returns a Promise.
+ * JS thread; every method that runs models returns a Promise.
  *
  * @example
  * import { NeuralForecast, NHITS } from 'neuro-divergent'
@@ -560,6 +560,18 @@ export declare class NeuralForecast {
   fit<R extends Row>(df: Frame<R>, options?: FitOptions): Promise<void>
   predict<D extends Row, F extends Row>(options?: PredictOptions<D, F>): Promise<OutputFrame>
   crossValidation<R extends Row>(df: Frame<R>, options?: CrossValidationOptions): Promise<OutputFrame>
+  /**
+   * NeuralForecast's `make_future_dataframe`: `unique_id` and `ds` of the `h` steps (default: the
+   * models' horizon) after the end of every series of `df`, or of the data seen in `fit`; add the
+   * `futrExogList` columns and pass it as `predict`'s `futrDf`. Synchronous (no model work).
+   *
+   * @example
+   * const futr = nf.makeFutureDataframe()
+   * const fc = await nf.predict({ futrDf: { ...futr, promo: Float64Array.from(futr.ds, () => 0) } })
+   */
+  makeFutureDataframe<R extends Row>(df?: Frame<R> | null, h?: number): OutputFrame
+  /** NeuralForecast's `get_missing_future`: the rows of `makeFutureDataframe(df, h)` that `futrDf` lacks (matched on `unique_id` and `ds`). */
+  getMissingFuture<F extends Row, R extends Row>(futrDf: Frame<F>, df?: Frame<R> | null, h?: number): OutputFrame
   /** Writes one versioned, checksummed file, atomically. */
   save(path: string): Promise<void>
   static load(path: string): Promise<NeuralForecast>

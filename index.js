@@ -147,6 +147,14 @@ function warnShortSeries(frame, list, where) {
  * await nf.fit(df)
  * const forecast = await nf.predict()
  */
+/** The optional `h` of makeFutureDataframe/getMissingFuture: a positive integer or undefined. */
+function futureHorizon(h, where) {
+  if (h === undefined || h === null) return undefined
+  if (typeof h !== 'number' || !Number.isInteger(h)) throw new TypeError(`${where}: 'h' must be a positive integer, got ${describe(h)}`)
+  if (h < 1 || h > 1e6) throw new RangeError(`${where}: 'h' must be between 1 and 1000000, got ${h}`)
+  return h
+}
+
 class NeuralForecast {
   constructor(options) {
     const opts = checkKeys(options, CONSTRUCTOR_OPTIONS, 'NeuralForecast')
@@ -223,6 +231,31 @@ class NeuralForecast {
     const staticDf = opts.staticDf === undefined ? undefined : toNative(opts.staticDf, 'staticDf', { requireY: false, requireDs: false, keep: used.staticDf }).frame
     const out = await wrap(() => this._native.predict(df, futrDf, staticDf))
     return fromNative(out, kinds)
+  }
+
+  /**
+   * NeuralForecast's `make_future_dataframe`: `unique_id` and `ds` of the `h` steps (default: the
+   * models' horizon) after the end of every series of `df`, or of the data seen in `fit`. Add the
+   * `futrExogList` columns to it and pass it as `predict`'s `futrDf`.
+   */
+  makeFutureDataframe(df, h) {
+    const { frame, kinds } = this._historyFrame(df, 'makeFutureDataframe')
+    return fromNative(wrap(() => this._native.makeFutureDataframe(frame, futureHorizon(h, 'makeFutureDataframe'))), kinds)
+  }
+
+  /** NeuralForecast's `get_missing_future`: the rows of `makeFutureDataframe(df, h)` that `futrDf` lacks. */
+  getMissingFuture(futrDf, df, h) {
+    const { frame, kinds } = this._historyFrame(df, 'getMissingFuture')
+    const futr = toNative(futrDf, 'futrDf', { requireY: false, keep: new Set() }).frame
+    return fromNative(wrap(() => this._native.getMissingFuture(futr, frame, futureHorizon(h, 'getMissingFuture'))), kinds)
+  }
+
+  /** `df` converted (only its ids, ds and y are needed), or the fitted data's kinds when absent. */
+  _historyFrame(df, where) {
+    if (df === undefined || df === null) return { frame: undefined, kinds: this._kinds ?? { id: 'string', ds: 'number' } }
+    const n = toNative(df, 'df', { keep: new Set() })
+    this._checkDsKind(n.kinds, where)
+    return n
   }
 
   /**

@@ -202,3 +202,28 @@ test('futrDf with a fractional numeric freq takes the row at each exact ds', asy
   const twice = [...future, future[1]]
   await assert.rejects(nf.predict({ futrDf: { unique_id: twice.map(() => 's'), ds: twice, x: Float64Array.from(twice) } }), /2 rows for series 's' at ds 20.5/)
 })
+
+test('makeFutureDataframe and getMissingFuture give the horizon rows, as NeuralForecast', async () => {
+  const rows = airPassengers()
+  const two = [...rows.slice(0, 60).map((r) => ({ ...r, unique_id: 'b' })), ...rows]
+  const nf = new NeuralForecast({ models: [new MLP({ ...quick, h: 3 })], freq: 'ME' })
+  assert.throws(() => nf.makeFutureDataframe(), /before fit/)
+  await nf.fit(two)
+  const futr = nf.makeFutureDataframe()
+  assert.deepEqual(futr.unique_id, ['AirPassengers', 'AirPassengers', 'AirPassengers', 'b', 'b', 'b'])
+  // Input ds were 'YYYY-MM-DD' strings, so are these: month ends after 1960-12-31 and after b's last month (1953-12-31), calendar-aware.
+  assert.deepEqual(futr.ds, ['1961-01-31', '1961-02-28', '1961-03-31', '1954-01-31', '1954-02-28', '1954-03-31'])
+  assert.equal(nf.makeFutureDataframe(undefined, 5).unique_id.length, 10)
+  // From a new df: its own ends.
+  const fromNew = nf.makeFutureDataframe(rows.slice(0, 24), 1)
+  assert.deepEqual(fromNew.unique_id, ['AirPassengers'])
+  assert.equal((fromNew.ds as string[])[0], '1951-01-31')
+  // getMissingFuture: what a partial futrDf lacks.
+  const partial = { unique_id: futr.unique_id.slice(0, 4), ds: (futr.ds as string[]).slice(0, 4) }
+  const missing = nf.getMissingFuture(partial)
+  assert.deepEqual(missing.unique_id, ['b', 'b'])
+  assert.deepEqual(missing.ds, ['1954-02-28', '1954-03-31'])
+  assert.equal(nf.getMissingFuture(futr).unique_id.length, 0)
+  assert.throws(() => nf.makeFutureDataframe(undefined, 0), RangeError)
+  assert.throws(() => nf.makeFutureDataframe(undefined, 1.5 as number), TypeError)
+})

@@ -41,6 +41,9 @@ pub struct NeuralForecast {
     pub extra: serde_json::Value,
 }
 
+/// Rows `makeFutureDataframe` may return: an `h` that would need more is a caller's mistake.
+const MAX_FUTURE_ROWS: usize = 100_000_000;
+
 pub(super) fn parse_freq(spec: &FreqSpec) -> Result<Freq> {
     match spec {
         FreqSpec::Alias(a) => Freq::parse(a),
@@ -211,13 +214,7 @@ impl NeuralForecast {
             None => &self.statics,
         };
         let h = self.h();
-        let mut out = OutputFrame::default();
-        for s in &data.series {
-            for k in 1..=h {
-                out.unique_id.push(s.id.clone());
-                out.ds.push(self.freq.advance(s.last_ds(), k as i64));
-            }
-        }
+        let mut out = self.future_of(data, h);
         for m in &self.models {
             let multivariate = checked_multivariate(m.as_ref(), data, "df")?;
             let spec = Self::window_spec(m.as_ref(), data)?;
@@ -230,6 +227,56 @@ impl NeuralForecast {
             let loss = m.common().loss();
             let values = forecast_columns(m.as_ref(), &inputs, &windows, cancel)?;
             push_columns(&mut out, &loss.output_names(&model_name(m.as_ref())), &values, loss.columns());
+        }
+        Ok(out)
+    }
+
+    /// `unique_id` and `ds` of the `h` steps after the end of every series, in predict's row
+    /// order.
+    fn future_of(&self, data: &Dataset, h: usize) -> OutputFrame {
+        let mut out = OutputFrame::default();
+        for s in &data.series {
+            for k in 1..=h {
+                out.unique_id.push(s.id.clone());
+                out.ds.push(self.freq.advance(s.last_ds(), k as i64));
+            }
+        }
+        out
+    }
+
+    /// NeuralForecast's `make_future_dataframe`: the rows a `futrDf` needs (`h` steps, default the
+    /// models' horizon, after the end of every series of `df`, or of the data seen in fit).
+    pub fn make_future_frame(&self, df: Option<&InputFrame>, h: Option<usize>) -> Result<OutputFrame> {
+        if !self.is_fitted() {
+            return Err(Error::value("makeFutureDataframe() before fit(): fit the models first, or load a saved NeuralForecast"));
+        }
+        let h = h.unwrap_or_else(|| self.h());
+        let own;
+        let data = match df {
+            Some(df) => {
+                own = self.dataset(df, "df")?;
+                &own
+            }
+            None => self.data.as_ref().ok_or_else(|| Error::value("makeFutureDataframe() needs the fitted data or a df"))?,
+        };
+        let rows = data.series.len().saturating_mul(h);
+        if rows > MAX_FUTURE_ROWS {
+            return Err(Error::range(format!("makeFutureDataframe: {} series × h {h} is {rows} rows, more than the {MAX_FUTURE_ROWS} allowed", data.series.len())));
+        }
+        Ok(self.future_of(data, h))
+    }
+
+    /// NeuralForecast's `get_missing_future`: the rows of `make_future_frame(df, h)` that `futr_df`
+    /// lacks (matched on `unique_id` and `ds`).
+    pub fn missing_future(&self, futr_df: &InputFrame, df: Option<&InputFrame>, h: Option<usize>) -> Result<OutputFrame> {
+        let expected = self.make_future_frame(df, h)?;
+        let have: std::collections::HashSet<(&str, u64)> = futr_df.unique_id.iter().zip(&futr_df.ds).map(|(id, ds)| (id.as_str(), ds.to_bits())).collect();
+        let mut out = OutputFrame::default();
+        for (id, ds) in expected.unique_id.into_iter().zip(expected.ds) {
+            if !have.contains(&(id.as_str(), ds.to_bits())) {
+                out.unique_id.push(id);
+                out.ds.push(ds);
+            }
         }
         Ok(out)
     }

@@ -19,7 +19,7 @@ use serde_json::Value;
 use crate::error::Error;
 use crate::forecast::{CvOptions, FitOptions, FreqSpec, ModelSpec, NeuralForecast, Shared};
 use error::{guarded, to_js};
-use frame::{to_input, NativeFrame};
+use frame::{to_input, to_output, NativeFrame, NativeOutput};
 use tasks::{LoadTask, PredictCall, SaveTask, WriteCall};
 
 /// One progress report, as `onProgress` receives it.
@@ -176,6 +176,25 @@ impl Forecaster {
     #[napi(catch_unwind)]
     pub fn extra(&self) -> napi::Result<String> {
         guarded("extra", || Ok(self.inner.extra().to_string()))
+    }
+
+    /// NeuralForecast's `make_future_dataframe`: `unique_id` and `ds` of the horizon of every series.
+    #[napi(catch_unwind)]
+    pub fn make_future_dataframe(&self, df: Option<NativeFrame>, h: Option<u32>) -> napi::Result<NativeOutput> {
+        guarded("makeFutureDataframe", || {
+            let df = df.as_ref().map(to_input).transpose()?;
+            Ok(to_output(self.inner.current().make_future_frame(df.as_ref(), h.map(|h| h as usize))?))
+        })
+    }
+
+    /// NeuralForecast's `get_missing_future`: the horizon rows `futr_df` lacks.
+    #[napi(catch_unwind)]
+    pub fn get_missing_future(&self, futr_df: NativeFrame, df: Option<NativeFrame>, h: Option<u32>) -> napi::Result<NativeOutput> {
+        guarded("getMissingFuture", || {
+            let futr = to_input(&futr_df)?;
+            let df = df.as_ref().map(to_input).transpose()?;
+            Ok(to_output(self.inner.current().missing_future(&futr, df.as_ref(), h.map(|h| h as usize))?))
+        })
     }
 
     /// Output column names, model by model.
