@@ -147,14 +147,6 @@ function warnShortSeries(frame, list, where) {
  * await nf.fit(df)
  * const forecast = await nf.predict()
  */
-/** The optional `h` of makeFutureDataframe/getMissingFuture: a positive integer or undefined. */
-function futureHorizon(h, where) {
-  if (h === undefined || h === null) return undefined
-  if (typeof h !== 'number' || !Number.isInteger(h)) throw new TypeError(`${where}: 'h' must be a positive integer, got ${describe(h)}`)
-  if (h < 1 || h > 1e6) throw new RangeError(`${where}: 'h' must be between 1 and 1000000, got ${h}`)
-  return h
-}
-
 class NeuralForecast {
   constructor(options) {
     const opts = checkKeys(options, CONSTRUCTOR_OPTIONS, 'NeuralForecast')
@@ -240,14 +232,14 @@ class NeuralForecast {
    */
   makeFutureDataframe(df, h) {
     const { frame, kinds } = this._historyFrame(df, 'makeFutureDataframe')
-    return fromNative(wrap(() => this._native.makeFutureDataframe(frame, futureHorizon(h, 'makeFutureDataframe'))), kinds)
+    return fromNative(wrap(() => this._native.makeFutureDataframe(frame, count(h ?? undefined, 'h', 'makeFutureDataframe', 1))), kinds)
   }
 
   /** NeuralForecast's `get_missing_future`: the rows of `makeFutureDataframe(df, h)` that `futrDf` lacks. */
   getMissingFuture(futrDf, df, h) {
     const { frame, kinds } = this._historyFrame(df, 'getMissingFuture')
     const futr = toNative(futrDf, 'futrDf', { requireY: false, keep: new Set() }).frame
-    return fromNative(wrap(() => this._native.getMissingFuture(futr, frame, futureHorizon(h, 'getMissingFuture'))), kinds)
+    return fromNative(wrap(() => this._native.getMissingFuture(futr, frame, count(h ?? undefined, 'h', 'getMissingFuture', 1))), kinds)
   }
 
   /** `df` converted (only its ids, ds and y are needed), or the fitted data's kinds when absent. */

@@ -194,14 +194,8 @@ impl NeuralForecast {
     }
 
     fn predict_here(&self, df: Option<&InputFrame>, futr_df: Option<&InputFrame>, static_df: Option<&InputFrame>, cancel: &AtomicBool) -> Result<OutputFrame> {
-        let own;
-        let data = match df {
-            Some(df) => {
-                own = self.dataset(df, "df")?;
-                &own
-            }
-            None => self.data.as_ref().ok_or_else(|| Error::value("predict() before fit(): fit the models first, or load a saved NeuralForecast"))?,
-        };
+        let data = self.history(df, "predict() before fit(): fit the models first, or load a saved NeuralForecast")?;
+        let data = data.as_ref();
         if !self.is_fitted() {
             return Err(Error::value("predict() before fit(): fit the models first, or load a saved NeuralForecast"));
         }
@@ -231,6 +225,14 @@ impl NeuralForecast {
         Ok(out)
     }
 
+    /// The series of `df` when given, else the data seen in fit (`missing` is the error without it).
+    fn history(&self, df: Option<&InputFrame>, missing: &str) -> Result<std::borrow::Cow<'_, Dataset>> {
+        Ok(match df {
+            Some(df) => std::borrow::Cow::Owned(self.dataset(df, "df")?),
+            None => std::borrow::Cow::Borrowed(self.data.as_ref().ok_or_else(|| Error::value(missing))?),
+        })
+    }
+
     /// `unique_id` and `ds` of the `h` steps after the end of every series, in predict's row
     /// order.
     fn future_of(&self, data: &Dataset, h: usize) -> OutputFrame {
@@ -251,14 +253,8 @@ impl NeuralForecast {
             return Err(Error::value("makeFutureDataframe() before fit(): fit the models first, or load a saved NeuralForecast"));
         }
         let h = h.unwrap_or_else(|| self.h());
-        let own;
-        let data = match df {
-            Some(df) => {
-                own = self.dataset(df, "df")?;
-                &own
-            }
-            None => self.data.as_ref().ok_or_else(|| Error::value("makeFutureDataframe() needs the fitted data or a df"))?,
-        };
+        let data = self.history(df, "makeFutureDataframe() needs the fitted data or a df")?;
+        let data = data.as_ref();
         let rows = data.series.len().saturating_mul(h);
         if rows > MAX_FUTURE_ROWS {
             return Err(Error::range(format!("makeFutureDataframe: {} series × h {h} is {rows} rows, more than the {MAX_FUTURE_ROWS} allowed", data.series.len())));
