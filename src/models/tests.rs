@@ -50,7 +50,6 @@ pub(super) fn load(m: &dyn Model, names: &[&str], values: &[f32]) {
     assert_eq!(at, values.len());
 }
 
-/// Our forward output against NeuralForecast's, to f32 rounding.
 /// The error `build` gives for options it must refuse.
 pub(super) fn error(class: &str, opts: serde_json::Value) -> crate::Error {
     super::build(class, &opts).err().unwrap_or_else(|| panic!("{class} {opts} should be refused"))
@@ -63,6 +62,7 @@ pub(super) fn base(extra: serde_json::Value) -> serde_json::Value {
     o
 }
 
+/// Our forward output against NeuralForecast's, to f32 rounding.
 pub(super) fn assert_close(ours: &[f32], theirs: &[f32]) {
     assert_eq!(ours.len(), theirs.len());
     for (i, (a, b)) in ours.iter().zip(theirs).enumerate() {
