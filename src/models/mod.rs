@@ -9,7 +9,6 @@
 mod activation;
 mod deepnpts;
 mod linear;
-mod lstm;
 pub mod memory;
 mod mlp;
 mod mlp_multivariate;
@@ -19,8 +18,10 @@ mod nbeatsx;
 mod nhits;
 pub mod options;
 mod patchtst;
+mod recurrent;
 mod reader;
 mod revin;
+mod seq_decoder;
 mod tide;
 mod tsmixer;
 mod tsmixerx;
@@ -33,7 +34,6 @@ use crate::nn::{Ctx, Module};
 use crate::rng::Rng;
 use crate::tensor::Tensor;
 
-pub use lstm::Lstm;
 pub use mlp::Mlp;
 pub use nhits::Nhits;
 pub use patchtst::PatchTst;
@@ -46,7 +46,7 @@ const REGISTRY: &[Entry] = &[
     entry::<deepnpts::DeepNptsOptions>(),
     entry::<linear::DLinearOptions>(),
     entry::<linear::NLinearOptions>(),
-    entry::<lstm::LstmOptions>(),
+    entry::<recurrent::LstmOptions>(),
     entry::<mlp::MlpOptions>(),
     entry::<mlp_multivariate::MlpMultivariateOptions>(),
     entry::<nbeats::NbeatsOptions>(),
@@ -56,6 +56,8 @@ const REGISTRY: &[Entry] = &[
     entry::<tide::TideOptions>(),
     entry::<tsmixer::TsMixerOptions>(),
     entry::<tsmixerx::TsMixerxOptions>(),
+    entry::<recurrent::RnnOptions>(),
+    entry::<recurrent::GruOptions>(),
 ];
 
 /// A model's options, read and checked: everything a model file declares about itself, and the

@@ -23,7 +23,7 @@ pub enum Cell {
 }
 
 impl Cell {
-    fn gates(self) -> usize {
+    pub fn gates(self) -> usize {
         match self {
             Cell::Rnn { .. } => 1,
             Cell::Lstm => 4,
