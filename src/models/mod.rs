@@ -24,6 +24,7 @@ mod revin;
 mod tide;
 mod tsmixer;
 mod tsmixerx;
+mod vanillatransformer;
 
 use serde_json::Value;
 
@@ -56,6 +57,7 @@ const REGISTRY: &[Entry] = &[
     entry::<tide::TideOptions>(),
     entry::<tsmixer::TsMixerOptions>(),
     entry::<tsmixerx::TsMixerxOptions>(),
+    entry::<vanillatransformer::VanillaTransformerOptions>(),
 ];
 
 /// A model's options, read and checked: everything a model file declares about itself, and the
