@@ -25,6 +25,7 @@ mod seq_decoder;
 mod tide;
 mod tsmixer;
 mod tsmixerx;
+mod vanillatransformer;
 
 use serde_json::Value;
 
@@ -58,6 +59,7 @@ const REGISTRY: &[Entry] = &[
     entry::<tsmixerx::TsMixerxOptions>(),
     entry::<recurrent::RnnOptions>(),
     entry::<recurrent::GruOptions>(),
+    entry::<vanillatransformer::VanillaTransformerOptions>(),
 ];
 
 /// A model's options, read and checked: everything a model file declares about itself, and the

@@ -135,6 +135,8 @@ fn sample_options() -> Vec<(&'static str, serde_json::Value)> {
         ("DLinear", json!({"h": 5, "inputSize": 8, "movingAvgWindow": 11, "scalerType": "revin", "loss": {"type": "MQLoss"}})),
         ("NLinear", json!({"h": 12, "inputSize": 24})),
         ("NLinear", json!({"h": 5, "inputSize": 8, "loss": {"type": "DistributionLoss", "distribution": "StudentT"}})),
+        ("VanillaTransformer", json!({"h": 12, "inputSize": 24})),
+        ("VanillaTransformer", json!({"h": 5, "inputSize": 9, "hiddenSize": 10, "nHead": 3, "convHiddenSize": 6, "encoderLayers": 3, "decoderLayers": 2, "activation": "relu", "decoderInputSizeMultiplier": 0.3, "futrExogList": ["c"], "loss": {"type": "MQLoss"}})),
     ]
 }
 

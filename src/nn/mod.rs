@@ -9,6 +9,7 @@ mod module;
 mod norm;
 mod revin;
 mod rnn;
+pub mod transformer;
 
 pub use attention::{AttentionMask, MultiHeadAttention};
 pub use conv::{Conv1d, Conv2d};

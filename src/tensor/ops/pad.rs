@@ -9,6 +9,23 @@ pub enum PadMode {
     Constant(f32),
     /// Repeat the edge value (series decomposition in Autoformer/DLinear pads this way).
     Replicate,
+    /// Wrap around: the axis continues periodically (PyTorch's `padding_mode="circular"`,
+    /// the token embedding of Informer-style transformers).
+    Circular,
+}
+
+impl PadMode {
+    /// The source index along an axis of length `n` that padded position `src` copies, or None
+    /// where the pad is a constant.
+    fn source(self, src: isize, n: usize) -> Option<usize> {
+        let n = n as isize;
+        match self {
+            PadMode::Constant(_) if src < 0 || src >= n => None,
+            PadMode::Constant(_) => Some(src as usize),
+            PadMode::Replicate => Some(src.clamp(0, n - 1) as usize),
+            PadMode::Circular => Some(src.rem_euclid(n) as usize),
+        }
+    }
 }
 
 struct PadBackward {
@@ -27,11 +44,7 @@ impl Backward for PadBackward {
         for o in 0..outer {
             for j in 0..m {
                 let src = j as isize - self.before as isize;
-                let i = match self.mode {
-                    PadMode::Constant(_) if src < 0 || src >= n as isize => continue,
-                    PadMode::Constant(_) => src as usize,
-                    PadMode::Replicate => src.clamp(0, n as isize - 1) as usize,
-                };
+                let Some(i) = self.mode.source(src, n) else { continue };
                 let gs = &g[(o * m + j) * inner..(o * m + j + 1) * inner];
                 gx[(o * n + i) * inner..(o * n + i + 1) * inner].iter_mut().zip(gs).for_each(|(d, s)| *d += s);
             }
@@ -73,7 +86,7 @@ impl Tensor {
         let axis = axis_index(axis, self.rank());
         let shape = self.shape();
         let n = shape[axis];
-        assert!(n > 0 || matches!(mode, PadMode::Constant(_)), "replicate padding of an empty axis");
+        assert!(n > 0 || matches!(mode, PadMode::Constant(_)), "replicate or circular padding of an empty axis");
         let outer = numel(&shape[..axis]);
         let inner = numel(&shape[axis + 1..]);
         let m = n + before + after;
@@ -82,12 +95,10 @@ impl Tensor {
         for o in 0..outer {
             for j in 0..m {
                 let src = j as isize - before as isize;
-                match mode {
-                    PadMode::Constant(v) if src < 0 || src >= n as isize => out.extend(std::iter::repeat(v).take(inner)),
-                    _ => {
-                        let i = src.clamp(0, n as isize - 1) as usize;
-                        out.extend_from_slice(&xd[(o * n + i) * inner..(o * n + i + 1) * inner]);
-                    }
+                match (mode.source(src, n), mode) {
+                    (Some(i), _) => out.extend_from_slice(&xd[(o * n + i) * inner..(o * n + i + 1) * inner]),
+                    (None, PadMode::Constant(v)) => out.extend(std::iter::repeat(v).take(inner)),
+                    (None, _) => unreachable!("only constant padding has no source"),
                 }
             }
         }
@@ -132,6 +143,8 @@ mod tests {
         let x = Tensor::from_vec(vec![1.0, 2.0, 3.0], &[1, 3]);
         assert_eq!(x.pad(1, 2, 1, PadMode::Replicate).to_vec(), vec![1.0, 1.0, 1.0, 2.0, 3.0, 3.0]);
         assert_eq!(x.pad(-1, 1, 0, PadMode::Constant(9.0)).to_vec(), vec![9.0, 1.0, 2.0, 3.0]);
+        // Wider than the axis: wraps more than once.
+        assert_eq!(x.pad(1, 1, 4, PadMode::Circular).to_vec(), vec![3.0, 1.0, 2.0, 3.0, 1.0, 2.0, 3.0, 1.0]);
         assert_eq!(x.cumsum(1).to_vec(), vec![1.0, 3.0, 6.0]);
         assert_eq!(x.repeat_axis(0, 2).shape(), &[2, 3]);
     }
@@ -141,6 +154,7 @@ mod tests {
         let x = vec![Tensor::randn(&[2, 4, 3], &mut Rng::seed(101))];
         check_gradients("pad constant", |x| x[0].pad(1, 2, 3, PadMode::Constant(0.5)), &x);
         check_gradients("pad replicate", |x| x[0].pad(2, 3, 1, PadMode::Replicate), &x);
+        check_gradients("pad circular", |x| x[0].pad(1, 1, 6, PadMode::Circular), &x);
         check_gradients("repeat", |x| x[0].repeat_axis(0, 3), &x);
         check_gradients("cumsum", |x| x[0].cumsum(1), &x);
         check_gradients("cumsum∘permute", |x| x[0].permute(&[2, 0, 1]).cumsum(-1), &x);
