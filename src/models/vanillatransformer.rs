@@ -20,7 +20,7 @@ use crate::tensor::Tensor;
 pub struct VanillaTransformerOptions {
     decoder_input_size_multiplier: f64,
     hidden_size: usize,
-    dropout: f32,
+    dropout: f64,
     n_head: usize,
     conv_hidden_size: usize,
     activation: String,
@@ -55,7 +55,7 @@ impl Spec for VanillaTransformerOptions {
         Ok(VanillaTransformerOptions {
             decoder_input_size_multiplier: r.f64_in("decoderInputSizeMultiplier", 0.5, 0.0, 1.0, true)?,
             hidden_size: r.usize_min("hiddenSize", 128, 1)?,
-            dropout: r.f64_in("dropout", 0.05, 0.0, 0.99, false)? as f32,
+            dropout: r.f64_in("dropout", 0.05, 0.0, 0.99, false)?,
             n_head: r.usize_min("nHead", 4, 1)?,
             conv_hidden_size: r.usize_min("convHiddenSize", 32, 1)?,
             activation: r.choice("activation", "gelu", &["relu", "gelu"])?,
@@ -114,7 +114,7 @@ impl Spec for VanillaTransformerOptions {
     }
 
     fn build(&self, c: &CommonOptions, outputs: usize, rng: &mut Rng) -> VanillaTransformer {
-        let (d, heads, ch, p) = (self.hidden_size, self.n_head, self.conv_hidden_size, self.dropout);
+        let (d, heads, ch, p) = (self.hidden_size, self.n_head, self.conv_hidden_size, self.dropout as f32);
         let gelu = self.activation == "gelu";
         let f = c.futr_exog_list.len();
         let enc_embedding = DataEmbedding::new(1, f, d, p, rng);
