@@ -317,6 +317,34 @@ export declare class LSTM extends Model {
   constructor(options: Omit<LSTMOptions, 'inputSize'> & { inputSize?: number })
 }
 
+export interface RNNOptions extends LSTMOptions {
+  /** Stored and shown but, as in NeuralForecast, never reaches the cell: it is always tanh (default 'tanh'). */
+  encoderActivation?: 'tanh' | 'relu'
+}
+
+/**
+ * Elman RNN encoder with an MLP decoder over the last `h` hidden states (NeuralForecast's RNN).
+ * `inputSize` -1 means 3·h. Defaults: scalerType 'robust', windowsBatchSize 128.
+ * @example new RNN({ h: 12, inputSize: 24 })
+ */
+export declare class RNN extends Model {
+  constructor(options: Omit<RNNOptions, 'inputSize'> & { inputSize?: number })
+}
+
+export interface GRUOptions extends LSTMOptions {
+  /** Deprecated in NeuralForecast (GRU's activations are fixed): accepted and ignored. */
+  encoderActivation?: string | null
+}
+
+/**
+ * GRU encoder with an MLP decoder over the last `h` hidden states (NeuralForecast's GRU).
+ * `inputSize` -1 means 3·h. Defaults: encoderHiddenSize 200, scalerType 'robust', windowsBatchSize 128.
+ * @example new GRU({ h: 12, inputSize: 24 })
+ */
+export declare class GRU extends Model {
+  constructor(options: Omit<GRUOptions, 'inputSize'> & { inputSize?: number })
+}
+
 export interface PatchTSTOptions extends CommonOptions {
   /** Encoder layers (default 3). */
   encoderLayers?: number
@@ -356,6 +384,35 @@ export interface PatchTSTOptions extends CommonOptions {
  */
 export declare class PatchTST extends Model {
   constructor(options: PatchTSTOptions)
+}
+
+export interface VanillaTransformerOptions extends CommonOptions {
+  /** Model width (default 128). */
+  hiddenSize?: number
+  /** Attention heads, at most hiddenSize (default 4). */
+  nHead?: number
+  /** Feed-forward width (default 32). */
+  convHiddenSize?: number
+  /** Dropout (default 0.05). */
+  dropout?: number
+  /** Encoder layers (default 2). */
+  encoderLayers?: number
+  /** Decoder layers (default 1). */
+  decoderLayers?: number
+  /** Feed-forward activation (default 'gelu'). */
+  activation?: 'gelu' | 'relu'
+  /** The decoder reads ceil(inputSize × this) past values before the h zeros; must give 1..inputSize-1 (default 0.5). */
+  decoderInputSizeMultiplier?: number
+}
+
+/**
+ * Encoder-decoder Transformer with the Informer family's embedding (NeuralForecast's
+ * VanillaTransformer; its decoder self-attention is unmasked, as NeuralForecast runs it).
+ * Future exogenous variables only. Defaults: maxSteps 5000, learningRate 1e-4.
+ * @example new VanillaTransformer({ h: 12, inputSize: 24 })
+ */
+export declare class VanillaTransformer extends Model {
+  constructor(options: VanillaTransformerOptions)
 }
 
 /** Options of the multivariate models, which forecast all series of a frame jointly. */

@@ -1,5 +1,8 @@
-import { readFileSync } from 'node:fs'
+import assert from 'node:assert/strict'
+import { mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { NeuralForecast } from '../index.js'
 
 export interface AirRow {
   unique_id: string
@@ -28,3 +31,38 @@ export function mae(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 /** Small, fast model options for tests that exercise the API rather than accuracy. */
 export const quick = { h: 12, inputSize: 24, maxSteps: 5, windowsBatchSize: 32, scalerType: 'standard' as const }
+
+/** The rows of AirPassengers with a month-of-year exogenous column (in [0, 1)). */
+export function airPassengersWithMonth() {
+  return airPassengers().map((r, i) => ({ ...r, month: (i % 12) / 12 }))
+}
+
+/**
+ * What every model's test asks on AirPassengers' last year: the forecast beats `bound` (seasonal
+ * naive, unless a model cannot follow a trend), the same seed repeats it exactly, another seed
+ * changes it, and a save/load round trip predicts it exactly.
+ */
+export async function learnsRepeatsRoundTrips(opts: {
+  name: string
+  make: (seed: number) => any
+  train: object[]
+  truth: number[]
+  bound: number
+  fit?: object
+  predict?: object
+}) {
+  const { name, make, train, truth, bound } = opts
+  const fit = async (seed: number) => {
+    const nf = new NeuralForecast({ models: [make(seed)], freq: 'ME' })
+    await nf.fit(train as any, opts.fit as any)
+    return { nf, fc: await nf.predict(opts.predict as any) }
+  }
+  const { nf, fc } = await fit(1)
+  const ours = mae(fc[name] as Float64Array, truth)
+  assert.ok(ours < bound, `${name} MAE ${ours} should beat ${bound}`)
+  assert.deepEqual((await fit(1)).fc, fc, 'same seed, same forecast')
+  assert.notDeepEqual((await fit(2)).fc[name], fc[name], 'another seed, another forecast')
+  const path = join(mkdtempSync(join(tmpdir(), `nd-${name}-`)), 'm.nd')
+  await nf.save(path)
+  assert.deepEqual(await (await NeuralForecast.load(path)).predict(opts.predict as any), fc)
+}

@@ -2,11 +2,8 @@
 // load exactly, and NeuralForecast's constructor errors throw at `new`, naming the option.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { NeuralForecast, DLinear, NLinear } from '../index.js'
-import { airPassengers, mae } from './helpers'
+import { DLinear, NLinear } from '../index.js'
+import { airPassengers, learnsRepeatsRoundTrips, mae } from './helpers'
 
 const rows = airPassengers()
 const train = rows.slice(0, -12)
@@ -15,21 +12,8 @@ const seasonalNaive = mae(train.slice(-12).map((r) => r.y), truth)
 const small = { h: 12, inputSize: 24, maxSteps: 300, learningRate: 1e-2, scalerType: 'standard' as const }
 
 for (const [name, M] of [['DLinear', DLinear], ['NLinear', NLinear]] as const) {
-  test(`${name} learns AirPassengers, repeats with a seed and saves/loads exactly`, async () => {
-    const fit = async (seed: number) => {
-      const nf = new NeuralForecast({ models: [new M({ ...small, randomSeed: seed })], freq: 'ME' })
-      await nf.fit(train)
-      return { nf, fc: await nf.predict() }
-    }
-    const { nf, fc } = await fit(1)
-    const ours = mae(fc[name] as Float64Array, truth)
-    assert.ok(ours < seasonalNaive, `${name} MAE ${ours} should beat seasonal naive ${seasonalNaive}`)
-    assert.deepEqual((await fit(1)).fc, fc, 'same seed, same forecast')
-    assert.notDeepEqual((await fit(2)).fc[name], fc[name], 'another seed, another forecast')
-    const path = join(mkdtempSync(join(tmpdir(), `nd-${name}-`)), 'm.nd')
-    await nf.save(path)
-    assert.deepEqual(await (await NeuralForecast.load(path)).predict(), fc)
-  })
+  test(`${name} learns AirPassengers, repeats with a seed and saves/loads exactly`, () =>
+    learnsRepeatsRoundTrips({ name, make: (seed) => new M({ ...small, randomSeed: seed }), train, truth, bound: seasonalNaive }))
 }
 
 test('NeuralForecast’s constructor errors throw at construction, naming the option', () => {

@@ -2,13 +2,10 @@
 // load exactly, and NeuralForecast's constructor errors throw at `new`, naming the option.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { NeuralForecast, TiDE, DeepNPTS, MQLoss, DistributionLoss } from '../index.js'
-import { airPassengers, mae } from './helpers'
+import { TiDE, DeepNPTS, MQLoss, DistributionLoss } from '../index.js'
+import { airPassengersWithMonth, learnsRepeatsRoundTrips, mae } from './helpers'
 
-const rows = airPassengers().map((r, i) => ({ ...r, month: (i % 12) / 12 }))
+const rows = airPassengersWithMonth()
 const train = rows.slice(0, -12)
 const futrDf = rows.slice(-12).map(({ unique_id, ds, month }) => ({ unique_id, ds, month }))
 const staticDf = [{ unique_id: 'AirPassengers', level: 1 }]
@@ -36,21 +33,8 @@ const cases = [
 ] as const
 
 for (const { name, make, bound } of cases) {
-  test(`${name} learns AirPassengers, repeats with a seed and saves/loads exactly`, async () => {
-    const fit = async (seed: number) => {
-      const nf = new NeuralForecast({ models: [make(seed)], freq: 'ME' })
-      await nf.fit(train, { staticDf })
-      return { nf, fc: await nf.predict({ futrDf, staticDf }) }
-    }
-    const { nf, fc } = await fit(1)
-    const ours = mae(fc[name] as Float64Array, truth)
-    assert.ok(ours < bound, `${name} MAE ${ours} should beat ${bound} (seasonal naive ${seasonalNaive})`)
-    assert.deepEqual((await fit(1)).fc, fc, 'same seed, same forecast')
-    assert.notDeepEqual((await fit(2)).fc[name], fc[name], 'another seed, another forecast')
-    const path = join(mkdtempSync(join(tmpdir(), `nd-${name}-`)), 'm.nd')
-    await nf.save(path)
-    assert.deepEqual(await (await NeuralForecast.load(path)).predict({ futrDf, staticDf }), fc)
-  })
+  test(`${name} learns AirPassengers, repeats with a seed and saves/loads exactly`, () =>
+    learnsRepeatsRoundTrips({ name, make, train, truth, bound, fit: { staticDf }, predict: { futrDf, staticDf } }))
 }
 
 test('TiDE and DeepNPTS defaults are NeuralForecast’s', () => {

@@ -163,12 +163,44 @@ class LSTM extends Model {
 }
 
 /**
+ * Elman RNN encoder (always tanh, as NeuralForecast's) with an MLP decoder over the last h hidden
+ * states (NeuralForecast's RNN, direct mode).
+ * @example new RNN({ h: 12, inputSize: 24, encoderHiddenSize: 128 })
+ */
+class RNN extends Model {
+  constructor(options) {
+    super('RNN', options)
+  }
+}
+
+/**
+ * GRU encoder with an MLP decoder over the last h hidden states (NeuralForecast's GRU, direct mode).
+ * @example new GRU({ h: 12, inputSize: 24, encoderHiddenSize: 200 })
+ */
+class GRU extends Model {
+  constructor(options) {
+    super('GRU', options)
+  }
+}
+
+/**
  * PatchTST: a Transformer over patches of the input window (NeuralForecast's PatchTST).
  * @example new PatchTST({ h: 12, inputSize: 24, patchLen: 16, stride: 8 })
  */
 class PatchTST extends Model {
   constructor(options) {
     super('PatchTST', options)
+  }
+}
+
+/**
+ * The original encoder-decoder Transformer (Vaswani et al., 2017) with the Informer family's data
+ * embedding: the decoder reads the last labelLen values and h zeros (NeuralForecast's VanillaTransformer).
+ * @example new VanillaTransformer({ h: 12, inputSize: 24, hiddenSize: 128, nHead: 4 })
+ */
+class VanillaTransformer extends Model {
+  constructor(options) {
+    super('VanillaTransformer', options)
   }
 }
 
@@ -270,7 +302,7 @@ class NLinear extends Model {
 }
 
 /** The model classes the engine implements, by name: adding a model is a class above plus one entry here. */
-const modelClasses = { MLP, NHITS, LSTM, PatchTST, NBEATS, NBEATSx, MLPMultivariate, TSMixer, TSMixerx, TiDE, DeepNPTS, DLinear, NLinear }
+const modelClasses = { MLP, NHITS, LSTM, RNN, GRU, PatchTST, VanillaTransformer, NBEATS, NBEATSx, MLPMultivariate, TSMixer, TSMixerx, TiDE, DeepNPTS, DLinear, NLinear }
 /** The loss classes the engine implements, by name. */
 const lossClasses = { MAE, MSE, RMSE, MAPE, SMAPE, HuberLoss, QuantileLoss, MQLoss, MASE, DistributionLoss }
 

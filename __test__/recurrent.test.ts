@@ -1,0 +1,39 @@
+// RNN and GRU as a user calls them: they learn AirPassengers (with exogenous variables), repeat with
+// a seed, save and load exactly, and take NeuralForecast's options and defaults at `new`.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { RNN, GRU } from '../index.js'
+import { airPassengersWithMonth, learnsRepeatsRoundTrips, mae } from './helpers'
+
+const rows = airPassengersWithMonth()
+const train = rows.slice(0, -12)
+const futrDf = rows.slice(-12).map(({ unique_id, ds, month }) => ({ unique_id, ds, month }))
+const truth = rows.slice(-12).map((r) => r.y)
+const seasonalNaive = mae(train.slice(-12).map((r) => r.y), truth)
+// Recurrent cells unroll 24 steps per window: narrow ones keep this quick.
+const small = { h: 12, inputSize: 24, maxSteps: 150, learningRate: 3e-3, scalerType: 'standard' as const, encoderHiddenSize: 32, decoderHiddenSize: 32, futrExogList: ['month'] }
+
+for (const [name, M] of [['RNN', RNN], ['GRU', GRU]] as const) {
+  test(`${name} learns AirPassengers, repeats with a seed and saves/loads exactly`, () =>
+    learnsRepeatsRoundTrips({ name, make: (seed) => new M({ ...small, randomSeed: seed }), train, truth, bound: seasonalNaive, predict: { futrDf } }))
+}
+
+test('RNN and GRU take NeuralForecast’s defaults and refuse what they do not support, naming the option', () => {
+  const range = (re: RegExp) => (e: any) => e instanceof RangeError && re.test(e.message)
+  const rnn = new RNN({ h: 12 }).config
+  assert.equal(rnn.inputSize, 36, 'inputSize -1 means three horizons')
+  assert.equal(rnn.encoderHiddenSize, 128)
+  assert.equal(rnn.encoderActivation, 'tanh')
+  assert.equal(rnn.scalerType, 'robust')
+  assert.equal(rnn.windowsBatchSize, 128)
+  assert.equal(new GRU({ h: 12 }).config.encoderHiddenSize, 200)
+  // NeuralForecast raises no constructor errors for these two; the options are checked as any other.
+  assert.throws(() => new RNN({ h: 12, encoderActivation: 'sigmoid' as any }), range(/'encoderActivation'/))
+  for (const M of [RNN, GRU]) {
+    assert.throws(() => new M({ h: 12, encoderNLayers: 0 }), range(/'encoderNLayers'/))
+    assert.throws(() => new M({ h: 12, recurrent: true as any }), range(/'recurrent'/))
+    assert.throws(() => new M({ h: 12, decoderActivation: 'Nope' as any }), range(/'decoderActivation'/))
+  }
+  // Deprecated in NeuralForecast's GRU: accepted and ignored.
+  assert.doesNotThrow(() => new GRU({ h: 12, encoderActivation: 'tanh' }))
+})
