@@ -8,6 +8,7 @@
 
 mod activation;
 mod deepnpts;
+mod itransformer;
 mod linear;
 pub mod memory;
 mod mlp;
@@ -60,6 +61,7 @@ const REGISTRY: &[Entry] = &[
     entry::<recurrent::RnnOptions>(),
     entry::<recurrent::GruOptions>(),
     entry::<vanillatransformer::VanillaTransformerOptions>(),
+    entry::<itransformer::ITransformerOptions>(),
 ];
 
 /// A model's options, read and checked: everything a model file declares about itself, and the

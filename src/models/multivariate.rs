@@ -51,7 +51,16 @@ mod tests {
     use crate::tensor::Tensor;
     use crate::ErrorKind;
 
-    const CLASSES: [&str; 3] = ["MLPMultivariate", "TSMixer", "TSMixerx"];
+    const CLASSES: [&str; 4] = ["MLPMultivariate", "TSMixer", "TSMixerx", "iTransformer"];
+
+    /// The exogenous kinds (historic, future, static) a class takes.
+    fn exog_of(class: &str) -> (usize, usize, usize) {
+        match class {
+            "TSMixer" => (0, 0, 0),
+            "iTransformer" => (0, 1, 0),
+            _ => (1, 1, 1),
+        }
+    }
 
     #[test]
     fn parameter_counts_match_neuralforecast() {
@@ -66,6 +75,9 @@ mod tests {
             ("MLPMultivariate", 2, 12, 24, 1_124_376),
             ("TSMixer", 1, 24, 120, 33_292),
             ("TSMixerx", 1, 24, 120, 55_651),
+            ("iTransformer", 1, 12, 24, 6_324_748),
+            ("iTransformer", 2, 12, 24, 6_324_748),
+            ("iTransformer", 1, 24, 120, 6_380_056),
         ] {
             let m = build(class, &json!({"h": h, "inputSize": l, "nSeries": n})).unwrap();
             assert_eq!(param_count(m.as_ref()), want, "{class} N={n} h={h} L={l}");
@@ -75,16 +87,18 @@ mod tests {
     #[test]
     fn forward_shapes_with_exogenous_and_quantiles() {
         for class in CLASSES {
-            let exog = class != "TSMixer";
+            let (x, f, s) = exog_of(class);
             let mut o = json!({"h": 5, "inputSize": 8, "nSeries": 3, "loss": {"type": "MQLoss", "level": [80, 90]}});
-            if exog {
-                o["histExogList"] = json!(["a", "b"]);
-                o["futrExogList"] = json!(["c"]);
-                o["statExogList"] = json!(["s"]);
+            o["histExogList"] = json!(["a", "b"][..2 * x]);
+            o["futrExogList"] = json!(["c"][..f]);
+            o["statExogList"] = json!(["s"][..s]);
+            match class {
+                "MLPMultivariate" => o["hiddenSize"] = json!(8),
+                "iTransformer" => o.as_object_mut().unwrap().extend(json!({"hiddenSize": 8, "nHeads": 2, "dFf": 8}).as_object().unwrap().clone()),
+                _ => o["ffDim"] = json!(8),
             }
-            o[if class == "MLPMultivariate" { "hiddenSize" } else { "ffDim" }] = json!(8);
             let m = build(class, &o).unwrap();
-            let (nx, nf, ns) = if exog { (2, 1, 1) } else { (0, 0, 0) };
+            let (nx, nf, ns) = (2 * x, f, s);
             let y = forward(m.as_ref(), &batch(4, 8, 5, 3, nx, nf, ns, 1));
             assert_eq!(y.shape(), &[4, 5, 3 * 5], "{class}");
         }
@@ -94,28 +108,33 @@ mod tests {
     fn grad_through_tiny_multivariate_models() {
         // Evaluation mode (BatchNorm on running statistics) and RevIN off: its statistics are
         // detached, as in NeuralForecast, which a finite-difference check would rightly flag.
-        for (class, own) in [("MLPMultivariate", json!({"hiddenSize": 6})), ("TSMixer", json!({"ffDim": 4, "revin": false})), ("TSMixerx", json!({"ffDim": 4, "revin": false}))] {
+        // iTransformer's useNorm detaches its mean the same way.
+        for (class, own) in [
+            ("MLPMultivariate", json!({"hiddenSize": 6})),
+            ("TSMixer", json!({"ffDim": 4, "revin": false})),
+            ("TSMixerx", json!({"ffDim": 4, "revin": false})),
+            ("iTransformer", json!({"hiddenSize": 4, "nHeads": 2, "dFf": 6, "useNorm": false})),
+        ] {
             let mut o = json!({"h": 3, "inputSize": 5, "nSeries": 2});
             o.as_object_mut().unwrap().extend(own.as_object().unwrap().clone());
-            let exog = class != "TSMixer";
-            if exog {
-                o["histExogList"] = json!(["x"]);
-                o["futrExogList"] = json!(["f"]);
-                o["statExogList"] = json!(["s"]);
-            }
+            let (nx, nf, ns) = exog_of(class);
+            o["histExogList"] = json!(["x"][..nx]);
+            o["futrExogList"] = json!(["f"][..nf]);
+            o["statExogList"] = json!(["s"][..ns]);
             let m = build(class, &o).unwrap();
-            let b = batch(2, 5, 3, 2, usize::from(exog), usize::from(exog), usize::from(exog), 2);
+            let b = batch(2, 5, 3, 2, nx, nf, ns, 2);
             let mut inputs = vec![b.insample_y.clone()];
             inputs.extend([&b.hist_exog, &b.futr_exog, &b.stat_exog].into_iter().flatten().cloned());
             check_gradients_tol(
                 class,
                 |x| {
+                    let mut rest = x[1..].iter().cloned();
                     let bb = Batch {
                         insample_y: x[0].clone(),
                         insample_mask: b.insample_mask.clone(),
-                        hist_exog: exog.then(|| x[1].clone()),
-                        futr_exog: exog.then(|| x[2].clone()),
-                        stat_exog: exog.then(|| x[3].clone()),
+                        hist_exog: (nx > 0).then(|| rest.next().unwrap()),
+                        futr_exog: (nf > 0).then(|| rest.next().unwrap()),
+                        stat_exog: (ns > 0).then(|| rest.next().unwrap()),
                     };
                     forward(m.as_ref(), &bb)
                 },
@@ -127,18 +146,22 @@ mod tests {
     }
 
     #[test]
-    fn revin_makes_forecasts_follow_each_series_level() {
+    fn normalising_models_follow_each_series_level() {
         // At initialisation a RevIN model's forecast of a series shifted by 1000 is shifted by
-        // 1000: normalisation and denormalisation are per series.
-        let m = build("TSMixer", &json!({"h": 2, "inputSize": 6, "nSeries": 2, "ffDim": 4})).unwrap();
-        let b = batch(1, 6, 2, 2, 0, 0, 0, 3);
-        let y0 = forward(m.as_ref(), &b).to_vec();
-        let shift = Tensor::from_vec(vec![0.0, 1000.0], &[1, 1, 2]);
-        let shifted = Batch { insample_y: b.insample_y.add(&shift), ..batch(1, 6, 2, 2, 0, 0, 0, 3) };
-        let y1 = forward(m.as_ref(), &shifted).to_vec();
-        for t in 0..2 {
-            assert!((y1[t * 2] - y0[t * 2]).abs() < 1e-3);
-            assert!((y1[t * 2 + 1] - y0[t * 2 + 1] - 1000.0).abs() < 1e-2);
+        // 1000: normalisation and denormalisation are per series (TSMixer's revin, iTransformer's useNorm).
+        for (class, own) in [("TSMixer", json!({"ffDim": 4})), ("iTransformer", json!({"hiddenSize": 8, "nHeads": 2, "dFf": 8}))] {
+            let mut o = json!({"h": 2, "inputSize": 6, "nSeries": 2});
+            o.as_object_mut().unwrap().extend(own.as_object().unwrap().clone());
+            let m = build(class, &o).unwrap();
+            let b = batch(1, 6, 2, 2, 0, 0, 0, 3);
+            let y0 = forward(m.as_ref(), &b).to_vec();
+            let shift = Tensor::from_vec(vec![0.0, 1000.0], &[1, 1, 2]);
+            let shifted = Batch { insample_y: b.insample_y.add(&shift), ..batch(1, 6, 2, 2, 0, 0, 0, 3) };
+            let y1 = forward(m.as_ref(), &shifted).to_vec();
+            for t in 0..2 {
+                assert!((y1[t * 2] - y0[t * 2]).abs() < 1e-3, "{class}");
+                assert!((y1[t * 2 + 1] - y0[t * 2 + 1] - 1000.0).abs() < 1e-2, "{class}");
+            }
         }
     }
 
@@ -158,12 +181,16 @@ mod tests {
             let e = build("TSMixer", &json!({"h": 2, "inputSize": 4, "nSeries": 2, key: ["x"]})).err().unwrap();
             assert!(e.kind == ErrorKind::Type && e.message.contains(key), "{e}");
         }
-        for class in ["TSMixer", "TSMixerx"] {
+        for class in ["TSMixer", "TSMixerx", "iTransformer"] {
             let e = build(class, &json!({"h": 2, "inputSize": 4, "nSeries": 2, "dropout": 1.5})).err().unwrap();
             assert!(e.kind == ErrorKind::Range && e.message.contains("dropout"), "{e}");
         }
         let d = |class: &str| build(class, &json!({"h": 2, "inputSize": 4, "nSeries": 2})).unwrap().options_json()["dropout"].clone();
-        assert_eq!((d("TSMixer"), d("TSMixerx")), (json!(0.9), json!(0.0)));
+        assert_eq!((d("TSMixer"), d("TSMixerx"), d("iTransformer")), (json!(0.9), json!(0.0), json!(0.1)));
+        let e = build("iTransformer", &json!({"h": 2, "inputSize": 4, "nSeries": 2, "hiddenSize": 4, "nHeads": 8})).err().unwrap();
+        assert!(e.kind == ErrorKind::Range && e.message.contains("nHeads"), "{e}");
+        let e = build("iTransformer", &json!({"h": 2, "inputSize": 4, "nSeries": 2, "histExogList": ["x"]})).err().unwrap();
+        assert!(e.kind == ErrorKind::Type && e.message.contains("histExogList"), "{e}");
     }
 
     #[test]

@@ -137,6 +137,8 @@ fn sample_options() -> Vec<(&'static str, serde_json::Value)> {
         ("NLinear", json!({"h": 5, "inputSize": 8, "loss": {"type": "DistributionLoss", "distribution": "StudentT"}})),
         ("VanillaTransformer", json!({"h": 12, "inputSize": 24})),
         ("VanillaTransformer", json!({"h": 5, "inputSize": 9, "hiddenSize": 10, "nHead": 3, "convHiddenSize": 6, "encoderLayers": 3, "decoderLayers": 2, "activation": "relu", "decoderInputSizeMultiplier": 0.3, "futrExogList": ["c"], "loss": {"type": "MQLoss"}})),
+        ("iTransformer", json!({"h": 12, "inputSize": 24, "nSeries": 2})),
+        ("iTransformer", json!({"h": 5, "inputSize": 8, "nSeries": 3, "hiddenSize": 8, "nHeads": 3, "eLayers": 1, "dFf": 6, "useNorm": false, "futrExogList": ["c"], "loss": {"type": "MQLoss"}})),
     ]
 }
 
