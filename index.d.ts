@@ -481,6 +481,35 @@ export declare class TSMixerx extends Model {
   constructor(options: TSMixerxOptions)
 }
 
+export interface iTransformerOptions extends Omit<MultivariateOptions, 'histExogList' | 'statExogList'> {
+  /** Token width (default 512). */
+  hiddenSize?: number
+  /** Attention heads, at most hiddenSize (default 8). */
+  nHeads?: number
+  /** Encoder layers (default 2). */
+  eLayers?: number
+  /** Accepted and unused, as in NeuralForecast (default 1). */
+  dLayers?: number
+  /** Feed-forward width (default 2048). */
+  dFf?: number
+  /** Accepted and unused, as in NeuralForecast (default 1). */
+  factor?: number
+  /** Dropout (default 0.1). */
+  dropout?: number
+  /** Standardise each series over its window and scale the forecast back (default true). */
+  useNorm?: boolean
+}
+
+/**
+ * iTransformer (Liu et al., 2024): each series' window is one token and attention runs across
+ * series; future exogenous variables add one token per series and variable (multivariate).
+ * Defaults: windowsBatchSize 32, inferenceWindowsBatchSize 32, scalerType 'identity'.
+ * @example new iTransformer({ h: 24, inputSize: 96, nSeries: 7 })
+ */
+export declare class iTransformer extends Model {
+  constructor(options: iTransformerOptions)
+}
+
 export interface TiDEOptions extends CommonOptions {
   /** Units of the dense residual MLPs (default 512). */
   hiddenSize?: number

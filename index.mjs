@@ -19,6 +19,7 @@ export const {
   MLPMultivariate,
   TSMixer,
   TSMixerx,
+  iTransformer,
   TiDE,
   DeepNPTS,
 

@@ -1,11 +1,11 @@
-// Multivariate models (MLPMultivariate, TSMixer, TSMixerx): one window holds every series and the
+// Multivariate models (MLPMultivariate, TSMixer, TSMixerx, iTransformer): one window holds every series and the
 // model forecasts them jointly. Used as a user would: nSeries, fit, predict, crossValidation, save.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { NeuralForecast, MLPMultivariate, TSMixer, TSMixerx, MQLoss } from '../index.js'
+import { NeuralForecast, MLPMultivariate, TSMixer, TSMixerx, iTransformer, MQLoss } from '../index.js'
 import { airPassengers, mae } from './helpers'
 
 const air = airPassengers()
@@ -28,8 +28,9 @@ const small = {
   MLPMultivariate: { hiddenSize: 64 },
   TSMixer: { ffDim: 16 },
   TSMixerx: { ffDim: 16 },
+  iTransformer: { hiddenSize: 16, nHeads: 2, dFf: 32 },
 } as const
-const classes = { MLPMultivariate, TSMixer, TSMixerx } as const
+const classes = { MLPMultivariate, TSMixer, TSMixerx, iTransformer } as const
 
 function seasonalNaive(train: { unique_id: string; y: number }[], test: { unique_id: string; y: number }[], season: number) {
   const pred: number[] = []
@@ -120,6 +121,19 @@ test('series with different start dates are left-padded and masked, as NeuralFor
   const fc = await nf.predict()
   assert.equal(fc.unique_id.length, 18)
   assert.ok(Array.from(fc.TSMixer as Float64Array).every(Number.isFinite))
+})
+
+test('iTransformer: future exogenous variables are tokens of their own; NeuralForecast defaults and errors', async () => {
+  const rows = panel(60)
+  const m = new iTransformer({ h: 6, inputSize: 12, nSeries: 3, maxSteps: 5, hiddenSize: 8, nHeads: 2, dFf: 8, futrExogList: ['x'] })
+  const nf = new NeuralForecast({ models: [m], freq: 1 })
+  await nf.fit(rows.filter((r) => r.ds <= 54))
+  const fc = await nf.predict({ futrDf: rows.filter((r) => r.ds > 54).map(({ y, ...r }) => r) })
+  assert.ok(Array.from(fc.iTransformer as Float64Array).every(Number.isFinite))
+  const c = new iTransformer({ h: 6, inputSize: 12, nSeries: 2 }).config
+  assert.deepEqual([c.hiddenSize, c.nHeads, c.eLayers, c.dFf, c.dropout, c.useNorm, c.scalerType, c.windowsBatchSize], [512, 8, 2, 2048, 0.1, true, 'identity', 32])
+  assert.throws(() => new iTransformer({ h: 6, inputSize: 12, nSeries: 2, hiddenSize: 4, nHeads: 8 }), (e: any) => e instanceof RangeError && /'nHeads'/.test(e.message))
+  assert.throws(() => new iTransformer({ h: 6, inputSize: 12, nSeries: 2, statExogList: ['s'] } as any), (e: any) => e instanceof TypeError && /statExogList/.test(e.message))
 })
 
 test('MLPMultivariate and TSMixerx use future, historic and static exogenous variables', async () => {

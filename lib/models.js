@@ -258,6 +258,17 @@ class TSMixerx extends Model {
 }
 
 /**
+ * iTransformer: the Transformer inverted, one token per series' window, attention across series
+ * (Liu et al., 2024; multivariate: `nSeries` required; future exogenous variables add tokens).
+ * @example new iTransformer({ h: 24, inputSize: 96, nSeries: 7 })
+ */
+class iTransformer extends Model {
+  constructor(options) {
+    super('iTransformer', options)
+  }
+}
+
+/**
  * TiDE: dense encoder/decoder of residual MLP blocks with exogenous projections, a temporal
  * decoder and a global linear skip (Das et al., 2024; NeuralForecast's TiDE).
  * @example new TiDE({ h: 12, inputSize: 24, futrExogList: ['price'] })
@@ -302,7 +313,7 @@ class NLinear extends Model {
 }
 
 /** The model classes the engine implements, by name: adding a model is a class above plus one entry here. */
-const modelClasses = { MLP, NHITS, LSTM, RNN, GRU, PatchTST, VanillaTransformer, NBEATS, NBEATSx, MLPMultivariate, TSMixer, TSMixerx, TiDE, DeepNPTS, DLinear, NLinear }
+const modelClasses = { MLP, NHITS, LSTM, RNN, GRU, PatchTST, VanillaTransformer, NBEATS, NBEATSx, MLPMultivariate, TSMixer, TSMixerx, iTransformer, TiDE, DeepNPTS, DLinear, NLinear }
 /** The loss classes the engine implements, by name. */
 const lossClasses = { MAE, MSE, RMSE, MAPE, SMAPE, HuberLoss, QuantileLoss, MQLoss, MASE, DistributionLoss }
 
