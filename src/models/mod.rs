@@ -23,6 +23,7 @@ mod recurrent;
 mod reader;
 mod revin;
 mod seq_decoder;
+mod tcn;
 mod tide;
 mod tsmixer;
 mod tsmixerx;
@@ -62,6 +63,7 @@ const REGISTRY: &[Entry] = &[
     entry::<recurrent::GruOptions>(),
     entry::<vanillatransformer::VanillaTransformerOptions>(),
     entry::<itransformer::ITransformerOptions>(),
+    entry::<tcn::TcnOptions>(),
 ];
 
 /// A model's options, read and checked: everything a model file declares about itself, and the

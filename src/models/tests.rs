@@ -86,6 +86,9 @@ fn parameter_counts_match_neuralforecast() {
         // (non-trainable) parameter; ours is a constant: 3 layers → 3 fewer.
         ("PatchTST", 12, 24, 404_623 - 3),
         ("PatchTST", 18, 36, 409_365 - 3),
+        ("RNN", 12, 24, 66_433),
+        ("GRU", 12, 24, 388_857),
+        ("TCN", 12, 24, 148_909),
     ] {
         let m = build(class, &json!({"h": h, "inputSize": l})).unwrap();
         assert_eq!(param_count(m.as_ref()), want, "{class} h={h} L={l}");
@@ -137,6 +140,8 @@ fn sample_options() -> Vec<(&'static str, serde_json::Value)> {
         ("NLinear", json!({"h": 5, "inputSize": 8, "loss": {"type": "DistributionLoss", "distribution": "StudentT"}})),
         ("VanillaTransformer", json!({"h": 12, "inputSize": 24})),
         ("VanillaTransformer", json!({"h": 5, "inputSize": 9, "hiddenSize": 10, "nHead": 3, "convHiddenSize": 6, "encoderLayers": 3, "decoderLayers": 2, "activation": "relu", "decoderInputSizeMultiplier": 0.3, "futrExogList": ["c"], "loss": {"type": "MQLoss"}})),
+        ("TCN", json!({"h": 12})),
+        ("TCN", with(json!({"h": 30, "inputSize": 6, "kernelSize": 3, "dilations": [1, 4, 2], "encoderHiddenSize": 8, "encoderActivation": "PReLU", "decoderLayers": 1, "loss": {"type": "MQLoss"}}), &exog)),
         ("iTransformer", json!({"h": 12, "inputSize": 24, "nSeries": 2})),
         ("iTransformer", json!({"h": 5, "inputSize": 8, "nSeries": 3, "hiddenSize": 8, "nHeads": 3, "eLayers": 1, "dFf": 6, "useNorm": false, "futrExogList": ["c"], "loss": {"type": "MQLoss"}})),
     ]
@@ -213,6 +218,7 @@ fn grad_through_tiny_models() {
         ("NHITS", json!({"h": 3, "inputSize": 6, "mlpUnits": [[4, 4], [4, 4], [4, 4]], "histExogList": ["x"], "futrExogList": ["f"], "activation": "Tanh"})),
         ("LSTM", json!({"h": 3, "inputSize": 6, "encoderHiddenSize": 4, "decoderHiddenSize": 4, "histExogList": ["x"], "futrExogList": ["f"]})),
         ("LSTM", json!({"h": 8, "inputSize": 6, "encoderHiddenSize": 4, "decoderHiddenSize": 4, "histExogList": ["x"], "futrExogList": ["f"]})),
+        ("TCN", json!({"h": 3, "inputSize": 6, "kernelSize": 3, "dilations": [1, 2], "encoderHiddenSize": 4, "decoderHiddenSize": 4, "encoderActivation": "Tanh", "histExogList": ["x"], "futrExogList": ["f"]})),
     ] {
         let h = opts["h"].as_u64().unwrap() as usize;
         let b = batch(2, 6, h, 1, 1, 0, 2);
