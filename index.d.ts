@@ -345,6 +345,34 @@ export declare class GRU extends Model {
   constructor(options: Omit<GRUOptions, 'inputSize'> & { inputSize?: number })
 }
 
+export interface TCNOptions extends CommonOptions {
+  /** Convolution kernel width (default 2). */
+  kernelSize?: number
+  /** One causal convolution per dilation (default [1, 2, 4, 8, 16]). */
+  dilations?: number[]
+  /** Channels of every convolution (default 128). */
+  encoderHiddenSize?: number
+  /** Activation after each convolution (default 'ReLU'). */
+  encoderActivation?: NHITSActivation
+  /** Accepted and unused, as in NeuralForecast (default 10). */
+  contextSize?: number
+  /** Decoder MLP width (default 128). */
+  decoderHiddenSize?: number
+  /** Decoder MLP layers, input and output included (default 2). */
+  decoderLayers?: number
+  decoderActivation?: NHITSActivation
+}
+
+/**
+ * Temporal convolutional network (NeuralForecast's TCN): dilated causal convolutions over the
+ * window, a linear map to the horizon and an MLP decoder per step. `inputSize` -1 means 3·h.
+ * Defaults: scalerType 'robust', windowsBatchSize 128.
+ * @example new TCN({ h: 12, inputSize: 24 })
+ */
+export declare class TCN extends Model {
+  constructor(options: Omit<TCNOptions, 'inputSize'> & { inputSize?: number })
+}
+
 export interface PatchTSTOptions extends CommonOptions {
   /** Encoder layers (default 3). */
   encoderLayers?: number

@@ -12,6 +12,7 @@ export const {
   LSTM,
   RNN,
   GRU,
+  TCN,
   PatchTST,
   VanillaTransformer,
   NBEATS,

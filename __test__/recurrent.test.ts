@@ -1,8 +1,9 @@
-// RNN and GRU as a user calls them: they learn AirPassengers (with exogenous variables), repeat with
-// a seed, save and load exactly, and take NeuralForecast's options and defaults at `new`.
+// RNN, GRU and TCN (sequence encoders with an MLP decoder per horizon step) as a user calls them:
+// they learn AirPassengers (with exogenous variables), repeat with a seed, save and load exactly,
+// and take NeuralForecast's options and defaults at `new`.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { RNN, GRU } from '../index.js'
+import { RNN, GRU, TCN } from '../index.js'
 import { airPassengersWithMonth, learnsRepeatsRoundTrips, mae } from './helpers'
 
 const rows = airPassengersWithMonth()
@@ -13,12 +14,12 @@ const seasonalNaive = mae(train.slice(-12).map((r) => r.y), truth)
 // Recurrent cells unroll 24 steps per window: narrow ones keep this quick.
 const small = { h: 12, inputSize: 24, maxSteps: 150, learningRate: 3e-3, scalerType: 'standard' as const, encoderHiddenSize: 32, decoderHiddenSize: 32, futrExogList: ['month'] }
 
-for (const [name, M] of [['RNN', RNN], ['GRU', GRU]] as const) {
+for (const [name, M] of [['RNN', RNN], ['GRU', GRU], ['TCN', TCN]] as const) {
   test(`${name} learns AirPassengers, repeats with a seed and saves/loads exactly`, () =>
     learnsRepeatsRoundTrips({ name, make: (seed) => new M({ ...small, randomSeed: seed }), train, truth, bound: seasonalNaive, predict: { futrDf } }))
 }
 
-test('RNN and GRU take NeuralForecast’s defaults and refuse what they do not support, naming the option', () => {
+test('RNN, GRU and TCN take NeuralForecast’s defaults and refuse what they do not support, naming the option', () => {
   const range = (re: RegExp) => (e: any) => e instanceof RangeError && re.test(e.message)
   const rnn = new RNN({ h: 12 }).config
   assert.equal(rnn.inputSize, 36, 'inputSize -1 means three horizons')
@@ -34,6 +35,10 @@ test('RNN and GRU take NeuralForecast’s defaults and refuse what they do not s
     assert.throws(() => new M({ h: 12, recurrent: true as any }), range(/'recurrent'/))
     assert.throws(() => new M({ h: 12, decoderActivation: 'Nope' as any }), range(/'decoderActivation'/))
   }
+  const tcn = new TCN({ h: 12 }).config
+  assert.deepEqual([tcn.inputSize, tcn.kernelSize, tcn.dilations, tcn.encoderHiddenSize, tcn.encoderActivation, tcn.scalerType], [36, 2, [1, 2, 4, 8, 16], 128, 'ReLU', 'robust'])
+  assert.throws(() => new TCN({ h: 12, dilations: [] }), range(/'dilations'/))
+  assert.throws(() => new TCN({ h: 12, encoderActivation: 'Swish' as any }), range(/'encoderActivation'/))
   // Deprecated in NeuralForecast's GRU: accepted and ignored.
   assert.doesNotThrow(() => new GRU({ h: 12, encoderActivation: 'tanh' }))
 })

@@ -184,6 +184,17 @@ class GRU extends Model {
 }
 
 /**
+ * TCN: a stack of dilated causal convolutions (no residuals, as NeuralForecast's), a linear map
+ * from the window to the horizon, and an MLP decoder per horizon step (NeuralForecast's TCN).
+ * @example new TCN({ h: 12, inputSize: 24, dilations: [1, 2, 4, 8, 16] })
+ */
+class TCN extends Model {
+  constructor(options) {
+    super('TCN', options)
+  }
+}
+
+/**
  * PatchTST: a Transformer over patches of the input window (NeuralForecast's PatchTST).
  * @example new PatchTST({ h: 12, inputSize: 24, patchLen: 16, stride: 8 })
  */
@@ -313,7 +324,7 @@ class NLinear extends Model {
 }
 
 /** The model classes the engine implements, by name: adding a model is a class above plus one entry here. */
-const modelClasses = { MLP, NHITS, LSTM, RNN, GRU, PatchTST, VanillaTransformer, NBEATS, NBEATSx, MLPMultivariate, TSMixer, TSMixerx, iTransformer, TiDE, DeepNPTS, DLinear, NLinear }
+const modelClasses = { MLP, NHITS, LSTM, RNN, GRU, TCN, PatchTST, VanillaTransformer, NBEATS, NBEATSx, MLPMultivariate, TSMixer, TSMixerx, iTransformer, TiDE, DeepNPTS, DLinear, NLinear }
 /** The loss classes the engine implements, by name. */
 const lossClasses = { MAE, MSE, RMSE, MAPE, SMAPE, HuberLoss, QuantileLoss, MQLoss, MASE, DistributionLoss }
 
