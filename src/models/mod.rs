@@ -7,6 +7,7 @@
 //! pipeline (`data`, `train`, `forecast`), not in the models.
 
 mod activation;
+mod bitcn;
 mod deepnpts;
 mod itransformer;
 mod linear;
@@ -64,6 +65,7 @@ const REGISTRY: &[Entry] = &[
     entry::<vanillatransformer::VanillaTransformerOptions>(),
     entry::<itransformer::ITransformerOptions>(),
     entry::<tcn::TcnOptions>(),
+    entry::<bitcn::BiTcnOptions>(),
 ];
 
 /// A model's options, read and checked: everything a model file declares about itself, and the

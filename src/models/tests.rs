@@ -89,6 +89,7 @@ fn parameter_counts_match_neuralforecast() {
         ("RNN", 12, 24, 66_433),
         ("GRU", 12, 24, 388_857),
         ("TCN", 12, 24, 148_909),
+        ("BiTCN", 12, 24, 6013),
     ] {
         let m = build(class, &json!({"h": h, "inputSize": l})).unwrap();
         assert_eq!(param_count(m.as_ref()), want, "{class} h={h} L={l}");
@@ -142,6 +143,9 @@ fn sample_options() -> Vec<(&'static str, serde_json::Value)> {
         ("VanillaTransformer", json!({"h": 5, "inputSize": 9, "hiddenSize": 10, "nHead": 3, "convHiddenSize": 6, "encoderLayers": 3, "decoderLayers": 2, "activation": "relu", "decoderInputSizeMultiplier": 0.3, "futrExogList": ["c"], "loss": {"type": "MQLoss"}})),
         ("TCN", json!({"h": 12})),
         ("TCN", with(json!({"h": 30, "inputSize": 6, "kernelSize": 3, "dilations": [1, 4, 2], "encoderHiddenSize": 8, "encoderActivation": "PReLU", "decoderLayers": 1, "loss": {"type": "MQLoss"}}), &exog)),
+        ("BiTCN", json!({"h": 12, "inputSize": 24})),
+        ("BiTCN", with(json!({"h": 5, "inputSize": 9, "hiddenSize": 4, "dropout": 0.1, "loss": {"type": "MQLoss"}}), &exog)),
+        ("BiTCN", json!({"h": 3, "inputSize": 2, "futrExogList": ["c"]})),
         ("iTransformer", json!({"h": 12, "inputSize": 24, "nSeries": 2})),
         ("iTransformer", json!({"h": 5, "inputSize": 8, "nSeries": 3, "hiddenSize": 8, "nHeads": 3, "eLayers": 1, "dFf": 6, "useNorm": false, "futrExogList": ["c"], "loss": {"type": "MQLoss"}})),
     ]
@@ -219,6 +223,7 @@ fn grad_through_tiny_models() {
         ("LSTM", json!({"h": 3, "inputSize": 6, "encoderHiddenSize": 4, "decoderHiddenSize": 4, "histExogList": ["x"], "futrExogList": ["f"]})),
         ("LSTM", json!({"h": 8, "inputSize": 6, "encoderHiddenSize": 4, "decoderHiddenSize": 4, "histExogList": ["x"], "futrExogList": ["f"]})),
         ("TCN", json!({"h": 3, "inputSize": 6, "kernelSize": 3, "dilations": [1, 2], "encoderHiddenSize": 4, "decoderHiddenSize": 4, "encoderActivation": "Tanh", "histExogList": ["x"], "futrExogList": ["f"]})),
+        ("BiTCN", json!({"h": 3, "inputSize": 6, "hiddenSize": 3, "histExogList": ["x"], "futrExogList": ["f"]})),
     ] {
         let h = opts["h"].as_u64().unwrap() as usize;
         let b = batch(2, 6, h, 1, 1, 0, 2);
