@@ -373,6 +373,24 @@ export declare class TCN extends Model {
   constructor(options: Omit<TCNOptions, 'inputSize'> & { inputSize?: number })
 }
 
+export interface BiTCNOptions extends CommonOptions {
+  /** Channels of the dense and convolutional layers (default 16). */
+  hiddenSize?: number
+  /** Dropout after every projection and convolution (default 0.5). */
+  dropout?: number
+}
+
+/**
+ * BiTCN (Sprangers et al., 2023): ceil(log2 inputSize) dilated kernel-2 cells looking back over
+ * the history and, with future exogenous variables, ceil(log2(inputSize + h)) looking forward
+ * over them; dense layers over time to the horizon. Defaults: windowsBatchSize 1024,
+ * inferenceWindowsBatchSize 1024, scalerType 'identity'. `inputSize` must be at least 2.
+ * @example new BiTCN({ h: 12, inputSize: 24 })
+ */
+export declare class BiTCN extends Model {
+  constructor(options: BiTCNOptions)
+}
+
 export interface PatchTSTOptions extends CommonOptions {
   /** Encoder layers (default 3). */
   encoderLayers?: number

@@ -13,6 +13,7 @@ export const {
   RNN,
   GRU,
   TCN,
+  BiTCN,
   PatchTST,
   VanillaTransformer,
   NBEATS,

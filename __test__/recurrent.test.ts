@@ -1,9 +1,9 @@
-// RNN, GRU and TCN (sequence encoders with an MLP decoder per horizon step) as a user calls them:
+// RNN, GRU, TCN and BiTCN (the recurrent and convolutional sequence encoders) as a user calls them:
 // they learn AirPassengers (with exogenous variables), repeat with a seed, save and load exactly,
 // and take NeuralForecast's options and defaults at `new`.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { RNN, GRU, TCN } from '../index.js'
+import { RNN, GRU, TCN, BiTCN } from '../index.js'
 import { airPassengersWithMonth, learnsRepeatsRoundTrips, mae } from './helpers'
 
 const rows = airPassengersWithMonth()
@@ -12,14 +12,20 @@ const futrDf = rows.slice(-12).map(({ unique_id, ds, month }) => ({ unique_id, d
 const truth = rows.slice(-12).map((r) => r.y)
 const seasonalNaive = mae(train.slice(-12).map((r) => r.y), truth)
 // Recurrent cells unroll 24 steps per window: narrow ones keep this quick.
-const small = { h: 12, inputSize: 24, maxSteps: 150, learningRate: 3e-3, scalerType: 'standard' as const, encoderHiddenSize: 32, decoderHiddenSize: 32, futrExogList: ['month'] }
+const base = { h: 12, inputSize: 24, maxSteps: 150, learningRate: 3e-3, scalerType: 'standard' as const, futrExogList: ['month'] }
+const small = { ...base, encoderHiddenSize: 32, decoderHiddenSize: 32 }
 
-for (const [name, M] of [['RNN', RNN], ['GRU', GRU], ['TCN', TCN]] as const) {
+for (const [name, make] of [
+  ['RNN', (seed: number) => new RNN({ ...small, randomSeed: seed })],
+  ['GRU', (seed: number) => new GRU({ ...small, randomSeed: seed })],
+  ['TCN', (seed: number) => new TCN({ ...small, randomSeed: seed })],
+  ['BiTCN', (seed: number) => new BiTCN({ ...base, windowsBatchSize: 128, hiddenSize: 16, dropout: 0.1, randomSeed: seed })],
+] as const) {
   test(`${name} learns AirPassengers, repeats with a seed and saves/loads exactly`, () =>
-    learnsRepeatsRoundTrips({ name, make: (seed) => new M({ ...small, randomSeed: seed }), train, truth, bound: seasonalNaive, predict: { futrDf } }))
+    learnsRepeatsRoundTrips({ name, make, train, truth, bound: seasonalNaive, predict: { futrDf } }))
 }
 
-test('RNN, GRU and TCN take NeuralForecast’s defaults and refuse what they do not support, naming the option', () => {
+test('RNN, GRU, TCN and BiTCN take NeuralForecast’s defaults and refuse what they do not support, naming the option', () => {
   const range = (re: RegExp) => (e: any) => e instanceof RangeError && re.test(e.message)
   const rnn = new RNN({ h: 12 }).config
   assert.equal(rnn.inputSize, 36, 'inputSize -1 means three horizons')
@@ -39,6 +45,9 @@ test('RNN, GRU and TCN take NeuralForecast’s defaults and refuse what they do 
   assert.deepEqual([tcn.inputSize, tcn.kernelSize, tcn.dilations, tcn.encoderHiddenSize, tcn.encoderActivation, tcn.scalerType], [36, 2, [1, 2, 4, 8, 16], 128, 'ReLU', 'robust'])
   assert.throws(() => new TCN({ h: 12, dilations: [] }), range(/'dilations'/))
   assert.throws(() => new TCN({ h: 12, encoderActivation: 'Swish' as any }), range(/'encoderActivation'/))
+  const bitcn = new BiTCN({ h: 12, inputSize: 24 }).config
+  assert.deepEqual([bitcn.hiddenSize, bitcn.dropout, bitcn.windowsBatchSize, bitcn.scalerType], [16, 0.5, 1024, 'identity'])
+  assert.throws(() => new BiTCN({ h: 12, inputSize: 1 }), range(/'inputSize'/))
   // Deprecated in NeuralForecast's GRU: accepted and ignored.
   assert.doesNotThrow(() => new GRU({ h: 12, encoderActivation: 'tanh' }))
 })

@@ -195,6 +195,18 @@ class TCN extends Model {
 }
 
 /**
+ * BiTCN: a backward-looking TCN over the history and, with future exogenous variables, a
+ * forward-looking one over them, then dense layers to the horizon (Sprangers et al., 2023;
+ * NeuralForecast's BiTCN).
+ * @example new BiTCN({ h: 12, inputSize: 24, hiddenSize: 16 })
+ */
+class BiTCN extends Model {
+  constructor(options) {
+    super('BiTCN', options)
+  }
+}
+
+/**
  * PatchTST: a Transformer over patches of the input window (NeuralForecast's PatchTST).
  * @example new PatchTST({ h: 12, inputSize: 24, patchLen: 16, stride: 8 })
  */
@@ -324,7 +336,7 @@ class NLinear extends Model {
 }
 
 /** The model classes the engine implements, by name: adding a model is a class above plus one entry here. */
-const modelClasses = { MLP, NHITS, LSTM, RNN, GRU, TCN, PatchTST, VanillaTransformer, NBEATS, NBEATSx, MLPMultivariate, TSMixer, TSMixerx, iTransformer, TiDE, DeepNPTS, DLinear, NLinear }
+const modelClasses = { MLP, NHITS, LSTM, RNN, GRU, TCN, BiTCN, PatchTST, VanillaTransformer, NBEATS, NBEATSx, MLPMultivariate, TSMixer, TSMixerx, iTransformer, TiDE, DeepNPTS, DLinear, NLinear }
 /** The loss classes the engine implements, by name. */
 const lossClasses = { MAE, MSE, RMSE, MAPE, SMAPE, HuberLoss, QuantileLoss, MQLoss, MASE, DistributionLoss }
 
