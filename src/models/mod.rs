@@ -23,6 +23,7 @@ mod reader;
 mod revin;
 mod seq_decoder;
 mod tide;
+mod timesnet;
 mod tsmixer;
 mod tsmixerx;
 mod vanillatransformer;
@@ -55,6 +56,7 @@ const REGISTRY: &[Entry] = &[
     entry::<nhits::NhitsOptions>(),
     entry::<patchtst::PatchTstOptions>(),
     entry::<tide::TideOptions>(),
+    entry::<timesnet::TimesNetOptions>(),
     entry::<tsmixer::TsMixerOptions>(),
     entry::<tsmixerx::TsMixerxOptions>(),
     entry::<recurrent::RnnOptions>(),
