@@ -21,6 +21,7 @@ export const {
 
   DLinear,
   NLinear,
+  TimesNet,
   MAE,
   MSE,
   RMSE,
