@@ -753,3 +753,30 @@ export interface NLinearOptions extends CommonOptions {
 export declare class NLinear extends Model {
   constructor(options: NLinearOptions)
 }
+
+/**
+ * TimesNet options. NeuralForecast's defaults: learningRate 1e-4, windowsBatchSize 64,
+ * inferenceWindowsBatchSize 256, scalerType 'standard'. Future exogenous variables only.
+ */
+export interface TimesNetOptions extends CommonOptions {
+  /** Width of the embedding and of every TimesBlock; even, for the sinusoidal positions (default 64). */
+  hiddenSize?: number
+  /** Dropout of the embedding, in [0, 1] (default 0.1). */
+  dropout?: number
+  /** Channels inside each Inception block (default 64). */
+  convHiddenSize?: number
+  /** Periods per TimesBlock, at most (inputSize + h) // 2 (fewer frequencies: RangeError) (default 5). */
+  topK?: number
+  /** Kernels 1, 3, ..., 2·numKernels-1 of each Inception block (default 6). */
+  numKernels?: number
+  /** TimesBlocks, >= 1 (default 2). */
+  encoderLayers?: number
+}
+
+/**
+ * TimesNet (Wu et al., 2023): 2-d convolutions over the series folded at its dominant periods.
+ * @example new TimesNet({ h: 12, inputSize: 24 })
+ */
+export declare class TimesNet extends Model {
+  constructor(options: TimesNetOptions)
+}

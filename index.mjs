@@ -27,6 +27,7 @@ export const {
 
   DLinear,
   NLinear,
+  TimesNet,
   MAE,
   MSE,
   RMSE,

@@ -335,8 +335,20 @@ class NLinear extends Model {
   }
 }
 
+/**
+ * TimesNet: each block folds the series into 2-d images at its dominant FFT periods and
+ * convolves them with Inception blocks (Wu et al., 2023; NeuralForecast's TimesNet). Future
+ * exogenous variables only.
+ * @example new TimesNet({ h: 12, inputSize: 24 })
+ */
+class TimesNet extends Model {
+  constructor(options) {
+    super('TimesNet', options)
+  }
+}
+
 /** The model classes the engine implements, by name: adding a model is a class above plus one entry here. */
-const modelClasses = { MLP, NHITS, LSTM, RNN, GRU, TCN, BiTCN, PatchTST, VanillaTransformer, NBEATS, NBEATSx, MLPMultivariate, TSMixer, TSMixerx, iTransformer, TiDE, DeepNPTS, DLinear, NLinear }
+const modelClasses = { MLP, NHITS, LSTM, RNN, GRU, TCN, BiTCN, PatchTST, VanillaTransformer, NBEATS, NBEATSx, MLPMultivariate, TSMixer, TSMixerx, iTransformer, TiDE, DeepNPTS, DLinear, NLinear, TimesNet }
 /** The loss classes the engine implements, by name. */
 const lossClasses = { MAE, MSE, RMSE, MAPE, SMAPE, HuberLoss, QuantileLoss, MQLoss, MASE, DistributionLoss }
 

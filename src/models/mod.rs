@@ -26,6 +26,7 @@ mod revin;
 mod seq_decoder;
 mod tcn;
 mod tide;
+mod timesnet;
 mod tsmixer;
 mod tsmixerx;
 mod vanillatransformer;
@@ -58,6 +59,7 @@ const REGISTRY: &[Entry] = &[
     entry::<nhits::NhitsOptions>(),
     entry::<patchtst::PatchTstOptions>(),
     entry::<tide::TideOptions>(),
+    entry::<timesnet::TimesNetOptions>(),
     entry::<tsmixer::TsMixerOptions>(),
     entry::<tsmixerx::TsMixerxOptions>(),
     entry::<recurrent::RnnOptions>(),

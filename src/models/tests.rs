@@ -90,6 +90,8 @@ fn parameter_counts_match_neuralforecast() {
         ("GRU", 12, 24, 388_857),
         ("TCN", 12, 24, 148_909),
         ("BiTCN", 12, 24, 6013),
+        ("TimesNet", 12, 24, 4_688_645),
+        ("TimesNet", 18, 36, 4_689_743),
     ] {
         let m = build(class, &json!({"h": h, "inputSize": l})).unwrap();
         assert_eq!(param_count(m.as_ref()), want, "{class} h={h} L={l}");
@@ -139,6 +141,8 @@ fn sample_options() -> Vec<(&'static str, serde_json::Value)> {
         ("DLinear", json!({"h": 5, "inputSize": 8, "movingAvgWindow": 11, "scalerType": "revin", "loss": {"type": "MQLoss"}})),
         ("NLinear", json!({"h": 12, "inputSize": 24})),
         ("NLinear", json!({"h": 5, "inputSize": 8, "loss": {"type": "DistributionLoss", "distribution": "StudentT"}})),
+        ("TimesNet", json!({"h": 4, "inputSize": 8, "hiddenSize": 8, "convHiddenSize": 6, "topK": 2, "numKernels": 2})),
+        ("TimesNet", json!({"h": 3, "inputSize": 9, "hiddenSize": 6, "convHiddenSize": 4, "topK": 3, "numKernels": 3, "encoderLayers": 1, "futrExogList": ["c"], "scalerType": "revin", "loss": {"type": "MQLoss"}})),
         ("VanillaTransformer", json!({"h": 12, "inputSize": 24})),
         ("VanillaTransformer", json!({"h": 5, "inputSize": 9, "hiddenSize": 10, "nHead": 3, "convHiddenSize": 6, "encoderLayers": 3, "decoderLayers": 2, "activation": "relu", "decoderInputSizeMultiplier": 0.3, "futrExogList": ["c"], "loss": {"type": "MQLoss"}})),
         ("TCN", json!({"h": 12})),

@@ -125,7 +125,31 @@ impl Backward for IrfftBackward {
     }
 }
 
+struct ComplexAbsBackward;
+
+impl Backward for ComplexAbsBackward {
+    fn backward(&self, inputs: &[Tensor], out: &Tensor, g: &[f32]) -> Vec<Option<Vec<f32>>> {
+        // d|z|/d re = re/|z|, d|z|/d im = im/|z|; 0 at z = 0 (PyTorch's subgradient there).
+        let m = out.data();
+        let part = |t: &Tensor| {
+            t.requires_grad().then(|| t.data().iter().zip(m.iter()).zip(g).map(|((v, m), g)| if *m > 0.0 { g * v / m } else { 0.0 }).collect())
+        };
+        vec![part(&inputs[0]), part(&inputs[1])]
+    }
+    fn name(&self) -> &'static str {
+        "complex_abs"
+    }
+}
+
 impl Tensor {
+    /// The magnitude `sqrt(re² + im²)` of complex values held as (re, im) parts of one shape
+    /// (PyTorch's `abs` of a complex tensor), computed without overflow by `hypot`.
+    pub fn complex_abs(re: &Tensor, im: &Tensor) -> Tensor {
+        assert_eq!(re.shape(), im.shape(), "complex_abs: real and imaginary parts differ in shape");
+        let out = re.data().iter().zip(im.data().iter()).map(|(a, b)| a.hypot(*b)).collect();
+        Tensor::from_op(out, re.shape(), &[re, im], ComplexAbsBackward)
+    }
+
     /// Real FFT along the last axis: (real part, imaginary part), each `[.., n/2 + 1]`.
     pub fn rfft(&self) -> (Tensor, Tensor) {
         let n = self.dim(-1);
@@ -164,6 +188,7 @@ mod tests {
         // numpy.fft.rfft([1, 2, 3, 4]) = [10, -2+2j, -2]
         assert_eq!(re.to_vec(), vec![10.0, -2.0, -2.0]);
         assert_eq!(im.to_vec(), vec![0.0, 2.0, 0.0]);
+        assert_eq!(Tensor::complex_abs(&re, &im).to_vec(), vec![10.0, 8f32.sqrt(), 2.0]);
         for n in [7, 8] {
             let x = Tensor::randn(&[3, n], &mut Rng::seed(n as u64));
             let (re, im) = x.rfft();
@@ -184,6 +209,11 @@ mod tests {
             let bins = n / 2 + 1;
             let z = vec![Tensor::randn(&[2, bins], &mut rng), Tensor::randn(&[2, bins], &mut rng)];
             check_gradients("irfft", |z| Tensor::irfft(&z[0], &z[1], n), &z);
+            check_gradients("complex_abs", |z| Tensor::complex_abs(&z[0], &z[1]), &z);
+            check_gradients("complex_abs∘rfft", |x| {
+                let (re, im) = x[0].rfft();
+                Tensor::complex_abs(&re, &im)
+            }, &x);
         }
     }
 }
