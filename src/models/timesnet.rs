@@ -69,11 +69,6 @@ impl Inception {
         let biases: Vec<Tensor> = self.kernels.iter().map(|k| k.bias.clone().expect("Inception kernels have biases")).collect();
         MergedInception { weight, bias: Tensor::stack(&biases, 0).mean_axis(0, false) }
     }
-
-    /// `[B, in, H, W]` → `[B, out, H, W]`.
-    pub fn forward(&self, x: &Tensor) -> Tensor {
-        self.merged().forward(x)
-    }
 }
 
 /// An Inception block merged into one kernel (built once per TimesBlock pass, used per period).
@@ -316,7 +311,7 @@ mod tests {
         // 4 × 5 holds the whole 5 × 5 kernel; 1 × 2 and 2 × 1 folds crop it to 1 × 3 and 3 × 1.
         for shape in [[2, 3, 4, 5], [2, 3, 1, 2], [1, 3, 2, 1]] {
             let x = Tensor::randn(&shape, &mut rng);
-            let (got, want) = (inc.forward(&x), mean_of_convolutions(&inc, &x));
+            let (got, want) = (inc.merged().forward(&x), mean_of_convolutions(&inc, &x));
             assert_eq!(got.shape(), &[shape[0], 4, shape[2], shape[3]]);
             for (a, b) in got.to_vec().iter().zip(&want.to_vec()) {
                 assert!((a - b).abs() < 1e-4, "{shape:?}: {a} vs {b}");
@@ -377,10 +372,10 @@ mod tests {
         let rebuilt = |t: &[Tensor]| Inception {
             kernels: (0..2).map(|i| Conv2d { weight: t[1 + 2 * i].clone(), bias: Some(t[2 + 2 * i].clone()), spec: inc.kernels[i].spec }).collect(),
         };
-        check_gradients("Inception", |t| rebuilt(t).forward(&t[0]), &inputs);
+        check_gradients("Inception", |t| rebuilt(t).merged().forward(&t[0]), &inputs);
         // A one-row fold: the kernel cropped to its centre row.
         inputs[0] = Tensor::randn(&[2, 2, 1, 4], &mut rng);
-        check_gradients("Inception, cropped", |t| rebuilt(t).forward(&t[0]), &inputs);
+        check_gradients("Inception, cropped", |t| rebuilt(t).merged().forward(&t[0]), &inputs);
 
         // The block, through the data-dependent periods (fixed under the small probe steps) and
         // the amplitude weights: T = 9 gives periods of 9 // f.
