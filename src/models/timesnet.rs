@@ -11,7 +11,8 @@
 //! Deviations from NeuralForecast:
 //! - an Inception block's mean of `numKernels` 'same' convolutions (kernels 1, 3, ..., 2n-1) is
 //!   computed as ONE convolution whose kernel is the mean of the kernels zero-padded to 2n-1
-//!   (exact up to rounding, and 2.4x fewer multiplications at the default 6 kernels);
+//!   (exact up to rounding, and 2.4x fewer multiplications at the default 6 kernels), cropped
+//!   to the taps that reach inside the fold (a 1 × T fold needs one row of an 11 × 11 kernel);
 //! - the period search never picks the zeroed DC bin (NeuralForecast would divide by zero when
 //!   all other amplitudes are 0, e.g. a constant batch);
 //! - odd `hiddenSize` and `topK >= (inputSize + h) // 2 + 1` are refused at construction (in
@@ -51,9 +52,9 @@ impl Inception {
         (0..n).map(|i| ((2 * i + 1) as f64).powi(2) * in_ch * out_ch + out_ch).sum()
     }
 
-    /// `[B, in, H, W]` → `[B, out, H, W]`. Every kernel is centred in the largest one, so the
-    /// mean of the convolutions is the convolution with the mean kernel and mean bias.
-    pub fn forward(&self, x: &Tensor) -> Tensor {
+    /// The block as one convolution: every kernel centred in the largest one, so the mean of the
+    /// convolutions is the convolution with the mean kernel `[out, in, 2n-1, 2n-1]` and mean bias.
+    pub fn merged(&self) -> MergedInception {
         let n = self.kernels.len();
         let mut weight: Option<Tensor> = None;
         for (i, k) in self.kernels.iter().enumerate() {
@@ -66,9 +67,26 @@ impl Inception {
         }
         let weight = weight.expect("an Inception block has at least one kernel").div_scalar(n as f32);
         let biases: Vec<Tensor> = self.kernels.iter().map(|k| k.bias.clone().expect("Inception kernels have biases")).collect();
-        let bias = Tensor::stack(&biases, 0).mean_axis(0, false);
-        let p = n - 1;
-        x.conv2d(&weight, Some(&bias), Conv2dSpec { padding: (p, p, p, p), ..Conv2dSpec::default() })
+        MergedInception { weight, bias: Tensor::stack(&biases, 0).mean_axis(0, false) }
+    }
+}
+
+/// An Inception block merged into one kernel (built once per TimesBlock pass, used per period).
+pub struct MergedInception {
+    weight: Tensor,
+    bias: Tensor,
+}
+
+impl MergedInception {
+    /// `[B, in, H, W]` → `[B, out, H, W]`, 'same' padding. A fold is often smaller than the
+    /// kernel (one row for the period T, a few columns for short periods): taps more than H-1
+    /// rows (W-1 columns) from the centre only ever read padding, so the kernel is cropped to the
+    /// central `min(K, 2H-1) × min(K, 2W-1)` taps. Same result; far fewer multiplications.
+    pub fn forward(&self, x: &Tensor) -> Tensor {
+        let p = (self.weight.dim(2) - 1) / 2;
+        let (ph, pw) = (p.min(x.dim(2) - 1), p.min(x.dim(3) - 1));
+        let weight = self.weight.narrow(2, p - ph, 2 * ph + 1).narrow(3, p - pw, 2 * pw + 1);
+        x.conv2d(&weight, Some(&self.bias), Conv2dSpec { padding: (ph, ph, pw, pw), ..Conv2dSpec::default() })
     }
 }
 
@@ -116,12 +134,13 @@ impl TimesBlock {
     pub fn forward(&self, x: &Tensor) -> Tensor {
         let (b, t, n) = (x.dim(0), x.dim(1), x.dim(2));
         let (periods, amplitudes) = fft_for_period(x, self.k);
+        let (conv_in, conv_out) = (self.conv_in.merged(), self.conv_out.merged());
         let folded: Vec<Tensor> = periods
             .iter()
             .map(|&p| {
                 let length = t.div_ceil(p) * p;
                 let image = x.pad(1, 0, length - t, PadMode::Constant(0.0)).reshape(&[b, length / p, p, n]).permute(&[0, 3, 1, 2]);
-                let out = self.conv_out.forward(&self.conv_in.forward(&image).gelu());
+                let out = conv_out.forward(&conv_in.forward(&image).gelu());
                 out.permute(&[0, 2, 3, 1]).reshape(&[b, length, n]).narrow(1, 0, t)
             })
             .collect();
@@ -289,11 +308,14 @@ mod tests {
         for k in &mut inc.kernels {
             k.bias = Some(Tensor::randn(&[4], &mut rng));
         }
-        let x = Tensor::randn(&[2, 3, 4, 5], &mut rng);
-        let (got, want) = (inc.forward(&x).to_vec(), mean_of_convolutions(&inc, &x).to_vec());
-        assert_eq!(inc.forward(&x).shape(), &[2, 4, 4, 5]);
-        for (a, b) in got.iter().zip(&want) {
-            assert!((a - b).abs() < 1e-4, "{a} vs {b}");
+        // 4 × 5 holds the whole 5 × 5 kernel; 1 × 2 and 2 × 1 folds crop it to 1 × 3 and 3 × 1.
+        for shape in [[2, 3, 4, 5], [2, 3, 1, 2], [1, 3, 2, 1]] {
+            let x = Tensor::randn(&shape, &mut rng);
+            let (got, want) = (inc.merged().forward(&x), mean_of_convolutions(&inc, &x));
+            assert_eq!(got.shape(), &[shape[0], 4, shape[2], shape[3]]);
+            for (a, b) in got.to_vec().iter().zip(&want.to_vec()) {
+                assert!((a - b).abs() < 1e-4, "{shape:?}: {a} vs {b}");
+            }
         }
     }
 
@@ -350,7 +372,10 @@ mod tests {
         let rebuilt = |t: &[Tensor]| Inception {
             kernels: (0..2).map(|i| Conv2d { weight: t[1 + 2 * i].clone(), bias: Some(t[2 + 2 * i].clone()), spec: inc.kernels[i].spec }).collect(),
         };
-        check_gradients("Inception", |t| rebuilt(t).forward(&t[0]), &inputs);
+        check_gradients("Inception", |t| rebuilt(t).merged().forward(&t[0]), &inputs);
+        // A one-row fold: the kernel cropped to its centre row.
+        inputs[0] = Tensor::randn(&[2, 2, 1, 4], &mut rng);
+        check_gradients("Inception, cropped", |t| rebuilt(t).merged().forward(&t[0]), &inputs);
 
         // The block, through the data-dependent periods (fixed under the small probe steps) and
         // the amplitude weights: T = 9 gives periods of 9 // f.
