@@ -184,6 +184,15 @@ export interface MLPOptions extends CommonOptions {
 }
 
 export type NHITSActivation = 'ReLU' | 'Softplus' | 'Tanh' | 'SELU' | 'LeakyReLU' | 'PReLU' | 'Sigmoid'
+/**
+ * The `torch.nn` activations NeuralForecast's MLP decoders and TCN convolutions take by name, with
+ * PyTorch's defaults. NeuralForecast also lists 'GLU' (it breaks the next layer's width),
+ * 'Threshold' (no defaults) and 'RReLU'; those are refused with a RangeError saying why.
+ */
+export type ModuleActivation =
+  | NHITSActivation
+  | 'GELU' | 'ELU' | 'SiLU' | 'Mish' | 'Softsign' | 'Hardshrink' | 'Softshrink' | 'CELU'
+  | 'LogSigmoid' | 'Hardtanh' | 'Hardswish' | 'Identity'
 
 export interface NHITSOptions extends CommonOptions {
   /** Block type per stack (only 'identity'; default three stacks). */
@@ -303,7 +312,8 @@ export interface LSTMOptions extends CommonOptions {
   decoderHiddenSize?: number
   /** Decoder MLP layers, input and output included (default 2). */
   decoderLayers?: number
-  decoderActivation?: NHITSActivation
+  /** Activation between the decoder's layers (default 'ReLU'). */
+  decoderActivation?: ModuleActivation
   /** Only false (NeuralForecast's default) is supported. */
   recurrent?: false
 }
@@ -353,14 +363,15 @@ export interface TCNOptions extends CommonOptions {
   /** Channels of every convolution (default 128). */
   encoderHiddenSize?: number
   /** Activation after each convolution (default 'ReLU'). */
-  encoderActivation?: NHITSActivation
+  encoderActivation?: ModuleActivation
   /** Accepted and unused, as in NeuralForecast (default 10). */
   contextSize?: number
   /** Decoder MLP width (default 128). */
   decoderHiddenSize?: number
   /** Decoder MLP layers, input and output included (default 2). */
   decoderLayers?: number
-  decoderActivation?: NHITSActivation
+  /** Activation between the decoder's layers (default 'ReLU'). */
+  decoderActivation?: ModuleActivation
 }
 
 /**

@@ -141,6 +141,16 @@ impl<'a> OptionReader<'a> {
         Ok(v)
     }
 
+    /// An activation of `common._modules.ACTIVATIONS` by name (MLP decoders, TCN convolutions).
+    pub fn module_activation(&mut self, key: &'static str, default: &str) -> Result<String> {
+        let v = self.string(key, default)?;
+        super::activation::check_module_name(self.model, key, &v)?;
+        if !super::activation::MODULE_NAMES.contains(&v.as_str()) {
+            return Err(Error::range(format!("{} option '{key}' must be one of {}, got '{v}'", self.model, super::activation::MODULE_NAMES.join(", "))));
+        }
+        Ok(v)
+    }
+
     pub fn optional_string(&mut self, key: &'static str) -> Result<Option<String>> {
         match self.get(key) {
             None => Ok(None),

@@ -9,7 +9,6 @@ use std::marker::PhantomData;
 
 use serde_json::{json, Map, Value};
 
-use super::activation::NAMES as ACTIVATIONS;
 use super::options::{entries, CommonOptions, Defaults};
 use super::reader::OptionReader;
 use super::seq_decoder::{decoder_footprint, decoder_shapes, encoder_features, encoder_input, to_horizon, MlpDecoder};
@@ -127,7 +126,7 @@ impl<K: Kind> Spec for RecurrentOptions<K> {
             encoder_dropout: r.f64_in("encoderDropout", 0.0, 0.0, 0.99, false)? as f32,
             decoder_hidden_size: r.usize_min("decoderHiddenSize", 128, 1)?,
             decoder_layers: r.usize_min("decoderLayers", 2, 1)?,
-            decoder_activation: r.choice("decoderActivation", "ReLU", &ACTIVATIONS)?,
+            decoder_activation: r.module_activation("decoderActivation", "ReLU")?,
             kind: PhantomData,
         };
         if r.bool("recurrent", false)? {

@@ -73,10 +73,10 @@ pub fn decoder_footprint(shapes: &[(usize, usize)], activation: &str, h: usize) 
 }
 
 impl MlpDecoder {
-    /// `activation` must be one of `activation::NAMES` (checked when the options were read).
+    /// `activation` must be one of `activation::MODULE_NAMES` (checked when the options were read).
     pub fn new(shapes: Vec<(usize, usize)>, activation: &str, model: &str, rng: &mut Rng) -> MlpDecoder {
         let layers = shapes.into_iter().map(|(i, o)| Linear::new(i, o, true, rng)).collect();
-        let activation = Activation::parse(activation, model).expect("checked against NAMES when read");
+        let activation = Activation::parse(activation, model).expect("checked against MODULE_NAMES when read");
         MlpDecoder { layers, activation }
     }
 

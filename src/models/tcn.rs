@@ -6,7 +6,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::activation::{Activation, NAMES as ACTIVATIONS};
+use super::activation::Activation;
 use super::options::{entries, CommonOptions, Defaults};
 use super::reader::OptionReader;
 use super::seq_decoder::{decoder_footprint, decoder_shapes, encoder_features, encoder_input, to_horizon, MlpDecoder};
@@ -70,12 +70,12 @@ impl Spec for TcnOptions {
             kernel_size: r.usize_min("kernelSize", 2, 1)?,
             dilations: r.usizes("dilations", &[1, 2, 4, 8, 16], 1)?,
             encoder_hidden_size: r.usize_min("encoderHiddenSize", 128, 1)?,
-            encoder_activation: r.choice("encoderActivation", "ReLU", &ACTIVATIONS)?,
+            encoder_activation: r.module_activation("encoderActivation", "ReLU")?,
             // Stored by NeuralForecast, read by no layer.
             context_size: r.i64("contextSize", 10)?,
             decoder_hidden_size: r.usize_min("decoderHiddenSize", 128, 1)?,
             decoder_layers: r.usize_min("decoderLayers", 2, 1)?,
-            decoder_activation: r.choice("decoderActivation", "ReLU", &ACTIVATIONS)?,
+            decoder_activation: r.module_activation("decoderActivation", "ReLU")?,
         })
     }
     fn check(&self, _: &CommonOptions) -> Result<()> {

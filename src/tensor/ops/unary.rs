@@ -25,6 +25,10 @@ pub(crate) enum Unary {
     Sigmoid,
     Silu,
     Softplus,
+    /// `x / (1 + |x|)`.
+    Softsign,
+    /// `x` where `|x| > λ`, else 0.
+    Hardshrink(f32),
     Sin,
     Cos,
     /// ln Γ(x), for x > 0 (distribution log-likelihoods).
@@ -111,6 +115,14 @@ impl Unary {
                     x.exp().ln_1p()
                 }
             }
+            Unary::Softsign => x / (1.0 + x.abs()),
+            Unary::Hardshrink(l) => {
+                if x.abs() > l {
+                    x
+                } else {
+                    0.0
+                }
+            }
             Unary::Sin => x.sin(),
             Unary::Cos => x.cos(),
             Unary::Lgamma => lgamma(x as f64) as f32,
@@ -180,6 +192,17 @@ impl Unary {
                     1.0
                 } else {
                     sigmoid(x)
+                }
+            }
+            Unary::Softsign => {
+                let d = 1.0 + x.abs();
+                1.0 / (d * d)
+            }
+            Unary::Hardshrink(l) => {
+                if x.abs() > l {
+                    1.0
+                } else {
+                    0.0
                 }
             }
             Unary::Sin => x.cos(),
@@ -311,6 +334,14 @@ impl Tensor {
     pub fn softplus(&self) -> Tensor {
         unary(self, Unary::Softplus)
     }
+    /// `x / (1 + |x|)`.
+    pub fn softsign(&self) -> Tensor {
+        unary(self, Unary::Softsign)
+    }
+    /// `x` where `|x| > lambda`, else 0 (PyTorch's Hardshrink).
+    pub fn hardshrink(&self, lambda: f32) -> Tensor {
+        unary(self, Unary::Hardshrink(lambda))
+    }
     pub fn sin(&self) -> Tensor {
         unary(self, Unary::Sin)
     }
@@ -357,6 +388,10 @@ mod tests {
         check_gradients("sigmoid", |x| x[0].sigmoid(), &x);
         check_gradients("silu", |x| x[0].silu(), &x);
         check_gradients("softplus", |x| x[0].softplus(), &x);
+        check_gradients("softsign", |x| x[0].softsign(), &x);
+        // Points on both sides of ±λ = ±0.5, none within a step of it.
+        let shrink = vec![Tensor::from_vec(vec![-1.2, -0.6, -0.4, -0.1, 0.05, 0.3, 0.45, 0.56, 0.9, 1.4], &[10])];
+        check_gradients("hardshrink", |x| x[0].hardshrink(0.5), &shrink);
     }
 
     #[test]
