@@ -168,6 +168,13 @@ export interface CommonOptions {
   randomSeed?: number
   /** Output column name (default: the class name). */
   alias?: string
+  /**
+   * NeuralForecast's `exclude_insample_y`: the model sees the window's (scaled) target values as
+   * zeros and forecasts from its exogenous variables alone (default false). Models without
+   * exogenous inputs refuse true; TCN and NBEATS, whose NeuralForecast signatures lack it, refuse
+   * the option as unknown; DeepNPTS refuses true.
+   */
+  excludeInsampleY?: boolean
   /** Columns known into the future (their values for the horizon go in predict's `futrDf`). */
   futrExogList?: string[]
   /** Columns known only up to the forecast origin. */

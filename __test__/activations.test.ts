@@ -15,7 +15,7 @@ test('TCN trains with every torch.nn activation in its convolutions and decoder'
   await nf.fit(df)
   const fc = await nf.predict()
   for (let i = 0; i < models.length; i++) {
-    const col = fc[`TCN_${i}`] as Float32Array
+    const col = fc[`TCN_${i}`] as Float64Array
     assert.equal(col.length, 12)
     assert.ok(col.every(Number.isFinite), `${moduleActivations[i]} gives finite forecasts`)
   }

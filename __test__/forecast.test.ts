@@ -1,7 +1,7 @@
 // Fitting, forecasting and cross-validating as a user would, on the bundled AirPassengers.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { NeuralForecast, NHITS, MLP, LSTM, PatchTST, MQLoss, DistributionLoss, MASE, toRows } from '../index.js'
+import { NeuralForecast, NHITS, NBEATS, DLinear, MLP, LSTM, PatchTST, MQLoss, DistributionLoss, MASE, toRows } from '../index.js'
 import { airPassengers, mae, quick } from './helpers'
 
 const rows = airPassengers()
@@ -226,4 +226,26 @@ test('makeFutureDataframe and getMissingFuture give the horizon rows, as NeuralF
   assert.equal(nf.getMissingFuture(futr).unique_id.length, 0)
   assert.throws(() => nf.makeFutureDataframe(undefined, 0), RangeError)
   assert.throws(() => nf.makeFutureDataframe(undefined, 1.5 as number), TypeError)
+})
+
+test('excludeInsampleY: the forecast comes from the exogenous variables alone, as NeuralForecast', async () => {
+  const promo = (i: number) => (Math.abs(Math.sin(i * 12.9898) * 43758.5453) % 1 < 0.5 ? 1 : 0)
+  const series = rows.map((r, i) => ({ unique_id: 'S', ds: r.ds, y: 2 + promo(i), promo: promo(i) }))
+  const model = new MLP({ ...quick, maxSteps: 800, hiddenSize: 32, futrExogList: ['promo'], scalerType: 'identity', excludeInsampleY: true })
+  assert.equal(model.config.excludeInsampleY, true)
+  const nf = new NeuralForecast({ models: [model], freq: 'ME' })
+  await nf.fit(series.slice(0, -12))
+  const futrDf = series.slice(-12).map(({ unique_id, ds, promo }) => ({ unique_id, ds, promo }))
+  const fc = (await nf.predict({ futrDf })).MLP as Float64Array
+  // Unscaled, the window's values cannot reach the model: another history gives the same forecast.
+  const other = series.slice(0, -12).map((r) => ({ ...r, y: r.y * 3 + 7 }))
+  assert.deepEqual((await nf.predict({ df: other, futrDf })).MLP, fc)
+  const err = mae(fc, series.slice(-12).map((r) => r.y))
+  assert.ok(err < 0.25, `the flags alone predict the level: MAE ${err}`)
+  // Classes whose NeuralForecast signature has no exclude_insample_y refuse it as unknown; the
+  // ones without exogenous inputs refuse true; DeepNPTS has its own message.
+  const type = (re: RegExp) => (e: any) => e instanceof TypeError && re.test(e.message)
+  assert.throws(() => new NBEATS({ h: 12, inputSize: 24, excludeInsampleY: false } as any), type(/excludeInsampleY/))
+  assert.throws(() => new DLinear({ h: 12, inputSize: 24, excludeInsampleY: true as any }), /'excludeInsampleY'/)
+  assert.equal(new NHITS({ h: 12, inputSize: 24 }).config.excludeInsampleY, false)
 })

@@ -55,6 +55,9 @@ impl Spec for DeepNptsOptions {
     }
 
     fn check(&self, c: &CommonOptions) -> Result<()> {
+        if c.exclude_insample_y == Some(true) {
+            return Err(Error::type_err(format!("{CLASS} option 'excludeInsampleY': {CLASS} has no possibility for excluding y (its forecast is a weighted average of the window's values)")));
+        }
         let loss = c.loss();
         if loss.outputs() > 1 || loss.is_distribution() {
             return Err(Error::type_err(format!(

@@ -17,7 +17,7 @@ use serde_json::{json, Map, Value};
 use super::options::{entries, CommonOptions, Defaults};
 use super::reader::OptionReader;
 use super::{Batch, Capabilities, Footprint, Network, Spec};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::nn::{join, Ctx, Linear, Module};
 use crate::rng::Rng;
 use crate::tensor::{PadMode, Tensor};
@@ -29,17 +29,6 @@ const DEFAULTS: Defaults =
 
 /// Neither model uses exogenous variables (NeuralForecast's EXOGENOUS_* flags are all False).
 const CAPABILITIES: Capabilities = Capabilities { futr_exog: false, hist_exog: false, stat_exog: false, multivariate: false };
-
-/// Reads `excludeInsampleY`, which NeuralForecast accepts only as false for a model without
-/// exogenous inputs (it would leave the model no input at all).
-fn read_exclude_insample_y(r: &mut OptionReader, class: &str) -> Result<()> {
-    if r.bool("excludeInsampleY", false)? {
-        return Err(Error::range(format!(
-            "{class} option 'excludeInsampleY': {class} does not support excludeInsampleY: true (it takes no exogenous variables, so the window is its only input); set it to false"
-        )));
-    }
-    Ok(())
-}
 
 /// A linear map of `[B, L]` windows to `[B, h, outputs]`: one map each for DLinear's two parts, and
 /// NLinear's one.
@@ -73,7 +62,6 @@ impl Spec for DLinearOptions {
     type Net = DLinear;
 
     fn read(r: &mut OptionReader, _: &CommonOptions) -> Result<Self> {
-        read_exclude_insample_y(r, Self::CLASS)?;
         let k = r.usize("movingAvgWindow", 25)?;
         // NeuralForecast: Exception('moving_avg_window should be uneven'); 0 is even too.
         if k % 2 == 0 {
@@ -82,7 +70,7 @@ impl Spec for DLinearOptions {
         Ok(DLinearOptions { moving_avg_window: k })
     }
     fn to_json(&self) -> Map<String, Value> {
-        entries([("excludeInsampleY", json!(false)), ("movingAvgWindow", json!(self.moving_avg_window))])
+        entries([("movingAvgWindow", json!(self.moving_avg_window))])
     }
     fn footprint(&self, c: &CommonOptions, outputs: usize) -> Footprint {
         let (l, k, o) = (c.input_size as f64, self.moving_avg_window as f64, c.h as f64 * outputs as f64);
@@ -125,7 +113,7 @@ impl Network for DLinear {
     }
 }
 
-/// NLinear's own options (none besides the refused `excludeInsampleY`).
+/// NLinear has no options of its own.
 #[derive(Clone, Debug)]
 pub struct NLinearOptions;
 
@@ -141,12 +129,11 @@ impl Spec for NLinearOptions {
     const CAPABILITIES: Capabilities = CAPABILITIES;
     type Net = NLinear;
 
-    fn read(r: &mut OptionReader, _: &CommonOptions) -> Result<Self> {
-        read_exclude_insample_y(r, Self::CLASS)?;
+    fn read(_: &mut OptionReader, _: &CommonOptions) -> Result<Self> {
         Ok(NLinearOptions)
     }
     fn to_json(&self) -> Map<String, Value> {
-        entries([("excludeInsampleY", json!(false))])
+        Map::new()
     }
     fn footprint(&self, c: &CommonOptions, outputs: usize) -> Footprint {
         let (l, o) = (c.input_size as f64, c.h as f64 * outputs as f64);

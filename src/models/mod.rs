@@ -203,6 +203,18 @@ impl<S: Spec> Model for Built<S> {
         S::CAPABILITIES
     }
     fn forward(&self, batch: &Batch, ctx: &mut Ctx) -> Tensor {
+        if self.config.common.exclude_insample_y == Some(true) {
+            // NeuralForecast multiplies the scaled window by 0 (`_parse_windows`), so the mask,
+            // and RevIN inside a model, see the same zeros.
+            let zeroed = Batch {
+                insample_y: batch.insample_y.mul_scalar(0.0),
+                insample_mask: batch.insample_mask.clone(),
+                futr_exog: batch.futr_exog.clone(),
+                hist_exog: batch.hist_exog.clone(),
+                stat_exog: batch.stat_exog.clone(),
+            };
+            return self.net.forward(&zeroed, ctx);
+        }
         self.net.forward(batch, ctx)
     }
 }
@@ -235,6 +247,11 @@ fn configure<S: Spec>(options: &Value) -> Result<Box<dyn ModelConfig>> {
 /// Refuses exogenous lists the model's capability flags exclude, once for every model, with
 /// NeuralForecast's messages (`BaseModel.__init__`).
 fn check_capabilities(class: &str, caps: Capabilities, c: &CommonOptions) -> Result<()> {
+    if c.exclude_insample_y == Some(true) && !(caps.futr_exog || caps.hist_exog || caps.stat_exog) {
+        return Err(Error::range(format!(
+            "{class} option 'excludeInsampleY': {class} does not support excludeInsampleY: true (it takes no exogenous variables, so the window is its only input); set it to false"
+        )));
+    }
     for (supported, list, option, kind) in [
         (caps.futr_exog, &c.futr_exog_list, "futrExogList", "future"),
         (caps.hist_exog, &c.hist_exog_list, "histExogList", "historical"),

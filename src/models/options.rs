@@ -54,6 +54,9 @@ pub struct CommonOptions {
     pub stat_exog_list: Vec<String>,
     /// Number of series, for multivariate models.
     pub n_series: Option<usize>,
+    /// NeuralForecast's `exclude_insample_y`: the model sees the window's target values as zeros
+    /// (it forecasts from exogenous variables only). None for a class without the option.
+    pub exclude_insample_y: Option<bool>,
 }
 
 /// NeuralForecast's per-model defaults for the common options.
@@ -70,6 +73,9 @@ pub struct Defaults {
     pub input_size_horizons: Option<usize>,
     /// The loss type validation uses when `validLoss` is not given (None: the training loss).
     pub valid_loss: Option<&'static str>,
+    /// The class's NeuralForecast signature has `exclude_insample_y` (TCN's, NBEATS', FEDformer's
+    /// and TFT's do not, so the option is unknown there).
+    pub takes_exclude_insample_y: bool,
 }
 
 impl Defaults {
@@ -84,6 +90,7 @@ impl Defaults {
         scaler_type: "identity",
         input_size_horizons: None,
         valid_loss: None,
+        takes_exclude_insample_y: true,
     };
 }
 
@@ -142,6 +149,7 @@ impl CommonOptions {
             hist_exog_list: r.strings("histExogList")?,
             stat_exog_list: r.strings("statExogList")?,
             n_series: None,
+            exclude_insample_y: if d.takes_exclude_insample_y { Some(r.bool("excludeInsampleY", false)?) } else { None },
         })
     }
 
@@ -173,6 +181,9 @@ impl CommonOptions {
         });
         if let Some(n) = self.n_series {
             v["nSeries"] = json!(n);
+        }
+        if let Some(x) = self.exclude_insample_y {
+            v["excludeInsampleY"] = json!(x);
         }
         v
     }

@@ -60,6 +60,7 @@ impl Spec for TcnOptions {
         scaler_type: "robust",
         // NeuralForecast's inputSize = -1 means three horizons of history.
         input_size_horizons: Some(3),
+        takes_exclude_insample_y: false,
         ..Defaults::BASE
     };
     const CAPABILITIES: Capabilities = Capabilities { futr_exog: true, hist_exog: true, stat_exog: true, multivariate: false };

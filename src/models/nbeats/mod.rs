@@ -46,7 +46,8 @@ impl NbeatsOptions {
 
 impl Spec for NbeatsOptions {
     const CLASS: &'static str = CLASS;
-    const DEFAULTS: Defaults = DEFAULTS;
+    // NeuralForecast's NBEATS has no `exclude_insample_y` (NBEATSx has).
+    const DEFAULTS: Defaults = Defaults { takes_exclude_insample_y: false, ..DEFAULTS };
     const CAPABILITIES: Capabilities = Capabilities { futr_exog: false, hist_exog: false, stat_exog: false, multivariate: false };
     type Net = Nbeats;
 
