@@ -9,6 +9,8 @@ mod module;
 mod norm;
 mod revin;
 mod rnn;
+#[cfg(test)]
+mod rnn_reference;
 pub mod transformer;
 
 pub use attention::{AttentionMask, MultiHeadAttention};
