@@ -44,6 +44,10 @@ impl Rng {
         });
         self.0.set_word_pos(start + out.len() as u128);
     }
+    /// A uniform 64-bit integer (a seed for a counter-based stream, such as attention's dropout).
+    pub fn next_u64(&mut self) -> u64 {
+        self.0.gen::<u64>()
+    }
     /// A uniform f64 in [0, 1).
     pub fn unit_f64(&mut self) -> f64 {
         self.0.gen::<f64>()

@@ -90,10 +90,11 @@ impl Spec for ITransformerOptions {
             + 2.0 * df
             + (df + 1.0) * h * m;
         // One window holds every series: its tokens are the series and their future exogenous.
-        // Per layer: projections, context, residuals, norms and masks over the tokens; scores,
-        // softmax and mask per head; the feed-forward's hidden layer thrice.
+        // Per layer: projections, context, residuals, norms and masks over the tokens; one
+        // log-sum-exp per token and head (the fused attention stores no weights); the
+        // feed-forward's hidden layer thrice.
         let t = n * (1.0 + f);
-        let layer = 8.0 * t * df + 3.0 * heads as f64 * t * t + 3.0 * t * ff as f64;
+        let layer = 8.0 * t * df + heads as f64 * t + 3.0 * t * ff as f64;
         let per_window = 4.0 * n * l + 2.0 * t * df + self.e_layers as f64 * layer + 3.0 * n * h * m;
         Footprint { params, per_window }
     }

@@ -100,15 +100,16 @@ impl Spec for VanillaTransformerOptions {
             + self.decoder_layers as f64 * DecoderLayer::<FullAttention, FullAttention>::params(d, heads, ch)
             + 2.0 * df
             + (df + 1.0) * outputs as f64;
-        // Per attention: projections, scores and softmax (heads × Lq × Lk), the context, the
-        // residual, norm and dropout masks; per feed-forward its hidden layer thrice.
+        // Per attention: projections, the context, the residual, norm and dropout masks, and one
+        // log-sum-exp per query and head (the fused op stores no Lq × Lk weights); per
+        // feed-forward its hidden layer thrice.
         let (l, t) = (c.input_size as f64, (self.label_len(c) + c.h) as f64);
         let (hf, cf) = (heads as f64, ch as f64);
-        let attn = |lq: f64, lk: f64| 8.0 * lq * df + 3.0 * hf * lq * lk;
+        let attn = |lq: f64| 8.0 * lq * df + hf * lq;
         let ffn = |n: f64| 3.0 * n * cf + 3.0 * n * df;
         let per_window = 4.0 * (l + t) * df
-            + self.encoder_layers as f64 * (attn(l, l) + ffn(l))
-            + self.decoder_layers as f64 * (attn(t, t) + attn(t, l) + ffn(t))
+            + self.encoder_layers as f64 * (attn(l) + ffn(l))
+            + self.decoder_layers as f64 * (2.0 * attn(t) + ffn(t))
             + t * outputs as f64;
         Footprint { params, per_window }
     }

@@ -10,7 +10,7 @@ use super::linear::Linear;
 use super::module::{join, Ctx, Module};
 use super::norm::LayerNorm;
 use crate::rng::Rng;
-use crate::tensor::{PadMode, Tensor};
+use crate::tensor::{AttentionSpec, PadMode, Tensor};
 
 /// `TokenEmbedding`: Conv1d(c_in → hidden, k 3, circular padding 1, no bias), Kaiming-normal
 /// (fan_in, leaky_relu with slope 0, i.e. std √(2/fan_in)).
@@ -88,10 +88,12 @@ pub struct FullAttention {
 }
 
 impl InnerAttention for FullAttention {
+    /// One fused op (`Tensor::attention`): the `Lq × Lk` weights are never stored, so memory
+    /// grows linearly with the input length.
     fn attend(&self, q: &Tensor, k: &Tensor, v: &Tensor, ctx: &mut Ctx) -> Tensor {
-        let scale = 1.0 / (q.dim(3) as f32).sqrt();
-        let weights = q.matmul(&k.transpose(-1, -2)).mul_scalar(scale).softmax();
-        weights.dropout(self.dropout, ctx.train, ctx.rng).matmul(v)
+        let dropout = if ctx.train { self.dropout } else { 0.0 };
+        let seed = if dropout > 0.0 { ctx.rng.next_u64() } else { 0 };
+        q.attention(k, v, AttentionSpec { scale: 1.0 / (q.dim(3) as f32).sqrt(), dropout, seed, ..Default::default() })
     }
 }
 

@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 pub use autodiff::Gradients;
-pub use ops::{interpolation_matrix, Conv2dSpec, PadMode};
+pub use ops::{interpolation_matrix, AttentionSpec, Conv2dSpec, PadMode};
 pub use shape::{broadcast_shapes, numel, strides_of};
 
 use crate::rng::Rng;

@@ -1,6 +1,7 @@
 //! Tensor ops, one family per file. Each file holds the forward computation as `impl Tensor`
 //! methods and the matching [`Backward`](super::Backward) rules.
 
+mod attention;
 pub(crate) mod binary;
 mod conv;
 mod dropout;
@@ -17,6 +18,7 @@ mod reduce;
 mod softmax;
 pub(crate) mod unary;
 
+pub use attention::AttentionSpec;
 pub use conv::Conv2dSpec;
 pub use interp::interpolation_matrix;
 pub use pad::PadMode;
