@@ -30,7 +30,7 @@ fn inputs(len: usize) -> Vec<Tensor> {
 
 fn fused(x: &[Tensor]) -> Tensor {
     let spec = AttentionSpec { scale: 1.0 / (WIDTH as f32).sqrt(), dropout: DROPOUT, seed: 5, ..Default::default() };
-    x[0].attention(&x[1], &x[2], spec)
+    x[0].flash_attention(&x[1], &x[2], spec)
 }
 
 fn composed(x: &[Tensor]) -> Tensor {

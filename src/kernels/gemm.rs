@@ -57,6 +57,12 @@ impl<'a> MatRef<'a> {
 /// process started: the benchmarks read it to state each model's compute floor per step.
 static FLOPS: AtomicU64 = AtomicU64::new(0);
 
+/// Adds the FLOPs of products a fused op computes without calling [`matmul_into`] (attention):
+/// the floor of a step then still counts them.
+pub fn count_flops(flops: u64) {
+    FLOPS.fetch_add(flops, Ordering::Relaxed);
+}
+
 /// The running total of GEMM FLOPs (see [`FLOPS`]).
 pub fn flops_counted() -> u64 {
     FLOPS.load(Ordering::Relaxed)

@@ -12,7 +12,7 @@ use super::{Batch, Capabilities, Footprint, Network, Spec};
 use crate::error::{Error, Result};
 use crate::nn::{init, join, BatchNorm1d, Ctx, Linear, Module};
 use crate::rng::Rng;
-use crate::tensor::{PadMode, Tensor};
+use crate::tensor::{AttentionSpec, PadMode, Tensor};
 
 const REVIN_EPS: f32 = 1e-5;
 
@@ -228,19 +228,29 @@ impl PatchTst {
         bn.forward_on(x, 2, train)
     }
 
-    /// One encoder layer; returns the output and this layer's attention scores.
-    fn layer(&self, layer: &EncoderLayer, src: &Tensor, prev: Option<&Tensor>, ctx: &mut Ctx) -> (Tensor, Tensor) {
+    /// One encoder layer; returns the output and, under residual attention, this layer's scores
+    /// (the next layer adds them to its own, so they must exist; without it the fused attention
+    /// op runs and stores no weights).
+    fn layer(&self, layer: &EncoderLayer, src: &Tensor, prev: Option<&Tensor>, ctx: &mut Ctx) -> (Tensor, Option<Tensor>) {
         let (n, p, d) = (src.dim(0), src.dim(1), src.dim(2));
         let dk = d / self.heads;
         let mut src = if self.pre_norm { Self::norm(&layer.norm_attn, src, ctx.train) } else { src.clone() };
         let split = |lin: &Linear, x: &Tensor| lin.forward(x).reshape(&[n, p, self.heads, dk]).permute(&[0, 2, 1, 3]);
         let (q, k, v) = (split(&layer.w_q, &src), split(&layer.w_k, &src), split(&layer.w_v, &src));
-        let mut scores = q.matmul(&k.transpose(-1, -2)).mul_scalar(1.0 / (dk as f32).sqrt());
-        if let Some(prev) = prev {
-            scores = scores.add(prev);
-        }
-        let weights = scores.softmax().dropout(self.attn_dropout, ctx.train, ctx.rng);
-        let attended = weights.matmul(&v).permute(&[0, 2, 1, 3]).reshape(&[n, p, d]);
+        let scale = 1.0 / (dk as f32).sqrt();
+        let (context, scores) = if self.res_attention {
+            let mut scores = q.matmul(&k.transpose(-1, -2)).mul_scalar(scale);
+            if let Some(prev) = prev {
+                scores = scores.add(prev);
+            }
+            let weights = scores.softmax().dropout(self.attn_dropout, ctx.train, ctx.rng);
+            (weights.matmul(&v), Some(scores))
+        } else {
+            let dropout = if ctx.train { self.attn_dropout } else { 0.0 };
+            let seed = if dropout > 0.0 { ctx.rng.next_u64() } else { 0 };
+            (q.attention(&k, &v, AttentionSpec { scale, dropout, seed, ..Default::default() }), None)
+        };
+        let attended = context.permute(&[0, 2, 1, 3]).reshape(&[n, p, d]);
         let attended = layer.to_out.forward(&attended).dropout(self.dropout, ctx.train, ctx.rng);
         src = src.add(&attended.dropout(self.dropout, ctx.train, ctx.rng));
         if !self.pre_norm {
@@ -304,7 +314,7 @@ impl Network for PatchTst {
         for layer in &self.layers {
             let (out, scores) = self.layer(layer, &z, prev.as_ref(), ctx);
             z = out;
-            prev = self.res_attention.then_some(scores);
+            prev = scores;
         }
         let flat = z.transpose(1, 2).reshape(&[b, usize::MAX]);
         let mut y = self.head.forward(&flat).dropout(self.head_dropout, ctx.train, ctx.rng);

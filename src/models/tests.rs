@@ -123,6 +123,7 @@ fn sample_options() -> Vec<(&'static str, serde_json::Value)> {
         ("NBEATS", json!({"h": 5, "inputSize": 9, "mlpUnits": [[8, 6], [6, 4]], "activation": "PReLU", "basis": "spline", "nBasis": 4, "nBlocks": [2, 1, 2], "sharedWeights": true, "loss": {"type": "MQLoss"}})),
         ("NBEATSx", with(json!({"h": 5, "inputSize": 9, "mlpUnits": [[8, 6], [6, 4]], "dropoutProbTheta": 0.1, "activation": "PReLU", "stackTypes": ["identity", "exogenous", "seasonality"]}), &exog)),
         ("PatchTST", json!({"h": 3, "inputSize": 13, "hiddenSize": 8, "nHeads": 2, "linearHiddenSize": 6, "patchLen": 4, "stride": 3, "revinAffine": true, "learnPosEmbed": false})),
+        ("PatchTST", json!({"h": 3, "inputSize": 13, "hiddenSize": 8, "nHeads": 2, "linearHiddenSize": 6, "patchLen": 4, "stride": 3, "resAttention": false, "attnDropout": 0.2})),
         ("MLPMultivariate", json!({"h": 12, "inputSize": 24, "nSeries": 1})),
         ("MLPMultivariate", with(json!({"h": 5, "inputSize": 8, "nSeries": 3, "hiddenSize": 16, "loss": {"type": "MQLoss"}}), &exog)),
         ("TSMixer", json!({"h": 12, "inputSize": 24, "nSeries": 2})),
@@ -338,13 +339,17 @@ fn grad_through_patchtst() {
     // Evaluation mode (BatchNorm on running statistics) so the function of the input is fixed;
     // RevIN off, because it detaches its statistics (as NeuralForecast does), which a
     // finite-difference check would rightly flag.
-    let m = build("PatchTST", &json!({"h": 4, "inputSize": 12, "hiddenSize": 8, "nHeads": 2, "linearHiddenSize": 8, "patchLen": 4, "stride": 2, "encoderLayers": 2, "revin": false})).unwrap();
+    // Both attention paths: residual (scores carried between layers) and the fused op.
     let b = batch(3, 12, 4, 0, 0, 0, 5);
-    check_gradients(
-        "PatchTST",
-        |x| forward(m.as_ref(), &Batch { insample_y: x[0].clone(), insample_mask: b.insample_mask.clone(), hist_exog: None, futr_exog: None, stat_exog: None }),
-        &[b.insample_y.clone()],
-    );
+    for res in [false, true] {
+        let m = build("PatchTST", &json!({"h": 4, "inputSize": 12, "hiddenSize": 8, "nHeads": 2, "linearHiddenSize": 8, "patchLen": 4, "stride": 2, "encoderLayers": 2, "revin": false, "resAttention": res})).unwrap();
+        check_gradients(
+            "PatchTST",
+            |x| forward(m.as_ref(), &Batch { insample_y: x[0].clone(), insample_mask: b.insample_mask.clone(), hist_exog: None, futr_exog: None, stat_exog: None }),
+            &[b.insample_y.clone()],
+        );
+    }
+    let m = build("PatchTST", &json!({"h": 4, "inputSize": 12, "hiddenSize": 8, "nHeads": 2, "linearHiddenSize": 8, "patchLen": 4, "stride": 2, "encoderLayers": 2, "revin": false})).unwrap();
     // Training mode runs with batch statistics and updates the running ones.
     let mut rng = Rng::seed(1);
     let y = m.forward(&b, &mut Ctx::train(&mut rng));
