@@ -193,7 +193,7 @@ impl Module for RecurrentNet {
 impl Network for RecurrentNet {
     fn forward(&self, batch: &Batch, ctx: &mut Ctx) -> Tensor {
         let input = encoder_input(batch, self.input_size);
-        let states = self.encoder.forward(&input, ctx).output;
+        let states = self.encoder.forward(&input, ctx);
         let y = self.decoder.forward(to_horizon(&states, self.upsample.as_ref(), self.h), batch);
         assert_eq!(y.shape(), &[batch.insample_y.dim(0), self.h, self.outputs]);
         y
