@@ -321,8 +321,17 @@ export interface LSTMOptions extends CommonOptions {
   decoderLayers?: number
   /** Activation between the decoder's layers (default 'ReLU'). */
   decoderActivation?: ModuleActivation
-  /** Only false (NeuralForecast's default) is supported. */
-  recurrent?: false
+  /**
+   * NeuralForecast's recurrent mode (default false, direct): every step forecasts the next point
+   * (RNN and GRU through a linear `proj`, LSTM through its own projection; no decoder), trained
+   * with teacher forcing on windows of `inputSize + 1 + hTrain` points, and a horizon is
+   * forecast one step at a time, each forecast fed back as the next input.
+   */
+  recurrent?: boolean
+  /** Recurrent mode: forecast steps each training window is scored on (default 1). */
+  hTrain?: number
+  /** Recurrent mode: history a forecast starts from (default, or below 1: `inputSize`). */
+  inferenceInputSize?: number | null
 }
 
 /**

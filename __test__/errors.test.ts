@@ -102,7 +102,7 @@ test('model-specific option errors name the option', () => {
   }
   assert.throws(() => new NHITS({ h: 12, inputSize: 24, mlpUnits: [[64, 32], [64, 64]] }), (e: any) => e instanceof RangeError && /'mlpUnits': layer 1 takes 64 inputs but layer 0 gives 32 outputs/.test(e.message))
   assert.throws(() => new LSTM({ h: 12, inputSize: 24, encoderHiddenSize: 0 }), (e: any) => e instanceof RangeError && /encoderHiddenSize/.test(e.message))
-  assert.throws(() => new LSTM({ h: 12, inputSize: 24, recurrent: true as any }), (e: any) => e instanceof RangeError && /recurrent/.test(e.message))
+  assert.throws(() => new LSTM({ h: 12, inputSize: 24, recurrent: true, hTrain: 0 }), (e: any) => e instanceof RangeError && /'hTrain'/.test(e.message))
   assert.throws(() => new MLP({ h: 1, inputSize: 2, loss: new DistributionLoss({ distribution: 'Cauchy' as any }) }), (e: any) => e instanceof RangeError && /distribution/.test(e.message))
 })
 

@@ -1,9 +1,10 @@
 // RNN, GRU, TCN and BiTCN (the recurrent and convolutional sequence encoders) as a user calls them:
 // they learn AirPassengers (with exogenous variables), repeat with a seed, save and load exactly,
-// and take NeuralForecast's options and defaults at `new`.
+// and take NeuralForecast's options and defaults at `new`. LSTM, RNN and GRU do the same in
+// NeuralForecast's recurrent mode, forecasting one step at a time.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { RNN, GRU, TCN, BiTCN } from '../index.js'
+import { NeuralForecast, LSTM, RNN, GRU, TCN, BiTCN, MQLoss } from '../index.js'
 import { airPassengersWithMonth, learnsRepeatsRoundTrips, mae } from './helpers'
 
 const rows = airPassengersWithMonth()
@@ -25,6 +26,40 @@ for (const [name, make] of [
     learnsRepeatsRoundTrips({ name, make, train, truth, bound: seasonalNaive, predict: { futrDf } }))
 }
 
+// Recurrent mode: one-step-ahead forecasts trained on 12 targets per window, forecast 12 steps
+// one at a time with the month known ahead.
+const recurrent = { ...base, recurrent: true, hTrain: 12, encoderHiddenSize: 16, windowsBatchSize: 64 }
+for (const [name, make] of [
+  ['LSTM', (seed: number) => new LSTM({ ...recurrent, randomSeed: seed })],
+  ['RNN', (seed: number) => new RNN({ ...recurrent, randomSeed: seed })],
+  ['GRU', (seed: number) => new GRU({ ...recurrent, randomSeed: seed })],
+] as const) {
+  test(`${name} in recurrent mode learns AirPassengers, repeats with a seed and saves/loads exactly`, () =>
+    learnsRepeatsRoundTrips({ name, make, train, truth, bound: seasonalNaive, predict: { futrDf } }))
+}
+
+test('recurrent models validate, cross-validate and forecast quantiles one step at a time', async () => {
+  const quick = { h: 6, inputSize: 12, maxSteps: 20, recurrent: true, encoderHiddenSize: 8, scalerType: 'standard' as const }
+  const nf = new NeuralForecast({
+    models: [new GRU({ ...quick, hTrain: 3, valCheckSteps: 10, loss: new MQLoss({ level: [80] }) }), new RNN({ ...quick, inferenceInputSize: 30 })],
+    freq: 'ME',
+  })
+  const seen: (number | null | undefined)[] = []
+  const plain = train.map(({ unique_id, ds, y }) => ({ unique_id, ds, y }))
+  await nf.fit(plain, { valSize: 12, onProgress: (e: any) => seen.push(e.valLoss) })
+  assert.ok(seen.some((v) => typeof v === 'number' && Number.isFinite(v)), 'a stepwise validation loss')
+  const fc = await nf.predict()
+  assert.equal(fc.ds.length, 6)
+  const [lo, median, hi] = ['GRU-lo-80', 'GRU-median', 'GRU-hi-80'].map((c) => fc[c] as Float64Array)
+  // One column per quantile (20 steps do not yet order them), each finite.
+  for (const q of [lo, median, hi]) assert.ok(q.length === 6 && q.every(Number.isFinite))
+  assert.notDeepEqual(lo, hi)
+  assert.ok((fc.RNN as Float64Array).every(Number.isFinite))
+  const cv = await nf.crossValidation(plain, { nWindows: 2, stepSize: 6 })
+  assert.equal(cv.ds.length, 12)
+  assert.ok((cv.RNN as Float64Array).every(Number.isFinite))
+})
+
 test('RNN, GRU, TCN and BiTCN take NeuralForecast’s defaults and refuse what they do not support, naming the option', () => {
   const range = (re: RegExp) => (e: any) => e instanceof RangeError && re.test(e.message)
   const rnn = new RNN({ h: 12 }).config
@@ -38,7 +73,8 @@ test('RNN, GRU, TCN and BiTCN take NeuralForecast’s defaults and refuse what t
   assert.throws(() => new RNN({ h: 12, encoderActivation: 'sigmoid' as any }), range(/'encoderActivation'/))
   for (const M of [RNN, GRU]) {
     assert.throws(() => new M({ h: 12, encoderNLayers: 0 }), range(/'encoderNLayers'/))
-    assert.throws(() => new M({ h: 12, recurrent: true as any }), range(/'recurrent'/))
+    assert.throws(() => new M({ h: 12, recurrent: true, hTrain: 0 }), range(/'hTrain'/))
+    assert.throws(() => new M({ h: 12, recurrent: 'yes' as any }), (e: any) => e instanceof TypeError && /'recurrent'/.test(e.message))
     assert.throws(() => new M({ h: 12, decoderActivation: 'Nope' as any }), range(/'decoderActivation'/))
   }
   const tcn = new TCN({ h: 12 }).config

@@ -10,7 +10,7 @@ use super::inputs::{config_name, exog_indices, future_values, model_name, Static
 use super::task::{forecast_columns, FitTask, Inputs, Sampler, Windows};
 use super::{Control, CvOptions, FitOptions, FreqSpec, ModelSpec, ProgressEvent};
 use crate::data::{
-    check_n_series, forecast_windows, mv_forecast_window, mv_validation_windows, mv_window_at, static_table, validation_windows, Dataset, Freq, FrameColumns, MvSampler,
+    check_n_series, forecast_windows, mv_forecast_window, mv_validation_windows, mv_window_at, static_table, validation_windows, Dataset, FrameColumns, Freq, MvSampler,
     TrainSampler, Window, WindowSpec,
 };
 use crate::error::{Error, Result};
@@ -122,11 +122,20 @@ impl NeuralForecast {
         })
     }
 
-    fn window_spec(model: &dyn Model, data: &Dataset) -> Result<WindowSpec> {
+    fn window_spec(model: &dyn Model, data: &Dataset, purpose: Purpose) -> Result<WindowSpec> {
         let c = model.common();
+        // A recurrent model's inputs are the points before each target, one more than
+        // `inputSize` (NeuralForecast's `input_size + 1`); it trains on `hTrain` targets and
+        // forecasts from `inferenceInputSize` points.
+        let (input_size, h) = match (model.recurrence(), purpose) {
+            (None, _) => (c.input_size, c.h),
+            (Some(r), Purpose::Train) => (c.input_size + 1, r.h_train),
+            (Some(_), Purpose::Validate) => (c.input_size + 1, c.h),
+            (Some(r), Purpose::Predict) => (r.inference_input_size + 1, c.h),
+        };
         Ok(WindowSpec {
-            input_size: c.input_size,
-            h: c.h,
+            input_size,
+            h,
             step_size: c.step_size,
             start_padding: c.start_padding_enabled,
             pad_after_scaling: c.pad_after_scaling,
@@ -176,7 +185,16 @@ impl NeuralForecast {
     }
 
     fn with_fitted(&self, models: Vec<Box<dyn Model>>, data: Dataset, statics: Statics) -> NeuralForecast {
-        NeuralForecast { configs: self.configs.clone(), models, freq: self.freq.clone(), freq_spec: self.freq_spec.clone(), holidays: self.holidays.clone(), data: Some(data), statics, extra: self.extra.clone() }
+        NeuralForecast {
+            configs: self.configs.clone(),
+            models,
+            freq: self.freq.clone(),
+            freq_spec: self.freq_spec.clone(),
+            holidays: self.holidays.clone(),
+            data: Some(data),
+            statics,
+            extra: self.extra.clone(),
+        }
     }
 
     fn fresh_models(&self) -> Result<Vec<Box<dyn Model>>> {
@@ -211,10 +229,10 @@ impl NeuralForecast {
         let mut out = self.future_of(data, h);
         for m in &self.models {
             let multivariate = checked_multivariate(m.as_ref(), data, "df")?;
-            let spec = Self::window_spec(m.as_ref(), data)?;
+            let spec = Self::window_spec(m.as_ref(), data, Purpose::Predict)?;
             let st = statics.for_model(m.as_ref(), data)?;
             let future = future_values(m.as_ref(), data, futr_df, &self.freq, h)?;
-            let inputs = Inputs { data, spec, statics: st.as_deref(), future: future.as_deref() };
+            let inputs = Inputs { data, spec, statics: st.as_deref(), future: future.as_deref(), recurrent: m.recurrence().is_some() };
             // One multivariate window covers every series: its rows come out in series order.
             let windows = if multivariate { Windows::Time(vec![mv_forecast_window(data, &inputs.spec)]) } else { Windows::Series(forecast_windows(data, &inputs.spec)) };
             check_inference(m.as_ref(), "predict", windows.len())?;
@@ -342,9 +360,9 @@ impl NeuralForecast {
                 let holdout = test_size - round[0] * step;
                 let m = template.build();
                 train_model(m.as_ref(), &data, &statics, opts.val_size, holdout, opts.verbose, ctl)?;
-                let spec = Self::window_spec(m.as_ref(), &data)?;
+                let spec = Self::window_spec(m.as_ref(), &data, Purpose::Predict)?;
                 let st = statics.for_model(m.as_ref(), &data)?;
-                let inputs = Inputs { data: &data, spec, statics: st.as_deref(), future: None };
+                let inputs = Inputs { data: &data, spec, statics: st.as_deref(), future: None, recurrent: m.recurrence().is_some() };
                 if m.capabilities().multivariate {
                     // One time window per cutoff; its rows (window, series) go to the output's
                     // (series, window) rows.
@@ -366,7 +384,7 @@ impl NeuralForecast {
                     .filter(|(j, _)| round.contains(&(j % opts.n_windows)))
                     .map(|(j, w)| {
                         let mut w = *w;
-                        w.first -= m.common().input_size as isize;
+                        w.first -= inputs.spec.input_size as isize;
                         (j, w)
                     })
                     .collect();
@@ -402,6 +420,14 @@ impl NeuralForecast {
     }
 }
 
+/// What windows are cut for: a recurrent model cuts each kind differently.
+#[derive(Clone, Copy)]
+enum Purpose {
+    Train,
+    Validate,
+    Predict,
+}
+
 /// Refuses an inference batch that would exceed the memory limit, before it is allocated.
 fn check_inference(m: &dyn Model, what: &str, windows: usize) -> Result<()> {
     let batch = m.common().inference_windows_batch_size.map_or(windows, |b| b.min(windows));
@@ -429,19 +455,22 @@ fn checked_multivariate(model: &dyn Model, data: &Dataset, what: &str) -> Result
 fn train_model(model: &dyn Model, data: &Dataset, statics: &Statics, val_size: usize, holdout: usize, verbose: bool, ctl: &Control) -> Result<()> {
     let c = model.common();
     let name = model_name(model);
-    let spec = NeuralForecast::window_spec(model, data)?;
+    let spec = NeuralForecast::window_spec(model, data, Purpose::Validate)?;
+    let train_spec = NeuralForecast::window_spec(model, data, Purpose::Train)?;
     let st = statics.for_model(model, data)?;
     let (sampler, val_windows) = if checked_multivariate(model, data, "df")? {
         let sampler = MvSampler::new(data, &spec, val_size + holdout, c.windows_batch_size).map_err(|e| e.context(&name))?;
         (Sampler::Time(sampler), Windows::Time(mv_validation_windows(data, &spec, val_size, holdout)))
     } else {
-        let sampler = TrainSampler::new(data, &spec, val_size + holdout, c.batch_size, c.windows_batch_size).map_err(|e| e.context(&name))?;
+        let sampler = TrainSampler::new(data, &train_spec, val_size + holdout, c.batch_size, c.windows_batch_size).map_err(|e| e.context(&name))?;
         (Sampler::Series(sampler), Windows::Series(validation_windows(data, &spec, val_size, holdout)))
     };
+    let recurrent = model.recurrence().is_some();
     memory::check_batch(model.config(), "validation", val_windows.len(), false, &memory::limit()?)?;
     let mut task = FitTask {
         model,
-        inputs: Inputs { data, spec, statics: st.as_deref(), future: None },
+        train_inputs: Inputs { data, spec: train_spec, statics: st.as_deref(), future: None, recurrent },
+        inputs: Inputs { data, spec, statics: st.as_deref(), future: None, recurrent },
         sampler,
         loss: c.loss(),
         valid_loss: c.valid_loss(),
@@ -459,7 +488,13 @@ fn train_model(model: &dyn Model, data: &Dataset, statics: &Statics, val_size: u
         let fresh_val = r.val_loss != last_val;
         last_val = r.val_loss;
         if verbose && (r.step % 50 == 0 || r.last) {
-            eprintln!("[neuro-divergent] {name} step {}/{} train loss {:.5}{}", r.step, r.max_steps, r.train_loss, r.val_loss.map(|v| format!(" val loss {v:.5}")).unwrap_or_default());
+            eprintln!(
+                "[neuro-divergent] {name} step {}/{} train loss {:.5}{}",
+                r.step,
+                r.max_steps,
+                r.train_loss,
+                r.val_loss.map(|v| format!(" val loss {v:.5}")).unwrap_or_default()
+            );
         }
         if r.last || fresh_val || last_report.elapsed() >= PROGRESS_INTERVAL {
             last_report = Instant::now();

@@ -18,6 +18,9 @@ pub struct Inputs<'a> {
     pub spec: WindowSpec,
     pub statics: Option<&'a [Vec<f32>]>,
     pub future: Option<&'a [Vec<Vec<f32>>]>,
+    /// The model runs in NeuralForecast's recurrent mode: batches are sequences (see
+    /// [`recurrent_batch`]) and forecasts go one step at a time ([`forecast_stepwise`]).
+    pub recurrent: bool,
 }
 
 /// Windows to cut: one per series (univariate models), or one over all series at once
@@ -76,13 +79,23 @@ impl Inputs<'_> {
         match windows {
             Windows::Series(w) => {
                 let wb = self.spec.batch(self.data, w, extras);
-                (to_tensors(&wb, &self.spec), wb)
+                let batch = to_tensors(&wb, &self.spec);
+                (if self.recurrent { recurrent_batch(batch, &wb, &self.spec) } else { batch }, wb)
             }
             Windows::Time(w) => {
                 let mb = self.spec.mv_batch(self.data, w, extras);
                 (mv_tensors(&mb, &self.spec), mb.rows)
             }
         }
+    }
+
+    /// The model's raw forecast `[rows, h, outputs]` (scaled space) of a batch whose windows
+    /// have the scaler statistics `shift` and `scale` (the model's [`Model::output_stats`]).
+    fn forecast(&self, model: &dyn Model, batch: &Batch, windows: &Windows, shift: &[f32], scale: &[f32], ctx: &mut Ctx) -> Tensor {
+        if self.recurrent {
+            return forecast_stepwise(model, batch, self.spec.input_size, self.spec.h, &model.common().loss(), shift, scale, ctx);
+        }
+        self.rows(model.forward(batch, ctx), windows)
     }
 
     /// A model's output as one row per forecast: multivariate `[B, h, N·m]` (series-major, as
@@ -127,10 +140,62 @@ fn to_tensors(wb: &WindowBatch, spec: &WindowSpec) -> Batch {
     }
 }
 
+/// NeuralForecast's recurrent-mode batch (`_parse_windows` with `RECURRENT`) from a window
+/// batch of `L = spec.input_size` inputs (NeuralForecast's `input_size + 1`) and `h` targets: a
+/// sequence of `T = L + h - 1` steps whose step `t` holds the point at `t` and the exogenous
+/// values of `t + 1`, the point it forecasts. So `insample_y` is the history followed by the
+/// targets but the last (teacher forcing), `hist_exog` (known only over the history, zero after)
+/// and `futr_exog` are shifted by one, all `[B, T, ·]`.
+pub(crate) fn recurrent_batch(batch: Batch, wb: &WindowBatch, spec: &WindowSpec) -> Batch {
+    let (n, l, h) = (wb.n, spec.input_size, spec.h);
+    let targets_but_last = |v: &[f32]| Tensor::from_vec(v.to_vec(), &[n, h]).narrow(1, 0, h - 1);
+    let history = |t: Tensor, v: &[f32]| if h > 1 { Tensor::concat(&[t, targets_but_last(v)], 1) } else { t };
+    let nx = spec.hist_cols.len();
+    Batch {
+        insample_y: history(batch.insample_y, &wb.outsample_y),
+        insample_mask: history(batch.insample_mask, &wb.outsample_mask),
+        hist_exog: batch.hist_exog.map(|x| Tensor::concat(&[x.narrow(1, 1, l - 1), Tensor::zeros(&[n, h, nx])], 1)),
+        futr_exog: batch.futr_exog.map(|f| f.narrow(1, 1, l + h - 1)),
+        stat_exog: batch.stat_exog,
+    }
+}
+
+/// NeuralForecast's recurrent validation and predict (`_validate_step_recurrent_batch`,
+/// `_predict_step_recurrent_batch`) on a [`recurrent_batch`]: one run over the `l` history steps,
+/// whose last output forecasts the first horizon step, then `h - 1` one-step runs carrying the
+/// state, each fed the previous step's forecast in scaled space ([`Loss::feedback`]) with the
+/// exogenous values of the step it forecasts. Returns the raw outputs `[B, h, outputs]`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn forecast_stepwise(model: &dyn Model, batch: &Batch, l: usize, h: usize, loss: &Loss, shift: &[f32], scale: &[f32], ctx: &mut Ctx) -> Tensor {
+    let b = batch.insample_y.dim(0);
+    let steps = |start: usize, len: usize, y: Tensor| Batch {
+        insample_mask: Tensor::ones(y.shape()),
+        insample_y: y,
+        hist_exog: batch.hist_exog.as_ref().map(|x| x.narrow(1, start, len)),
+        futr_exog: batch.futr_exog.as_ref().map(|f| f.narrow(1, start, len)),
+        stat_exog: batch.stat_exog.clone(),
+    };
+    const RECURRENT: &str = "a model with a Recurrence runs sequences (Network::run)";
+    let first = model.run(&steps(0, l, batch.insample_y.narrow(1, 0, l)), None, ctx).expect(RECURRENT);
+    let mut out = vec![first.output.narrow(1, l - 1, 1)];
+    let mut state = first.state;
+    for tau in 1..h {
+        let fed = loss.feedback(&out[tau - 1].data(), shift, scale);
+        let next = model.run(&steps(l + tau - 1, 1, Tensor::from_vec(fed, &[b, 1])), Some(&state), ctx).expect(RECURRENT);
+        out.push(next.output);
+        state = next.state;
+    }
+    Tensor::concat(&out, 1)
+}
+
 /// Training a model: sampled batches, NeuralForecast's loss in scaled space, validation loss
 /// in the original scale.
 pub struct FitTask<'a> {
     pub model: &'a dyn Model,
+    /// What training windows are cut with: `inputs` but for a recurrent model, whose training
+    /// windows hold `hTrain` targets (NeuralForecast's `training_step` sets `h = h_train`).
+    pub train_inputs: Inputs<'a>,
+    /// What validation windows are cut with.
     pub inputs: Inputs<'a>,
     pub sampler: Sampler,
     pub loss: Loss,
@@ -168,10 +233,11 @@ impl TrainTask for FitTask<'_> {
 
     fn train_loss(&mut self, _step: usize, rng: &mut Rng) -> Result<Tensor> {
         let windows = self.sampler.sample(rng);
-        let (batch, wb) = self.inputs.batch(&windows);
-        let y_hat = self.inputs.rows(self.model.forward(&batch, &mut Ctx::train(&mut self.dropout_rng)), &windows);
-        let (y, ctx) = loss_inputs(self.model, &self.loss, &wb, &batch, &self.inputs.spec);
-        let mask = Tensor::from_vec(wb.outsample_mask, &[wb.n, self.inputs.spec.h]);
+        let inputs = &self.train_inputs;
+        let (batch, wb) = inputs.batch(&windows);
+        let y_hat = inputs.rows(self.model.forward(&batch, &mut Ctx::train(&mut self.dropout_rng)), &windows);
+        let (y, ctx) = loss_inputs(self.model, &self.loss, &wb, &batch, &inputs.spec);
+        let mask = Tensor::from_vec(wb.outsample_mask, &[wb.n, inputs.spec.h]);
         Ok(self.loss.compute(&y_hat, &y, &mask, &ctx))
     }
 
@@ -199,15 +265,15 @@ impl FitTask<'_> {
         let (batch, wb) = self.inputs.batch(windows);
         let mut rng = Rng::seed(0);
         no_grad(|| {
-            let raw = self.inputs.rows(self.model.forward(&batch, &mut Ctx::eval(&mut rng)), windows);
+            let (shift, scale) = output_stats(self.model, &wb);
+            let (shift, scale) = (shift.to_vec(), scale.to_vec());
+            let raw = self.inputs.forecast(self.model, &batch, windows, &shift, &scale, &mut Ctx::eval(&mut rng));
             let mask = Tensor::from_vec(wb.outsample_mask.clone(), &[wb.n, h]);
             if self.valid_loss.is_distribution() {
                 // The training loss itself (`Loss::check_valid_loss`): its likelihood of the target.
                 let (y, ctx) = loss_inputs(self.model, &self.valid_loss, &wb, &batch, &self.inputs.spec);
                 return (self.valid_loss.compute(&raw, &y, &mask, &ctx).item(), wb.n);
             }
-            let (shift, scale) = output_stats(self.model, &wb);
-            let (shift, scale) = (shift.to_vec(), scale.to_vec());
             let invert = |v: &[f32], per: usize, shift: &[f32], scale: &[f32]| -> Vec<f32> {
                 v.iter().enumerate().map(|(i, z)| scaler.invert(*z, shift[i / per], scale[i / per])).collect()
             };
@@ -269,9 +335,92 @@ pub fn forecast_columns(model: &dyn Model, inputs: &Inputs, windows: &Windows, c
         let (batch, wb) = inputs.batch(part);
         let (y_hat, shift, scale) = no_grad(|| {
             let (shift, scale) = output_stats(model, &wb);
-            (inputs.rows(model.forward(&batch, &mut Ctx::eval(&mut rng)), part), shift.to_vec(), scale.to_vec())
+            let (shift, scale) = (shift.to_vec(), scale.to_vec());
+            (inputs.forecast(model, &batch, part, &shift, &scale, &mut Ctx::eval(&mut rng)), shift, scale)
         });
         out.extend(loss.finalize(&y_hat.data(), h, &shift, &scale, inputs.spec.scaler, seed.wrapping_add(part_index as u64)));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::{ScalerType, Series};
+    use serde_json::json;
+
+    /// One series `y = t` with a historic column `x = 10·t` and a future one `f = 100 + t`.
+    fn data() -> Dataset {
+        let n = 12;
+        Dataset {
+            series: vec![Series {
+                id: "a".into(),
+                ds: (0..n).map(|t| t as f64).collect(),
+                y: (0..n).map(|t| t as f32).collect(),
+                exog: vec![(0..n).map(|t| 10.0 * t as f32).collect(), (0..n).map(|t| 100.0 + t as f32).collect()],
+            }],
+            exog_names: vec!["x".into(), "f".into()],
+        }
+    }
+
+    fn spec(l: usize, h: usize) -> WindowSpec {
+        WindowSpec { input_size: l, h, step_size: 1, start_padding: false, pad_after_scaling: false, scaler: ScalerType::Identity, hist_cols: vec![0], futr_cols: vec![1] }
+    }
+
+    fn inputs(data: &Dataset, l: usize, h: usize) -> Inputs<'_> {
+        Inputs { data, spec: spec(l, h), statics: None, future: None, recurrent: true }
+    }
+
+    #[test]
+    fn recurrent_windows_are_teacher_forced_with_exogenous_values_shifted_by_one() {
+        let d = data();
+        // NeuralForecast's input_size + 1 = 3 inputs, h_train = 2: the window is points 2..=6.
+        let windows = Windows::Series(vec![Window { series: 0, first: 2, visible: 12 }]);
+        let (batch, wb) = inputs(&d, 3, 2).batch(&windows);
+        assert_eq!(wb.outsample_y, [5.0, 6.0], "the targets stay the window's last h points");
+        // Step t reads y at t and the exogenous values of t + 1, the point it forecasts.
+        assert_eq!(batch.insample_y.shape(), &[1, 4]);
+        assert_eq!(batch.insample_y.to_vec(), [2.0, 3.0, 4.0, 5.0]);
+        assert_eq!(batch.insample_mask.to_vec(), [1.0; 4]);
+        // Historic values are known over the inputs only: zero over the horizon.
+        assert_eq!(batch.hist_exog.as_ref().unwrap().shape(), &[1, 4, 1]);
+        assert_eq!(batch.hist_exog.unwrap().to_vec(), [30.0, 40.0, 0.0, 0.0]);
+        assert_eq!(batch.futr_exog.unwrap().to_vec(), [103.0, 104.0, 105.0, 106.0]);
+        // With one target nothing is appended: the inputs, exogenous values shifted.
+        let (batch, _) = inputs(&d, 3, 1).batch(&windows);
+        assert_eq!(batch.insample_y.to_vec(), [2.0, 3.0, 4.0]);
+        assert_eq!(batch.hist_exog.unwrap().to_vec(), [30.0, 40.0, 0.0]);
+        assert_eq!(batch.futr_exog.unwrap().to_vec(), [103.0, 104.0, 105.0]);
+    }
+
+    #[test]
+    fn recurrent_forecasts_go_step_by_step_feeding_back_each_forecast_and_carrying_the_state() {
+        let d = data();
+        for class in ["RNN", "GRU", "LSTM"] {
+            let options = json!({"h": 3, "inputSize": 4, "recurrent": true, "encoderHiddenSize": 6, "histExogList": ["x"], "futrExogList": ["f"]});
+            let model = crate::models::build(class, &options).unwrap();
+            let (l, h) = (5, 4);
+            let windows = Windows::Series(vec![Window { series: 0, first: 1, visible: 6 }, Window { series: 0, first: 2, visible: 7 }]);
+            let ins = inputs(&d, l, h);
+            let (batch, _) = ins.batch(&windows);
+            let loss = Loss::Mae;
+            let (shift, scale) = ([0.0; 2], [1.0; 2]);
+            let mut rng = Rng::seed(0);
+            let stepwise = forecast_stepwise(model.as_ref(), &batch, l, h, &loss, &shift, &scale, &mut Ctx::eval(&mut rng));
+            assert_eq!(stepwise.shape(), &[2, h, 1]);
+            // The same as one run over the history followed by the forecasts fed back, from zero.
+            let fed = stepwise.narrow(1, 0, h - 1).reshape(&[2, h - 1]);
+            let whole = Batch {
+                insample_y: Tensor::concat(&[batch.insample_y.narrow(1, 0, l), fed], 1),
+                insample_mask: Tensor::ones(&[2, l + h - 1]),
+                hist_exog: batch.hist_exog.clone(),
+                futr_exog: batch.futr_exog.clone(),
+                stat_exog: None,
+            };
+            let once = model.run(&whole, None, &mut Ctx::eval(&mut rng)).unwrap().output.narrow(1, l - 1, h);
+            for (a, b) in stepwise.to_vec().iter().zip(once.to_vec()) {
+                assert!((a - b).abs() < 1e-5, "{class}: stepwise {a} vs one run {b}");
+            }
+        }
+    }
 }

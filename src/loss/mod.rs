@@ -97,6 +97,19 @@ impl Loss {
         out
     }
 
+    /// What a recurrent model feeds back as its next input, in scaled space, from one step's raw
+    /// outputs `[n, 1, outputs]` with each window's statistics: the point forecast, the mean
+    /// over the quantiles (MQLoss), or the distribution's mean scaled back (NeuralForecast's
+    /// `_predict_step_recurrent_single`).
+    pub fn feedback(&self, raw: &[f32], shift: &[f32], scale: &[f32]) -> Vec<f32> {
+        if let Loss::Distribution { distribution, .. } = self {
+            let params = distribution.decoupled_values(raw, 1, shift, scale);
+            return params.iter().enumerate().map(|(i, p)| (distribution.mean(p) - shift[i]) / scale[i]).collect();
+        }
+        let k = self.outputs();
+        raw.chunks(k).map(|c| c.iter().sum::<f32>() / k as f32).collect()
+    }
+
     /// Forecast columns per step after [`Loss::finalize`].
     pub fn columns(&self) -> usize {
         match self {
@@ -178,6 +191,17 @@ mod tests {
         let y = Tensor::from_vec((0..12).map(|_| rng.uniform(0.5, 2.0) * if rng.below(2) == 0 { 1.0 } else { -1.0 }).collect(), &[3, 4]);
         let mask = Tensor::from_vec((0..12).map(|i| if i % 5 == 4 { 0.0 } else { 1.0 }).collect(), &[3, 4]);
         (y_hat, y, mask)
+    }
+
+    #[test]
+    fn recurrent_feedback_is_the_point_the_quantile_mean_or_the_scaled_distribution_mean() {
+        assert_eq!(Loss::Mae.feedback(&[0.25, -1.0], &[3.0, 3.0], &[2.0, 2.0]), [0.25, -1.0]);
+        let mq = Loss::from_json(&serde_json::json!({"type": "MQLoss", "level": [80]}), "loss").unwrap();
+        assert_eq!(mq.feedback(&[1.0, 2.0, 6.0], &[0.0], &[1.0]), [3.0]);
+        // Normal: mean = 0.5·scale + shift = 11, scaled back (11 - 10) / 2.
+        let normal = Loss::from_json(&serde_json::json!({"type": "DistributionLoss", "distribution": "Normal"}), "loss").unwrap();
+        let fed = normal.feedback(&[0.5, 0.3], &[10.0], &[2.0]);
+        assert!((fed[0] - 0.5).abs() < 1e-6, "{fed:?}");
     }
 
     #[test]

@@ -20,8 +20,8 @@ mod nbeatsx;
 mod nhits;
 pub mod options;
 mod patchtst;
-mod recurrent;
 mod reader;
+mod recurrent;
 mod revin;
 mod seq_decoder;
 mod tcn;
@@ -35,14 +35,14 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::loss::Loss;
-use crate::nn::{Ctx, Module};
+use crate::nn::{Ctx, Module, RecurrentRun, RecurrentState};
 use crate::rng::Rng;
 use crate::tensor::Tensor;
 
 pub use mlp::Mlp;
 pub use nhits::Nhits;
-pub use patchtst::PatchTst;
 pub use options::{CommonOptions, Defaults};
+pub use patchtst::PatchTst;
 pub use reader::OptionReader;
 
 /// Every model class this build implements, by NeuralForecast name: adding a model is one entry
@@ -99,12 +99,36 @@ pub trait Spec: Clone + Send + Sync + 'static {
     fn footprint(&self, common: &CommonOptions, outputs: usize) -> Footprint;
     /// Allocates the network's weights. Cannot fail: every option was checked before.
     fn build(&self, common: &CommonOptions, outputs: usize, rng: &mut Rng) -> Self::Net;
+    /// NeuralForecast's recurrent mode (`recurrent=True`), when these options ask for it.
+    fn recurrence(&self, _common: &CommonOptions) -> Option<Recurrence> {
+        None
+    }
+}
+
+/// How a model in NeuralForecast's recurrent mode is trained and run (`BaseModel` with
+/// `RECURRENT`): it forecasts one step ahead from every step of its input, is trained on
+/// windows of `(inputSize + 1) + hTrain` points with teacher forcing, and forecasts a horizon
+/// one step at a time carrying its state, feeding back each step's forecast (see
+/// `forecast::task`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Recurrence {
+    /// Forecast steps each training window is scored on.
+    pub h_train: usize,
+    /// The history one forecast starts from (NeuralForecast's `inference_input_size`, before its
+    /// `+ 1`); validation uses `inputSize`.
+    pub inference_input_size: usize,
 }
 
 /// A model's forward pass over one batch of windows.
 pub trait Network: Module + Send + Sync {
     /// Forecast `[B, h, outputs]` in scaled space.
     fn forward(&self, batch: &Batch, ctx: &mut Ctx) -> Tensor;
+    /// In recurrent mode: a run over a sequence batch (every field `[B, T, ·]`, `futr_exog`
+    /// included, see `forecast::task::recurrent_batch`) from `state`, giving each step's
+    /// one-step-ahead output `[B, T, outputs]` and the state after the last step.
+    fn run(&self, _batch: &Batch, _state: Option<&RecurrentState>, _ctx: &mut Ctx) -> Option<RecurrentRun> {
+        None
+    }
 }
 
 /// Memory a model needs, in f32 values (f64 so that absurd options cannot overflow the count).
@@ -126,6 +150,7 @@ pub trait ModelConfig: Send + Sync {
     fn footprint(&self) -> Footprint;
     /// Allocates the weights, seeded from `randomSeed`.
     fn build(&self) -> Box<dyn Model>;
+    fn recurrence(&self) -> Option<Recurrence>;
 }
 
 /// The options of a model of class `S`: the common ones, the outputs its loss needs per step, and
@@ -151,6 +176,9 @@ impl<S: Spec> ModelConfig for Configured<S> {
     }
     fn capabilities(&self) -> Capabilities {
         S::CAPABILITIES
+    }
+    fn recurrence(&self) -> Option<Recurrence> {
+        self.spec.recurrence(&self.common)
     }
     fn footprint(&self) -> Footprint {
         let mut f = self.spec.footprint(&self.common, self.outputs);
@@ -203,19 +231,32 @@ impl<S: Spec> Model for Built<S> {
         S::CAPABILITIES
     }
     fn forward(&self, batch: &Batch, ctx: &mut Ctx) -> Tensor {
-        if self.config.common.exclude_insample_y == Some(true) {
-            // NeuralForecast multiplies the scaled window by 0 (`_parse_windows`), so the mask,
-            // and RevIN inside a model, see the same zeros.
-            let zeroed = Batch {
-                insample_y: batch.insample_y.mul_scalar(0.0),
-                insample_mask: batch.insample_mask.clone(),
-                futr_exog: batch.futr_exog.clone(),
-                hist_exog: batch.hist_exog.clone(),
-                stat_exog: batch.stat_exog.clone(),
-            };
-            return self.net.forward(&zeroed, ctx);
+        match self.excluding_insample_y(batch) {
+            Some(zeroed) => self.net.forward(&zeroed, ctx),
+            None => self.net.forward(batch, ctx),
         }
-        self.net.forward(batch, ctx)
+    }
+    fn run(&self, batch: &Batch, state: Option<&RecurrentState>, ctx: &mut Ctx) -> Option<RecurrentRun> {
+        // NeuralForecast zeroes the window it parses, not the forecasts fed back after it.
+        match self.excluding_insample_y(batch).filter(|_| state.is_none()) {
+            Some(zeroed) => self.net.run(&zeroed, state, ctx),
+            None => self.net.run(batch, state, ctx),
+        }
+    }
+}
+
+impl<S: Spec> Built<S> {
+    /// The batch with a zero history when `excludeInsampleY`: NeuralForecast multiplies the
+    /// scaled window by 0 (`_parse_windows`), so the mask, and RevIN inside a model, see the
+    /// same zeros.
+    fn excluding_insample_y(&self, batch: &Batch) -> Option<Batch> {
+        (self.config.common.exclude_insample_y == Some(true)).then(|| Batch {
+            insample_y: batch.insample_y.mul_scalar(0.0),
+            insample_mask: batch.insample_mask.clone(),
+            futr_exog: batch.futr_exog.clone(),
+            hist_exog: batch.hist_exog.clone(),
+            stat_exog: batch.stat_exog.clone(),
+        })
     }
 }
 
@@ -258,9 +299,7 @@ fn check_capabilities(class: &str, caps: Capabilities, c: &CommonOptions) -> Res
         (caps.stat_exog, &c.stat_exog_list, "statExogList", "static"),
     ] {
         if !supported && !list.is_empty() {
-            return Err(Error::type_err(format!(
-                "{class} does not support {kind} exogenous variables (option '{option}' must be empty, got {list:?})"
-            )));
+            return Err(Error::type_err(format!("{class} does not support {kind} exogenous variables (option '{option}' must be empty, got {list:?})")));
         }
     }
     Ok(())
@@ -274,9 +313,10 @@ pub fn classes() -> impl Iterator<Item = &'static str> {
 /// Reads and checks a model's options from its class name and camelCase options, including that a
 /// training step fits in the memory limit ([`memory`]); allocates no weights.
 pub fn configure_class(class: &str, options: &Value) -> Result<Box<dyn ModelConfig>> {
-    let entry = REGISTRY.iter().find(|e| e.class == class).ok_or_else(|| {
-        Error::type_err(format!("unknown model class '{class}'; this build implements {}", classes().collect::<Vec<_>>().join(", ")))
-    })?;
+    let entry = REGISTRY
+        .iter()
+        .find(|e| e.class == class)
+        .ok_or_else(|| Error::type_err(format!("unknown model class '{class}'; this build implements {}", classes().collect::<Vec<_>>().join(", "))))?;
     if let Some(v) = options.get("loss").filter(|v| !v.is_null()) {
         Loss::from_json(v, "loss").map_err(|e| e.context(class))?;
     }
@@ -336,6 +376,14 @@ pub trait Model: Module + Send + Sync {
     fn capabilities(&self) -> Capabilities;
     /// Forecast `[B, h, outputs]` in scaled space.
     fn forward(&self, batch: &Batch, ctx: &mut Ctx) -> Tensor;
+    /// NeuralForecast's recurrent mode, when the model's options ask for it.
+    fn recurrence(&self) -> Option<Recurrence> {
+        self.config().recurrence()
+    }
+    /// In recurrent mode, [`Network::run`]; `None` for a model that is not recurrent.
+    fn run(&self, _batch: &Batch, _state: Option<&RecurrentState>, _ctx: &mut Ctx) -> Option<RecurrentRun> {
+        None
+    }
 
     /// The `[B, 1]` statistics that map this model's outputs back to the original scale, from
     /// each window's scaler shift and scale. RevIN moves them by its learnable parameters (see

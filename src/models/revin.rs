@@ -13,7 +13,7 @@
 use serde_json::Value;
 
 use super::{Batch, Capabilities, CommonOptions, Model, ModelConfig};
-use crate::nn::{init, join, Ctx, Module};
+use crate::nn::{init, join, Ctx, Module, RecurrentRun, RecurrentState};
 use crate::tensor::Tensor;
 
 /// TemporalNorm's eps.
@@ -65,6 +65,9 @@ impl Model for Revin {
     }
     fn forward(&self, batch: &Batch, ctx: &mut Ctx) -> Tensor {
         self.inner.forward(batch, ctx)
+    }
+    fn run(&self, batch: &Batch, state: Option<&RecurrentState>, ctx: &mut Ctx) -> Option<RecurrentRun> {
+        self.inner.run(batch, state, ctx)
     }
     fn output_stats(&self, shift: &Tensor, scale: &Tensor) -> (Tensor, Tensor) {
         let w = self.weight.narrow(0, 0, 1);

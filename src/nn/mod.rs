@@ -20,4 +20,4 @@ pub use linear::Linear;
 pub use module::{join, named_buffers, named_params, param_count, Ctx, Module};
 pub use norm::{BatchNorm1d, LayerNorm};
 pub use revin::{RevinMultivariate, RevinStats};
-pub use rnn::{Cell, Recurrent, RecurrentOutput};
+pub use rnn::{Cell, Recurrent, RecurrentRun, RecurrentState};

@@ -1,10 +1,14 @@
 //! Recurrent layers (Elman RNN, LSTM, GRU) with PyTorch's gate order, parameter names
-//! (`weight_ih_l0`, `weight_hh_l0`, `bias_ih_l0`, `bias_hh_l0`, `_reverse` for the backward
-//! direction) and init U(±1/√hidden). Inputs are batch-first `[B, T, F]`.
+//! (`weight_ih_l0`, `weight_hh_l0`, `bias_ih_l0`, `bias_hh_l0`, `weight_hr_l0` for a projected
+//! LSTM, `_reverse` for the backward direction) and init U(±1/√hidden). Inputs are batch-first
+//! `[B, T, F]`.
 //!
-//! LSTM layers run as one fused op per layer and direction ([`Tensor::lstm_layer`]); RNN and GRU
-//! are unrolled step by step, each step one input and one hidden-state matmul plus the gate
-//! arithmetic.
+//! LSTM layers run as one fused op per layer and direction ([`Tensor::lstm_layer`]) when they
+//! start from zero and need no final state; RNN, GRU, a projected LSTM and any run that carries a
+//! state ([`Recurrent::forward_from`]) are unrolled step by step, each step one input and one
+//! hidden-state matmul plus the gate arithmetic. The fused op keeps no cell state for its caller
+//! and takes none, so carrying a state goes through the unrolled path, which autodiff already
+//! differentiates with respect to the initial state.
 
 use super::init;
 use super::module::{join, Ctx, Module};
@@ -38,6 +42,8 @@ struct Direction {
     w_hh: Tensor,
     b_ih: Option<Tensor>,
     b_hh: Option<Tensor>,
+    /// PyTorch's `weight_hr` `[P, H]`: a projected LSTM's hidden state is `W_hr (o ⊙ tanh c)`.
+    w_hr: Option<Tensor>,
     suffix: String,
 }
 
@@ -45,6 +51,8 @@ struct Direction {
 pub struct Recurrent {
     pub cell: Cell,
     pub hidden: usize,
+    /// PyTorch's `proj_size` (LSTM only): the size of the hidden state and of the outputs.
+    pub proj: Option<usize>,
     pub layers: usize,
     pub bidirectional: bool,
     /// Dropout between layers (training only), as PyTorch's `dropout`.
@@ -52,33 +60,59 @@ pub struct Recurrent {
     weights: Vec<Direction>,
 }
 
-/// Outputs of every step `[B, T, H·dirs]`, and the last hidden state per layer and direction,
-/// each `[B, H]`.
-pub struct RecurrentOutput {
+/// The state between two runs, PyTorch's `(h_n, c_n)`: one `[B, out]` hidden state per layer and
+/// direction (layer-major, as PyTorch orders them), and for an LSTM one `[B, H]` cell state each
+/// (empty for RNN and GRU).
+#[derive(Clone)]
+pub struct RecurrentState {
+    pub h: Vec<Tensor>,
+    pub c: Vec<Tensor>,
+}
+
+/// Outputs of every step `[B, T, out·dirs]` and the state after the last step.
+pub struct RecurrentRun {
     pub output: Tensor,
-    pub h_n: Vec<Tensor>,
+    pub state: RecurrentState,
 }
 
 impl Recurrent {
     pub fn new(cell: Cell, input: usize, hidden: usize, layers: usize, bidirectional: bool, bias: bool, dropout: f32, rng: &mut Rng) -> Recurrent {
+        Recurrent::build(cell, input, hidden, None, layers, bidirectional, bias, dropout, rng)
+    }
+
+    /// An LSTM whose hidden state is projected to `proj` features (PyTorch's `proj_size`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn with_projection(input: usize, hidden: usize, proj: usize, layers: usize, bidirectional: bool, bias: bool, dropout: f32, rng: &mut Rng) -> Recurrent {
+        Recurrent::build(Cell::Lstm, input, hidden, Some(proj), layers, bidirectional, bias, dropout, rng)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn build(cell: Cell, input: usize, hidden: usize, proj: Option<usize>, layers: usize, bidirectional: bool, bias: bool, dropout: f32, rng: &mut Rng) -> Recurrent {
         let dirs = if bidirectional { 2 } else { 1 };
+        let out = proj.unwrap_or(hidden);
         let bound = 1.0 / (hidden as f32).sqrt();
         let g = cell.gates() * hidden;
         let mut weights = Vec::new();
         for layer in 0..layers {
-            let fan_in = if layer == 0 { input } else { hidden * dirs };
+            let fan_in = if layer == 0 { input } else { out * dirs };
             for d in 0..dirs {
                 let suffix = format!("l{layer}{}", if d == 1 { "_reverse" } else { "" });
                 weights.push(Direction {
                     w_ih: init::uniform(&[g, fan_in], bound, rng),
-                    w_hh: init::uniform(&[g, hidden], bound, rng),
+                    w_hh: init::uniform(&[g, out], bound, rng),
                     b_ih: bias.then(|| init::uniform(&[g], bound, rng)),
                     b_hh: bias.then(|| init::uniform(&[g], bound, rng)),
+                    w_hr: proj.map(|p| init::uniform(&[p, hidden], bound, rng)),
                     suffix,
                 });
             }
         }
-        Recurrent { cell, hidden, layers, bidirectional, dropout, weights }
+        Recurrent { cell, hidden, proj, layers, bidirectional, dropout, weights }
+    }
+
+    /// Features of each step's output per direction (and of the hidden state).
+    pub fn out_size(&self) -> usize {
+        self.proj.unwrap_or(self.hidden)
     }
 
     /// One step of the cell: from this step's input projection `[B, G·H]` and the state.
@@ -95,7 +129,8 @@ impl Recurrent {
                 let z = xp.add(&hp);
                 let (i, f, g, o) = (gate(&z, 0).sigmoid(), gate(&z, 1).sigmoid(), gate(&z, 2).tanh(), gate(&z, 3).sigmoid());
                 let c2 = f.mul(c).add(&i.mul(&g));
-                (o.mul(&c2.tanh()), c2)
+                let h2 = o.mul(&c2.tanh());
+                (if let Some(w_hr) = &w.w_hr { h2.linear(w_hr, None) } else { h2 }, c2)
             }
             Cell::Gru => {
                 let r = gate(xp, 0).add(&gate(&hp, 0)).sigmoid();
@@ -107,28 +142,26 @@ impl Recurrent {
         }
     }
 
-    /// Runs the network over `x` `[B, T, F]`, from zero initial states.
-    pub fn forward(&self, x: &Tensor, ctx: &mut Ctx) -> RecurrentOutput {
-        match self.cell {
-            Cell::Lstm => self.forward_fused(x, ctx),
-            _ => self.forward_stepwise(x, ctx),
+    /// Runs the network over `x` `[B, T, F]` from zero initial states and returns the outputs of
+    /// every step `[B, T, out·dirs]`.
+    pub fn forward(&self, x: &Tensor, ctx: &mut Ctx) -> Tensor {
+        if self.cell == Cell::Lstm && self.proj.is_none() {
+            self.forward_fused(x, ctx)
+        } else {
+            self.forward_from(x, None, ctx).output
         }
     }
 
     /// LSTM: one fused op per layer and direction.
-    fn forward_fused(&self, x: &Tensor, ctx: &mut Ctx) -> RecurrentOutput {
-        let (t, dirs) = (x.dim(1), self.directions());
+    fn forward_fused(&self, x: &Tensor, ctx: &mut Ctx) -> Tensor {
+        let dirs = self.directions();
         let mut seq = x.clone();
-        let mut h_n = Vec::new();
         for layer in 0..self.layers {
             let outs: Vec<Tensor> = (0..dirs)
                 .map(|d| {
                     let w = &self.weights[layer * dirs + d];
                     let biases = w.b_ih.as_ref().zip(w.b_hh.as_ref());
-                    let out = seq.lstm_layer(&w.w_ih, &w.w_hh, biases, d == 1);
-                    let last = if d == 0 { t - 1 } else { 0 };
-                    h_n.push(out.narrow(1, last, 1).reshape(&[x.dim(0), self.hidden]));
-                    out
+                    seq.lstm_layer(&w.w_ih, &w.w_hh, biases, d == 1)
                 })
                 .collect();
             seq = if dirs == 1 { outs.into_iter().next().unwrap() } else { Tensor::concat(&outs, 2) };
@@ -136,7 +169,7 @@ impl Recurrent {
                 seq = seq.dropout(self.dropout, ctx.train, ctx.rng);
             }
         }
-        RecurrentOutput { output: seq, h_n }
+        seq
     }
 
     fn directions(&self) -> usize {
@@ -147,23 +180,43 @@ impl Recurrent {
         }
     }
 
-    /// Unrolled over time, one op per gate operation (RNN, GRU; and LSTM as the fused op's
-    /// reference in tests).
+    /// Zero states for a batch of `b`, what a run without a state starts from.
+    pub fn zero_state(&self, b: usize) -> RecurrentState {
+        let n = self.layers * self.directions();
+        let c = if self.cell == Cell::Lstm { (0..n).map(|_| Tensor::zeros(&[b, self.hidden])).collect() } else { Vec::new() };
+        RecurrentState { h: (0..n).map(|_| Tensor::zeros(&[b, self.out_size()])).collect(), c }
+    }
+
+    /// Runs the network over `x` `[B, T, F]` from `state` (zeros when `None`), unrolled over time,
+    /// one op per gate operation; returns every step's output and the state after the last step,
+    /// so that running two halves of a sequence carrying the state equals one run over it (for
+    /// one direction). Gradients flow into the initial state.
     ///
     /// Each layer's sequence is kept as one tensor per time step: slicing a time step out of a
     /// `[B, T, ·]` tensor would make every step's backward pass carry a gradient the size of the
     /// whole sequence, which turns training quadratic in T.
-    pub(crate) fn forward_stepwise(&self, x: &Tensor, ctx: &mut Ctx) -> RecurrentOutput {
+    pub fn forward_from(&self, x: &Tensor, state: Option<&RecurrentState>, ctx: &mut Ctx) -> RecurrentRun {
         let (b, t) = (x.dim(0), x.dim(1));
         let dirs = self.directions();
+        let zeros;
+        let start = match state {
+            Some(s) => s,
+            None => {
+                zeros = self.zero_state(b);
+                &zeros
+            }
+        };
+        let lstm = self.cell == Cell::Lstm;
+        let no_cell = Tensor::zeros(&[0]);
         let mut seq: Vec<Tensor> = (0..t).map(|k| x.narrow(1, k, 1).reshape(&[b, usize::MAX])).collect();
-        let mut h_n = Vec::new();
+        let mut last = RecurrentState { h: Vec::new(), c: Vec::new() };
         for layer in 0..self.layers {
             let mut outs: Vec<Vec<Tensor>> = Vec::with_capacity(dirs);
             for d in 0..dirs {
-                let w = &self.weights[layer * dirs + d];
-                let mut h = Tensor::zeros(&[b, self.hidden]);
-                let mut c = Tensor::zeros(&[b, self.hidden]);
+                let at = layer * dirs + d;
+                let w = &self.weights[at];
+                let mut h = start.h[at].clone();
+                let mut c = if lstm { start.c[at].clone() } else { no_cell.clone() };
                 let mut steps = vec![Tensor::zeros(&[0]); t];
                 for k in 0..t {
                     let time = if d == 0 { k } else { t - 1 - k };
@@ -174,7 +227,10 @@ impl Recurrent {
                     steps[time] = h.clone();
                 }
                 outs.push(steps);
-                h_n.push(h);
+                last.h.push(h);
+                if lstm {
+                    last.c.push(c);
+                }
             }
             seq = (0..t)
                 .map(|k| {
@@ -187,7 +243,7 @@ impl Recurrent {
                 })
                 .collect();
         }
-        RecurrentOutput { output: Tensor::stack(&seq, 1), h_n }
+        RecurrentRun { output: Tensor::stack(&seq, 1), state: last }
     }
 }
 
@@ -200,6 +256,9 @@ impl Module for Recurrent {
                 f(join(prefix, &format!("bias_ih_{}", w.suffix)), bi);
                 f(join(prefix, &format!("bias_hh_{}", w.suffix)), bh);
             }
+            if let Some(w_hr) = &w.w_hr {
+                f(join(prefix, &format!("weight_hr_{}", w.suffix)), w_hr);
+            }
         }
     }
 }
@@ -210,28 +269,64 @@ mod tests {
     use crate::nn::{named_params, param_count};
     use crate::tensor::gradcheck::check_gradients;
 
+    /// A network of `cell` (projected to 2 when `proj`), input 3, hidden 4.
+    fn net(cell: Cell, layers: usize, bidirectional: bool, proj: bool, seed: u64) -> Recurrent {
+        let mut rng = Rng::seed(seed);
+        if proj {
+            Recurrent::with_projection(3, 4, 2, layers, bidirectional, true, 0.0, &mut rng)
+        } else {
+            Recurrent::new(cell, 3, 4, layers, bidirectional, true, 0.0, &mut rng)
+        }
+    }
+
+    /// Swaps the network's weights for the probe tensors `t[from..]`, in `visit` order.
+    fn probe(cell: Cell, layers: usize, bidirectional: bool, proj: bool, t: &[Tensor]) -> Recurrent {
+        let mut probe = net(cell, layers, bidirectional, proj, 7);
+        let mut k = 0;
+        for w in probe.weights.iter_mut() {
+            w.w_ih = t[k].clone();
+            w.w_hh = t[k + 1].clone();
+            w.b_ih = Some(t[k + 2].clone());
+            w.b_hh = Some(t[k + 3].clone());
+            k += 4;
+            if proj {
+                w.w_hr = Some(t[k].clone());
+                k += 1;
+            }
+        }
+        probe
+    }
+
     fn check(cell: Cell, layers: usize, bidirectional: bool) {
         let mut rng = Rng::seed(7);
-        let net = Recurrent::new(cell, 3, 4, layers, bidirectional, true, 0.0, &mut rng);
+        let network = net(cell, layers, bidirectional, false, 7);
         let x = Tensor::randn(&[2, 5, 3], &mut rng);
-        let params = named_params(&net);
         let mut inputs = vec![x];
-        inputs.extend(params.iter().map(|(_, p)| p.detach()));
+        inputs.extend(named_params(&network).iter().map(|(_, p)| p.detach()));
+        check_gradients(&format!("{cell:?}"), |t| probe(cell, layers, bidirectional, false, &t[1..]).forward(&t[0], &mut Ctx::eval(&mut Rng::seed(0))), &inputs);
+    }
+
+    /// Gradients through the initial state and into the final one: the checked output is every
+    /// step's output followed by the final state.
+    fn check_from_state(cell: Cell, layers: usize, proj: bool) {
+        let mut rng = Rng::seed(8);
+        let network = net(cell, layers, false, proj, 7);
+        let start = network.zero_state(2);
+        let h0: Vec<Tensor> = start.h.iter().map(|h| Tensor::randn(h.shape(), &mut rng)).collect();
+        let c0: Vec<Tensor> = start.c.iter().map(|c| Tensor::randn(c.shape(), &mut rng)).collect();
+        let (nh, nc) = (h0.len(), c0.len());
+        let mut inputs = vec![Tensor::randn(&[2, 4, 3], &mut rng)];
+        inputs.extend(h0);
+        inputs.extend(c0);
+        inputs.extend(named_params(&network).iter().map(|(_, p)| p.detach()));
         check_gradients(
-            &format!("{cell:?}"),
+            &format!("{cell:?} from a state{}", if proj { ", projected" } else { "" }),
             |t| {
-                // Swap the network's weights for the probe tensors, then run it.
-                let mut probe = Recurrent::new(cell, 3, 4, layers, bidirectional, true, 0.0, &mut Rng::seed(7));
-                let mut k = 1;
-                for w in probe.weights.iter_mut() {
-                    w.w_ih = t[k].clone();
-                    w.w_hh = t[k + 1].clone();
-                    w.b_ih = Some(t[k + 2].clone());
-                    w.b_hh = Some(t[k + 3].clone());
-                    k += 4;
-                }
-                let mut r = Rng::seed(0);
-                probe.forward(&t[0], &mut Ctx::eval(&mut r)).output
+                let state = RecurrentState { h: t[1..1 + nh].to_vec(), c: t[1 + nh..1 + nh + nc].to_vec() };
+                let run = probe(cell, layers, false, proj, &t[1 + nh + nc..]).forward_from(&t[0], Some(&state), &mut Ctx::eval(&mut Rng::seed(0)));
+                let mut parts = vec![run.output.reshape(&[usize::MAX])];
+                parts.extend(run.state.h.iter().chain(&run.state.c).map(|s| s.reshape(&[usize::MAX])));
+                Tensor::concat(&parts, 0)
             },
             &inputs,
         );
@@ -253,6 +348,50 @@ mod tests {
     }
 
     #[test]
+    fn grad_through_initial_and_final_states() {
+        check_from_state(Cell::Rnn { relu: false }, 2, false);
+        check_from_state(Cell::Gru, 2, false);
+        check_from_state(Cell::Lstm, 2, false);
+        check_from_state(Cell::Lstm, 2, true);
+    }
+
+    #[test]
+    fn grad_projected_lstm_bidirectional() {
+        let network = net(Cell::Lstm, 2, true, true, 7);
+        let mut inputs = vec![Tensor::randn(&[2, 5, 3], &mut Rng::seed(3))];
+        inputs.extend(named_params(&network).iter().map(|(_, p)| p.detach()));
+        check_gradients("projected LSTM", |t| probe(Cell::Lstm, 2, true, true, &t[1..]).forward(&t[0], &mut Ctx::eval(&mut Rng::seed(0))), &inputs);
+    }
+
+    #[test]
+    fn two_halves_carrying_the_state_equal_one_run() {
+        for (cell, proj) in [(Cell::Rnn { relu: false }, false), (Cell::Gru, false), (Cell::Lstm, false), (Cell::Lstm, true)] {
+            let network = net(cell, 2, false, proj, 5);
+            let x = Tensor::randn(&[3, 7, 3], &mut Rng::seed(6));
+            let mut r = Rng::seed(0);
+            let whole = network.forward_from(&x, None, &mut Ctx::eval(&mut r));
+            let first = network.forward_from(&x.narrow(1, 0, 4), None, &mut Ctx::eval(&mut r));
+            let second = network.forward_from(&x.narrow(1, 4, 3), Some(&first.state), &mut Ctx::eval(&mut r));
+            let joined = Tensor::concat(&[first.output, second.output], 1);
+            let close = |a: &[f32], b: &[f32], what: &str| {
+                assert_eq!(a.len(), b.len());
+                for (p, q) in a.iter().zip(b) {
+                    assert!((p - q).abs() <= 1e-6, "{cell:?} (projected: {proj}) {what}: {p} vs {q}");
+                }
+            };
+            close(&joined.to_vec(), &whole.output.to_vec(), "outputs");
+            for (a, b) in second.state.h.iter().chain(&second.state.c).zip(whole.state.h.iter().chain(&whole.state.c)) {
+                close(&a.to_vec(), &b.to_vec(), "final state");
+            }
+            assert_eq!(whole.state.h.len(), 2);
+            assert_eq!(whole.state.c.len(), if cell == Cell::Lstm { 2 } else { 0 });
+            // From zeros is the same as from no state.
+            let from_zero = network.forward_from(&x, Some(&network.zero_state(3)), &mut Ctx::eval(&mut r));
+            close(&from_zero.output.to_vec(), &whole.output.to_vec(), "zero state");
+        }
+    }
+
+    #[test]
     fn fused_lstm_matches_the_unrolled_one_in_values_and_gradients() {
         let mut rng = Rng::seed(11);
         let net = Recurrent::new(Cell::Lstm, 3, 6, 2, true, true, 0.0, &mut rng);
@@ -261,10 +400,9 @@ mod tests {
         let run = |fused: bool| {
             let mut r = Rng::seed(0);
             let mut ctx = Ctx::eval(&mut r);
-            let out = if fused { net.forward(&x, &mut ctx) } else { net.forward_stepwise(&x, &mut ctx) };
-            let grads = out.output.mul(&weights).sum_all().backward();
-            let mut all = out.output.to_vec();
-            all.extend(out.h_n.iter().flat_map(|h| h.to_vec()));
+            let out = if fused { net.forward(&x, &mut ctx) } else { net.forward_from(&x, None, &mut ctx).output };
+            let grads = out.mul(&weights).sum_all().backward();
+            let mut all = out.to_vec();
             all.extend(grads.get(&x).unwrap().iter().copied());
             for (_, p) in named_params(&net) {
                 all.extend(grads.get(&p).unwrap().iter().copied());
@@ -286,9 +424,17 @@ mod tests {
         assert_eq!(param_count(&lstm), 199_168);
         let names: Vec<String> = named_params(&lstm).into_iter().map(|(n, _)| n).take(4).collect();
         assert_eq!(names, ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"]);
+        // torch.nn.LSTM(1, 128, 2, proj_size=1): 2·(4·128·(1 + 1 + 2) + 128) = 4352
+        let projected = Recurrent::with_projection(1, 128, 1, 2, false, true, 0.0, &mut rng);
+        assert_eq!(param_count(&projected), 4352);
+        let names: Vec<String> = named_params(&projected).into_iter().map(|(n, _)| n).take(6).collect();
+        assert_eq!(names, ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0", "weight_hr_l0", "weight_ih_l1"]);
+        let out = projected.forward(&Tensor::randn(&[2, 4, 1], &mut rng), &mut Ctx::eval(&mut rng));
+        assert_eq!(out.shape(), &[2, 4, 1]);
         let gru = Recurrent::new(Cell::Gru, 3, 8, 1, true, true, 0.0, &mut rng);
-        let out = gru.forward(&Tensor::randn(&[2, 4, 3], &mut rng), &mut Ctx::eval(&mut rng));
-        assert_eq!(out.output.shape(), &[2, 4, 16]);
-        assert_eq!(out.h_n.len(), 2);
+        let run = gru.forward_from(&Tensor::randn(&[2, 4, 3], &mut rng), None, &mut Ctx::eval(&mut rng));
+        assert_eq!(run.output.shape(), &[2, 4, 16]);
+        assert_eq!(run.state.h.len(), 2);
+        assert_eq!(run.state.h[1].shape(), &[2, 8]);
     }
 }
