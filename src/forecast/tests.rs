@@ -123,7 +123,11 @@ fn cross_validation_windows_cutoffs_and_truth() {
         let window = &again[12 * w..12 * w + 12];
         assert_eq!(window, alone.predict(None, None, None).unwrap().column("MLP").unwrap(), "window {w} equals a fit up to its cutoff");
         if w == 0 {
-            assert_eq!(window, &once[..12], "the first window has the same training data either way");
+            // Same weights, but once predicts three windows in one GEMM and refit one: where the
+            // GEMM kernel blocks rows differently by count (AVX-512), the sums round differently.
+            for (a, b) in window.iter().zip(&once[..12]) {
+                assert!((a - b).abs() <= 1e-5 * b.abs(), "the first window has the same training data either way: {a} vs {b}");
+            }
         } else {
             assert_ne!(window, &once[12 * w..12 * w + 12], "window {w} was retrained");
         }
