@@ -488,6 +488,40 @@ export declare class VanillaTransformer extends Model {
   constructor(options: VanillaTransformerOptions)
 }
 
+export interface InformerOptions extends CommonOptions {
+  /** Model width (default 128). */
+  hiddenSize?: number
+  /** Attention heads, at most hiddenSize (default 4). */
+  nHead?: number
+  /** Feed-forward width (default 32). */
+  convHiddenSize?: number
+  /** ProbSparse factor c: c·ceil(ln L) sampled keys per query and queries attended in full; at least 1 (default 3). */
+  factor?: number
+  /** Dropout (default 0.05). */
+  dropout?: number
+  /** Encoder layers (default 2). */
+  encoderLayers?: number
+  /** Decoder layers (default 1). */
+  decoderLayers?: number
+  /** Distilling convolution and max-pool between encoder layers, halving the sequence (default true). */
+  distil?: boolean
+  /** Feed-forward activation (default 'gelu'). */
+  activation?: 'gelu' | 'relu'
+  /** The decoder reads ceil(inputSize × this) past values before the h zeros; must give 1..inputSize-1 (default 0.5). */
+  decoderInputSizeMultiplier?: number
+}
+
+/**
+ * Informer (Zhou et al., 2021; NeuralForecast's Informer): ProbSparse attention, self-attention
+ * distilling between encoder layers, a masked ProbSparse decoder. The keys sampled per query are
+ * drawn from the model's seeded stream (predictions from a fixed one), so results repeat.
+ * Future exogenous variables only. Defaults: maxSteps 5000, learningRate 1e-4.
+ * @example new Informer({ h: 12, inputSize: 24 })
+ */
+export declare class Informer extends Model {
+  constructor(options: InformerOptions)
+}
+
 /** Options of the multivariate models, which forecast all series of a frame jointly. */
 export interface MultivariateOptions extends CommonOptions {
   /**

@@ -16,6 +16,7 @@ export const {
   BiTCN,
   PatchTST,
   VanillaTransformer,
+  Informer,
   NBEATS,
   NBEATSx,
   MLPMultivariate,

@@ -38,6 +38,18 @@ export function airPassengersWithMonth() {
 }
 
 /**
+ * AirPassengers with its month column, split as the exogenous-model tests use it: all but the last
+ * year to train on, the last year's months as `futrDf`, its values, and seasonal naive's MAE on it.
+ */
+export function lastYearWithMonth() {
+  const rows = airPassengersWithMonth()
+  const train = rows.slice(0, -12)
+  const futrDf = rows.slice(-12).map(({ unique_id, ds, month }) => ({ unique_id, ds, month }))
+  const truth = rows.slice(-12).map((r) => r.y)
+  return { train, futrDf, truth, seasonalNaive: mae(train.slice(-12).map((r) => r.y), truth) }
+}
+
+/**
  * What every model's test asks on AirPassengers' last year: the forecast beats `bound` (seasonal
  * naive, unless a model cannot follow a trend), the same seed repeats it exactly, another seed
  * changes it, and a save/load round trip predicts it exactly.

@@ -5,13 +5,9 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { NeuralForecast, LSTM, RNN, GRU, TCN, BiTCN, MQLoss } from '../index.js'
-import { airPassengersWithMonth, learnsRepeatsRoundTrips, mae } from './helpers'
+import { lastYearWithMonth, learnsRepeatsRoundTrips } from './helpers'
 
-const rows = airPassengersWithMonth()
-const train = rows.slice(0, -12)
-const futrDf = rows.slice(-12).map(({ unique_id, ds, month }) => ({ unique_id, ds, month }))
-const truth = rows.slice(-12).map((r) => r.y)
-const seasonalNaive = mae(train.slice(-12).map((r) => r.y), truth)
+const { train, futrDf, truth, seasonalNaive } = lastYearWithMonth()
 // Recurrent cells unroll 24 steps per window: narrow ones keep this quick.
 const base = { h: 12, inputSize: 24, maxSteps: 150, learningRate: 3e-3, scalerType: 'standard' as const, futrExogList: ['month'] }
 const small = { ...base, encoderHiddenSize: 32, decoderHiddenSize: 32 }

@@ -3,13 +3,9 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { VanillaTransformer } from '../index.js'
-import { airPassengersWithMonth, learnsRepeatsRoundTrips, mae } from './helpers'
+import { lastYearWithMonth, learnsRepeatsRoundTrips } from './helpers'
 
-const rows = airPassengersWithMonth()
-const train = rows.slice(0, -12)
-const futrDf = rows.slice(-12).map(({ unique_id, ds, month }) => ({ unique_id, ds, month }))
-const truth = rows.slice(-12).map((r) => r.y)
-const seasonalNaive = mae(train.slice(-12).map((r) => r.y), truth)
+const { train, futrDf, truth, seasonalNaive } = lastYearWithMonth()
 const small = { h: 12, inputSize: 24, maxSteps: 150, windowsBatchSize: 64, learningRate: 1e-3, scalerType: 'standard' as const, hiddenSize: 16, nHead: 2, convHiddenSize: 16, futrExogList: ['month'] }
 
 test('VanillaTransformer learns AirPassengers, repeats with a seed and saves/loads exactly', () =>

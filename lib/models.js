@@ -228,6 +228,18 @@ class VanillaTransformer extends Model {
 }
 
 /**
+ * Informer (Zhou et al., 2021): the encoder-decoder Transformer with ProbSparse attention (full
+ * attention for the factor·ceil(ln L) most peaked queries) and self-attention distilling, a
+ * convolution and max-pool halving the sequence between encoder layers (NeuralForecast's Informer).
+ * @example new Informer({ h: 12, inputSize: 24, hiddenSize: 128, nHead: 4, factor: 3 })
+ */
+class Informer extends Model {
+  constructor(options) {
+    super('Informer', options)
+  }
+}
+
+/**
  * N-BEATS: stacks of MLP blocks with doubly residual connections, each block projecting on an
  * identity, trend or seasonality basis (Oreshkin et al., 2019; NeuralForecast's NBEATS).
  * @example new NBEATS({ h: 12, inputSize: 24, stackTypes: ['identity', 'trend', 'seasonality'], basis: 'polynomial' })
@@ -348,7 +360,7 @@ class TimesNet extends Model {
 }
 
 /** The model classes the engine implements, by name: adding a model is a class above plus one entry here. */
-const modelClasses = { MLP, NHITS, LSTM, RNN, GRU, TCN, BiTCN, PatchTST, VanillaTransformer, NBEATS, NBEATSx, MLPMultivariate, TSMixer, TSMixerx, iTransformer, TiDE, DeepNPTS, DLinear, NLinear, TimesNet }
+const modelClasses = { MLP, NHITS, LSTM, RNN, GRU, TCN, BiTCN, PatchTST, VanillaTransformer, Informer, NBEATS, NBEATSx, MLPMultivariate, TSMixer, TSMixerx, iTransformer, TiDE, DeepNPTS, DLinear, NLinear, TimesNet }
 /** The loss classes the engine implements, by name. */
 const lossClasses = { MAE, MSE, RMSE, MAPE, SMAPE, HuberLoss, QuantileLoss, MQLoss, MASE, DistributionLoss }
 

@@ -12,7 +12,7 @@ use super::reader::OptionReader;
 use super::{multivariate, Batch, Capabilities, Footprint, Network, Spec};
 use crate::error::{Error, Result};
 use crate::nn::transformer::{AttentionLayer, Encoder, EncoderLayer, FullAttention};
-use crate::nn::{join, Ctx, LayerNorm, Linear, Module};
+use crate::nn::{join, Ctx, Linear, Module};
 use crate::rng::Rng;
 use crate::tensor::Tensor;
 
@@ -90,11 +90,11 @@ impl Spec for ITransformerOptions {
             + 2.0 * df
             + (df + 1.0) * h * m;
         // One window holds every series: its tokens are the series and their future exogenous.
-        // Per layer: projections, context, residuals, norms and masks over the tokens; one
-        // log-sum-exp per token and head (the fused attention stores no weights); the
-        // feed-forward's hidden layer thrice.
+        // Per layer: projections, context, residuals, norms and masks over the tokens; scores,
+        // softmax and mask per head (the composed attention's: the fused op stores none, but
+        // runs only beyond 4M weights); the feed-forward's hidden layer thrice.
         let t = n * (1.0 + f);
-        let layer = 8.0 * t * df + heads as f64 * t + 3.0 * t * ff as f64;
+        let layer = 8.0 * t * df + 3.0 * heads as f64 * t * t + 3.0 * t * ff as f64;
         let per_window = 4.0 * n * l + 2.0 * t * df + self.e_layers as f64 * layer + 3.0 * n * h * m;
         Footprint { params, per_window }
     }
@@ -108,7 +108,7 @@ impl Spec for ITransformerOptions {
                 EncoderLayer::new(a, d, self.d_ff, true, p, rng)
             })
             .collect();
-        let encoder = Encoder { layers, norm: LayerNorm::new(d) };
+        let encoder = Encoder::new(layers, d);
         let projector = Linear::new(d, c.h * outputs, true, rng);
         ITransformer { h: c.h, dropout: p, use_norm: self.use_norm, enc_embedding, futr_embedding, encoder, projector }
     }

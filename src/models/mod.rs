@@ -9,6 +9,7 @@
 mod activation;
 mod bitcn;
 mod deepnpts;
+mod informer;
 mod itransformer;
 mod linear;
 pub mod memory;
@@ -66,6 +67,7 @@ const REGISTRY: &[Entry] = &[
     entry::<recurrent::GruOptions>(),
     entry::<vanillatransformer::VanillaTransformerOptions>(),
     entry::<itransformer::ITransformerOptions>(),
+    entry::<informer::InformerOptions>(),
     entry::<tcn::TcnOptions>(),
     entry::<bitcn::BiTcnOptions>(),
 ];

@@ -10,49 +10,28 @@ use super::options::{entries, CommonOptions, Defaults};
 use super::reader::OptionReader;
 use super::{Batch, Capabilities, Footprint, Network, Spec};
 use crate::error::{Error, Result};
-use crate::nn::transformer::{AttentionLayer, DataEmbedding, Decoder, DecoderLayer, Encoder, EncoderLayer, FullAttention};
-use crate::nn::{join, Ctx, LayerNorm, Linear, Module};
+use crate::nn::transformer::{EncoderDecoder, EncoderDecoderSizes, FullAttention, InnerAttention};
+use crate::nn::Ctx;
 use crate::rng::Rng;
 use crate::tensor::Tensor;
 
-/// VanillaTransformer's own options.
+/// The options VanillaTransformer shares with Informer (and NeuralForecast's Autoformer and
+/// FEDformer): the decoder's start, widths, dropout, activation and depths.
 #[derive(Clone, Debug)]
-pub struct VanillaTransformerOptions {
-    decoder_input_size_multiplier: f64,
-    hidden_size: usize,
-    dropout: f64,
-    n_head: usize,
-    conv_hidden_size: usize,
-    activation: String,
-    encoder_layers: usize,
-    decoder_layers: usize,
+pub(super) struct EncoderDecoderOptions {
+    pub decoder_input_size_multiplier: f64,
+    pub hidden_size: usize,
+    pub dropout: f64,
+    pub n_head: usize,
+    pub conv_hidden_size: usize,
+    pub activation: String,
+    pub encoder_layers: usize,
+    pub decoder_layers: usize,
 }
 
-impl VanillaTransformerOptions {
-    /// History values the decoder starts from: `ceil(L · decoderInputSizeMultiplier)`.
-    fn label_len(&self, c: &CommonOptions) -> usize {
-        (c.input_size as f64 * self.decoder_input_size_multiplier).ceil() as usize
-    }
-}
-
-pub struct VanillaTransformer {
-    input_size: usize,
-    h: usize,
-    label_len: usize,
-    enc_embedding: DataEmbedding,
-    dec_embedding: DataEmbedding,
-    encoder: Encoder<FullAttention>,
-    decoder: Decoder<FullAttention, FullAttention>,
-}
-
-impl Spec for VanillaTransformerOptions {
-    const CLASS: &'static str = "VanillaTransformer";
-    const DEFAULTS: Defaults = Defaults { max_steps: 5000, learning_rate: 1e-4, inference_windows_batch_size: Some(1024), ..Defaults::BASE };
-    const CAPABILITIES: Capabilities = Capabilities { futr_exog: true, hist_exog: false, stat_exog: false, multivariate: false };
-    type Net = VanillaTransformer;
-
-    fn read(r: &mut OptionReader, _: &CommonOptions) -> Result<Self> {
-        Ok(VanillaTransformerOptions {
+impl EncoderDecoderOptions {
+    pub fn read(r: &mut OptionReader) -> Result<Self> {
+        Ok(EncoderDecoderOptions {
             decoder_input_size_multiplier: r.f64_in("decoderInputSizeMultiplier", 0.5, 0.0, 1.0, true)?,
             hidden_size: r.usize_min("hiddenSize", 128, 1)?,
             dropout: r.f64_in("dropout", 0.05, 0.0, 0.99, false)?,
@@ -64,20 +43,21 @@ impl Spec for VanillaTransformerOptions {
         })
     }
 
-    fn check(&self, c: &CommonOptions) -> Result<()> {
+    /// NeuralForecast's `label_len` in (0, inputSize) check, and heads no more than features.
+    pub fn check(&self, class: &str, c: &CommonOptions) -> Result<()> {
         let (label_len, l, m) = (self.label_len(c), c.input_size, self.decoder_input_size_multiplier);
         if label_len == 0 || label_len >= l {
             return Err(Error::range(format!(
-                "VanillaTransformer option 'decoderInputSizeMultiplier' ({m}) gives {label_len} history values for the decoder; it must be in (0, inputSize = {l})"
+                "{class} option 'decoderInputSizeMultiplier' ({m}) gives {label_len} history values for the decoder; it must be in (0, inputSize = {l})"
             )));
         }
         if self.n_head > self.hidden_size {
-            return Err(Error::range(format!("VanillaTransformer option 'nHead' ({}) must not exceed 'hiddenSize' ({})", self.n_head, self.hidden_size)));
+            return Err(Error::range(format!("{class} option 'nHead' ({}) must not exceed 'hiddenSize' ({})", self.n_head, self.hidden_size)));
         }
         Ok(())
     }
 
-    fn to_json(&self) -> Map<String, Value> {
+    pub fn to_json(&self) -> Map<String, Value> {
         entries([
             ("decoderInputSizeMultiplier", json!(self.decoder_input_size_multiplier)),
             ("hiddenSize", json!(self.hidden_size)),
@@ -90,79 +70,82 @@ impl Spec for VanillaTransformerOptions {
         ])
     }
 
+    /// History values the decoder starts from: `ceil(L · decoderInputSizeMultiplier)`.
+    pub fn label_len(&self, c: &CommonOptions) -> usize {
+        (c.input_size as f64 * self.decoder_input_size_multiplier).ceil() as usize
+    }
+
+    pub fn sizes(&self, c: &CommonOptions, outputs: usize, distil: bool) -> EncoderDecoderSizes {
+        EncoderDecoderSizes {
+            input_size: c.input_size,
+            h: c.h,
+            label_len: self.label_len(c),
+            hidden: self.hidden_size,
+            heads: self.n_head,
+            conv_hidden: self.conv_hidden_size,
+            exog: c.futr_exog_list.len(),
+            encoder_layers: self.encoder_layers,
+            decoder_layers: self.decoder_layers,
+            distil,
+            outputs,
+            gelu: self.activation == "gelu",
+            dropout: self.dropout as f32,
+        }
+    }
+}
+
+/// VanillaTransformer's own options.
+#[derive(Clone, Debug)]
+pub struct VanillaTransformerOptions(EncoderDecoderOptions);
+
+pub type VanillaTransformer = EncoderDecoder<FullAttention, FullAttention, FullAttention>;
+
+impl Spec for VanillaTransformerOptions {
+    const CLASS: &'static str = "VanillaTransformer";
+    const DEFAULTS: Defaults = Defaults { max_steps: 5000, learning_rate: 1e-4, inference_windows_batch_size: Some(1024), ..Defaults::BASE };
+    const CAPABILITIES: Capabilities = Capabilities { futr_exog: true, hist_exog: false, stat_exog: false, multivariate: false };
+    type Net = VanillaTransformer;
+
+    fn read(r: &mut OptionReader, _: &CommonOptions) -> Result<Self> {
+        EncoderDecoderOptions::read(r).map(VanillaTransformerOptions)
+    }
+
+    fn check(&self, c: &CommonOptions) -> Result<()> {
+        self.0.check(Self::CLASS, c)
+    }
+
+    fn to_json(&self) -> Map<String, Value> {
+        self.0.to_json()
+    }
+
     fn footprint(&self, c: &CommonOptions, outputs: usize) -> Footprint {
-        let (d, heads, ch) = (self.hidden_size, self.n_head, self.conv_hidden_size);
-        let (df, f) = (d as f64, c.futr_exog_list.len() as f64);
-        let embedding = 3.0 * df + f * df;
-        let params = 2.0 * embedding
-            + self.encoder_layers as f64 * EncoderLayer::<FullAttention>::params(d, heads, ch)
-            + 2.0 * df
-            + self.decoder_layers as f64 * DecoderLayer::<FullAttention, FullAttention>::params(d, heads, ch)
-            + 2.0 * df
-            + (df + 1.0) * outputs as f64;
-        // Per attention: projections, the context, the residual, norm and dropout masks, and one
-        // log-sum-exp per query and head (the fused op stores no Lq × Lk weights); per
-        // feed-forward its hidden layer thrice.
-        let (l, t) = (c.input_size as f64, (self.label_len(c) + c.h) as f64);
+        let o = &self.0;
+        let (d, heads, ch) = (o.hidden_size, o.n_head, o.conv_hidden_size);
+        let df = d as f64;
+        let params = o.sizes(c, outputs, false).params();
+        // Per attention: projections, scores and softmax (heads × Lq × Lk), the context, the
+        // residual, norm and dropout masks; per feed-forward its hidden layer thrice.
+        let (l, t) = (c.input_size as f64, (o.label_len(c) + c.h) as f64);
         let (hf, cf) = (heads as f64, ch as f64);
-        let attn = |lq: f64| 8.0 * lq * df + hf * lq;
+        let attn = |lq: f64, lk: f64| 8.0 * lq * df + 3.0 * hf * lq * lk;
         let ffn = |n: f64| 3.0 * n * cf + 3.0 * n * df;
         let per_window = 4.0 * (l + t) * df
-            + self.encoder_layers as f64 * (attn(l) + ffn(l))
-            + self.decoder_layers as f64 * (2.0 * attn(t) + ffn(t))
+            + o.encoder_layers as f64 * (attn(l, l) + ffn(l))
+            + o.decoder_layers as f64 * (attn(t, t) + attn(t, l) + ffn(t))
             + t * outputs as f64;
         Footprint { params, per_window }
     }
 
     fn build(&self, c: &CommonOptions, outputs: usize, rng: &mut Rng) -> VanillaTransformer {
-        let (d, heads, ch, p) = (self.hidden_size, self.n_head, self.conv_hidden_size, self.dropout as f32);
-        let gelu = self.activation == "gelu";
-        let f = c.futr_exog_list.len();
-        let enc_embedding = DataEmbedding::new(1, f, d, p, rng);
-        let dec_embedding = DataEmbedding::new(1, f, d, p, rng);
-        let attention = |rng: &mut Rng| AttentionLayer::new(FullAttention { dropout: p }, d, heads, rng);
-        let layers = (0..self.encoder_layers)
-            .map(|_| {
-                let a = attention(rng);
-                EncoderLayer::new(a, d, ch, gelu, p, rng)
-            })
-            .collect();
-        let encoder = Encoder { layers, norm: LayerNorm::new(d) };
-        let layers = (0..self.decoder_layers)
-            .map(|_| {
-                let (s, x) = (attention(rng), attention(rng));
-                DecoderLayer::new(s, x, d, ch, gelu, p, rng)
-            })
-            .collect();
-        let decoder = Decoder { layers, norm: LayerNorm::new(d), projection: Linear::new(d, outputs, true, rng) };
-        VanillaTransformer { input_size: c.input_size, h: c.h, label_len: self.label_len(c), enc_embedding, dec_embedding, encoder, decoder }
+        let dropout = self.0.dropout as f32;
+        let full = || FullAttention { dropout };
+        EncoderDecoder::new(self.0.sizes(c, outputs, false), full, full, full, rng)
     }
 }
 
-impl Module for VanillaTransformer {
-    fn visit(&self, prefix: &str, f: &mut dyn FnMut(String, &Tensor)) {
-        self.enc_embedding.visit(&join(prefix, "enc_embedding"), f);
-        self.dec_embedding.visit(&join(prefix, "dec_embedding"), f);
-        self.encoder.visit(&join(prefix, "encoder"), f);
-        self.decoder.visit(&join(prefix, "decoder"), f);
-    }
-}
-
-impl Network for VanillaTransformer {
+impl<E: InnerAttention, S: InnerAttention, C: InnerAttention> Network for EncoderDecoder<E, S, C> {
     fn forward(&self, batch: &Batch, ctx: &mut Ctx) -> Tensor {
-        let (l, h, label) = (self.input_size, self.h, self.label_len);
-        let y = &batch.insample_y;
-        let b = y.dim(0);
-        let (enc_marks, dec_marks) = match &batch.futr_exog {
-            Some(x) => (Some(x.narrow(1, 0, l)), Some(x.narrow(1, l - label, label + h))),
-            None => (None, None),
-        };
-        let y = y.reshape(&[b, l, 1]);
-        let dec_in = Tensor::concat(&[y.narrow(1, l - label, label), Tensor::zeros(&[b, h, 1])], 1);
-        let enc = self.enc_embedding.forward(&y, enc_marks.as_ref(), ctx);
-        let enc = self.encoder.forward(&enc, ctx);
-        let dec = self.dec_embedding.forward(&dec_in, dec_marks.as_ref(), ctx);
-        self.decoder.forward(&dec, &enc, ctx).narrow(1, label, h)
+        EncoderDecoder::forward(self, &batch.insample_y, batch.futr_exog.as_ref(), ctx)
     }
 }
 

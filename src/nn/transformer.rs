@@ -2,13 +2,16 @@
 //! VanillaTransformer, iTransformer, Informer, Autoformer and FEDformer: `DataEmbedding`
 //! (circular conv token embedding + sinusoidal positions + linear calendar/exogenous embedding),
 //! `AttentionLayer` around a pluggable inner attention, post-LN encoder and decoder layers whose
-//! feed-forward is two kernel-1 convolutions, and the stacks with their final LayerNorm.
+//! feed-forward is two kernel-1 convolutions, the stacks with their final LayerNorm (Informer's
+//! encoder distils between layers), and the encoder-decoder forecaster VanillaTransformer and
+//! Informer share.
 
+use super::conv::Conv1d;
 use super::embedding::sinusoidal_positions;
 use super::init;
 use super::linear::Linear;
 use super::module::{join, Ctx, Module};
-use super::norm::LayerNorm;
+use super::norm::{BatchNorm1d, LayerNorm};
 use crate::rng::Rng;
 use crate::tensor::{AttentionSpec, PadMode, Tensor};
 
@@ -221,23 +224,89 @@ impl<A: InnerAttention> Module for EncoderLayer<A> {
     }
 }
 
-/// `TransEncoder` without distillation: the layers, then a LayerNorm.
+/// Informer's self-attention distilling `ConvLayer`: a circular kernel-3 convolution padded by 2
+/// (L → L + 2), BatchNorm1d, ELU, and `MaxPool1d(3, stride 2, padding 1)`, which roughly halves
+/// the sequence each encoder layer passes on.
+pub struct ConvLayer {
+    pub down_conv: Conv1d,
+    pub norm: BatchNorm1d,
+}
+
+impl ConvLayer {
+    pub fn new(hidden: usize, rng: &mut Rng) -> Self {
+        ConvLayer { down_conv: Conv1d::new(hidden, hidden, 3, 1, 0, 1, 1, true, rng), norm: BatchNorm1d::new(hidden) }
+    }
+
+    /// `[B, L, D]` → `[B, ⌊(L + 1) / 2⌋ + 1, D]`
+    pub fn forward(&self, x: &Tensor, ctx: &mut Ctx) -> Tensor {
+        let x = self.down_conv.forward(&x.transpose(1, 2).pad(2, 2, 2, PadMode::Circular));
+        let x = self.norm.forward(&x, ctx.train).elu(1.0);
+        // MaxPool1d pads with -inf; every window still covers a real position.
+        let x = x.pad(2, 1, 1, PadMode::Constant(f32::NEG_INFINITY)).max_pool1d_strided(3, 2, false);
+        x.transpose(1, 2)
+    }
+
+    /// The length out of a sequence of `l`.
+    pub fn out_len(l: usize) -> usize {
+        (l + 1) / 2 + 1
+    }
+
+    /// Parameters and running statistics of one layer.
+    pub fn params(hidden: usize) -> f64 {
+        let d = hidden as f64;
+        3.0 * d * d + d + 4.0 * d
+    }
+}
+
+impl Module for ConvLayer {
+    fn visit(&self, prefix: &str, f: &mut dyn FnMut(String, &Tensor)) {
+        self.down_conv.visit(&join(prefix, "downConv"), f);
+        self.norm.visit(&join(prefix, "norm"), f);
+    }
+    fn visit_buffers(&self, prefix: &str, f: &mut dyn FnMut(String, &Tensor)) {
+        self.norm.visit_buffers(&join(prefix, "norm"), f);
+    }
+}
+
+/// `TransEncoder`: the layers, with a distilling [`ConvLayer`] after each but the last when
+/// `conv_layers` holds them (Informer), then a LayerNorm.
 pub struct Encoder<A: InnerAttention> {
     pub layers: Vec<EncoderLayer<A>>,
+    pub conv_layers: Vec<ConvLayer>,
     pub norm: LayerNorm,
 }
 
 impl<A: InnerAttention> Encoder<A> {
+    /// Without distillation.
+    pub fn new(layers: Vec<EncoderLayer<A>>, hidden: usize) -> Self {
+        Encoder { layers, conv_layers: Vec::new(), norm: LayerNorm::new(hidden) }
+    }
+
     pub fn forward(&self, x: &Tensor, ctx: &mut Ctx) -> Tensor {
-        let x = self.layers.iter().fold(x.clone(), |x, layer| layer.forward(&x, ctx));
+        let mut x = x.clone();
+        for (i, layer) in self.layers.iter().enumerate() {
+            x = layer.forward(&x, ctx);
+            if let Some(conv) = self.conv_layers.get(i) {
+                x = conv.forward(&x, ctx);
+            }
+        }
         self.norm.forward(&x)
+    }
+
+    /// The sequence length out of `l` input steps.
+    pub fn out_len(&self, l: usize) -> usize {
+        (0..self.conv_layers.len()).fold(l, |l, _| ConvLayer::out_len(l))
     }
 }
 
 impl<A: InnerAttention> Module for Encoder<A> {
     fn visit(&self, prefix: &str, f: &mut dyn FnMut(String, &Tensor)) {
         self.layers.visit(&join(prefix, "attn_layers"), f);
+        self.conv_layers.visit(&join(prefix, "conv_layers"), f);
         self.norm.visit(&join(prefix, "norm"), f);
+    }
+    fn visit_buffers(&self, prefix: &str, f: &mut dyn FnMut(String, &Tensor)) {
+        self.conv_layers.visit_buffers(&join(prefix, "conv_layers"), f);
     }
 }
 
@@ -309,6 +378,113 @@ impl<S: InnerAttention, C: InnerAttention> Module for Decoder<S, C> {
         self.layers.visit(&join(prefix, "layers"), f);
         self.norm.visit(&join(prefix, "norm"), f);
         self.projection.visit(&join(prefix, "projection"), f);
+    }
+}
+
+/// The sizes of an [`EncoderDecoder`].
+#[derive(Clone, Copy, Debug)]
+pub struct EncoderDecoderSizes {
+    pub input_size: usize,
+    pub h: usize,
+    /// History values the decoder starts from.
+    pub label_len: usize,
+    pub hidden: usize,
+    pub heads: usize,
+    pub conv_hidden: usize,
+    /// Future exogenous variables embedded with the values.
+    pub exog: usize,
+    pub encoder_layers: usize,
+    pub decoder_layers: usize,
+    /// Distilling [`ConvLayer`]s between the encoder layers (Informer's `distil`).
+    pub distil: bool,
+    pub outputs: usize,
+    pub gelu: bool,
+    pub dropout: f32,
+}
+
+impl EncoderDecoderSizes {
+    /// Parameters and buffers of the model, counted from the sizes.
+    pub fn params(&self) -> f64 {
+        let (d, heads, ch) = (self.hidden, self.heads, self.conv_hidden);
+        let df = d as f64;
+        let embedding = 3.0 * df + self.exog as f64 * df;
+        let distil = if self.distil { self.encoder_layers.saturating_sub(1) as f64 * ConvLayer::params(d) } else { 0.0 };
+        2.0 * embedding
+            + self.encoder_layers as f64 * EncoderLayer::<FullAttention>::params(d, heads, ch)
+            + distil
+            + 2.0 * df
+            + self.decoder_layers as f64 * DecoderLayer::<FullAttention, FullAttention>::params(d, heads, ch)
+            + 2.0 * df
+            + (df + 1.0) * self.outputs as f64
+    }
+}
+
+/// The forecaster of NeuralForecast's VanillaTransformer and Informer: the window is embedded and
+/// encoded; the decoder reads the last `label_len` history values followed by zeros for the
+/// horizon (each step with its future exogenous values), attends to itself and to the encoder,
+/// and its last `h` steps are the forecast. `E`, `S` and `C` are the inner attentions of the
+/// encoder, the decoder's self-attention and its cross-attention.
+pub struct EncoderDecoder<E: InnerAttention, S: InnerAttention, C: InnerAttention> {
+    pub sizes: EncoderDecoderSizes,
+    pub enc_embedding: DataEmbedding,
+    pub dec_embedding: DataEmbedding,
+    pub encoder: Encoder<E>,
+    pub decoder: Decoder<S, C>,
+}
+
+impl<E: InnerAttention, S: InnerAttention, C: InnerAttention> EncoderDecoder<E, S, C> {
+    /// Allocates the weights in NeuralForecast's order: embeddings, encoder layers, distilling
+    /// layers, decoder layers, projection; each attention from its closure.
+    pub fn new(sizes: EncoderDecoderSizes, encoder: impl Fn() -> E, self_attention: impl Fn() -> S, cross_attention: impl Fn() -> C, rng: &mut Rng) -> Self {
+        let s = sizes;
+        let (d, heads, ch) = (s.hidden, s.heads, s.conv_hidden);
+        let enc_embedding = DataEmbedding::new(1, s.exog, d, s.dropout, rng);
+        let dec_embedding = DataEmbedding::new(1, s.exog, d, s.dropout, rng);
+        let layers = (0..s.encoder_layers)
+            .map(|_| {
+                let a = AttentionLayer::new(encoder(), d, heads, rng);
+                EncoderLayer::new(a, d, ch, s.gelu, s.dropout, rng)
+            })
+            .collect();
+        let conv_layers = if s.distil { (1..s.encoder_layers).map(|_| ConvLayer::new(d, rng)).collect() } else { Vec::new() };
+        let encoder = Encoder { layers, conv_layers, norm: LayerNorm::new(d) };
+        let layers = (0..s.decoder_layers)
+            .map(|_| {
+                let a = AttentionLayer::new(self_attention(), d, heads, rng);
+                let x = AttentionLayer::new(cross_attention(), d, heads, rng);
+                DecoderLayer::new(a, x, d, ch, s.gelu, s.dropout, rng)
+            })
+            .collect();
+        let decoder = Decoder { layers, norm: LayerNorm::new(d), projection: Linear::new(d, s.outputs, true, rng) };
+        EncoderDecoder { sizes, enc_embedding, dec_embedding, encoder, decoder }
+    }
+
+    /// `insample_y` `[B, L]`, `futr_exog` `[B, L + h, F]` → `[B, h, outputs]`
+    pub fn forward(&self, insample_y: &Tensor, futr_exog: Option<&Tensor>, ctx: &mut Ctx) -> Tensor {
+        let (l, h, label) = (self.sizes.input_size, self.sizes.h, self.sizes.label_len);
+        let b = insample_y.dim(0);
+        let (enc_marks, dec_marks) = match futr_exog {
+            Some(x) => (Some(x.narrow(1, 0, l)), Some(x.narrow(1, l - label, label + h))),
+            None => (None, None),
+        };
+        let y = insample_y.reshape(&[b, l, 1]);
+        let dec_in = Tensor::concat(&[y.narrow(1, l - label, label), Tensor::zeros(&[b, h, 1])], 1);
+        let enc = self.enc_embedding.forward(&y, enc_marks.as_ref(), ctx);
+        let enc = self.encoder.forward(&enc, ctx);
+        let dec = self.dec_embedding.forward(&dec_in, dec_marks.as_ref(), ctx);
+        self.decoder.forward(&dec, &enc, ctx).narrow(1, label, h)
+    }
+}
+
+impl<E: InnerAttention, S: InnerAttention, C: InnerAttention> Module for EncoderDecoder<E, S, C> {
+    fn visit(&self, prefix: &str, f: &mut dyn FnMut(String, &Tensor)) {
+        self.enc_embedding.visit(&join(prefix, "enc_embedding"), f);
+        self.dec_embedding.visit(&join(prefix, "dec_embedding"), f);
+        self.encoder.visit(&join(prefix, "encoder"), f);
+        self.decoder.visit(&join(prefix, "decoder"), f);
+    }
+    fn visit_buffers(&self, prefix: &str, f: &mut dyn FnMut(String, &Tensor)) {
+        self.encoder.visit_buffers(&join(prefix, "encoder"), f);
     }
 }
 

@@ -15,6 +15,7 @@ mod pad;
 mod matmul;
 mod pool;
 mod reduce;
+mod scatter;
 mod softmax;
 pub(crate) mod unary;
 
