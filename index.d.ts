@@ -696,6 +696,16 @@ export interface PredictOptions<D extends Row = Row, F extends Row = Row> {
   /** Future values of the models' `futrExogList` columns: `h` rows per series. */
   futrDf?: Frame<F>
   staticDf?: StaticFrame<any>
+  /**
+   * Forecast horizon (NeuralForecast's `predict(h=...)`), at least the models' `h` (the default).
+   * Beyond it, recurrent models (`recurrent: true`) keep stepping; the others forecast recursively,
+   * feeding their point (or median) forecast back as history, their own `h` at a time, so `futrDf`
+   * must then cover whole multiples of the models' `h`. Refused for models with `histExogList`.
+   *
+   * @example
+   * const twoYears = await nf.predict({ h: 24 }) // models trained with h: 12
+   */
+  h?: number
 }
 
 export interface CrossValidationOptions {

@@ -249,3 +249,19 @@ test('excludeInsampleY: the forecast comes from the exogenous variables alone, a
   assert.throws(() => new DLinear({ h: 12, inputSize: 24, excludeInsampleY: true as any }), /'excludeInsampleY'/)
   assert.equal(new NHITS({ h: 12, inputSize: 24 }).config.excludeInsampleY, false)
 })
+
+test('predict({ h }) beyond the trained horizon, as NeuralForecast: recursive for direct models, stepwise for recurrent ones', async () => {
+  const nf = new NeuralForecast({ models: [new MLP({ ...quick }), new LSTM({ ...quick, recurrent: true, encoderHiddenSize: 8, decoderHiddenSize: 8 })], freq: 'ME' })
+  await nf.fit(train)
+  const plain = await nf.predict()
+  const long = await nf.predict({ h: 30 })
+  assert.equal(long.ds.length, 30)
+  assert.deepEqual(long.ds, nf.makeFutureDataframe(null, 30).ds)
+  for (const m of ['MLP', 'LSTM']) {
+    assert.deepEqual((long[m] as Float64Array).slice(0, 12), plain[m], `${m}: the first 12 steps are the plain forecast`)
+    assert.ok((long[m] as Float64Array).every(Number.isFinite))
+  }
+  await assert.rejects(nf.predict({ h: 11 }), (e: any) => e instanceof RangeError && /'h' \(11\) must be at least .*\(12\)/.test(e.message))
+  await assert.rejects(nf.predict({ h: 2.5 } as any), (e: any) => e instanceof TypeError && /'h'/.test(e.message))
+  await assert.rejects(nf.predict({ h: 1e12 }), (e: any) => e instanceof RangeError && /'h'/.test(e.message))
+})

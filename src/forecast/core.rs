@@ -131,7 +131,7 @@ impl NeuralForecast {
             (None, _) => (c.input_size, c.h),
             (Some(r), Purpose::Train) => (c.input_size + 1, r.h_train),
             (Some(_), Purpose::Validate) => (c.input_size + 1, c.h),
-            (Some(r), Purpose::Predict) => (r.inference_input_size + 1, c.h),
+            (Some(r), Purpose::Predict(h)) => (r.inference_input_size + 1, h),
         };
         Ok(WindowSpec {
             input_size,
@@ -203,15 +203,41 @@ impl NeuralForecast {
 
     /// Forecasts `h` steps after the end of every series of `df` (or of the data seen in fit).
     pub fn predict(&self, df: Option<&InputFrame>, futr_df: Option<&InputFrame>, static_df: Option<&InputFrame>) -> Result<OutputFrame> {
-        self.predict_cancellable(df, futr_df, static_df, &AtomicBool::new(false))
+        self.predict_cancellable(df, futr_df, static_df, None, &AtomicBool::new(false))
     }
 
-    /// `predict`, stopping with `ErrorKind::Aborted` between inference batches once `cancel` is set.
-    pub fn predict_cancellable(&self, df: Option<&InputFrame>, futr_df: Option<&InputFrame>, static_df: Option<&InputFrame>, cancel: &AtomicBool) -> Result<OutputFrame> {
-        on_worker(|| self.predict_here(df, futr_df, static_df, cancel))
+    /// `predict` over `h` steps (default the models' horizon; NeuralForecast's `predict(h=...)`),
+    /// stopping with `ErrorKind::Aborted` between inference batches once `cancel` is set.
+    pub fn predict_cancellable(&self, df: Option<&InputFrame>, futr_df: Option<&InputFrame>, static_df: Option<&InputFrame>, h: Option<usize>, cancel: &AtomicBool) -> Result<OutputFrame> {
+        on_worker(|| self.predict_here(df, futr_df, static_df, h, cancel))
     }
 
-    fn predict_here(&self, df: Option<&InputFrame>, futr_df: Option<&InputFrame>, static_df: Option<&InputFrame>, cancel: &AtomicBool) -> Result<OutputFrame> {
+    /// The horizon `predict` runs: the models' `h` unless a longer one is asked for, which
+    /// NeuralForecast serves (recurrent models step further, the others forecast recursively)
+    /// unless a model reads historic exogenous values, unknown beyond the data.
+    fn predict_horizon(&self, data: &Dataset, h: Option<usize>) -> Result<usize> {
+        let trained = self.h();
+        let Some(h) = h else { return Ok(trained) };
+        if h < trained {
+            return Err(Error::range(format!("predict option 'h' ({h}) must be at least the horizon the models were trained for ({trained})")));
+        }
+        if h > trained {
+            if let Some(m) = self.models.iter().find(|m| !m.common().hist_exog_list.is_empty()) {
+                return Err(Error::value(format!(
+                    "predict option 'h' ({h}) beyond the trained horizon ({trained}) needs the historic exogenous values of {} ({}) after the data, which nobody knows: predict with h {trained}",
+                    model_name(m.as_ref()),
+                    m.common().hist_exog_list.join(", ")
+                )));
+            }
+        }
+        let rows = data.series.len().saturating_mul(h);
+        if rows > MAX_FUTURE_ROWS {
+            return Err(Error::range(format!("predict option 'h': {} series × h {h} is {rows} rows, more than the {MAX_FUTURE_ROWS} allowed", data.series.len())));
+        }
+        Ok(h)
+    }
+
+    fn predict_here(&self, df: Option<&InputFrame>, futr_df: Option<&InputFrame>, static_df: Option<&InputFrame>, h: Option<usize>, cancel: &AtomicBool) -> Result<OutputFrame> {
         let data = self.history(df, "predict() before fit(): fit the models first, or load a saved NeuralForecast")?;
         let data = data.as_ref();
         if !self.is_fitted() {
@@ -225,20 +251,74 @@ impl NeuralForecast {
             }
             None => &self.statics,
         };
-        let h = self.h();
+        let h = self.predict_horizon(data, h)?;
         let mut out = self.future_of(data, h);
         for m in &self.models {
-            let multivariate = checked_multivariate(m.as_ref(), data, "df")?;
-            let spec = Self::window_spec(m.as_ref(), data, Purpose::Predict)?;
             let st = statics.for_model(m.as_ref(), data)?;
-            let future = future_values(m.as_ref(), data, futr_df, &self.freq, h)?;
-            let inputs = Inputs { data, spec, statics: st.as_deref(), future: future.as_deref(), recurrent: m.recurrence().is_some() };
-            // One multivariate window covers every series: its rows come out in series order.
-            let windows = if multivariate { Windows::Time(vec![mv_forecast_window(data, &inputs.spec)]) } else { Windows::Series(forecast_windows(data, &inputs.spec)) };
-            check_inference(m.as_ref(), "predict", windows.len())?;
             let loss = m.common().loss();
-            let values = forecast_columns(m.as_ref(), &inputs, &windows, cancel)?;
-            push_columns(&mut out, &loss.output_names(&model_name(m.as_ref())), &values, loss.columns());
+            let names = loss.output_names(&model_name(m.as_ref()));
+            let values = if m.recurrence().is_some() || h == m.common().h {
+                let future = future_values(m.as_ref(), data, futr_df, &self.freq, h)?;
+                self.forecast_once(m.as_ref(), data, st.as_deref(), future.as_deref(), h, cancel)?
+            } else {
+                self.forecast_recursively(m.as_ref(), data, st.as_deref(), futr_df, &names, h, cancel)?
+            };
+            push_columns(&mut out, &names, &values, loss.columns());
+        }
+        Ok(out)
+    }
+
+    /// One forecast of `h` steps after the end of every series, `[series, h, columns]`.
+    fn forecast_once(&self, m: &dyn Model, data: &Dataset, statics: Option<&[Vec<f32>]>, future: Option<&[Vec<Vec<f32>>]>, h: usize, cancel: &AtomicBool) -> Result<Vec<f32>> {
+        let multivariate = checked_multivariate(m, data, "df")?;
+        let spec = Self::window_spec(m, data, Purpose::Predict(h))?;
+        let inputs = Inputs { data, spec, statics, future, recurrent: m.recurrence().is_some() };
+        // One multivariate window covers every series: its rows come out in series order.
+        let windows = if multivariate { Windows::Time(vec![mv_forecast_window(data, &inputs.spec)]) } else { Windows::Series(forecast_windows(data, &inputs.spec)) };
+        check_inference(m, "predict", windows.len())?;
+        forecast_columns(m, &inputs, &windows, cancel)
+    }
+
+    /// NeuralForecast's direct recursive prediction, for a horizon beyond a direct model's own:
+    /// forecast `h_model` steps, append the point forecast (the median when the loss has quantiles)
+    /// to every series as if observed, and forecast again from there, until `h` steps are covered.
+    /// Every round reads `h_model` future exogenous values, so `futrDf` must cover whole rounds.
+    fn forecast_recursively(&self, m: &dyn Model, data: &Dataset, statics: Option<&[Vec<f32>]>, futr_df: Option<&InputFrame>, names: &[String], h: usize, cancel: &AtomicBool) -> Result<Vec<f32>> {
+        let step = m.common().h;
+        let rounds = h.div_ceil(step);
+        let k = names.len();
+        let fed = if k == 1 { 0 } else { names.iter().position(|n| n.ends_with("-median")).ok_or_else(|| Error::value(format!("predict option 'h' beyond the trained horizon feeds back {}'s median forecast, and its loss has no 0.5 quantile", model_name(m))))? };
+        let future = future_values(m, data, futr_df, &self.freq, rounds * step).map_err(|e| {
+            if h % step == 0 {
+                e
+            } else {
+                e.context(format!("predict h {h} runs {rounds} forecasts of {}'s h {step}, each with its future exogenous values", model_name(m)))
+            }
+        })?;
+        let futr_cols = Self::window_spec(m, data, Purpose::Predict(step))?.futr_cols;
+        let mut grown = data.clone();
+        let mut out = vec![0.0f32; data.series.len() * h * k];
+        for r in 0..rounds {
+            let part: Option<Vec<Vec<Vec<f32>>>> = future.as_ref().map(|f| f.iter().map(|cols| cols.iter().map(|c| c[r * step..(r + 1) * step].to_vec()).collect()).collect());
+            let values = self.forecast_once(m, &grown, statics, part.as_deref(), step, cancel)?;
+            for (i, s) in grown.series.iter_mut().enumerate() {
+                let rows = &values[i * step * k..(i + 1) * step * k];
+                let kept = step.min(h - r * step);
+                out[(i * h + r * step) * k..(i * h + r * step + kept) * k].copy_from_slice(&rows[..kept * k]);
+                for j in 0..step {
+                    let ds = self.freq.advance(s.last_ds(), 1);
+                    s.ds.push(ds);
+                    s.y.push(rows[j * k + fed]);
+                    for col in s.exog.iter_mut() {
+                        col.push(0.0);
+                    }
+                    if let Some(p) = &part {
+                        for (c, &at) in futr_cols.iter().enumerate() {
+                            *s.exog[at].last_mut().expect("just pushed") = p[i][c][j];
+                        }
+                    }
+                }
+            }
         }
         Ok(out)
     }
@@ -360,7 +440,7 @@ impl NeuralForecast {
                 let holdout = test_size - round[0] * step;
                 let m = template.build();
                 train_model(m.as_ref(), &data, &statics, opts.val_size, holdout, opts.verbose, ctl)?;
-                let spec = Self::window_spec(m.as_ref(), &data, Purpose::Predict)?;
+                let spec = Self::window_spec(m.as_ref(), &data, Purpose::Predict(h))?;
                 let st = statics.for_model(m.as_ref(), &data)?;
                 let inputs = Inputs { data: &data, spec, statics: st.as_deref(), future: None, recurrent: m.recurrence().is_some() };
                 if m.capabilities().multivariate {
@@ -425,7 +505,8 @@ impl NeuralForecast {
 enum Purpose {
     Train,
     Validate,
-    Predict,
+    /// Forecasting this many steps (a direct model always forecasts its own `h`).
+    Predict(usize),
 }
 
 /// Refuses an inference batch that would exceed the memory limit, before it is allocated.

@@ -446,3 +446,81 @@ fn nbeats_and_nbeatsx_learn_repeat_and_round_trip_exactly() {
         std::fs::remove_file(path).unwrap();
     }
 }
+
+/// `predict` with `h` beyond the models' horizon, as NeuralForecast's `predict(h=...)`.
+fn predict_h(model: &NeuralForecast, df: Option<&InputFrame>, futr: Option<&InputFrame>, h: usize) -> crate::error::Result<OutputFrame> {
+    model.predict_cancellable(df, futr, None, Some(h), &std::sync::atomic::AtomicBool::new(false))
+}
+
+#[test]
+fn a_longer_horizon_is_forecast_recursively_by_direct_models() {
+    let (train, _) = split(&air_passengers(), 12);
+    let mut model = nf("MLP", json!({"maxSteps": 20, "loss": {"type": "MQLoss", "level": [80]}}));
+    model.fit(&train, None, &FitOptions::default(), &Control::default()).unwrap();
+    let first = model.predict(None, None, None).unwrap();
+    let long = predict_h(&model, None, None, 30).unwrap();
+    assert_eq!(long.len(), 30);
+    assert_eq!(long.ds, model.make_future_frame(None, Some(30)).unwrap().ds);
+    for c in ["MLP-median", "MLP-lo-80", "MLP-hi-80"] {
+        assert_eq!(&long.column(c).unwrap()[..12], first.column(c).unwrap(), "{c}: the first 12 steps are the plain forecast");
+    }
+    // Steps 13-24 are the forecast from the history extended by the first 12 medians, and steps
+    // 25-30 the first 6 of the next round.
+    let mut grown = train.clone();
+    for round in 0..2 {
+        let fed = &long.column("MLP-median").unwrap()[12 * round..12 * round + 12];
+        for (k, v) in fed.iter().enumerate() {
+            grown.unique_id.push(grown.unique_id[0].clone());
+            grown.ds.push(long.ds[12 * round + k]);
+            grown.y.as_mut().unwrap().push(*v);
+        }
+        let next = model.predict(Some(&grown), None, None).unwrap();
+        let n = if round == 0 { 12 } else { 6 };
+        assert_eq!(&long.column("MLP-lo-80").unwrap()[12 * (round + 1)..12 * (round + 1) + n], &next.column("MLP-lo-80").unwrap()[..n], "round {}", round + 1);
+    }
+    assert_eq!(predict_h(&model, None, None, 12).unwrap().column("MLP-median"), first.column("MLP-median"));
+    let err = predict_h(&model, None, None, 11).unwrap_err();
+    assert!(err.to_string().contains("'h' (11) must be at least") && err.to_string().contains("(12)"), "{err}");
+    let err = predict_h(&model, None, None, usize::MAX / 2).unwrap_err();
+    assert!(err.to_string().contains("more than the"), "{err}");
+    // Without a median there is nothing NeuralForecast would feed back.
+    let mut no_median = nf("MLP", json!({"maxSteps": 2, "loss": {"type": "MQLoss", "quantiles": [0.1, 0.9]}}));
+    no_median.fit(&train, None, &FitOptions::default(), &Control::default()).unwrap();
+    assert!(predict_h(&no_median, None, None, 13).unwrap_err().to_string().contains("no 0.5 quantile"));
+}
+
+#[test]
+fn a_longer_horizon_needs_future_values_for_whole_rounds_and_no_historic_ones() {
+    let (train, futr, _) = air_passengers_with_month();
+    let mut model = nf("NHITS", json!({"maxSteps": 5, "futrExogList": ["month"]}));
+    model.fit(&train, None, &FitOptions::default(), &Control::default()).unwrap();
+    // futrDf for 24 months serves h 24; h 18 also needs them (two rounds of 12).
+    let mut months = futr.clone();
+    let next_year = model.make_future_frame(None, Some(24)).unwrap();
+    months.unique_id = next_year.unique_id.clone();
+    months.ds = next_year.ds.clone();
+    months.columns = vec![("month".into(), (0..24).map(|t| (t % 12) as f64 / 12.0).collect())];
+    let long = predict_h(&model, None, Some(&months), 24).unwrap();
+    assert_eq!(long.len(), 24);
+    assert_eq!(&predict_h(&model, None, Some(&months), 18).unwrap().column("NHITS").unwrap()[..], &long.column("NHITS").unwrap()[..18]);
+    let err = predict_h(&model, None, Some(&futr), 18).unwrap_err().to_string();
+    assert!(err.contains("2 forecasts of NHITS's h 12") && err.contains("futrDf is missing the row"), "{err}");
+    let mut hist = nf("NHITS", json!({"maxSteps": 2, "histExogList": ["month"]}));
+    hist.fit(&train, None, &FitOptions::default(), &Control::default()).unwrap();
+    assert!(predict_h(&hist, None, None, 12).is_ok());
+    let err = predict_h(&hist, None, None, 13).unwrap_err().to_string();
+    assert!(err.contains("historic exogenous values of NHITS (month)"), "{err}");
+}
+
+#[test]
+fn a_longer_horizon_keeps_a_recurrent_model_stepping() {
+    let (train, _) = split(&air_passengers(), 12);
+    let mut model = nf("LSTM", json!({"maxSteps": 10, "recurrent": true, "encoderHiddenSize": 8, "decoderHiddenSize": 8}));
+    model.fit(&train, None, &FitOptions::default(), &Control::default()).unwrap();
+    let first = model.predict(None, None, None).unwrap();
+    let long = predict_h(&model, None, None, 20).unwrap();
+    assert_eq!(long.len(), 20);
+    // One step at a time: the first 12 steps do not depend on how many follow.
+    assert_eq!(&long.column("LSTM").unwrap()[..12], first.column("LSTM").unwrap());
+    assert!(long.column("LSTM").unwrap().iter().all(|v| v.is_finite()));
+}

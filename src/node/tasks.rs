@@ -100,12 +100,13 @@ pub struct PredictCall {
     pub df: Option<InputFrame>,
     pub futr_df: Option<InputFrame>,
     pub static_df: Option<InputFrame>,
+    pub h: Option<usize>,
 }
 
 pub fn predict<'env>(env: &'env Env, call: PredictCall) -> napi::Result<Object<'env>> {
     let cancel = Arc::new(AtomicBool::new(false));
     let flag = cancel.clone();
-    spawn(env, "predict", &cancel, move || call.nf.predict_cancellable(call.df.as_ref(), call.futr_df.as_ref(), call.static_df.as_ref(), &flag), to_output)
+    spawn(env, "predict", &cancel, move || call.nf.predict_cancellable(call.df.as_ref(), call.futr_df.as_ref(), call.static_df.as_ref(), call.h, &flag), to_output)
 }
 
 /// Saves the committed state (during a fit: the models fitted before it).
