@@ -522,6 +522,40 @@ export declare class Informer extends Model {
   constructor(options: InformerOptions)
 }
 
+export interface AutoformerOptions extends CommonOptions {
+  /** Model width (default 128). */
+  hiddenSize?: number
+  /** Auto-correlation heads, at most hiddenSize (default 4). */
+  nHead?: number
+  /** Feed-forward width (default 32). */
+  convHiddenSize?: number
+  /** Auto-correlation factor c: each layer aggregates the floor(c·ln L) best delays, which must be 1 up to the delays its L steps have (L, or L-1 when odd) for L = inputSize and the decoder's length (default 3). */
+  factor?: number
+  /** Window of the moving average that splits trend from season, odd (default 25). */
+  movingAvgWindow?: number
+  /** Dropout (default 0.05). */
+  dropout?: number
+  /** Encoder layers (default 2). */
+  encoderLayers?: number
+  /** Decoder layers (default 1). */
+  decoderLayers?: number
+  /** Feed-forward activation (default 'gelu'). */
+  activation?: 'gelu' | 'relu'
+  /** The decoder reads ceil(inputSize × this) past values before the h zeros; must give 1..inputSize-1 (default 0.5). */
+  decoderInputSizeMultiplier?: number
+}
+
+/**
+ * Autoformer (Wu et al., 2021; NeuralForecast's Autoformer): series decomposition after every
+ * sub-layer, the decoder accumulating the trend, and FFT auto-correlation with time-delay
+ * aggregation in place of attention (in training the batch shares its delays; in prediction each
+ * window takes its own). Future exogenous variables only. Defaults: maxSteps 5000, learningRate 1e-4.
+ * @example new Autoformer({ h: 12, inputSize: 24 })
+ */
+export declare class Autoformer extends Model {
+  constructor(options: AutoformerOptions)
+}
+
 /** Options of the multivariate models, which forecast all series of a frame jointly. */
 export interface MultivariateOptions extends CommonOptions {
   /**

@@ -17,6 +17,7 @@ export const {
   PatchTST,
   VanillaTransformer,
   Informer,
+  Autoformer,
   NBEATS,
   NBEATSx,
   MLPMultivariate,

@@ -240,6 +240,19 @@ class Informer extends Model {
 }
 
 /**
+ * Autoformer (Wu et al., 2021): the encoder-decoder Transformer with a series decomposition (a
+ * moving average) after every sub-layer, so the layers model the seasonal part while the decoder
+ * accumulates the trend, and auto-correlation in place of attention: the values rolled by the
+ * floor(factor·ln L) delays at which queries and keys correlate most (NeuralForecast's Autoformer).
+ * @example new Autoformer({ h: 12, inputSize: 24, hiddenSize: 128, nHead: 4, factor: 3, movingAvgWindow: 25 })
+ */
+class Autoformer extends Model {
+  constructor(options) {
+    super('Autoformer', options)
+  }
+}
+
+/**
  * N-BEATS: stacks of MLP blocks with doubly residual connections, each block projecting on an
  * identity, trend or seasonality basis (Oreshkin et al., 2019; NeuralForecast's NBEATS).
  * @example new NBEATS({ h: 12, inputSize: 24, stackTypes: ['identity', 'trend', 'seasonality'], basis: 'polynomial' })
@@ -360,7 +373,7 @@ class TimesNet extends Model {
 }
 
 /** The model classes the engine implements, by name: adding a model is a class above plus one entry here. */
-const modelClasses = { MLP, NHITS, LSTM, RNN, GRU, TCN, BiTCN, PatchTST, VanillaTransformer, Informer, NBEATS, NBEATSx, MLPMultivariate, TSMixer, TSMixerx, iTransformer, TiDE, DeepNPTS, DLinear, NLinear, TimesNet }
+const modelClasses = { MLP, NHITS, LSTM, RNN, GRU, TCN, BiTCN, PatchTST, VanillaTransformer, Informer, Autoformer, NBEATS, NBEATSx, MLPMultivariate, TSMixer, TSMixerx, iTransformer, TiDE, DeepNPTS, DLinear, NLinear, TimesNet }
 /** The loss classes the engine implements, by name. */
 const lossClasses = { MAE, MSE, RMSE, MAPE, SMAPE, HuberLoss, QuantileLoss, MQLoss, MASE, DistributionLoss }
 

@@ -18,9 +18,9 @@ use super::options::{entries, CommonOptions, Defaults};
 use super::reader::OptionReader;
 use super::{Batch, Capabilities, Footprint, Network, Spec};
 use crate::error::Result;
-use crate::nn::{join, Ctx, Linear, Module};
+use crate::nn::{join, Ctx, Linear, Module, SeriesDecomp};
 use crate::rng::Rng;
-use crate::tensor::{PadMode, Tensor};
+use crate::tensor::Tensor;
 
 /// NeuralForecast's defaults for both models: longer training at a lower rate than BaseModel's,
 /// and inference in batches of 1024 windows.
@@ -50,7 +50,7 @@ pub struct DLinearOptions {
 pub struct DLinear {
     h: usize,
     outputs: usize,
-    moving_avg_window: usize,
+    decomp: SeriesDecomp,
     linear_trend: Linear,
     linear_season: Linear,
 }
@@ -83,17 +83,7 @@ impl Spec for DLinearOptions {
     fn build(&self, c: &CommonOptions, outputs: usize, rng: &mut Rng) -> DLinear {
         let linear_trend = horizon_linear(c, outputs, rng);
         let linear_season = horizon_linear(c, outputs, rng);
-        DLinear { h: c.h, outputs, moving_avg_window: self.moving_avg_window, linear_trend, linear_season }
-    }
-}
-
-impl DLinear {
-    /// NeuralForecast's `SeriesDecomp`: the `[B, L]` window's (seasonal, trend) parts, the trend a
-    /// moving average over the window with each end repeated `(k − 1)/2` times, so it keeps length L.
-    fn decompose(&self, x: &Tensor) -> (Tensor, Tensor) {
-        let half = (self.moving_avg_window - 1) / 2;
-        let trend = x.pad(1, half, half, PadMode::Replicate).avg_pool1d_strided(self.moving_avg_window, 1, false);
-        (x.sub(&trend), trend)
+        DLinear { h: c.h, outputs, decomp: SeriesDecomp::new(self.moving_avg_window), linear_trend, linear_season }
     }
 }
 
@@ -107,7 +97,7 @@ impl Module for DLinear {
 impl Network for DLinear {
     fn forward(&self, batch: &Batch, _ctx: &mut Ctx) -> Tensor {
         let b = batch.insample_y.dim(0);
-        let (season, trend) = self.decompose(&batch.insample_y);
+        let (season, trend) = self.decomp.forward(&batch.insample_y);
         let forecast = self.linear_trend.forward(&trend).add(&self.linear_season.forward(&season));
         forecast.reshape(&[b, self.h, self.outputs])
     }

@@ -7,6 +7,7 @@
 //! pipeline (`data`, `train`, `forecast`), not in the models.
 
 mod activation;
+mod autoformer;
 mod bitcn;
 mod deepnpts;
 mod informer;
@@ -68,6 +69,7 @@ const REGISTRY: &[Entry] = &[
     entry::<vanillatransformer::VanillaTransformerOptions>(),
     entry::<itransformer::ITransformerOptions>(),
     entry::<informer::InformerOptions>(),
+    entry::<autoformer::AutoformerOptions>(),
     entry::<tcn::TcnOptions>(),
     entry::<bitcn::BiTcnOptions>(),
 ];

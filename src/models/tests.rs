@@ -154,6 +154,9 @@ fn sample_options() -> Vec<(&'static str, serde_json::Value)> {
         ("Informer", json!({"h": 12, "inputSize": 24})),
         ("Informer", json!({"h": 5, "inputSize": 9, "hiddenSize": 10, "nHead": 3, "convHiddenSize": 6, "factor": 2, "encoderLayers": 3, "decoderLayers": 2, "activation": "relu", "decoderInputSizeMultiplier": 0.3, "futrExogList": ["c"], "loss": {"type": "MQLoss"}})),
         ("Informer", json!({"h": 3, "inputSize": 2, "encoderLayers": 3, "distil": false, "hiddenSize": 8, "nHead": 2})),
+        ("Autoformer", json!({"h": 12, "inputSize": 24})),
+        ("Autoformer", json!({"h": 5, "inputSize": 9, "hiddenSize": 10, "nHead": 3, "convHiddenSize": 6, "factor": 2, "encoderLayers": 3, "decoderLayers": 2, "activation": "relu", "decoderInputSizeMultiplier": 0.3, "movingAvgWindow": 5, "futrExogList": ["c"], "loss": {"type": "MQLoss"}})),
+        ("Autoformer", json!({"h": 3, "inputSize": 4, "hiddenSize": 8, "nHead": 2, "factor": 1, "dropout": 0.0})),
         ("iTransformer", json!({"h": 12, "inputSize": 24, "nSeries": 2})),
         ("iTransformer", json!({"h": 5, "inputSize": 8, "nSeries": 3, "hiddenSize": 8, "nHeads": 3, "eLayers": 1, "dFf": 6, "useNorm": false, "futrExogList": ["c"], "loss": {"type": "MQLoss"}})),
     ]

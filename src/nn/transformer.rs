@@ -40,10 +40,13 @@ impl Module for TokenEmbedding {
     }
 }
 
-/// `DataEmbedding`: token embedding + sinusoidal position + `Linear(F → hidden, no bias)` of the
+/// `DataEmbedding`: token embedding + sinusoidal position (unless left out) + `Linear(F → hidden, no bias)` of the
 /// exogenous marks when the model has any, then dropout.
 pub struct DataEmbedding {
     pub value: TokenEmbedding,
+    /// Whether the sinusoidal positions are added (`pos_embedding`; the decomposition
+    /// transformers leave them out).
+    pub positions: bool,
     pub temporal: Option<Linear>,
     pub dropout: f32,
 }
@@ -52,14 +55,21 @@ impl DataEmbedding {
     pub fn new(c_in: usize, exog: usize, hidden: usize, dropout: f32, rng: &mut Rng) -> Self {
         let value = TokenEmbedding::new(c_in, hidden, rng);
         let temporal = (exog > 0).then(|| Linear::new(exog, hidden, false, rng));
-        DataEmbedding { value, temporal, dropout }
+        DataEmbedding { value, positions: true, temporal, dropout }
+    }
+
+    /// `DataEmbedding(..., pos_embedding=False)`.
+    pub fn without_positions(c_in: usize, exog: usize, hidden: usize, dropout: f32, rng: &mut Rng) -> Self {
+        DataEmbedding { positions: false, ..Self::new(c_in, exog, hidden, dropout, rng) }
     }
 
     /// `x` `[B, L, c_in]`, `marks` `[B, L, F]` → `[B, L, hidden]`
     pub fn forward(&self, x: &Tensor, marks: Option<&Tensor>, ctx: &mut Ctx) -> Tensor {
         let mut out = self.value.forward(x);
-        let (l, d) = (out.dim(1), out.dim(2));
-        out = out.add(&sinusoidal_positions(l, d));
+        if self.positions {
+            let (l, d) = (out.dim(1), out.dim(2));
+            out = out.add(&sinusoidal_positions(l, d));
+        }
         if let (Some(t), Some(m)) = (&self.temporal, marks) {
             out = out.add(&t.forward(m));
         }
@@ -160,7 +170,12 @@ pub struct FeedForward {
 
 impl FeedForward {
     pub fn new(hidden: usize, conv_hidden: usize, gelu: bool, dropout: f32, rng: &mut Rng) -> Self {
-        FeedForward { conv1: Linear::new(hidden, conv_hidden, true, rng), conv2: Linear::new(conv_hidden, hidden, true, rng), gelu, dropout }
+        Self::with_bias(true, hidden, conv_hidden, gelu, dropout, rng)
+    }
+
+    /// With or without biases (the decomposition transformers' convolutions have none).
+    pub fn with_bias(bias: bool, hidden: usize, conv_hidden: usize, gelu: bool, dropout: f32, rng: &mut Rng) -> Self {
+        FeedForward { conv1: Linear::new(hidden, conv_hidden, bias, rng), conv2: Linear::new(conv_hidden, hidden, bias, rng), gelu, dropout }
     }
 
     pub fn forward(&self, x: &Tensor, ctx: &mut Ctx) -> Tensor {
@@ -403,6 +418,16 @@ pub struct EncoderDecoderSizes {
 }
 
 impl EncoderDecoderSizes {
+    /// The future exogenous values `[B, L + h, F]` the encoder and the decoder embed: the
+    /// window's `L` steps, and the last `label_len + h`.
+    pub fn marks(&self, futr_exog: Option<&Tensor>) -> (Option<Tensor>, Option<Tensor>) {
+        let (l, label) = (self.input_size, self.label_len);
+        match futr_exog {
+            Some(x) => (Some(x.narrow(1, 0, l)), Some(x.narrow(1, l - label, label + self.h))),
+            None => (None, None),
+        }
+    }
+
     /// Parameters and buffers of the model, counted from the sizes.
     pub fn params(&self) -> f64 {
         let (d, heads, ch) = (self.hidden, self.heads, self.conv_hidden);
@@ -463,10 +488,7 @@ impl<E: InnerAttention, S: InnerAttention, C: InnerAttention> EncoderDecoder<E, 
     pub fn forward(&self, insample_y: &Tensor, futr_exog: Option<&Tensor>, ctx: &mut Ctx) -> Tensor {
         let (l, h, label) = (self.sizes.input_size, self.sizes.h, self.sizes.label_len);
         let b = insample_y.dim(0);
-        let (enc_marks, dec_marks) = match futr_exog {
-            Some(x) => (Some(x.narrow(1, 0, l)), Some(x.narrow(1, l - label, label + h))),
-            None => (None, None),
-        };
+        let (enc_marks, dec_marks) = self.sizes.marks(futr_exog);
         let y = insample_y.reshape(&[b, l, 1]);
         let dec_in = Tensor::concat(&[y.narrow(1, l - label, label), Tensor::zeros(&[b, h, 1])], 1);
         let enc = self.enc_embedding.forward(&y, enc_marks.as_ref(), ctx);

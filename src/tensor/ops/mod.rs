@@ -3,6 +3,7 @@
 
 mod attention;
 pub(crate) mod binary;
+mod complex;
 mod conv;
 mod dropout;
 mod fft;
@@ -15,6 +16,7 @@ mod pad;
 mod matmul;
 mod pool;
 mod reduce;
+mod roll;
 mod scatter;
 mod softmax;
 pub(crate) mod unary;
