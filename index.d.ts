@@ -740,6 +740,8 @@ export interface PredictOptions<D extends Row = Row, F extends Row = Row> {
    * const twoYears = await nf.predict({ h: 24 }) // models trained with h: 12
    */
   h?: number
+  /** Stops the forecast between inference batches; the promise rejects with `AbortError`. */
+  signal?: AbortSignal
 }
 
 export interface CrossValidationOptions {

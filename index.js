@@ -11,7 +11,7 @@ const models = require('./lib/models.js')
 const CONSTRUCTOR_OPTIONS = ['models', 'freq', 'holidays', 'localScalerType']
 const LOCAL_SCALER_TYPES = ['standard', 'robust', 'robust-iqr', 'minmax', 'boxcox']
 const FIT_OPTIONS = ['valSize', 'staticDf', 'onProgress', 'signal', 'verbose']
-const PREDICT_OPTIONS = ['df', 'futrDf', 'staticDf', 'h']
+const PREDICT_OPTIONS = ['df', 'futrDf', 'staticDf', 'h', 'signal']
 const CV_OPTIONS = ['nWindows', 'testSize', 'stepSize', 'valSize', 'refit', 'staticDf', 'onProgress', 'signal', 'verbose']
 
 function checkKeys(opts, allowed, where) {
@@ -208,6 +208,7 @@ class NeuralForecast {
    * Forecasts `h` steps after the end of every series: of `df` when given, else of the data seen in `fit`.
    * `futrDf` holds future values of the models' `futrExogList` columns. `h` beyond the trained horizon
    * (NeuralForecast's `predict(h=...)`): recurrent models step further, the others forecast recursively.
+   * `signal` (an AbortSignal) stops the work between inference batches and rejects with `AbortError`.
    */
   async predict(options) {
     const opts = checkKeys(options, PREDICT_OPTIONS, 'predict')
@@ -223,8 +224,12 @@ class NeuralForecast {
     const futrDf = opts.futrDf === undefined ? undefined : toNative(opts.futrDf, 'futrDf', { requireY: false, keep: used.futrDf }).frame
     const staticDf = opts.staticDf === undefined ? undefined : toNative(opts.staticDf, 'staticDf', { requireY: false, requireDs: false, keep: used.staticDf }).frame
     const h = opts.h === undefined || opts.h === null ? undefined : count(opts.h, 'h', 'predict', 1)
-    const out = await wrap(() => this._native.predict(df, futrDf, staticDf, h))
-    return fromNative(out, kinds)
+    const signal = abortSignal(opts.signal, 'predict') // last: it adds a listener that the call releases
+    try {
+      return fromNative(await wrap(() => this._native.predict(df, futrDf, staticDf, h, signal.native)), kinds)
+    } finally {
+      signal.release()
+    }
   }
 
   /**

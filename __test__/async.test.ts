@@ -143,3 +143,15 @@ test('with a single engine thread, a predict during a fit of the same object nei
   const out = execFileSync(process.execPath, ['-e', script], { env: { ...process.env, RAYON_NUM_THREADS: '1' }, timeout: 60_000 })
   assert.equal(out.toString().trim(), 'not fitted yet | true | 12')
 })
+
+test('predict stops when its signal aborts, and the model still forecasts afterwards', async () => {
+  const nf = new NeuralForecast({ models: [new MLP({ h: 12, inputSize: 24, maxSteps: 2, hiddenSize: 8, numLayers: 1 })], freq: 'ME' })
+  await nf.fit(rows)
+  await assert.rejects(nf.predict({ signal: AbortSignal.abort() }), AbortError)
+  // 2000 recursive rounds of 12 steps: far longer than the 20 ms before the abort.
+  const ac = new AbortController()
+  const long = nf.predict({ h: 24_000, signal: ac.signal })
+  setTimeout(() => ac.abort(), 20)
+  await assert.rejects(long, AbortError)
+  assert.equal((await nf.predict()).ds.length, 12)
+})

@@ -135,9 +135,19 @@ impl Forecaster {
 
     /// Forecasts with the committed models (during a refit: the ones fitted before it).
     #[napi(catch_unwind, ts_return_type = "Promise<NativeOutput>")]
-    pub fn predict<'env>(&self, env: &'env Env, df: Option<NativeFrame>, futr_df: Option<NativeFrame>, static_df: Option<NativeFrame>, h: Option<u32>) -> napi::Result<Object<'env>> {
+    #[allow(clippy::too_many_arguments)]
+    pub fn predict<'env>(
+        &self,
+        env: &'env Env,
+        df: Option<NativeFrame>,
+        futr_df: Option<NativeFrame>,
+        static_df: Option<NativeFrame>,
+        h: Option<u32>,
+        signal: Option<AbortSignal>,
+    ) -> napi::Result<Object<'env>> {
         let conv = |f: Option<NativeFrame>| f.as_ref().map(to_input).transpose().map_err(to_js);
-        tasks::predict(env, PredictCall { nf: self.inner.current(), df: conv(df)?, futr_df: conv(futr_df)?, static_df: conv(static_df)?, h: h.map(|h| h as usize) })
+        let call = PredictCall { nf: self.inner.current(), df: conv(df)?, futr_df: conv(futr_df)?, static_df: conv(static_df)?, h: h.map(|h| h as usize), cancel: cancel_flag(signal.as_ref()) };
+        tasks::predict(env, call)
     }
 
     /// Rejects at once when a fit or crossValidation of this object is still running.

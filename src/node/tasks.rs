@@ -101,12 +101,13 @@ pub struct PredictCall {
     pub futr_df: Option<InputFrame>,
     pub static_df: Option<InputFrame>,
     pub h: Option<usize>,
+    /// Raised by the caller's AbortSignal (or a teardown): predict stops between batches.
+    pub cancel: Arc<AtomicBool>,
 }
 
 pub fn predict<'env>(env: &'env Env, call: PredictCall) -> napi::Result<Object<'env>> {
-    let cancel = Arc::new(AtomicBool::new(false));
-    let flag = cancel.clone();
-    spawn(env, "predict", &cancel, move || call.nf.predict_cancellable(call.df.as_ref(), call.futr_df.as_ref(), call.static_df.as_ref(), call.h, &flag), to_output)
+    let cancel = call.cancel.clone();
+    spawn(env, "predict", &cancel, move || call.nf.predict_cancellable(call.df.as_ref(), call.futr_df.as_ref(), call.static_df.as_ref(), call.h, &call.cancel), to_output)
 }
 
 /// Saves the committed state (during a fit: the models fitted before it).
