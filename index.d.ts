@@ -800,6 +800,19 @@ export declare class NeuralForecast {
   predict<D extends Row, F extends Row>(options?: PredictOptions<D, F>): Promise<OutputFrame>
   crossValidation<R extends Row>(df: Frame<R>, options?: CrossValidationOptions): Promise<OutputFrame>
   /**
+   * NeuralForecast's `predict_insample`: forecasts of `h` steps from cutoffs `stepSize` (default 1)
+   * apart across the data seen in `fit` (the first before the first point, from padding alone;
+   * the last `h` steps before each series' end), for residual checks and backtests without
+   * refitting. Columns `unique_id`, `ds`, `cutoff`, the models' columns, `y`. As NeuralForecast,
+   * each series first drops its `(length - h) % stepSize` oldest points; refused for multivariate
+   * models.
+   *
+   * @example
+   * const insample = await nf.predictInsample({ stepSize: 12 })
+   * const residuals = insample.y.map((y, i) => y - insample.NHITS[i])
+   */
+  predictInsample(options?: { stepSize?: number; signal?: AbortSignal }): Promise<OutputFrame>
+  /**
    * NeuralForecast's `make_future_dataframe`: `unique_id` and `ds` of the `h` steps (default: the
    * models' horizon) after the end of every series of `df`, or of the data seen in `fit`; add the
    * `futrExogList` columns and pass it as `predict`'s `futrDf`. Synchronous (no model work).

@@ -12,6 +12,7 @@ const CONSTRUCTOR_OPTIONS = ['models', 'freq', 'holidays', 'localScalerType']
 const LOCAL_SCALER_TYPES = ['standard', 'robust', 'robust-iqr', 'minmax', 'boxcox']
 const FIT_OPTIONS = ['valSize', 'staticDf', 'onProgress', 'signal', 'verbose']
 const PREDICT_OPTIONS = ['df', 'futrDf', 'staticDf', 'h', 'signal']
+const INSAMPLE_OPTIONS = ['stepSize', 'signal']
 const CV_OPTIONS = ['nWindows', 'testSize', 'stepSize', 'valSize', 'refit', 'staticDf', 'onProgress', 'signal', 'verbose']
 
 function checkKeys(opts, allowed, where) {
@@ -227,6 +228,23 @@ class NeuralForecast {
     const signal = abortSignal(opts.signal, 'predict') // last: it adds a listener that the call releases
     try {
       return fromNative(await wrap(() => this._native.predict(df, futrDf, staticDf, h, signal.native)), kinds)
+    } finally {
+      signal.release()
+    }
+  }
+
+  /**
+   * NeuralForecast's `predict_insample`: forecasts of `h` steps from cutoffs `stepSize` (default 1)
+   * apart across the data seen in `fit`, the first before the first point, the last `h` steps
+   * before each series' end; columns `unique_id`, `ds`, `cutoff`, the models', `y`. Not for
+   * multivariate models (nor in NeuralForecast).
+   */
+  async predictInsample(options) {
+    const opts = checkKeys(options, INSAMPLE_OPTIONS, 'predictInsample')
+    const stepSize = count(opts.stepSize, 'stepSize', 'predictInsample', 1) ?? 1
+    const signal = abortSignal(opts.signal, 'predictInsample')
+    try {
+      return fromNative(await wrap(() => this._native.predictInsample(stepSize, signal.native)), this._kinds ?? { id: 'string', ds: 'number' })
     } finally {
       signal.release()
     }

@@ -265,3 +265,19 @@ test('predict({ h }) beyond the trained horizon, as NeuralForecast: recursive fo
   await assert.rejects(nf.predict({ h: 2.5 } as any), (e: any) => e instanceof TypeError && /'h'/.test(e.message))
   await assert.rejects(nf.predict({ h: 1e12 }), (e: any) => e instanceof RangeError && /'h'/.test(e.message))
 })
+
+test('predictInsample: NeuralForecast’s cutoffs and columns, y from the data, a forecast per cutoff', async () => {
+  const nf = new NeuralForecast({ models: [new MLP({ ...quick })], freq: 'ME' })
+  await assert.rejects(nf.predictInsample(), /before fit\(\)/)
+  await nf.fit(rows)
+  const ins = await nf.predictInsample({ stepSize: 12 })
+  assert.deepEqual(Object.keys(ins), ['unique_id', 'ds', 'cutoff', 'MLP', 'y'])
+  // 144 months, h 12, every 12: cutoffs before month 1, after month 12, ..., after month 132.
+  assert.equal(ins.ds.length, 144)
+  assert.deepEqual([ins.cutoff![0], ins.ds[0], ins.cutoff![143], ins.ds[143]], ['1948-12-31', '1949-01-31', '1959-12-31', '1960-12-31'])
+  assert.deepEqual(Array.from(ins.y as Float64Array), rows.map((r) => r.y))
+  assert.ok((ins.MLP as Float64Array).every(Number.isFinite))
+  assert.equal((await nf.predictInsample()).ds.length, 133 * 12, 'stepSize 1 by default')
+  await assert.rejects(nf.predictInsample({ stepSize: 0 }), (e: any) => e instanceof RangeError && /'stepSize'/.test(e.message))
+  await assert.rejects(nf.predictInsample({ step: 2 } as any), (e: any) => e instanceof TypeError && /'step'/.test(e.message))
+})

@@ -11,7 +11,7 @@ use super::task::{forecast_columns, FitTask, Inputs, Sampler, Windows};
 use super::{Control, CvOptions, FitOptions, FreqSpec, ModelSpec, ProgressEvent};
 use crate::data::{
     check_n_series, forecast_windows, mv_forecast_window, mv_validation_windows, mv_window_at, static_table, validation_windows, Dataset, FrameColumns, Freq, MvSampler,
-    TrainSampler, Window, WindowSpec,
+    Series, TrainSampler, Window, WindowSpec,
 };
 use crate::error::{Error, Result};
 use crate::kernels::threads::on_worker;
@@ -320,6 +320,65 @@ impl NeuralForecast {
                 }
             }
         }
+        Ok(out)
+    }
+
+    /// NeuralForecast's `predict_insample`: forecasts of `h` steps from cutoffs `stepSize` apart
+    /// across the data seen in fit, the first one before the first point (a window of padding
+    /// only), the last `h` steps before the end; columns `cutoff`, the models', then `y`. As
+    /// NeuralForecast does, each series first loses its `(len - h) % stepSize` oldest points, so
+    /// that the cutoffs end exactly `h` before its end.
+    pub fn predict_insample(&self, step_size: usize, cancel: &AtomicBool) -> Result<OutputFrame> {
+        on_worker(|| self.predict_insample_here(step_size, cancel))
+    }
+
+    fn predict_insample_here(&self, step: usize, cancel: &AtomicBool) -> Result<OutputFrame> {
+        let data = self.data.as_ref().ok_or_else(|| Error::value("predictInsample() before fit(): fit the models first, or load a saved NeuralForecast"))?;
+        if step == 0 {
+            return Err(Error::range("predictInsample option 'stepSize' must be >= 1"));
+        }
+        if let Some(m) = self.models.iter().find(|m| m.capabilities().multivariate) {
+            return Err(Error::value(format!("predictInsample: {} is multivariate, and NeuralForecast has no in-sample forecasts for multivariate models", model_name(m.as_ref()))));
+        }
+        let h = self.h();
+        // Cutoffs per series: after 0, step, 2·step, ... of its trimmed points.
+        let trim: Vec<usize> = data.series.iter().map(|s| s.len().saturating_sub(h) % step).collect();
+        let cutoffs: Vec<usize> = data.series.iter().zip(&trim).map(|(s, o)| if s.len() < h { 0 } else { (s.len() - h - o) / step + 1 }).collect();
+        let rows = cutoffs.iter().fold(0usize, |a, c| a.saturating_add(c.saturating_mul(h)));
+        if rows > MAX_FUTURE_ROWS {
+            return Err(Error::range(format!("predictInsample: {rows} rows (cutoffs × h {h}) are more than the {MAX_FUTURE_ROWS} allowed: raise stepSize")));
+        }
+        let trimmed = Dataset {
+            series: data.series.iter().zip(&trim).map(|(s, &o)| Series { id: s.id.clone(), ds: s.ds[o..].to_vec(), y: s.y[o..].to_vec(), exog: s.exog.iter().map(|c| c[o..].to_vec()).collect() }).collect(),
+            exog_names: data.exog_names.clone(),
+        };
+        let mut out = OutputFrame::default();
+        let (mut cutoff, mut truth) = (Vec::with_capacity(rows), Vec::with_capacity(rows));
+        for (s, &n) in trimmed.series.iter().zip(&cutoffs) {
+            for w in 0..n {
+                let seen = w * step;
+                let at = if seen == 0 { self.freq.advance(s.ds[0], -1) } else { s.ds[seen - 1] };
+                for k in 0..h {
+                    out.unique_id.push(s.id.clone());
+                    out.ds.push(s.ds[seen + k]);
+                    cutoff.push(at);
+                    truth.push(s.y[seen + k] as f64);
+                }
+            }
+        }
+        for m in &self.models {
+            let st = self.statics.for_model(m.as_ref(), &trimmed)?;
+            let spec = Self::window_spec(m.as_ref(), &trimmed, Purpose::Predict(h))?;
+            let l = spec.input_size as isize;
+            let windows: Vec<Window> = cutoffs.iter().enumerate().flat_map(|(i, &n)| (0..n).map(move |w| Window { series: i, first: (w * step) as isize - l, visible: w * step })).collect();
+            check_inference(m.as_ref(), "predictInsample", windows.len())?;
+            let inputs = Inputs { data: &trimmed, spec, statics: st.as_deref(), future: None, recurrent: m.recurrence().is_some() };
+            let values = forecast_columns(m.as_ref(), &inputs, &Windows::Series(windows), cancel)?;
+            let loss = m.common().loss();
+            push_columns(&mut out, &loss.output_names(&model_name(m.as_ref())), &values, loss.columns());
+        }
+        out.columns.insert(0, ("cutoff".into(), cutoff));
+        out.columns.push(("y".into(), truth));
         Ok(out)
     }
 

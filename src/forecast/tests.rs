@@ -524,3 +524,52 @@ fn a_longer_horizon_keeps_a_recurrent_model_stepping() {
     assert_eq!(&long.column("LSTM").unwrap()[..12], first.column("LSTM").unwrap());
     assert!(long.column("LSTM").unwrap().iter().all(|v| v.is_finite()));
 }
+
+/// AirPassengers and a second series `b`, the same from its 31st month on.
+fn two_series() -> InputFrame {
+    let a = air_passengers();
+    let mut f = a.clone();
+    for i in 30..a.len() {
+        f.unique_id.push("b".into());
+        f.ds.push(a.ds[i]);
+        f.y.as_mut().unwrap().push(a.y.as_ref().unwrap()[i] * 0.5);
+    }
+    f
+}
+
+#[test]
+fn predict_insample_gives_neuralforecasts_cutoffs_rows_and_values() {
+    let data = two_series();
+    let mut model = nf("MLP", json!({"maxSteps": 5}));
+    model.fit(&data, None, &FitOptions::default(), &Control::default()).unwrap();
+    let never = std::sync::atomic::AtomicBool::new(false);
+    // The last day of month m of year y, in epoch ms.
+    let month = |y: i64, m: i64| ((crate::data::freq::days_from_civil(y + m / 12, m % 12 + 1, 1) - 1) * 86_400_000) as f64;
+    // Rows, cutoffs and first/last ds as NeuralForecast 3.3.0 gives them on these series (h 12;
+    // AirPassengers 144 months, b 114): step 1 133 and 103 cutoffs, step 5 27 and 21.
+    for (step, counts, first_cutoff, first_ds) in [(1, [133, 103], [month(1948, 12), month(1951, 6)], month(1949, 1)), (5, [27, 21], [month(1949, 2), month(1951, 8)], month(1949, 3))] {
+        let fc = model.predict_insample(step, &never).unwrap();
+        assert_eq!(fc.columns.iter().map(|c| c.0.as_str()).collect::<Vec<_>>(), ["cutoff", "MLP", "y"]);
+        assert_eq!(fc.len(), 12 * (counts[0] + counts[1]));
+        let cutoff = fc.column("cutoff").unwrap();
+        let end_a = 12 * counts[0];
+        assert_eq!([cutoff[0], cutoff[end_a]], first_cutoff, "step {step}");
+        assert_eq!([cutoff[end_a - 1], *cutoff.last().unwrap()], [month(1959, 12); 2]);
+        assert_eq!([fc.ds[0], fc.ds[end_a - 1]], [first_ds, month(1960, 12)]);
+        // y is the data at each ds.
+        let y = data.y.as_ref().unwrap();
+        assert_eq!(fc.column("y").unwrap()[end_a - 12..end_a], y[132..144]);
+        // The last window is the forecast from the series without its last 12 points (the same
+        // weights: 1 window per GEMM against many, which may round differently).
+        let (head, _) = split(&air_passengers(), 12);
+        let direct = model.predict(Some(&head), None, None).unwrap();
+        let direct = &direct.column("MLP").unwrap()[..12];
+        for (a, b) in fc.column("MLP").unwrap()[end_a - 12..end_a].iter().zip(direct) {
+            assert!((a - b).abs() <= 1e-5 * b.abs(), "step {step}: {a} vs {b}");
+        }
+        assert!(fc.column("MLP").unwrap().iter().all(|v| v.is_finite()), "a window of padding only still forecasts");
+    }
+    assert!(model.predict_insample(0, &never).unwrap_err().to_string().contains("'stepSize'"));
+    let unfitted = nf("MLP", json!({}));
+    assert!(unfitted.predict_insample(1, &never).unwrap_err().to_string().contains("before fit()"));
+}

@@ -20,7 +20,7 @@ use crate::error::Error;
 use crate::forecast::{CvOptions, FitOptions, FreqSpec, ModelSpec, NeuralForecast, Shared};
 use error::{guarded, to_js};
 use frame::{to_input, to_output, NativeFrame, NativeOutput};
-use tasks::{LoadTask, PredictCall, SaveTask, WriteCall};
+use tasks::{InsampleCall, LoadTask, PredictCall, SaveTask, WriteCall};
 
 /// One progress report, as `onProgress` receives it.
 #[napi(object)]
@@ -148,6 +148,12 @@ impl Forecaster {
         let conv = |f: Option<NativeFrame>| f.as_ref().map(to_input).transpose().map_err(to_js);
         let call = PredictCall { nf: self.inner.current(), df: conv(df)?, futr_df: conv(futr_df)?, static_df: conv(static_df)?, h: h.map(|h| h as usize), cancel: cancel_flag(signal.as_ref()) };
         tasks::predict(env, call)
+    }
+
+    /// In-sample forecasts of the committed models over the data they were fitted on.
+    #[napi(catch_unwind, ts_return_type = "Promise<NativeOutput>")]
+    pub fn predict_insample<'env>(&self, env: &'env Env, step_size: u32, signal: Option<AbortSignal>) -> napi::Result<Object<'env>> {
+        tasks::predict_insample(env, InsampleCall { nf: self.inner.current(), step_size: step_size as usize, cancel: cancel_flag(signal.as_ref()) })
     }
 
     /// Rejects at once when a fit or crossValidation of this object is still running.

@@ -110,6 +110,18 @@ pub fn predict<'env>(env: &'env Env, call: PredictCall) -> napi::Result<Object<'
     spawn(env, "predict", &cancel, move || call.nf.predict_cancellable(call.df.as_ref(), call.futr_df.as_ref(), call.static_df.as_ref(), call.h, &call.cancel), to_output)
 }
 
+/// NeuralForecast's `predict_insample` on the committed models.
+pub struct InsampleCall {
+    pub nf: Arc<NeuralForecast>,
+    pub step_size: usize,
+    pub cancel: Arc<AtomicBool>,
+}
+
+pub fn predict_insample<'env>(env: &'env Env, call: InsampleCall) -> napi::Result<Object<'env>> {
+    let cancel = call.cancel.clone();
+    spawn(env, "predictInsample", &cancel, move || call.nf.predict_insample(call.step_size, &call.cancel), to_output)
+}
+
 /// Saves the committed state (during a fit: the models fitted before it).
 pub struct SaveTask {
     pub nf: Arc<Shared>,
