@@ -119,6 +119,9 @@ pub struct Recurrence {
     /// The history one forecast starts from (NeuralForecast's `inference_input_size`, before its
     /// `+ 1`); validation uses `inputSize`.
     pub inference_input_size: usize,
+    /// Draws per forecast step for a distribution loss's quantiles (NeuralForecast's `n_samples`:
+    /// 100 from BaseModel, DeepAR's `trajectory_samples`), instead of the loss's `numSamples`.
+    pub samples: usize,
 }
 
 /// A model's forward pass over one batch of windows.
