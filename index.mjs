@@ -24,6 +24,7 @@ export const {
   TSMixerx,
   iTransformer,
   TiDE,
+  DeepAR,
   DeepNPTS,
 
   DLinear,

@@ -8,6 +8,7 @@
 
 mod activation;
 mod bitcn;
+mod deepar;
 mod deepnpts;
 mod informer;
 mod itransformer;
@@ -70,6 +71,7 @@ const REGISTRY: &[Entry] = &[
     entry::<informer::InformerOptions>(),
     entry::<tcn::TcnOptions>(),
     entry::<bitcn::BiTcnOptions>(),
+    entry::<deepar::DeepArOptions>(),
 ];
 
 /// A model's options, read and checked: everything a model file declares about itself, and the
