@@ -105,7 +105,10 @@ export declare class DistributionLoss extends Loss {
     level?: number[]
     quantiles?: number[]
     /** Draws per forecast for the mean and quantiles (default 1000). A point whose parameters
-     *  leave the distribution's domain (a diverged model) is forecast as NaN. */
+     *  leave the distribution's domain (a diverged model) is forecast as NaN. Recurrent models
+     *  (DeepAR, LSTM/RNN/GRU with `recurrent: true`) forecast, as NeuralForecast's, the
+     *  distribution's mean and quantiles of their own draws per step (100, or DeepAR's
+     *  `trajectorySamples`) instead. */
     numSamples?: number
   })
 }

@@ -104,7 +104,9 @@ class MASE extends Loss {
 /**
  * Negative log-likelihood of `distribution` ('Normal', 'StudentT', 'Poisson', 'NegativeBinomial');
  * forecasts are the sample mean (column `MODEL`) and quantiles from `level` (default [80, 90]) or
- * `quantiles`, drawn with `numSamples` (default 1000) samples.
+ * `quantiles`, drawn with `numSamples` (default 1000) samples. Recurrent models (DeepAR, and LSTM,
+ * RNN, GRU with `recurrent: true`) forecast the distribution's mean and the quantiles of their own
+ * draws per step (100, or DeepAR's `trajectorySamples`), as NeuralForecast's recurrent predict.
  */
 class DistributionLoss extends Loss {
   constructor(options) {
