@@ -105,7 +105,10 @@ export declare class DistributionLoss extends Loss {
     level?: number[]
     quantiles?: number[]
     /** Draws per forecast for the mean and quantiles (default 1000). A point whose parameters
-     *  leave the distribution's domain (a diverged model) is forecast as NaN. */
+     *  leave the distribution's domain (a diverged model) is forecast as NaN. Recurrent models
+     *  (DeepAR, LSTM/RNN/GRU with `recurrent: true`) forecast, as NeuralForecast's, the
+     *  distribution's mean and quantiles of their own draws per step (100, or DeepAR's
+     *  `trajectorySamples`) instead. */
     numSamples?: number
   })
 }
@@ -172,7 +175,7 @@ export interface CommonOptions {
    * NeuralForecast's `exclude_insample_y`: the model sees the window's (scaled) target values as
    * zeros and forecasts from its exogenous variables alone (default false). Models without
    * exogenous inputs refuse true; TCN and NBEATS, whose NeuralForecast signatures lack it, refuse
-   * the option as unknown; DeepNPTS refuses true.
+   * the option as unknown; DeepNPTS and DeepAR refuse true.
    */
   excludeInsampleY?: boolean
   /** Columns known into the future (their values for the horizon go in predict's `futrDf`). */
@@ -677,6 +680,44 @@ export interface TiDEOptions extends CommonOptions {
  */
 export declare class TiDE extends Model {
   constructor(options: TiDEOptions)
+}
+
+export interface DeepAROptions extends CommonOptions {
+  /** Forecast steps each teacher-forced training window is scored on (default 1). */
+  hTrain?: number
+  /**
+   * History a forecast starts from (default, or below 1: `inputSize`). Not one of DeepAR's
+   * arguments in NeuralForecast, but it reaches BaseModel through `**trainer_kwargs`.
+   */
+  inferenceInputSize?: number | null
+  /** LSTM layers (default 2). */
+  lstmNLayers?: number
+  /** LSTM hidden units (default 128). */
+  lstmHiddenSize?: number
+  /** Dropout between LSTM layers, in [0, 0.99] (default 0.1). */
+  lstmDropout?: number
+  /** Hidden layers of the decoder MLP (default 0: one Linear from the LSTM state to the outputs). */
+  decoderHiddenLayers?: number
+  /** Decoder hidden width, > 0 when `decoderHiddenLayers` > 0 (default 0). */
+  decoderHiddenSize?: number
+  /** Activation between the decoder's layers (default 'ReLU'; unused without hidden layers). */
+  decoderActivation?: ModuleActivation
+  /** Draws of each forecast step's distribution for its quantiles (default 100). */
+  trajectorySamples?: number
+}
+
+/**
+ * DeepAR (Salinas et al., 2020; NeuralForecast's DeepAR): an LSTM over the target and the
+ * exogenous values, a decoder to the loss's outputs per step. Always recurrent: trained with
+ * teacher forcing on `hTrain` steps, forecast one step at a time feeding back the distribution's
+ * mean; each step's quantiles come from `trajectorySamples` draws of its distribution.
+ * `inputSize` -1 means 3·h. NeuralForecast defaults: `loss` DistributionLoss StudentT with
+ * `level` [80, 90], `validLoss` MAE, `numLrDecays` 3, `inferenceWindowsBatchSize` -1 (all),
+ * `scalerType` 'identity'. `excludeInsampleY: true` throws a TypeError.
+ * @example new DeepAR({ h: 12, inputSize: 24 })
+ */
+export declare class DeepAR extends Model {
+  constructor(options: Omit<DeepAROptions, 'inputSize'> & { inputSize?: number })
 }
 
 export interface DeepNPTSOptions extends CommonOptions {

@@ -25,6 +25,7 @@ export const {
   TSMixerx,
   iTransformer,
   TiDE,
+  DeepAR,
   DeepNPTS,
 
   DLinear,

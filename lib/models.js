@@ -104,7 +104,9 @@ class MASE extends Loss {
 /**
  * Negative log-likelihood of `distribution` ('Normal', 'StudentT', 'Poisson', 'NegativeBinomial');
  * forecasts are the sample mean (column `MODEL`) and quantiles from `level` (default [80, 90]) or
- * `quantiles`, drawn with `numSamples` (default 1000) samples.
+ * `quantiles`, drawn with `numSamples` (default 1000) samples. Recurrent models (DeepAR, and LSTM,
+ * RNN, GRU with `recurrent: true`) forecast the distribution's mean and the quantiles of their own
+ * draws per step (100, or DeepAR's `trajectorySamples`), as NeuralForecast's recurrent predict.
  */
 class DistributionLoss extends Loss {
   constructor(options) {
@@ -328,6 +330,19 @@ class TiDE extends Model {
 }
 
 /**
+ * DeepAR: an LSTM over the target and exogenous values, a decoder to a distribution's parameters
+ * per step, trained with teacher forcing and forecast one step at a time feeding back the mean
+ * (Salinas et al., 2020; NeuralForecast's DeepAR, always recurrent). Default loss
+ * DistributionLoss StudentT with levels 80 and 90.
+ * @example new DeepAR({ h: 12, inputSize: 24, lstmHiddenSize: 128, trajectorySamples: 100 })
+ */
+class DeepAR extends Model {
+  constructor(options) {
+    super('DeepAR', options)
+  }
+}
+
+/**
  * DeepNPTS: an MLP gives softmax weights over the look-back; the forecast is their weighted
  * average of past values (Rangapuram et al., 2023; NeuralForecast 3.3.0's point-loss DeepNPTS).
  * @example new DeepNPTS({ h: 12, inputSize: 24 })
@@ -373,7 +388,7 @@ class TimesNet extends Model {
 }
 
 /** The model classes the engine implements, by name: adding a model is a class above plus one entry here. */
-const modelClasses = { MLP, NHITS, LSTM, RNN, GRU, TCN, BiTCN, PatchTST, VanillaTransformer, Informer, Autoformer, NBEATS, NBEATSx, MLPMultivariate, TSMixer, TSMixerx, iTransformer, TiDE, DeepNPTS, DLinear, NLinear, TimesNet }
+const modelClasses = { MLP, NHITS, LSTM, RNN, GRU, TCN, BiTCN, PatchTST, VanillaTransformer, Informer, Autoformer, NBEATS, NBEATSx, MLPMultivariate, TSMixer, TSMixerx, iTransformer, TiDE, DeepAR, DeepNPTS, DLinear, NLinear, TimesNet }
 /** The loss classes the engine implements, by name. */
 const lossClasses = { MAE, MSE, RMSE, MAPE, SMAPE, HuberLoss, QuantileLoss, MQLoss, MASE, DistributionLoss }
 

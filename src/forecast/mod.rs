@@ -15,6 +15,8 @@ use std::sync::Arc;
 pub use self::core::NeuralForecast;
 pub use frame::{InputFrame, OutputFrame};
 pub use shared::{Shared, Writer};
+#[cfg(test)]
+pub(crate) use task::forecast_stepwise;
 
 
 /// A model as the user declared it: class name and camelCase options.

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::data::{Dataset, Extras, MvBatch, MvSampler, TimeWindow, TrainSampler, Window, WindowBatch, WindowSpec};
 use crate::error::{Error, Result};
-use crate::loss::{Loss, LossContext};
+use crate::loss::{Loss, LossContext, Summary};
 use crate::models::{Batch, Model};
 use crate::nn::{named_params, Ctx};
 use crate::rng::Rng;
@@ -326,6 +326,7 @@ pub fn forecast_columns(model: &dyn Model, inputs: &Inputs, windows: &Windows, c
     let h = inputs.spec.h;
     let loss = model.common().loss();
     let seed = model.common().random_seed;
+    let summary = model.recurrence().map_or(Summary::Direct, |r| Summary::Recurrent { samples: r.samples });
     let mut out = Vec::with_capacity(windows.len() * h * loss.columns());
     let mut rng = Rng::seed(0);
     for (part_index, part) in windows.eval_chunks(model.common()).iter().enumerate() {
@@ -338,7 +339,7 @@ pub fn forecast_columns(model: &dyn Model, inputs: &Inputs, windows: &Windows, c
             let (shift, scale) = (shift.to_vec(), scale.to_vec());
             (inputs.forecast(model, &batch, part, &shift, &scale, &mut Ctx::eval(&mut rng)), shift, scale)
         });
-        out.extend(loss.finalize(&y_hat.data(), h, &shift, &scale, inputs.spec.scaler, seed.wrapping_add(part_index as u64)));
+        out.extend(loss.finalize_as(&y_hat.data(), h, &shift, &scale, inputs.spec.scaler, seed.wrapping_add(part_index as u64), summary));
     }
     Ok(out)
 }

@@ -40,6 +40,19 @@ pub enum Loss {
     Distribution { distribution: Distribution, quantiles: Vec<f32>, suffixes: Vec<String>, num_samples: usize },
 }
 
+/// How a distribution loss's forecast columns are drawn: NeuralForecast's two predict paths
+/// differ in the draws and in the first column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Summary {
+    /// A direct model (`_predict_step_direct_batch`): the loss's `numSamples` draws per point,
+    /// the first column their mean.
+    Direct,
+    /// A recurrent model (`_predict_step_recurrent_single`): `samples` independent draws per
+    /// step (the model's `n_samples`; they are no sample paths: every step is conditioned on the
+    /// mean fed back), the first column the distribution's analytic mean, the value fed back.
+    Recurrent { samples: usize },
+}
+
 /// `Σ x·mask / Σ mask`, 0 when nothing is available (NeuralForecast's divide_no_nan).
 fn masked_mean(x: &Tensor, mask: &Tensor) -> Tensor {
     let total: f32 = mask.data().iter().sum();
@@ -78,8 +91,15 @@ impl Loss {
     }
 
     /// Turns raw model outputs `[n, h, outputs]` (scaled space) into forecast columns
-    /// `[n, h, columns]` in the original scale, given each window's scaler statistics.
+    /// `[n, h, columns]` in the original scale, given each window's scaler statistics, as a
+    /// direct model forecasts ([`Summary::Direct`]).
     pub fn finalize(&self, raw: &[f32], h: usize, shift: &[f32], scale: &[f32], scaler: ScalerType, seed: u64) -> Vec<f32> {
+        self.finalize_as(raw, h, shift, scale, scaler, seed, Summary::Direct)
+    }
+
+    /// [`Loss::finalize`] with a distribution's columns drawn as `summary` says.
+    #[allow(clippy::too_many_arguments)]
+    pub fn finalize_as(&self, raw: &[f32], h: usize, shift: &[f32], scale: &[f32], scaler: ScalerType, seed: u64, summary: Summary) -> Vec<f32> {
         let k = self.outputs();
         let Loss::Distribution { distribution, quantiles, num_samples, .. } = self else {
             return raw.iter().enumerate().map(|(i, z)| scaler.invert(*z, shift[i / (h * k)], scale[i / (h * k)])).collect();
@@ -87,11 +107,18 @@ impl Loss {
         let params = distribution.decoupled_values(raw, h, shift, scale);
         let mut rng = distribution::sampler(seed);
         let columns = 1 + quantiles.len();
+        let draws_per_point = match summary {
+            Summary::Direct => *num_samples,
+            Summary::Recurrent { samples } => samples,
+        };
         let mut out = Vec::with_capacity(params.len() * columns);
         for p in &params {
-            let mut draws = distribution.sample(p, *num_samples, &mut rng);
+            let mut draws = distribution.sample(p, draws_per_point, &mut rng);
             draws.sort_by(f32::total_cmp);
-            out.push(draws.iter().map(|v| *v as f64).sum::<f64>() as f32 / draws.len() as f32);
+            out.push(match summary {
+                Summary::Direct => draws.iter().map(|v| *v as f64).sum::<f64>() as f32 / draws.len() as f32,
+                Summary::Recurrent { .. } => distribution.mean(p),
+            });
             out.extend(quantiles.iter().map(|q| distribution::quantile(&draws, *q)));
         }
         out
@@ -251,6 +278,21 @@ mod tests {
         // mean ≈ 10, median ≈ 10, 10% and 90% quantiles ≈ 10 ∓ 1.2816·2.
         assert_eq!(loss.output_names("M"), ["M", "M-median", "M-lo-80", "M-hi-80"]);
         assert!((cols[0] - 10.0).abs() < 0.2 && (cols[2] - (10.0 - 2.563)).abs() < 0.3 && (cols[3] - (10.0 + 2.563)).abs() < 0.3, "{cols:?}");
+    }
+
+    #[test]
+    fn recurrent_forecasts_show_the_analytic_mean_and_quantiles_of_their_own_draws() {
+        let s = (0.8f32.exp() - 1.0).ln();
+        let loss = Loss::from_json(&serde_json::json!({"type": "DistributionLoss", "distribution": "Normal", "level": [80], "numSamples": 5}), "loss").unwrap();
+        let raw = [0.3, s];
+        // A direct model's first column is the mean of numSamples draws, not the mean itself.
+        let direct = loss.finalize(&raw, 1, &[10.0], &[2.0], ScalerType::Standard, 1);
+        assert!((direct[0] - 10.6).abs() > 1e-4, "{direct:?}");
+        // A recurrent model's is the distribution's mean (10 + 0.3·2), the value it fed back; its
+        // quantiles come from `samples` draws (400 here: close to N(10.6, 2)'s, unlike 5 draws).
+        let recurrent = loss.finalize_as(&raw, 1, &[10.0], &[2.0], ScalerType::Standard, 1, Summary::Recurrent { samples: 400 });
+        assert_eq!(recurrent[0], 10.6);
+        assert!((recurrent[2] - (10.6 - 2.563)).abs() < 0.4 && (recurrent[3] - (10.6 + 2.563)).abs() < 0.4, "{recurrent:?}");
     }
 
     #[test]

@@ -9,6 +9,7 @@
 mod activation;
 mod autoformer;
 mod bitcn;
+mod deepar;
 mod deepnpts;
 mod informer;
 mod itransformer;
@@ -72,6 +73,7 @@ const REGISTRY: &[Entry] = &[
     entry::<autoformer::AutoformerOptions>(),
     entry::<tcn::TcnOptions>(),
     entry::<bitcn::BiTcnOptions>(),
+    entry::<deepar::DeepArOptions>(),
 ];
 
 /// A model's options, read and checked: everything a model file declares about itself, and the
@@ -121,6 +123,9 @@ pub struct Recurrence {
     /// The history one forecast starts from (NeuralForecast's `inference_input_size`, before its
     /// `+ 1`); validation uses `inputSize`.
     pub inference_input_size: usize,
+    /// Draws per forecast step for a distribution loss's quantiles (NeuralForecast's `n_samples`:
+    /// 100 from BaseModel, DeepAR's `trajectory_samples`), instead of the loss's `numSamples`.
+    pub samples: usize,
 }
 
 /// A model's forward pass over one batch of windows.

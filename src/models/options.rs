@@ -71,6 +71,8 @@ pub struct Defaults {
     pub scaler_type: &'static str,
     /// NeuralForecast's recurrent models take `inputSize: -1` (their default) as this many horizons.
     pub input_size_horizons: Option<usize>,
+    /// The training loss when `loss` is not given, as loss JSON (MAE for most models).
+    pub loss: &'static str,
     /// The loss type validation uses when `validLoss` is not given (None: the training loss).
     pub valid_loss: Option<&'static str>,
     /// The class's NeuralForecast signature has `exclude_insample_y` (TCN's, NBEATS', FEDformer's
@@ -89,6 +91,7 @@ impl Defaults {
         inference_windows_batch_size: None,
         scaler_type: "identity",
         input_size_horizons: None,
+        loss: r#"{"type": "MAE"}"#,
         valid_loss: None,
         takes_exclude_insample_y: true,
     };
@@ -108,7 +111,7 @@ impl CommonOptions {
         };
         let scaler_type = r.string("scalerType", d.scaler_type)?;
         ScalerType::parse(&scaler_type)?;
-        let loss = r.raw("loss").unwrap_or_else(|| json!({"type": "MAE"}));
+        let loss = r.raw("loss").unwrap_or_else(|| serde_json::from_str(d.loss).expect("a model's default loss is valid JSON"));
         let train = Loss::from_json(&loss, "loss")?;
         let valid_loss = r.raw("validLoss");
         if let Some(v) = &valid_loss {

@@ -27,6 +27,23 @@ use crate::nn::{join, Cell, Ctx, Linear, Module, Recurrent, RecurrentRun, Recurr
 use crate::rng::Rng;
 use crate::tensor::Tensor;
 
+/// NeuralForecast's `n_samples` (a BaseModel default no recurrent class overrides but DeepAR):
+/// draws per step for a distribution loss's quantiles in a recurrent forecast.
+const BASE_SAMPLES: usize = 100;
+
+/// The options of NeuralForecast's recurrent path: `hTrain` (targets per training window) and
+/// `inferenceInputSize` (None for `inputSize`).
+pub(super) fn read_recurrence(r: &mut OptionReader, class: &str) -> Result<(usize, Option<usize>)> {
+    let h_train = r.usize_min("hTrain", 1, 1)?;
+    // NeuralForecast takes None or any value below 1 as inputSize.
+    let inference_input_size = match r.i64("inferenceInputSize", 0)? {
+        n if n > 1 << 40 => return Err(Error::range(format!("{class} option 'inferenceInputSize' must be <= 2^40, got {n}"))),
+        n if n >= 1 => Some(n as usize),
+        _ => None,
+    };
+    Ok((h_train, inference_input_size))
+}
+
 /// What sets one recurrent class apart.
 pub trait Kind: Clone + std::fmt::Debug + Send + Sync + 'static {
     const CLASS: &'static str;
@@ -144,13 +161,7 @@ impl<K: Kind> Spec for RecurrentOptions<K> {
         // Deprecated (NeuralForecast warns and ignores it).
         r.i64("contextSize", 0)?;
         // Used only in recurrent mode.
-        let h_train = r.usize_min("hTrain", 1, 1)?;
-        // NeuralForecast takes None or any value below 1 as inputSize.
-        let inference_input_size = match r.i64("inferenceInputSize", 0)? {
-            n if n > 1 << 40 => return Err(Error::range(format!("{} option 'inferenceInputSize' must be <= 2^40, got {n}", K::CLASS))),
-            n if n >= 1 => Some(n as usize),
-            _ => None,
-        };
+        let (h_train, inference_input_size) = read_recurrence(r, K::CLASS)?;
         Ok(RecurrentOptions {
             encoder_n_layers: r.usize_min("encoderNLayers", 2, 1)?,
             encoder_hidden_size: r.usize_min("encoderHiddenSize", K::HIDDEN, 1)?,
@@ -235,7 +246,7 @@ impl<K: Kind> Spec for RecurrentOptions<K> {
     }
 
     fn recurrence(&self, c: &CommonOptions) -> Option<Recurrence> {
-        self.recurrent.then(|| Recurrence { h_train: self.h_train, inference_input_size: self.inference_input_size.unwrap_or(c.input_size) })
+        self.recurrent.then(|| Recurrence { h_train: self.h_train, inference_input_size: self.inference_input_size.unwrap_or(c.input_size), samples: BASE_SAMPLES })
     }
 }
 
@@ -317,11 +328,11 @@ mod tests {
     #[test]
     fn recurrent_options_default_as_neuralforecast_and_are_stored() {
         let c = configure_class("GRU", &json!({"h": 6, "recurrent": true})).unwrap();
-        assert_eq!(c.recurrence(), Some(Recurrence { h_train: 1, inference_input_size: 18 }), "inferenceInputSize None is inputSize");
+        assert_eq!(c.recurrence(), Some(Recurrence { h_train: 1, inference_input_size: 18, samples: 100 }), "inferenceInputSize None is inputSize");
         let o = c.options_json();
         assert_eq!((o["recurrent"].clone(), o["hTrain"].clone(), o["inferenceInputSize"].clone()), (json!(true), json!(1), json!(null)));
         let c = configure_class("LSTM", &json!({"h": 6, "inputSize": 8, "recurrent": true, "hTrain": 3, "inferenceInputSize": 30})).unwrap();
-        assert_eq!(c.recurrence(), Some(Recurrence { h_train: 3, inference_input_size: 30 }));
+        assert_eq!(c.recurrence(), Some(Recurrence { h_train: 3, inference_input_size: 30, samples: 100 }));
         // NeuralForecast takes an inference_input_size below 1 as input_size.
         let c = configure_class("RNN", &json!({"h": 6, "inputSize": 8, "recurrent": true, "inferenceInputSize": -5})).unwrap();
         assert_eq!(c.recurrence().unwrap().inference_input_size, 8);

@@ -16,20 +16,30 @@ pub fn encoder_features(c: &CommonOptions) -> usize {
 }
 
 /// `[B, L, 1+X+S+F]`: the history, its historic exogenous values, the static ones repeated over
-/// time and the future exogenous values of the history steps, in NeuralForecast's order.
+/// time and the future exogenous values of the history steps, in the order of NeuralForecast's
+/// RNN, LSTM, GRU and TCN.
 pub fn encoder_input(batch: &Batch, l: usize) -> Tensor {
+    steps_input(batch, l, false)
+}
+
+/// `[B, L, 1+X+F+S]`: as [`encoder_input`], with the statics last (NeuralForecast's DeepAR).
+pub fn encoder_input_static_last(batch: &Batch, l: usize) -> Tensor {
+    steps_input(batch, l, true)
+}
+
+fn steps_input(batch: &Batch, l: usize, static_last: bool) -> Tensor {
     let b = batch.insample_y.dim(0);
     let mut parts = vec![batch.insample_y.reshape(&[b, l, 1])];
     if let Some(x) = &batch.hist_exog {
         parts.push(x.clone());
     }
-    if let Some(s) = &batch.stat_exog {
+    let statics = batch.stat_exog.as_ref().map(|s| {
         let ns = s.dim(1);
-        parts.push(s.reshape(&[b, 1, ns]).broadcast_to(&[b, l, ns]));
-    }
-    if let Some(f) = &batch.futr_exog {
-        parts.push(f.narrow(1, 0, l));
-    }
+        s.reshape(&[b, 1, ns]).broadcast_to(&[b, l, ns])
+    });
+    let future = batch.futr_exog.as_ref().map(|f| f.narrow(1, 0, l));
+    let (first, second) = if static_last { (future, statics) } else { (statics, future) };
+    parts.extend(first.into_iter().chain(second));
     if parts.len() == 1 {
         parts.pop().unwrap()
     } else {
@@ -55,7 +65,12 @@ pub struct MlpDecoder {
 
 /// The decoder's layer widths, `(in, out)`, from an encoder of `encoded` features per step.
 pub fn decoder_shapes(c: &CommonOptions, encoded: usize, hidden: usize, layers: usize, outputs: usize) -> Vec<(usize, usize)> {
-    let first = encoded.saturating_add(c.futr_exog_list.len());
+    mlp_shapes(encoded.saturating_add(c.futr_exog_list.len()), hidden, layers, outputs)
+}
+
+/// The layer widths of NeuralForecast's `_modules.MLP(in_features, out_features, hidden_size,
+/// num_layers)`: one Linear when `layers` is 1.
+pub fn mlp_shapes(first: usize, hidden: usize, layers: usize, outputs: usize) -> Vec<(usize, usize)> {
     if layers == 1 {
         return vec![(first, outputs)];
     }
@@ -84,10 +99,15 @@ impl MlpDecoder {
     /// the horizon (the last `h` steps of `futr_exog`) joined to each step first.
     pub fn forward(&self, horizon: Tensor, batch: &Batch) -> Tensor {
         let h = horizon.dim(1);
-        let mut x = match &batch.futr_exog {
+        let x = match &batch.futr_exog {
             Some(f) => Tensor::concat(&[horizon, f.narrow(1, f.dim(1) - h, h)], 2),
             None => horizon,
         };
+        self.apply(x)
+    }
+
+    /// The MLP alone, `[.., in] → [.., out]`.
+    pub fn apply(&self, mut x: Tensor) -> Tensor {
         let last = self.layers.len() - 1;
         for (i, layer) in self.layers.iter().enumerate() {
             x = layer.forward(&x);
@@ -96,6 +116,19 @@ impl MlpDecoder {
             }
         }
         x
+    }
+}
+
+impl MlpDecoder {
+    /// The parameters under the names of NeuralForecast's `_modules.MLP` module at `prefix`: its
+    /// activation first (PReLU's slope; `MLP` registers it before its `nn.Sequential`), then
+    /// `layers.{3i}` (in the Sequential each hidden Linear is followed by the activation and a
+    /// Dropout).
+    pub fn visit_as_module(&self, prefix: &str, f: &mut dyn FnMut(String, &Tensor)) {
+        self.activation.visit(&join(prefix, "activation"), f);
+        for (i, layer) in self.layers.iter().enumerate() {
+            layer.visit(&join(prefix, &format!("layers.{}", 3 * i)), f);
+        }
     }
 }
 

@@ -159,6 +159,9 @@ fn sample_options() -> Vec<(&'static str, serde_json::Value)> {
         ("Autoformer", json!({"h": 3, "inputSize": 4, "hiddenSize": 8, "nHead": 2, "factor": 1, "dropout": 0.0})),
         ("iTransformer", json!({"h": 12, "inputSize": 24, "nSeries": 2})),
         ("iTransformer", json!({"h": 5, "inputSize": 8, "nSeries": 3, "hiddenSize": 8, "nHeads": 3, "eLayers": 1, "dFf": 6, "useNorm": false, "futrExogList": ["c"], "loss": {"type": "MQLoss"}})),
+        ("DeepAR", json!({"h": 12})),
+        ("DeepAR", json!({"h": 3, "inputSize": 5, "lstmHiddenSize": 6, "lstmNLayers": 1, "trajectorySamples": 7})),
+        ("DeepAR", with(json!({"h": 4, "inputSize": 6, "hTrain": 3, "lstmHiddenSize": 8, "lstmNLayers": 3, "decoderHiddenLayers": 2, "decoderHiddenSize": 5, "decoderActivation": "PReLU", "loss": {"type": "MQLoss"}, "validLoss": {"type": "MQLoss"}}), &exog)),
     ]
 }
 
@@ -182,7 +185,9 @@ fn footprint_counts_every_weight() {
             Some(n) => (forward(m.as_ref(), &mv_batch(2, c.input_size, c.h, n, nx, nf, ns, 1)), n * c.loss().outputs()),
             None => (forward(m.as_ref(), &batch(2, c.input_size, c.h, nx, nf, ns, 1)), c.loss().outputs()),
         };
-        assert_eq!(y.shape(), &[2, c.h, per_step], "{class} {opts}");
+        // A recurrent model's forward is a training step's: the last hTrain one-step forecasts.
+        let steps = m.recurrence().map_or(c.h, |r| r.h_train);
+        assert_eq!(y.shape(), &[2, steps, per_step], "{class} {opts}");
     }
 }
 
