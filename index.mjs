@@ -29,6 +29,7 @@ export const {
   DLinear,
   NLinear,
   TimesNet,
+  StemGNN,
   MAE,
   MSE,
   RMSE,

@@ -25,6 +25,7 @@ mod reader;
 mod recurrent;
 mod revin;
 mod seq_decoder;
+mod stemgnn;
 mod tcn;
 mod tide;
 mod timesnet;
@@ -70,6 +71,7 @@ const REGISTRY: &[Entry] = &[
     entry::<informer::InformerOptions>(),
     entry::<tcn::TcnOptions>(),
     entry::<bitcn::BiTcnOptions>(),
+    entry::<stemgnn::StemGnnOptions>(),
 ];
 
 /// A model's options, read and checked: everything a model file declares about itself, and the

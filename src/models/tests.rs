@@ -156,6 +156,9 @@ fn sample_options() -> Vec<(&'static str, serde_json::Value)> {
         ("Informer", json!({"h": 3, "inputSize": 2, "encoderLayers": 3, "distil": false, "hiddenSize": 8, "nHead": 2})),
         ("iTransformer", json!({"h": 12, "inputSize": 24, "nSeries": 2})),
         ("iTransformer", json!({"h": 5, "inputSize": 8, "nSeries": 3, "hiddenSize": 8, "nHeads": 3, "eLayers": 1, "dFf": 6, "useNorm": false, "futrExogList": ["c"], "loss": {"type": "MQLoss"}})),
+        ("StemGNN", json!({"h": 12, "inputSize": 24, "nSeries": 2})),
+        ("StemGNN", json!({"h": 5, "inputSize": 8, "nSeries": 3, "multiLayer": 2, "dropoutRate": 0.1, "leakyRate": 0.1, "loss": {"type": "MQLoss"}})),
+        ("StemGNN", json!({"h": 2, "inputSize": 3, "nSeries": 1, "multiLayer": 1})),
     ]
 }
 
