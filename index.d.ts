@@ -634,7 +634,7 @@ export interface StemGNNOptions extends Omit<MultivariateOptions, 'futrExogList'
  * polynomials applied to the windows, a DFT over the polynomial orders with GLUs on its real and
  * imaginary parts, in two blocks joined by a backcast (multivariate, no exogenous variables).
  * Defaults: scalerType 'robust', numLrDecays 3, windowsBatchSize 32, inferenceWindowsBatchSize 32.
- * With nSeries 1 the graph has no edges and the forecast does not depend on the window (as in
+ * With nSeries 1 the Laplacian is zero and the scaled forecast does not depend on the window (as in
  * NeuralForecast): use it on several series.
  * @example new StemGNN({ h: 24, inputSize: 96, nSeries: 7 })
  */

@@ -322,6 +322,8 @@ mod tests {
         for (opts, kind, key) in [
             (json!({"dropoutRate": 1.5}), ErrorKind::Range, "dropoutRate"),
             (json!({"multiLayer": 0}), ErrorKind::Range, "multiLayer"),
+            (json!({"nSeries": 0}), ErrorKind::Range, "nSeries"),
+            (json!({"scalerType": "revin"}), ErrorKind::Range, "scalerType"),
             (json!({"histExogList": ["a"]}), ErrorKind::Type, "histExogList"),
             (json!({"futrExogList": ["a"]}), ErrorKind::Type, "futrExogList"),
             (json!({"statExogList": ["a"]}), ErrorKind::Type, "statExogList"),

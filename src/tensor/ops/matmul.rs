@@ -57,11 +57,16 @@ struct MatmulBackward {
 /// The gradient of one operand of a broadcast batched product: operand entry `j` (of `count`,
 /// each `rows × cols`) sums `product(i, j)` over the products `i` that read it.
 fn gather_grad(index: &[usize], count: usize, rows: usize, cols: usize, product: impl Fn(usize, &mut [f32], bool, bool) + Sync) -> Vec<f32> {
+    let mut grad = vec![0.0; count * rows * cols];
+    if index.len() == count {
+        // Not broadcast (every product reads its own entry): no lists to build.
+        batched(count, rows, cols, &mut grad, |j, c, threads| product(j, c, false, threads));
+        return grad;
+    }
     let mut readers: Vec<Vec<usize>> = vec![Vec::new(); count];
     for (i, &j) in index.iter().enumerate() {
         readers[j].push(i);
     }
-    let mut grad = vec![0.0; count * rows * cols];
     batched(count, rows, cols, &mut grad, |j, c, threads| {
         for (t, &i) in readers[j].iter().enumerate() {
             product(i, c, t > 0, threads);
