@@ -654,6 +654,31 @@ export declare class iTransformer extends Model {
   constructor(options: iTransformerOptions)
 }
 
+export interface StemGNNOptions extends Omit<MultivariateOptions, 'futrExogList' | 'histExogList' | 'statExogList'> {
+  /** StockBlocks; NeuralForecast supports only 2 (default 2, any other value is a RangeError). */
+  nStacks?: number
+  /** Width multiplier of the blocks' layers: the GLUs are 4·multiLayer·inputSize wide (default 5). */
+  multiLayer?: number
+  /** Dropout on the series-to-series attention, in [0, 1] (default 0.5). */
+  dropoutRate?: number
+  /** Negative slope of the LeakyReLU on the attention scores (default 0.2). */
+  leakyRate?: number
+}
+
+/**
+ * StemGNN (Cao et al., 2020): a graph over the series learned from each batch (a GRU across the
+ * series, self-attention, the batch mean of the scores), its normalised Laplacian's Chebyshev
+ * polynomials applied to the windows, a DFT over the polynomial orders with GLUs on its real and
+ * imaginary parts, in two blocks joined by a backcast (multivariate, no exogenous variables).
+ * Defaults: scalerType 'robust', numLrDecays 3, windowsBatchSize 32, inferenceWindowsBatchSize 32.
+ * With nSeries 1 the Laplacian is zero and the scaled forecast does not depend on the window (as in
+ * NeuralForecast): use it on several series.
+ * @example new StemGNN({ h: 24, inputSize: 96, nSeries: 7 })
+ */
+export declare class StemGNN extends Model {
+  constructor(options: StemGNNOptions)
+}
+
 export interface TiDEOptions extends CommonOptions {
   /** Units of the dense residual MLPs (default 512). */
   hiddenSize?: number

@@ -31,6 +31,7 @@ export const {
   DLinear,
   NLinear,
   TimesNet,
+  StemGNN,
   MAE,
   MSE,
   RMSE,

@@ -49,6 +49,30 @@ export function lastYearWithMonth() {
   return { train, futrDf, truth, seasonalNaive: mae(train.slice(-12).map((r) => r.y), truth) }
 }
 
+/** Seasonal naive's MAE on `test`: each series' last `season` training values, repeated. */
+export function seasonalNaive(train: { unique_id: string; y: number }[], test: { unique_id: string; y: number }[], season: number) {
+  const pred: number[] = []
+  for (const r of test) {
+    const own = train.filter((t) => t.unique_id === r.unique_id)
+    const k = test.filter((t) => t.unique_id === r.unique_id).indexOf(r)
+    pred.push(own[own.length - season + (k % season)].y)
+  }
+  return mae(pred, test.map((r) => r.y))
+}
+
+/**
+ * NeuralForecast's AirPassengersPanel (`neuralforecast.utils`): Airline1 is AirPassengers,
+ * Airline2 the same plus 300. Split as the multivariate tests use it: all but each series' last
+ * year to train on, the last years' values (series in order) and seasonal naive's MAE on them.
+ */
+export function airPassengersPanel() {
+  const air = airPassengers()
+  const rows = [...air.map((r) => ({ ...r, unique_id: 'Airline1' })), ...air.map((r) => ({ ...r, unique_id: 'Airline2', y: r.y + 300 }))]
+  const train = rows.filter((_, i) => i % air.length < air.length - 12)
+  const test = rows.filter((_, i) => i % air.length >= air.length - 12)
+  return { train, truth: test.map((r) => r.y), seasonalNaive: seasonalNaive(train, test, 12) }
+}
+
 /**
  * What every model's test asks on AirPassengers' last year: the forecast beats `bound` (seasonal
  * naive, unless a model cannot follow a trend), the same seed repeats it exactly, another seed

@@ -6,7 +6,7 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { NeuralForecast, MLPMultivariate, TSMixer, TSMixerx, iTransformer, MQLoss } from '../index.js'
-import { airPassengers, mae } from './helpers'
+import { airPassengers, mae, seasonalNaive } from './helpers'
 
 const air = airPassengers()
 const airTrain = air.slice(0, -12)
@@ -31,16 +31,6 @@ const small = {
   iTransformer: { hiddenSize: 16, nHeads: 2, dFf: 32 },
 } as const
 const classes = { MLPMultivariate, TSMixer, TSMixerx, iTransformer } as const
-
-function seasonalNaive(train: { unique_id: string; y: number }[], test: { unique_id: string; y: number }[], season: number) {
-  const pred: number[] = []
-  for (const r of test) {
-    const own = train.filter((t) => t.unique_id === r.unique_id)
-    const k = test.filter((t) => t.unique_id === r.unique_id).indexOf(r)
-    pred.push(own[own.length - season + (k % season)].y)
-  }
-  return mae(pred, test.map((r) => r.y))
-}
 
 for (const [name, Model] of Object.entries(classes)) {
   const own = small[name as keyof typeof small]

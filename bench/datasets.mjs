@@ -35,7 +35,7 @@ export function loadDataset(shared, dataset) {
 }
 
 /** NeuralForecast's multivariate models: they need nSeries. */
-export const MULTIVARIATE = new Set(['MLPMultivariate', 'TSMixer', 'TSMixerx', 'iTransformer'])
+export const MULTIVARIATE = new Set(['MLPMultivariate', 'TSMixer', 'TSMixerx', 'iTransformer', 'StemGNN'])
 
 /** MAE and sMAPE (%) of a cross-validation frame's model column against its `y` column. */
 export function cvScores(cv, column) {

@@ -47,7 +47,7 @@ else:
 # Extra constructor arguments (snake_case), the counterpart of nd_run.mjs's ND_OPTIONS.
 cfg.update(json.loads(os.environ.get("NF_OPTIONS", "{}")))
 
-MULTIVARIATE = {"MLPMultivariate", "TSMixer", "TSMixerx", "iTransformer"}
+MULTIVARIATE = {"MLPMultivariate", "TSMixer", "TSMixerx", "iTransformer", "StemGNN"}
 if model_name in MULTIVARIATE:
     cfg["n_series"] = train.unique_id.nunique()
 model = getattr(nf_models, model_name)(**cfg, random_seed=seed, enable_progress_bar=False, logger=False, enable_model_summary=False)

@@ -387,8 +387,21 @@ class TimesNet extends Model {
   }
 }
 
+/**
+ * StemGNN: a graph over the series learned from each batch (a GRU across series and
+ * self-attention), its Laplacian's Chebyshev polynomials times the windows, a DFT over the
+ * polynomial orders and GLUs, in two blocks with a backcast between them (Cao et al., 2020;
+ * multivariate: `nSeries` required; no exogenous variables). Defaults: scalerType 'robust'.
+ * @example new StemGNN({ h: 24, inputSize: 96, nSeries: 7, multiLayer: 5 })
+ */
+class StemGNN extends Model {
+  constructor(options) {
+    super('StemGNN', options)
+  }
+}
+
 /** The model classes the engine implements, by name: adding a model is a class above plus one entry here. */
-const modelClasses = { MLP, NHITS, LSTM, RNN, GRU, TCN, BiTCN, PatchTST, VanillaTransformer, Informer, Autoformer, NBEATS, NBEATSx, MLPMultivariate, TSMixer, TSMixerx, iTransformer, TiDE, DeepAR, DeepNPTS, DLinear, NLinear, TimesNet }
+const modelClasses = { MLP, NHITS, LSTM, RNN, GRU, TCN, BiTCN, PatchTST, VanillaTransformer, Informer, Autoformer, NBEATS, NBEATSx, MLPMultivariate, TSMixer, TSMixerx, iTransformer, TiDE, DeepAR, DeepNPTS, DLinear, NLinear, TimesNet, StemGNN }
 /** The loss classes the engine implements, by name. */
 const lossClasses = { MAE, MSE, RMSE, MAPE, SMAPE, HuberLoss, QuantileLoss, MQLoss, MASE, DistributionLoss }
 

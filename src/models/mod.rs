@@ -27,6 +27,7 @@ mod reader;
 mod recurrent;
 mod revin;
 mod seq_decoder;
+mod stemgnn;
 mod tcn;
 mod tide;
 mod timesnet;
@@ -74,6 +75,7 @@ const REGISTRY: &[Entry] = &[
     entry::<tcn::TcnOptions>(),
     entry::<bitcn::BiTcnOptions>(),
     entry::<deepar::DeepArOptions>(),
+    entry::<stemgnn::StemGnnOptions>(),
 ];
 
 /// A model's options, read and checked: everything a model file declares about itself, and the

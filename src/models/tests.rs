@@ -162,6 +162,9 @@ fn sample_options() -> Vec<(&'static str, serde_json::Value)> {
         ("DeepAR", json!({"h": 12})),
         ("DeepAR", json!({"h": 3, "inputSize": 5, "lstmHiddenSize": 6, "lstmNLayers": 1, "trajectorySamples": 7})),
         ("DeepAR", with(json!({"h": 4, "inputSize": 6, "hTrain": 3, "lstmHiddenSize": 8, "lstmNLayers": 3, "decoderHiddenLayers": 2, "decoderHiddenSize": 5, "decoderActivation": "PReLU", "loss": {"type": "MQLoss"}, "validLoss": {"type": "MQLoss"}}), &exog)),
+        ("StemGNN", json!({"h": 12, "inputSize": 24, "nSeries": 2})),
+        ("StemGNN", json!({"h": 5, "inputSize": 8, "nSeries": 3, "multiLayer": 2, "dropoutRate": 0.1, "leakyRate": 0.1, "loss": {"type": "MQLoss"}})),
+        ("StemGNN", json!({"h": 2, "inputSize": 3, "nSeries": 1, "multiLayer": 1})),
     ]
 }
 

@@ -138,6 +138,13 @@ impl Tensor {
         Tensor::from_vec(vec![value; numel(shape)], shape)
     }
 
+    /// The `n × n` identity matrix (a constant), `torch.eye(n)`.
+    pub fn eye(n: usize) -> Tensor {
+        let mut data = vec![0.0; n * n];
+        data.iter_mut().step_by(n + 1).for_each(|v| *v = 1.0);
+        Tensor::from_vec(data, &[n, n])
+    }
+
     /// A 0-d tensor holding one value.
     pub fn scalar(value: f32) -> Tensor {
         Tensor::from_vec(vec![value], &[])

@@ -271,6 +271,14 @@ impl Tensor {
         Tensor::from_op(data, self.shape(), &[self], FlipBackward)
     }
 
+    /// The diagonal matrix `[n, n]` of a vector `[n]` (`torch.diag` of a 1-d tensor): the identity
+    /// scaled column by column, so the gradient is the diagonal of the output's.
+    pub fn diag(&self) -> Tensor {
+        assert_eq!(self.rank(), 1, "diag of a vector, got {:?}", self.shape());
+        let n = self.dim(0);
+        Tensor::eye(n).mul(&self.reshape(&[1, n]))
+    }
+
     /// Expands to `shape` by broadcasting (copies).
     pub fn broadcast_to(&self, shape: &[usize]) -> Tensor {
         let data = broadcast_to_vec(&self.data(), self.shape(), shape);
@@ -305,6 +313,13 @@ mod tests {
         check_gradients("narrow∘permute", |x| x[0].permute(&[2, 1, 0]).narrow(0, 1, 2), &x);
         check_gradients("flip_last", |x| x[0].flip_last(), &x);
         check_gradients("broadcast_to", |x| x[0].narrow(0, 0, 1).broadcast_to(&[5, 3, 4]), &x);
+        check_gradients("diag", |x| x[0].reshape(&[24]).narrow(0, 3, 4).diag(), &x);
+    }
+
+    #[test]
+    fn eye_and_diag() {
+        assert_eq!(Tensor::eye(3).to_vec(), [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]);
+        assert_eq!(Tensor::from_vec(vec![2.0, -3.0], &[2]).diag().to_vec(), [2.0, 0.0, 0.0, -3.0]);
     }
 
     #[test]

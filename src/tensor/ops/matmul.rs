@@ -4,7 +4,7 @@
 use rayon::prelude::*;
 
 use crate::kernels::gemm::{matmul_into, matmul_into_with, MatRef};
-use crate::tensor::shape::numel;
+use crate::tensor::shape::{broadcast_shapes, numel, strides_of};
 use crate::tensor::{Backward, Tensor};
 
 /// Runs `batch` independent products, in parallel when there are several and each is small.
@@ -20,14 +20,59 @@ fn batched(batch: usize, m: usize, n: usize, out: &mut [f32], f: impl Fn(usize, 
     }
 }
 
-/// How a batched matmul lines its operands up: `[batch.., m, k] · [batch.., k, n]`, or
-/// `[batch.., m, k] · [k, n]` (the weight shared across the batch).
+/// For each of the `numel(to)` products of a broadcast batch, the batch entry of an operand with
+/// batch dims `from` that it reads (NumPy broadcasting: a dim of 1, or a missing one, repeats).
+fn broadcast_index(from: &[usize], to: &[usize]) -> Vec<usize> {
+    let rank = to.len();
+    let full: Vec<usize> = (0..rank).map(|i| if i + from.len() >= rank { from[i + from.len() - rank] } else { 1 }).collect();
+    let strides = strides_of(&full);
+    let mut index = vec![0usize; rank];
+    (0..numel(to))
+        .map(|_| {
+            let at = (0..rank).filter(|&d| full[d] != 1).map(|d| index[d] * strides[d]).sum();
+            for d in (0..rank).rev() {
+                index[d] += 1;
+                if index[d] < to[d] {
+                    break;
+                }
+                index[d] = 0;
+            }
+            at
+        })
+        .collect()
+}
+
+/// How a batched matmul lines its operands up: `[batch.., m, k] · [k, n]` (the weight shared
+/// across the batch, folded into one product), or `[a_batch.., m, k] · [b_batch.., k, n]` with
+/// the batch dims broadcast, product `i` reading `a_index[i]` and `b_index[i]`.
 struct MatmulBackward {
     batch: usize,
     m: usize,
     k: usize,
     n: usize,
-    rhs_shared: bool,
+    /// `None` when the rhs is 2-d.
+    index: Option<(Vec<usize>, Vec<usize>)>,
+}
+
+/// The gradient of one operand of a broadcast batched product: operand entry `j` (of `count`,
+/// each `rows × cols`) sums `product(i, j)` over the products `i` that read it.
+fn gather_grad(index: &[usize], count: usize, rows: usize, cols: usize, product: impl Fn(usize, &mut [f32], bool, bool) + Sync) -> Vec<f32> {
+    let mut grad = vec![0.0; count * rows * cols];
+    if index.len() == count {
+        // Not broadcast (every product reads its own entry): no lists to build.
+        batched(count, rows, cols, &mut grad, |j, c, threads| product(j, c, false, threads));
+        return grad;
+    }
+    let mut readers: Vec<Vec<usize>> = vec![Vec::new(); count];
+    for (i, &j) in index.iter().enumerate() {
+        readers[j].push(i);
+    }
+    batched(count, rows, cols, &mut grad, |j, c, threads| {
+        for (t, &i) in readers[j].iter().enumerate() {
+            product(i, c, t > 0, threads);
+        }
+    });
+    grad
 }
 
 impl Backward for MatmulBackward {
@@ -35,7 +80,7 @@ impl Backward for MatmulBackward {
         let (a, b) = (&inputs[0], &inputs[1]);
         let (batch, m, k, n) = (self.batch, self.m, self.k, self.n);
         let (ad, bd) = (a.data(), b.data());
-        if self.rhs_shared {
+        let Some((a_index, b_index)) = &self.index else {
             // Fold the batch into rows: A is (batch·m) × k.
             let rows = batch * m;
             let ga = a.requires_grad().then(|| {
@@ -49,24 +94,21 @@ impl Backward for MatmulBackward {
                 gb
             });
             return vec![ga, gb];
-        }
+        };
+        // dA_j = Σ_i dC_i · B_iᵀ and dB_j = Σ_i A_iᵀ · dC_i over the products i reading entry j.
         let ga = a.requires_grad().then(|| {
-            let mut ga = vec![0.0; batch * m * k];
-            batched(batch, m, k, &mut ga, |i, c, threads| {
+            gather_grad(a_index, numel(&a.shape()[..a.rank() - 2]), m, k, |i, c, acc, threads| {
                 let gi = MatRef::new(&g[i * m * n..], m, n);
-                let bi = MatRef::new(&bd[i * k * n..], k, n).t();
-                matmul_into_with(gi, bi, c, false, threads);
-            });
-            ga
+                let bi = MatRef::new(&bd[b_index[i] * k * n..], k, n).t();
+                matmul_into_with(gi, bi, c, acc, threads);
+            })
         });
         let gb = b.requires_grad().then(|| {
-            let mut gb = vec![0.0; batch * k * n];
-            batched(batch, k, n, &mut gb, |i, c, threads| {
-                let ai = MatRef::new(&ad[i * m * k..], m, k).t();
+            gather_grad(b_index, numel(&b.shape()[..b.rank() - 2]), k, n, |i, c, acc, threads| {
+                let ai = MatRef::new(&ad[a_index[i] * m * k..], m, k).t();
                 let gi = MatRef::new(&g[i * m * n..], m, n);
-                matmul_into_with(ai, gi, c, false, threads);
-            });
-            gb
+                matmul_into_with(ai, gi, c, acc, threads);
+            })
         });
         vec![ga, gb]
     }
@@ -115,37 +157,33 @@ impl Backward for LinearBackward {
 }
 
 impl Tensor {
-    /// Matrix product over the last two axes: `[.., m, k] · [.., k, n] → [.., m, n]`. The
-    /// right operand may be 2-d (shared across the batch); otherwise batch dims must be equal.
+    /// Matrix product over the last two axes: `[.., m, k] · [.., k, n] → [.., m, n]`, the batch
+    /// dims broadcast as NumPy's (`[4, 1, N, N] · [B, 1, 1, N, L] → [B, 4, 1, N, L]`, or a 2-d
+    /// lhs against a batch). A 2-d rhs (a weight shared across the batch) is one product.
     pub fn matmul(&self, rhs: &Tensor) -> Tensor {
         let (a, b) = (self, rhs);
         assert!(a.rank() >= 2 && b.rank() >= 2, "matmul needs rank >= 2, got {:?} · {:?}", a.shape(), b.shape());
         let (m, k) = (a.dim(-2), a.dim(-1));
         let (k2, n) = (b.dim(-2), b.dim(-1));
         assert_eq!(k, k2, "matmul inner dimensions differ: {:?} · {:?}", a.shape(), b.shape());
-        let batch_shape = &a.shape()[..a.rank() - 2];
-        let batch = numel(batch_shape);
-        let rhs_shared = b.rank() == 2;
-        assert!(
-            rhs_shared || &b.shape()[..b.rank() - 2] == batch_shape,
-            "matmul batch dimensions differ: {:?} · {:?}",
-            a.shape(),
-            b.shape()
-        );
+        let (a_batch, b_batch) = (&a.shape()[..a.rank() - 2], &b.shape()[..b.rank() - 2]);
+        let batch_shape = broadcast_shapes(a_batch, b_batch)
+            .unwrap_or_else(|| panic!("matmul batch dimensions do not broadcast: {:?} · {:?}", a.shape(), b.shape()));
+        let batch = numel(&batch_shape);
+        let index = (b.rank() > 2).then(|| (broadcast_index(a_batch, &batch_shape), broadcast_index(b_batch, &batch_shape)));
         let mut out = vec![0.0f32; batch * m * n];
         {
             let (ad, bd) = (a.data(), b.data());
-            if rhs_shared {
-                matmul_into(MatRef::new(&ad, batch * m, k), MatRef::new(&bd, k, n), &mut out, false);
-            } else {
-                batched(batch, m, n, &mut out, |i, c, threads| {
-                    matmul_into_with(MatRef::new(&ad[i * m * k..], m, k), MatRef::new(&bd[i * k * n..], k, n), c, false, threads);
-                });
+            match &index {
+                None => matmul_into(MatRef::new(&ad, batch * m, k), MatRef::new(&bd, k, n), &mut out, false),
+                Some((ai, bi)) => batched(batch, m, n, &mut out, |i, c, threads| {
+                    matmul_into_with(MatRef::new(&ad[ai[i] * m * k..], m, k), MatRef::new(&bd[bi[i] * k * n..], k, n), c, false, threads);
+                }),
             }
         }
-        let mut shape = batch_shape.to_vec();
+        let mut shape = batch_shape;
         shape.extend([m, n]);
-        Tensor::from_op(out, &shape, &[a, b], MatmulBackward { batch, m, k, n, rhs_shared })
+        Tensor::from_op(out, &shape, &[a, b], MatmulBackward { batch, m, k, n, index })
     }
 
     /// `self · weightᵀ + bias` over the last axis, with `weight` shaped `[out, in]` as PyTorch's
@@ -198,6 +236,42 @@ mod tests {
         check_gradients("matmul shared rhs", |x| x[0].matmul(&x[1]), &xs);
         let xs = vec![Tensor::randn(&[3, 4], &mut rng), Tensor::randn(&[5, 3], &mut rng)];
         check_gradients("matmul transposed operands", |x| x[0].transpose(0, 1).matmul(&x[1].transpose(0, 1)), &xs);
+    }
+
+    #[test]
+    fn grad_matmul_broadcast_batch() {
+        let mut rng = Rng::seed(46);
+        for (a, b) in [
+            // StemGNN's graph convolution: [4, 1, N, N] · [B, 1, 1, N, L].
+            (vec![4, 1, 3, 3], vec![2, 1, 1, 3, 5]),
+            // A 2-d lhs against a batch (a constant transform along an axis).
+            (vec![4, 4], vec![2, 3, 4, 6]),
+            // Both broadcast, and a lhs broadcast over a missing leading dim.
+            (vec![2, 1, 3, 4], vec![1, 3, 4, 2]),
+            (vec![3, 2, 4], vec![2, 3, 4, 2]),
+        ] {
+            let xs = vec![Tensor::randn(&a, &mut rng), Tensor::randn(&b, &mut rng)];
+            check_gradients(&format!("matmul {a:?} · {b:?}"), |x| x[0].matmul(&x[1]), &xs);
+        }
+    }
+
+    #[test]
+    fn broadcast_matmul_equals_the_expanded_one() {
+        let mut rng = Rng::seed(47);
+        let (a, b) = (Tensor::randn(&[4, 1, 3, 3], &mut rng), Tensor::randn(&[2, 1, 1, 3, 5], &mut rng));
+        let y = a.matmul(&b);
+        assert_eq!(y.shape(), &[2, 4, 1, 3, 5]);
+        let expanded = a.broadcast_to(&[2, 4, 1, 3, 3]).matmul(&b.broadcast_to(&[2, 4, 1, 3, 5]));
+        assert_eq!(y.to_vec(), expanded.to_vec());
+        let w = Tensor::randn(&[4, 4], &mut rng);
+        let x = Tensor::randn(&[2, 4, 6], &mut rng);
+        assert_eq!(w.matmul(&x).to_vec(), w.broadcast_to(&[2, 4, 4]).matmul(&x).to_vec());
+    }
+
+    #[test]
+    #[should_panic(expected = "do not broadcast")]
+    fn matmul_refuses_batches_that_do_not_broadcast() {
+        Tensor::zeros(&[2, 3, 4]).matmul(&Tensor::zeros(&[3, 4, 5]));
     }
 
     #[test]
