@@ -10,6 +10,7 @@ mod activation;
 mod autoformer;
 mod bitcn;
 mod deepnpts;
+mod fedformer;
 mod informer;
 mod itransformer;
 mod linear;
@@ -70,6 +71,7 @@ const REGISTRY: &[Entry] = &[
     entry::<itransformer::ITransformerOptions>(),
     entry::<informer::InformerOptions>(),
     entry::<autoformer::AutoformerOptions>(),
+    entry::<fedformer::FedformerOptions>(),
     entry::<tcn::TcnOptions>(),
     entry::<bitcn::BiTcnOptions>(),
 ];
