@@ -525,27 +525,12 @@ export declare class Informer extends Model {
   constructor(options: InformerOptions)
 }
 
-export interface AutoformerOptions extends CommonOptions {
-  /** Model width (default 128). */
-  hiddenSize?: number
-  /** Auto-correlation heads, at most hiddenSize (default 4). */
-  nHead?: number
-  /** Feed-forward width (default 32). */
-  convHiddenSize?: number
+/** VanillaTransformer's options (4 heads by default) plus its own. */
+export interface AutoformerOptions extends VanillaTransformerOptions {
   /** Auto-correlation factor c: each layer aggregates the floor(c·ln L) best delays, which must be 1 up to the delays its L steps have (L, or L-1 when odd) for L = inputSize and the decoder's length (default 3). */
   factor?: number
   /** Window of the moving average that splits trend from season, odd (default 25). */
   movingAvgWindow?: number
-  /** Dropout (default 0.05). */
-  dropout?: number
-  /** Encoder layers (default 2). */
-  encoderLayers?: number
-  /** Decoder layers (default 1). */
-  decoderLayers?: number
-  /** Feed-forward activation (default 'gelu'). */
-  activation?: 'gelu' | 'relu'
-  /** The decoder reads ceil(inputSize × this) past values before the h zeros; must give 1..inputSize-1 (default 0.5). */
-  decoderInputSizeMultiplier?: number
 }
 
 /**
@@ -557,6 +542,31 @@ export interface AutoformerOptions extends CommonOptions {
  */
 export declare class Autoformer extends Model {
   constructor(options: AutoformerOptions)
+}
+
+/** VanillaTransformer's options (8 heads, the only value) plus its own. */
+export interface FEDformerOptions extends VanillaTransformerOptions {
+  /** Heads: must be 8, as NeuralForecast's Fourier weights have 8; hiddenSize at least 8 (default 8). */
+  nHead?: number
+  /** Only 'Fourier', as in NeuralForecast (default 'Fourier'). */
+  version?: 'Fourier'
+  /** Fourier modes each block keeps, at most half its length; at least 1 (default 64). The decoder's come from inputSize/2 + h steps, which its ceil(inputSize × decoderInputSizeMultiplier) + h steps must hold. */
+  modes?: number
+  /** 'random' draws the modes from NumPy's generator seeded with randomSeed, as NeuralForecast; anything else keeps the lowest (default 'random'). */
+  modeSelect?: string
+  /** Window of the moving average that splits trend from season, odd (default 25). */
+  movingAvgWindow?: number
+}
+
+/**
+ * FEDformer (Zhou et al., 2022; NeuralForecast's FEDformer, Fourier version): series decomposition
+ * after every sub-layer as Autoformer, with Fourier blocks (complex weights on a few modes) in place
+ * of auto-correlation. Future exogenous variables only; no excludeInsampleY (NeuralForecast's has
+ * none). Defaults: maxSteps 5000, learningRate 1e-4.
+ * @example new FEDformer({ h: 12, inputSize: 24 })
+ */
+export declare class FEDformer extends Model {
+  constructor(options: FEDformerOptions)
 }
 
 /** Options of the multivariate models, which forecast all series of a frame jointly. */

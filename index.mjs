@@ -18,6 +18,7 @@ export const {
   VanillaTransformer,
   Informer,
   Autoformer,
+  FEDformer,
   NBEATS,
   NBEATSx,
   MLPMultivariate,

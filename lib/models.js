@@ -255,6 +255,18 @@ class Autoformer extends Model {
 }
 
 /**
+ * FEDformer (Zhou et al., 2022), Fourier version: Autoformer's decomposition encoder-decoder with
+ * frequency-enhanced blocks in place of auto-correlation, each mixing at most `modes` Fourier modes
+ * (random or the lowest) across features with complex weights (NeuralForecast's FEDformer).
+ * @example new FEDformer({ h: 12, inputSize: 24, hiddenSize: 128, modes: 64, movingAvgWindow: 25 })
+ */
+class FEDformer extends Model {
+  constructor(options) {
+    super('FEDformer', options)
+  }
+}
+
+/**
  * N-BEATS: stacks of MLP blocks with doubly residual connections, each block projecting on an
  * identity, trend or seasonality basis (Oreshkin et al., 2019; NeuralForecast's NBEATS).
  * @example new NBEATS({ h: 12, inputSize: 24, stackTypes: ['identity', 'trend', 'seasonality'], basis: 'polynomial' })
@@ -401,7 +413,7 @@ class StemGNN extends Model {
 }
 
 /** The model classes the engine implements, by name: adding a model is a class above plus one entry here. */
-const modelClasses = { MLP, NHITS, LSTM, RNN, GRU, TCN, BiTCN, PatchTST, VanillaTransformer, Informer, Autoformer, NBEATS, NBEATSx, MLPMultivariate, TSMixer, TSMixerx, iTransformer, TiDE, DeepAR, DeepNPTS, DLinear, NLinear, TimesNet, StemGNN }
+const modelClasses = { MLP, NHITS, LSTM, RNN, GRU, TCN, BiTCN, PatchTST, VanillaTransformer, Informer, Autoformer, FEDformer, NBEATS, NBEATSx, MLPMultivariate, TSMixer, TSMixerx, iTransformer, TiDE, DeepAR, DeepNPTS, DLinear, NLinear, TimesNet, StemGNN }
 /** The loss classes the engine implements, by name. */
 const lossClasses = { MAE, MSE, RMSE, MAPE, SMAPE, HuberLoss, QuantileLoss, MQLoss, MASE, DistributionLoss }
 

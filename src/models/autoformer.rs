@@ -48,6 +48,17 @@ impl AutoformerOptions {
     }
 }
 
+/// `movingAvgWindow` (NeuralForecast's `MovingAvg_window`, default 25) of the decomposition
+/// transformers. NeuralForecast takes any window and fails in forward on an even one (the moving
+/// average comes out one step short of the series): refused here.
+pub(super) fn read_moving_avg_window(r: &mut OptionReader) -> Result<usize> {
+    let k = r.usize("movingAvgWindow", 25)?;
+    if k % 2 == 0 {
+        return Err(r.range_error("movingAvgWindow", &format!("must be odd (so that the moving average is centred and keeps the length), got {k}")));
+    }
+    Ok(k)
+}
+
 impl Spec for AutoformerOptions {
     const CLASS: &'static str = "Autoformer";
     const DEFAULTS: Defaults = Defaults { max_steps: 5000, learning_rate: 1e-4, inference_windows_batch_size: Some(1024), ..Defaults::BASE };
@@ -57,13 +68,7 @@ impl Spec for AutoformerOptions {
     fn read(r: &mut OptionReader, _: &CommonOptions) -> Result<Self> {
         let base = EncoderDecoderOptions::read(r)?;
         let factor = r.usize("factor", 3)?;
-        let k = r.usize("movingAvgWindow", 25)?;
-        // NeuralForecast takes any window and fails in forward on an even one (the moving average
-        // comes out one step short of the series).
-        if k % 2 == 0 {
-            return Err(r.range_error("movingAvgWindow", &format!("must be odd (so that the moving average is centred and keeps the length), got {k}")));
-        }
-        Ok(AutoformerOptions { base, factor, moving_avg_window: k })
+        Ok(AutoformerOptions { base, factor, moving_avg_window: read_moving_avg_window(r)? })
     }
 
     fn check(&self, c: &CommonOptions) -> Result<()> {
@@ -166,20 +171,8 @@ mod tests {
         // train-mode (the batch's delays, dropout 0) outputs of two small models on 3 windows.
         let cases: Vec<Value> = serde_json::from_str(include_str!("autoformer_reference.json")).unwrap();
         for r in &cases {
-            let floats = |k: &str| r[k].as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect::<Vec<f32>>();
-            let names: Vec<&str> = r["names"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
-            let opts = &r["options"];
-            let m = super::super::build("Autoformer", opts).unwrap();
-            super::super::tests::load(m.as_ref(), &names, &floats("values"));
-            let (l, h) = (opts["inputSize"].as_u64().unwrap() as usize, opts["h"].as_u64().unwrap() as usize);
-            let f = floats("f");
-            let batch = Batch {
-                insample_y: Tensor::from_vec(floats("y"), &[3, l]),
-                insample_mask: Tensor::ones(&[3, l]),
-                hist_exog: None,
-                futr_exog: (!f.is_empty()).then(|| Tensor::from_vec(f, &[3, l + h, 1])),
-                stat_exog: None,
-            };
+            let (m, batch) = super::super::tests::reference_case("Autoformer", r);
+            let floats = |k: &str| super::super::tests::floats(r, k);
             super::super::tests::assert_close(&forward(m.as_ref(), &batch).to_vec(), &floats("out_eval"));
             let train = m.forward(&batch, &mut Ctx::train(&mut Rng::seed(0)));
             super::super::tests::assert_close(&train.to_vec(), &floats("out_train"));

@@ -11,6 +11,7 @@ mod autoformer;
 mod bitcn;
 mod deepar;
 mod deepnpts;
+mod fedformer;
 mod informer;
 mod itransformer;
 mod linear;
@@ -72,6 +73,7 @@ const REGISTRY: &[Entry] = &[
     entry::<itransformer::ITransformerOptions>(),
     entry::<informer::InformerOptions>(),
     entry::<autoformer::AutoformerOptions>(),
+    entry::<fedformer::FedformerOptions>(),
     entry::<tcn::TcnOptions>(),
     entry::<bitcn::BiTcnOptions>(),
     entry::<deepar::DeepArOptions>(),

@@ -50,6 +50,32 @@ pub(super) fn load(m: &dyn Model, names: &[&str], values: &[f32]) {
     assert_eq!(at, values.len());
 }
 
+/// The floats under `key` of a reference JSON object.
+pub(super) fn floats(r: &serde_json::Value, key: &str) -> Vec<f32> {
+    r[key].as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect()
+}
+
+/// One case of a `scripts/*_reference.py` JSON file (`options`, `names`, `values`, windows `y`
+/// `[B, L]`, future column `f` `[B, L + h]` or empty): the model with NeuralForecast's weights
+/// and the batch.
+pub(super) fn reference_case(class: &str, r: &serde_json::Value) -> (Box<dyn Model>, Batch) {
+    let names: Vec<&str> = r["names"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    let opts = &r["options"];
+    let m = super::build(class, opts).unwrap();
+    load(m.as_ref(), &names, &floats(r, "values"));
+    let (l, h) = (opts["inputSize"].as_u64().unwrap() as usize, opts["h"].as_u64().unwrap() as usize);
+    let (y, f) = (floats(r, "y"), floats(r, "f"));
+    let b = y.len() / l;
+    let batch = Batch {
+        insample_y: Tensor::from_vec(y, &[b, l]),
+        insample_mask: Tensor::ones(&[b, l]),
+        hist_exog: None,
+        futr_exog: (!f.is_empty()).then(|| Tensor::from_vec(f, &[b, l + h, 1])),
+        stat_exog: None,
+    };
+    (m, batch)
+}
+
 /// The error `build` gives for options it must refuse.
 pub(super) fn error(class: &str, opts: serde_json::Value) -> crate::Error {
     super::build(class, &opts).err().unwrap_or_else(|| panic!("{class} {opts} should be refused"))
@@ -157,6 +183,9 @@ fn sample_options() -> Vec<(&'static str, serde_json::Value)> {
         ("Autoformer", json!({"h": 12, "inputSize": 24})),
         ("Autoformer", json!({"h": 5, "inputSize": 9, "hiddenSize": 10, "nHead": 3, "convHiddenSize": 6, "factor": 2, "encoderLayers": 3, "decoderLayers": 2, "activation": "relu", "decoderInputSizeMultiplier": 0.3, "movingAvgWindow": 5, "futrExogList": ["c"], "loss": {"type": "MQLoss"}})),
         ("Autoformer", json!({"h": 3, "inputSize": 4, "hiddenSize": 8, "nHead": 2, "factor": 1, "dropout": 0.0})),
+        ("FEDformer", json!({"h": 12, "inputSize": 24})),
+        ("FEDformer", json!({"h": 5, "inputSize": 40, "hiddenSize": 16, "convHiddenSize": 6, "modes": 8, "encoderLayers": 3, "decoderLayers": 2, "activation": "relu", "decoderInputSizeMultiplier": 0.6, "movingAvgWindow": 5, "futrExogList": ["c"], "loss": {"type": "MQLoss"}})),
+        ("FEDformer", json!({"h": 3, "inputSize": 4, "hiddenSize": 8, "modeSelect": "low", "dropout": 0.0})),
         ("iTransformer", json!({"h": 12, "inputSize": 24, "nSeries": 2})),
         ("iTransformer", json!({"h": 5, "inputSize": 8, "nSeries": 3, "hiddenSize": 8, "nHeads": 3, "eLayers": 1, "dFf": 6, "useNorm": false, "futrExogList": ["c"], "loss": {"type": "MQLoss"}})),
         ("DeepAR", json!({"h": 12})),

@@ -31,11 +31,16 @@ pub(super) struct EncoderDecoderOptions {
 
 impl EncoderDecoderOptions {
     pub fn read(r: &mut OptionReader) -> Result<Self> {
+        Self::read_with_heads(r, 4)
+    }
+
+    /// With another default for `nHead` (FEDformer's is 8).
+    pub fn read_with_heads(r: &mut OptionReader, n_head: usize) -> Result<Self> {
         Ok(EncoderDecoderOptions {
             decoder_input_size_multiplier: r.f64_in("decoderInputSizeMultiplier", 0.5, 0.0, 1.0, true)?,
             hidden_size: r.usize_min("hiddenSize", 128, 1)?,
             dropout: r.f64_in("dropout", 0.05, 0.0, 0.99, false)?,
-            n_head: r.usize_min("nHead", 4, 1)?,
+            n_head: r.usize_min("nHead", n_head, 1)?,
             conv_hidden_size: r.usize_min("convHiddenSize", 32, 1)?,
             activation: r.choice("activation", "gelu", &["relu", "gelu"])?,
             encoder_layers: r.usize_min("encoderLayers", 2, 1)?,

@@ -29,14 +29,16 @@ impl AutoCorrelation {
     }
 
     /// `[B, H, L, E]` queries and keys → the mean over heads and features of their circular
-    /// cross-correlation, `[B, delays(L)]`: `irfft(rfft(q) · conj(rfft(k)))` along time.
+    /// cross-correlation, `[B, delays(L)]`: `irfft(rfft(q) · conj(rfft(k)))` along time. The
+    /// inverse transform is linear, so it is taken once of the mean spectrum rather than of
+    /// each head and feature's (the same values, to rounding).
     pub fn mean_correlation(q: &Tensor, k: &Tensor) -> Tensor {
         let (b, h, e) = (q.dim(0), q.dim(1), q.dim(3));
         let ((qr, qi), (kr, ki)) = (q.transpose(2, 3).rfft(), k.transpose(2, 3).rfft());
         let (re, im) = Tensor::mul_conj(&qr, &qi, &kr, &ki);
-        let n = 2 * (re.dim(-1) - 1);
-        let corr = Tensor::irfft(&re, &im, n);
-        corr.reshape(&[b, h * e, n]).mean_axis(1, false)
+        let bins = re.dim(-1);
+        let mean = |t: &Tensor| t.reshape(&[b, h * e, bins]).mean_axis(1, false);
+        Tensor::irfft(&mean(&re), &mean(&im), 2 * (bins - 1))
     }
 }
 

@@ -4,7 +4,7 @@
 
 use super::module::{join, Module};
 use super::norm::LayerNorm;
-use crate::tensor::{PadMode, Tensor};
+use crate::tensor::Tensor;
 
 /// `SeriesDecomp(kernel_size)`: `MovingAvg` (each end repeated `(k − 1)/2` times, then
 /// `AvgPool1d(k, stride 1)`) and the remainder. `k` is odd, so the average is centred and keeps
@@ -22,12 +22,7 @@ impl SeriesDecomp {
 
     /// The trend of `x`, time on axis 1 (`[B, L]` or `[B, L, D]`).
     pub fn trend(&self, x: &Tensor) -> Tensor {
-        let half = (self.kernel - 1) / 2;
-        let average = |t: &Tensor| t.pad(-1, half, half, PadMode::Replicate).avg_pool1d_strided(self.kernel, 1, false);
-        match x.rank() {
-            2 => average(x),
-            _ => average(&x.transpose(1, -1)).transpose(1, -1),
-        }
+        x.moving_average(1, self.kernel)
     }
 
     /// (seasonal, trend) of `x`, time on axis 1 (`[B, L]` or `[B, L, D]`).

@@ -6,6 +6,7 @@ mod conv;
 pub mod decomp_transformer;
 mod decomposition;
 mod embedding;
+pub mod fourier;
 pub mod init;
 mod linear;
 mod module;

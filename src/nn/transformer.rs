@@ -91,6 +91,8 @@ impl Module for DataEmbedding {
 /// implement this too.
 pub trait InnerAttention: Send + Sync {
     fn attend(&self, q: &Tensor, k: &Tensor, v: &Tensor, ctx: &mut Ctx) -> Tensor;
+    /// Its parameters, if it has any (FEDformer's Fourier blocks), named under `prefix`.
+    fn visit(&self, _prefix: &str, _f: &mut dyn FnMut(String, &Tensor)) {}
 }
 
 /// `FullAttention`: `softmax(Q·Kᵀ/√E)·V` with dropout on the weights. NeuralForecast 3.3's
@@ -151,6 +153,8 @@ impl<A: InnerAttention> AttentionLayer<A> {
 
 impl<A: InnerAttention> Module for AttentionLayer<A> {
     fn visit(&self, prefix: &str, f: &mut dyn FnMut(String, &Tensor)) {
+        // NeuralForecast registers the inner module first (AutoCorrelationLayer's name for it).
+        self.inner.visit(&join(prefix, "inner_correlation"), f);
         self.query.visit(&join(prefix, "query_projection"), f);
         self.key.visit(&join(prefix, "key_projection"), f);
         self.value.visit(&join(prefix, "value_projection"), f);

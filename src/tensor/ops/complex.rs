@@ -26,7 +26,61 @@ impl Backward for MulConjBackward {
     }
 }
 
+struct ComplexTanhBackward {
+    real: bool,
+}
+
+/// `tanh(a + ib)` as (re, im), stable for any |a|: `(sinh 2a + i sin 2b) / (cosh 2a + cos 2b)`,
+/// in f64, with the limit `±1` where cosh overflows.
+fn tanh_c(a: f32, b: f32) -> (f32, f32) {
+    let (a, b) = (a as f64, b as f64);
+    if a.abs() > 20.0 {
+        // cosh 2a > 1e17: the imaginary part is 2 sin 2b e^{−2|a|}, below f32's resolution of 1.
+        return (a.signum() as f32, (2.0 * (2.0 * b).sin() * (-2.0 * a.abs()).exp()) as f32);
+    }
+    let d = (2.0 * a).cosh() + (2.0 * b).cos();
+    (((2.0 * a).sinh() / d) as f32, ((2.0 * b).sin() / d) as f32)
+}
+
+impl Backward for ComplexTanhBackward {
+    fn backward(&self, inputs: &[Tensor], _out: &Tensor, g: &[f32]) -> Vec<Option<Vec<f32>>> {
+        // tanh is holomorphic with f' = 1 − tanh², so for f = u + iv: u_a = v_b = Re f',
+        // v_a = −u_b = Im f'. The real part's gradient is (Re f', −Im f') on (a, b), the
+        // imaginary part's (Im f', Re f').
+        let (ad, bd) = (inputs[0].data(), inputs[1].data());
+        let derivative = |j: usize| {
+            let (u, v) = tanh_c(ad[j], bd[j]);
+            (1.0 - (u * u - v * v), -2.0 * u * v)
+        };
+        let (mut ga, mut gb) = (vec![0.0f32; g.len()], vec![0.0f32; g.len()]);
+        for (j, g) in g.iter().enumerate() {
+            let (re, im) = derivative(j);
+            let (da, db) = if self.real { (re, -im) } else { (im, re) };
+            ga[j] = g * da;
+            gb[j] = g * db;
+        }
+        vec![inputs[0].requires_grad().then_some(ga), inputs[1].requires_grad().then_some(gb)]
+    }
+    fn name(&self) -> &'static str {
+        "complex_tanh"
+    }
+}
+
 impl Tensor {
+    /// `tanh(z)` of complex `z = (re, im)` (PyTorch's `tanh` of a complex tensor): (re, im).
+    pub fn complex_tanh(re: &Tensor, im: &Tensor) -> (Tensor, Tensor) {
+        assert_eq!(re.shape(), im.shape(), "complex_tanh: real and imaginary parts differ in shape");
+        let (out_re, out_im): (Vec<f32>, Vec<f32>) = re.data().iter().zip(im.data().iter()).map(|(a, b)| tanh_c(*a, *b)).unzip();
+        let inputs = [re, im];
+        (Tensor::from_op(out_re, re.shape(), &inputs, ComplexTanhBackward { real: true }), Tensor::from_op(out_im, re.shape(), &inputs, ComplexTanhBackward { real: false }))
+    }
+
+    /// The complex matrix product `a · b` of `a = (a_re, a_im)` and `b = (b_re, b_im)` (shapes as
+    /// [`Tensor::matmul`]), by four real products.
+    pub fn complex_matmul(a_re: &Tensor, a_im: &Tensor, b_re: &Tensor, b_im: &Tensor) -> (Tensor, Tensor) {
+        (a_re.matmul(b_re).sub(&a_im.matmul(b_im)), a_re.matmul(b_im).add(&a_im.matmul(b_re)))
+    }
+
     /// `a · conj(b)` for complex `a = (a_re, a_im)` and `b = (b_re, b_im)`, all of one shape:
     /// (`a_re·b_re + a_im·b_im`, `a_im·b_re − a_re·b_im`).
     ///
@@ -61,6 +115,21 @@ mod tests {
         let parts: Vec<Tensor> = (0..4).map(|_| Tensor::randn(&[2, 5], &mut rng)).collect();
         check_gradients("mul_conj re", |t| Tensor::mul_conj(&t[0], &t[1], &t[2], &t[3]).0, &parts);
         check_gradients("mul_conj im", |t| Tensor::mul_conj(&t[0], &t[1], &t[2], &t[3]).1, &parts);
+    }
+
+    #[test]
+    fn complex_tanh_values_and_gradients() {
+        // tanh(0.5 + 1i) = 1.0428 + 0.8069i; large real parts saturate to ±1.
+        let t = |v: &[f32]| Tensor::from_vec(v.to_vec(), &[v.len()]);
+        let (re, im) = Tensor::complex_tanh(&t(&[0.5, 30.0, -25.0]), &t(&[1.0, 0.3, 2.0]));
+        let (re, im) = (re.to_vec(), im.to_vec());
+        assert!((re[0] - 1.042_830_3).abs() < 1e-5 && (im[0] - 0.806_877_4).abs() < 1e-5, "{re:?} {im:?}");
+        assert_eq!((re[1], re[2]), (1.0, -1.0));
+        assert!(im[1].abs() < 1e-20 && im[2].abs() < 1e-20);
+        let mut rng = Rng::seed(78);
+        let z: Vec<Tensor> = (0..2).map(|_| Tensor::randn(&[3, 4], &mut rng)).collect();
+        check_gradients("complex_tanh re", |t| Tensor::complex_tanh(&t[0], &t[1]).0, &z);
+        check_gradients("complex_tanh im", |t| Tensor::complex_tanh(&t[0], &t[1]).1, &z);
     }
 
     #[test]

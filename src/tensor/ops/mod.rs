@@ -14,6 +14,7 @@ mod lstm;
 mod norm;
 mod pad;
 mod matmul;
+mod moving_average;
 mod pool;
 mod reduce;
 mod roll;
