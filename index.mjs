@@ -32,6 +32,7 @@ export const {
   NLinear,
   TimesNet,
   StemGNN,
+  TFT,
   MAE,
   MSE,
   RMSE,
