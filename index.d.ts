@@ -525,6 +525,38 @@ export declare class Informer extends Model {
   constructor(options: InformerOptions)
 }
 
+export interface TFTOptions extends CommonOptions {
+  /** Width of the embeddings, GRNs, recurrent encoders and attention; a multiple of nHead (default 128). */
+  hiddenSize?: number
+  /** Attention heads (default 4). */
+  nHead?: number
+  /** Dropout of the attention weights (default 0). */
+  attnDropout?: number
+  /** Dropout of the GRNs and the attention output (default 0.1). */
+  dropout?: number
+  /** Activation inside the GRNs (default 'ELU'; the static context GRNs always use ELU, as in NeuralForecast). */
+  grnActivation?: 'ReLU' | 'Softplus' | 'Tanh' | 'SELU' | 'LeakyReLU' | 'Sigmoid' | 'ELU' | 'GELU'
+  /** Layers of the recurrent encoder and decoder (default 1). */
+  nRnnLayers?: number
+  /** Recurrent cell, case-insensitive (default 'lstm'). */
+  rnnType?: 'lstm' | 'gru'
+  /** Start every recurrent layer from the same static state instead of one per layer (default false). */
+  oneRnnInitialState?: boolean
+}
+
+/**
+ * TFT, the Temporal Fusion Transformer (Lim et al., 2021; NeuralForecast's TFT): per-variable
+ * embeddings, variable selection networks, static contexts for the LSTM (or GRU) encoder's initial
+ * state and for enrichment, causal interpretable multi-head attention over history and horizon.
+ * Future, historic and static exogenous variables. Without future exogenous variables the last
+ * insample value, repeated, is the future input (as NeuralForecast). Defaults: scalerType 'robust'.
+ * Feature importances and attention weights are not exposed yet.
+ * @example new TFT({ h: 12, inputSize: 24, hiddenSize: 64, futrExogList: ['promo'] })
+ */
+export declare class TFT extends Model {
+  constructor(options: TFTOptions)
+}
+
 /** VanillaTransformer's options (4 heads by default) plus its own. */
 export interface AutoformerOptions extends VanillaTransformerOptions {
   /** Auto-correlation factor c: each layer aggregates the floor(c·ln L) best delays, which must be 1 up to the delays its L steps have (L, or L-1 when odd) for L = inputSize and the decoder's length (default 3). */

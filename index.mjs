@@ -33,6 +33,7 @@ export const {
   NLinear,
   TimesNet,
   StemGNN,
+  TFT,
   MAE,
   MSE,
   RMSE,

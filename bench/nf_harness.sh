@@ -11,7 +11,7 @@
 # Not part of npm test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-models=${MODELS:-"MLP NHITS LSTM RNN GRU TCN BiTCN PatchTST VanillaTransformer Informer Autoformer FEDformer iTransformer NBEATS NBEATSx DLinear NLinear TimesNet TiDE DeepNPTS DeepAR StemGNN"}
+models=${MODELS:-"MLP NHITS LSTM RNN GRU TCN BiTCN PatchTST VanillaTransformer Informer Autoformer FEDformer iTransformer NBEATS NBEATSx DLinear NLinear TimesNet TiDE DeepNPTS DeepAR StemGNN TFT"}
 datasets=${DATASETS:-"airpassengers m3_monthly"}
 seeds=${SEEDS:-"1 2 3"}
 if [ ! -x .bench-env/bin/python ]; then

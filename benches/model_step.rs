@@ -21,7 +21,7 @@ use neuro_divergent::forecast::{Control, FitOptions, FreqSpec, InputFrame, Model
 use neuro_divergent::kernels::gemm::{flops_counted, matmul_into, MatRef};
 use serde_json::{json, Value};
 
-const MODELS: [&str; 25] = ["MLP", "NHITS", "LSTM", "RNN", "GRU", "TCN", "BiTCN", "PatchTST", "VanillaTransformer", "Informer", "Autoformer", "FEDformer", "NBEATS", "NBEATSx", "MLPMultivariate", "TSMixer", "TSMixerx", "iTransformer", "TiDE", "DeepNPTS", "DLinear", "NLinear", "TimesNet", "DeepAR", "StemGNN"];
+const MODELS: [&str; 26] = ["MLP", "NHITS", "LSTM", "RNN", "GRU", "TCN", "BiTCN", "PatchTST", "VanillaTransformer", "Informer", "Autoformer", "FEDformer", "NBEATS", "NBEATSx", "MLPMultivariate", "TSMixer", "TSMixerx", "iTransformer", "TiDE", "DeepNPTS", "DLinear", "NLinear", "TimesNet", "DeepAR", "StemGNN", "TFT"];
 /// Models that forecast all series jointly (they need `nSeries`).
 const MULTIVARIATE: [&str; 5] = ["MLPMultivariate", "TSMixer", "TSMixerx", "iTransformer", "StemGNN"];
 

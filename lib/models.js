@@ -412,8 +412,21 @@ class StemGNN extends Model {
   }
 }
 
+/**
+ * TFT, the Temporal Fusion Transformer (Lim et al., 2021; NeuralForecast's TFT): variable
+ * selection over embedded inputs, static contexts, an LSTM (or GRU) encoder-decoder and causal
+ * interpretable attention. Future, historic and static exogenous variables. Defaults:
+ * scalerType 'robust'.
+ * @example new TFT({ h: 12, inputSize: 24, hiddenSize: 64, futrExogList: ['promo'] })
+ */
+class TFT extends Model {
+  constructor(options) {
+    super('TFT', options)
+  }
+}
+
 /** The model classes the engine implements, by name: adding a model is a class above plus one entry here. */
-const modelClasses = { MLP, NHITS, LSTM, RNN, GRU, TCN, BiTCN, PatchTST, VanillaTransformer, Informer, Autoformer, FEDformer, NBEATS, NBEATSx, MLPMultivariate, TSMixer, TSMixerx, iTransformer, TiDE, DeepAR, DeepNPTS, DLinear, NLinear, TimesNet, StemGNN }
+const modelClasses = { MLP, NHITS, LSTM, RNN, GRU, TCN, BiTCN, PatchTST, VanillaTransformer, Informer, Autoformer, FEDformer, NBEATS, NBEATSx, MLPMultivariate, TSMixer, TSMixerx, iTransformer, TiDE, DeepAR, DeepNPTS, DLinear, NLinear, TimesNet, StemGNN, TFT }
 /** The loss classes the engine implements, by name. */
 const lossClasses = { MAE, MSE, RMSE, MAPE, SMAPE, HuberLoss, QuantileLoss, MQLoss, MASE, DistributionLoss }
 

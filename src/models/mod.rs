@@ -30,6 +30,7 @@ mod revin;
 mod seq_decoder;
 mod stemgnn;
 mod tcn;
+mod tft;
 mod tide;
 mod timesnet;
 mod tsmixer;
@@ -78,6 +79,7 @@ const REGISTRY: &[Entry] = &[
     entry::<bitcn::BiTcnOptions>(),
     entry::<deepar::DeepArOptions>(),
     entry::<stemgnn::StemGnnOptions>(),
+    entry::<tft::TftOptions>(),
 ];
 
 /// A model's options, read and checked: everything a model file declares about itself, and the

@@ -13,6 +13,7 @@ mod module;
 mod norm;
 mod revin;
 mod rnn;
+pub mod tft;
 #[cfg(test)]
 mod rnn_reference;
 pub mod transformer;
