@@ -153,7 +153,7 @@ impl StemGnn {
         let n = x.dim(2);
         // nn.GRU(L, N) over the series axis: the sequence is the N series, each step's features
         // its window; `[B, N(series), N(hidden)]`.
-        let states = self.gru.forward_from(&x.permute(&[0, 2, 1]), None, ctx).output;
+        let states = self.gru.forward(&x.permute(&[0, 2, 1]), ctx);
         let attention = self.self_graph_attention(&states, ctx).mean_axis(0, false);
         // The degree is taken before the adjacency is symmetrised, as NeuralForecast does.
         let degree = attention.sum_axis(1, false);

@@ -3,11 +3,11 @@
 //! LSTM, `_reverse` for the backward direction) and init U(±1/√hidden). Inputs are batch-first
 //! `[B, T, F]`.
 //!
-//! LSTM layers run as one fused op per layer and direction ([`Tensor::lstm_layer`]) when they
-//! start from zero and need no final state; RNN, GRU, a projected LSTM and any run that carries a
+//! A run from zero states is one fused op per layer and direction ([`Tensor::lstm_layer`],
+//! [`Tensor::gru_layer`], [`Tensor::rnn_layer`]); a projected LSTM and any run that carries a
 //! state ([`Recurrent::forward_from`]) are unrolled step by step, each step one input and one
-//! hidden-state matmul plus the gate arithmetic. The fused op keeps no cell state for its caller
-//! and takes none, so carrying a state goes through the unrolled path, which autodiff already
+//! hidden-state matmul plus the gate arithmetic. The fused ops keep no state for their caller
+//! and take none, so carrying a state goes through the unrolled path, which autodiff already
 //! differentiates with respect to the initial state.
 
 use super::init;
@@ -145,14 +145,14 @@ impl Recurrent {
     /// Runs the network over `x` `[B, T, F]` from zero initial states and returns the outputs of
     /// every step `[B, T, out·dirs]`.
     pub fn forward(&self, x: &Tensor, ctx: &mut Ctx) -> Tensor {
-        if self.cell == Cell::Lstm && self.proj.is_none() {
+        if self.proj.is_none() {
             self.forward_fused(x, ctx)
         } else {
             self.forward_from(x, None, ctx).output
         }
     }
 
-    /// LSTM: one fused op per layer and direction.
+    /// One fused op per layer and direction.
     fn forward_fused(&self, x: &Tensor, ctx: &mut Ctx) -> Tensor {
         let dirs = self.directions();
         let mut seq = x.clone();
@@ -161,7 +161,12 @@ impl Recurrent {
                 .map(|d| {
                     let w = &self.weights[layer * dirs + d];
                     let biases = w.b_ih.as_ref().zip(w.b_hh.as_ref());
-                    seq.lstm_layer(&w.w_ih, &w.w_hh, biases, d == 1)
+                    let reverse = d == 1;
+                    match self.cell {
+                        Cell::Lstm => seq.lstm_layer(&w.w_ih, &w.w_hh, biases, reverse),
+                        Cell::Gru => seq.gru_layer(&w.w_ih, &w.w_hh, biases, reverse),
+                        Cell::Rnn { relu } => seq.rnn_layer(&w.w_ih, &w.w_hh, biases, relu, reverse),
+                    }
                 })
                 .collect();
             seq = if dirs == 1 { outs.into_iter().next().unwrap() } else { Tensor::concat(&outs, 2) };
@@ -391,10 +396,11 @@ mod tests {
         }
     }
 
-    #[test]
-    fn fused_lstm_matches_the_unrolled_one_in_values_and_gradients() {
+    /// The fused layers against the unrolled composition, 2 layers bidirectional: outputs and
+    /// the gradients of the input and of every parameter.
+    fn fused_matches_unrolled(cell: Cell) {
         let mut rng = Rng::seed(11);
-        let net = Recurrent::new(Cell::Lstm, 3, 6, 2, true, true, 0.0, &mut rng);
+        let net = Recurrent::new(cell, 3, 6, 2, true, true, 0.0, &mut rng);
         let x = Tensor::param(Tensor::randn(&[4, 7, 3], &mut rng).to_vec(), &[4, 7, 3]);
         let weights = Tensor::randn(&[4, 7, 12], &mut rng);
         let run = |fused: bool| {
@@ -412,8 +418,24 @@ mod tests {
         let (fused, unrolled) = (run(true), run(false));
         assert_eq!(fused.len(), unrolled.len());
         for (k, (a, b)) in fused.iter().zip(&unrolled).enumerate() {
-            assert!((a - b).abs() <= 1e-5 + 1e-4 * b.abs(), "element {k}: fused {a} vs unrolled {b}");
+            assert!((a - b).abs() <= 1e-5 + 1e-4 * b.abs(), "{cell:?} element {k}: fused {a} vs unrolled {b}");
         }
+    }
+
+    #[test]
+    fn fused_lstm_matches_the_unrolled_one_in_values_and_gradients() {
+        fused_matches_unrolled(Cell::Lstm);
+    }
+
+    #[test]
+    fn fused_gru_matches_the_unrolled_one_in_values_and_gradients() {
+        fused_matches_unrolled(Cell::Gru);
+    }
+
+    #[test]
+    fn fused_rnn_matches_the_unrolled_one_in_values_and_gradients() {
+        fused_matches_unrolled(Cell::Rnn { relu: false });
+        fused_matches_unrolled(Cell::Rnn { relu: true });
     }
 
     #[test]

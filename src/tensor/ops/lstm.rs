@@ -12,43 +12,10 @@
 //!   i, f, o = σ(z_i), σ(z_f), σ(z_o);  g = tanh(z_g)
 //!   c_t = f ⊙ c_{t-1} + i ⊙ g;  h_t = o ⊙ tanh(c_t)
 
+use super::recurrence::{input_grads, layer_output, project_inputs, project_state, state_grad, summed_bias, Dims};
 use crate::kernels::activation;
-use crate::kernels::gemm::{matmul_into, MatRef};
 use crate::kernels::simd::vectorized;
 use crate::tensor::{Backward, Tensor};
-
-/// Shapes of one fused layer: batch, steps, input features, hidden size, and the direction.
-#[derive(Clone, Copy)]
-struct Dims {
-    b: usize,
-    t: usize,
-    f: usize,
-    h: usize,
-    reverse: bool,
-}
-
-impl Dims {
-    /// Time index of the `k`-th step processed.
-    fn time(&self, k: usize) -> usize {
-        if self.reverse {
-            self.t - 1 - k
-        } else {
-            k
-        }
-    }
-    /// Time index of the state step `t` reads, if any.
-    fn previous(&self, t: usize) -> Option<usize> {
-        if self.reverse {
-            (t + 1 < self.t).then_some(t + 1)
-        } else {
-            t.checked_sub(1)
-        }
-    }
-    /// The `[B, cols]` slice of step `t` in a batch-major `[B, T, cols]` buffer, as a matrix view.
-    fn step_view<'a>(&self, data: &'a [f32], t: usize, cols: usize) -> MatRef<'a> {
-        MatRef { data: &data[t * cols..], rows: self.b, cols, row_stride: (self.t * cols) as isize, col_stride: 1 }
-    }
-}
 
 /// One sequence's cell at one step, for the backward pass: its gate activations `[4H]`, tanh of
 /// its cell state, the previous cell state, and the gradient arriving at its output.
@@ -101,11 +68,10 @@ struct LstmBackward {
 impl Backward for LstmBackward {
     fn backward(&self, inputs: &[Tensor], out: &Tensor, g_out: &[f32]) -> Vec<Option<Vec<f32>>> {
         let d = self.dims;
-        let (b, t, f, h) = (d.b, d.t, d.f, d.h);
+        let (b, t, h) = (d.b, d.t, d.h);
         let g4 = 4 * h;
-        let (x, w_ih, w_hh) = (&inputs[0], &inputs[1], &inputs[2]);
         let hs = out.data();
-        let w_hh_data = w_hh.data();
+        let w_hh = inputs[2].data();
 
         // Back through time: dZ [B, T, 4H] holds the gradient at every step's pre-activations.
         let mut dz = vec![0.0f32; b * t * g4];
@@ -129,47 +95,11 @@ impl Backward for LstmBackward {
                 };
                 cell.backward(&mut dz[(r * t + step) * g4..][..g4], &mut dh_next[r * h..][..h], &mut dc_next[r * h..][..h]);
             }
-            // dh_{t-1} = dZ_t · W_hh
             if prev.is_some() {
-                matmul_into(d.step_view(&dz, step, g4), MatRef::new(&w_hh_data, g4, h), &mut dh_next, false);
+                state_grad(&d, &dz, step, &w_hh, &mut dh_next, false);
             }
         }
-
-        let all_dz = MatRef::new(&dz, b * t, g4);
-        let gx = x.requires_grad().then(|| {
-            let mut gx = vec![0.0; b * t * f];
-            matmul_into(all_dz, MatRef::new(&w_ih.data(), g4, f), &mut gx, false);
-            gx
-        });
-        let gw_ih = w_ih.requires_grad().then(|| {
-            let mut gw = vec![0.0; g4 * f];
-            matmul_into(all_dz.t(), MatRef::new(&x.data(), b * t, f), &mut gw, false);
-            gw
-        });
-        let gw_hh = w_hh.requires_grad().then(|| {
-            // Row (r, t) of h_prev is h_{t-1} of sequence r (zero at the first step).
-            let mut h_prev = vec![0.0f32; b * t * h];
-            for r in 0..b {
-                for step in 0..t {
-                    if let Some(p) = d.previous(step) {
-                        h_prev[(r * t + step) * h..][..h].copy_from_slice(&hs[(r * t + p) * h..][..h]);
-                    }
-                }
-            }
-            let mut gw = vec![0.0; g4 * h];
-            matmul_into(all_dz.t(), MatRef::new(&h_prev, b * t, h), &mut gw, false);
-            gw
-        });
-        let mut grads = vec![gx, gw_ih, gw_hh];
-        if inputs.len() == 5 {
-            let mut gb = vec![0.0f32; g4];
-            for row in dz.chunks(g4) {
-                gb.iter_mut().zip(row).for_each(|(a, v)| *a += v);
-            }
-            grads.push(inputs[3].requires_grad().then(|| gb.clone()));
-            grads.push(inputs[4].requires_grad().then_some(gb));
-        }
-        grads
+        input_grads(&d, inputs, &hs, &dz, &dz)
     }
     fn name(&self) -> &'static str {
         "lstm_layer"
@@ -182,25 +112,11 @@ impl Tensor {
     /// biases `[4H]` (both or neither). `reverse` runs from the last step to the first (the
     /// backward direction of a bidirectional layer); outputs stay in time order.
     pub fn lstm_layer(&self, w_ih: &Tensor, w_hh: &Tensor, biases: Option<(&Tensor, &Tensor)>, reverse: bool) -> Tensor {
-        assert_eq!(self.rank(), 3, "lstm_layer input must be [B, T, F], got {:?}", self.shape());
-        let (b, t, f) = (self.dim(0), self.dim(1), self.dim(2));
-        let h = w_hh.dim(1);
+        let d = Dims::of("lstm_layer", 4, self, w_ih, w_hh, biases, reverse);
+        let (b, t, h) = (d.b, d.t, d.h);
         let g4 = 4 * h;
-        assert_eq!(w_ih.shape(), &[g4, f], "lstm_layer w_ih must be [4H, F]");
-        assert_eq!(w_hh.shape(), &[g4, h], "lstm_layer w_hh must be [4H, H]");
-        let d = Dims { b, t, f, h, reverse };
-
         // Input projections of all steps at once: Z = X W_ihᵀ + b_ih + b_hh, [B, T, 4H].
-        let mut z = vec![0.0f32; b * t * g4];
-        if let Some((bi, bh)) = biases {
-            assert_eq!(bi.shape(), &[g4], "lstm_layer b_ih must be [4H]");
-            assert_eq!(bh.shape(), &[g4], "lstm_layer b_hh must be [4H]");
-            let bias: Vec<f32> = bi.data().iter().zip(bh.data().iter()).map(|(x, y)| x + y).collect();
-            for row in z.chunks_mut(g4) {
-                row.copy_from_slice(&bias);
-            }
-        }
-        matmul_into(MatRef::new(&self.data(), b * t, f), MatRef::new(&w_ih.data(), g4, f).t(), &mut z, biases.is_some());
+        let mut z = project_inputs(self, w_ih, summed_bias(biases).as_deref());
 
         let mut hs = vec![0.0f32; b * t * h];
         let mut cells = vec![0.0f32; b * t * h];
@@ -212,7 +128,7 @@ impl Tensor {
                 let step = d.time(k);
                 let prev = d.previous(step);
                 if let Some(p) = prev {
-                    matmul_into(d.step_view(&hs, p, h), MatRef::new(&w_hh_t, g4, h).t(), &mut hp, false);
+                    project_state(&d, &hs, p, &w_hh_t, &mut hp, false);
                 }
                 for r in 0..b {
                     let zr = &mut z[(r * t + step) * g4..][..g4];
@@ -236,36 +152,16 @@ impl Tensor {
                 }
             }
         }
-        let rule = LstmBackward { dims: d, gates: z, cells };
-        match biases {
-            Some((bi, bh)) => Tensor::from_op(hs, &[b, t, h], &[self, w_ih, w_hh, bi, bh], rule),
-            None => Tensor::from_op(hs, &[b, t, h], &[self, w_ih, w_hh], rule),
-        }
+        layer_output(hs, &d, self, w_ih, w_hh, biases, LstmBackward { dims: d, gates: z, cells })
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::rng::Rng;
-    use crate::tensor::gradcheck::check_gradients;
-    use crate::tensor::Tensor;
-
-    fn inputs(b: usize, t: usize, f: usize, h: usize) -> Vec<Tensor> {
-        let mut rng = Rng::seed(3);
-        vec![
-            Tensor::randn(&[b, t, f], &mut rng),
-            Tensor::rand_uniform(&[4 * h, f], -0.5, 0.5, &mut rng),
-            Tensor::rand_uniform(&[4 * h, h], -0.5, 0.5, &mut rng),
-            Tensor::rand_uniform(&[4 * h], -0.5, 0.5, &mut rng),
-            Tensor::rand_uniform(&[4 * h], -0.5, 0.5, &mut rng),
-        ]
-    }
+    use super::super::recurrence::check_layer;
 
     #[test]
     fn grad_lstm_layer_forward_and_reverse_with_and_without_bias() {
-        for reverse in [false, true] {
-            check_gradients("lstm_layer", |t| t[0].lstm_layer(&t[1], &t[2], Some((&t[3], &t[4])), reverse), &inputs(2, 5, 3, 4));
-            check_gradients("lstm_layer (no bias)", |t| t[0].lstm_layer(&t[1], &t[2], None, reverse), &inputs(3, 4, 2, 3)[..3]);
-        }
+        check_layer("lstm_layer", 4, |t, biases, reverse| t[0].lstm_layer(&t[1], &t[2], biases, reverse));
     }
 }
