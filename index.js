@@ -124,15 +124,18 @@ function warnShortSeries(frame, list, where) {
   const lengths = new Map()
   for (const id of frame.uniqueId) lengths.set(id, (lengths.get(id) ?? 0) + 1)
   for (const m of list) {
-    const { h, inputSize, startPaddingEnabled } = m.config
-    const inputs = startPaddingEnabled ? 1 : inputSize
+    const { inputSize, startPaddingEnabled } = m.config
+    // A recurrent model (DeepAR always) trains on inputSize + 1 points before hTrain targets.
+    const recurrent = m.className === 'DeepAR' || m.config.recurrent === true
+    const h = recurrent ? m.config.hTrain : m.config.h
+    const inputs = startPaddingEnabled ? 1 : recurrent ? inputSize + 1 : inputSize
     // Series with no window at all are the engine's error (or, beside longer ones, unused).
     let shortest
     for (const [id, n] of lengths) if (n > inputs && n < inputs + h && (shortest === undefined || n < shortest[1])) shortest = [id, n]
     if (shortest !== undefined) {
       const [id, n] = shortest
       process.emitWarning(
-        `${where}: series '${id}' has ${n} points, fewer than the ${inputs + h} that ${m.alias} needs for one training window with a full horizon (${startPaddingEnabled ? 'with start padding, 1 input' : `inputSize ${inputSize}`} + h ${h}), so the last forecast steps are learned from few or no examples (NeuralForecast trains on such windows the same way, masking the missing targets); use a smaller h or longer series`,
+        `${where}: series '${id}' has ${n} points, fewer than the ${inputs + h} that ${m.alias} needs for one training window with a full horizon (${startPaddingEnabled ? 'with start padding, 1 input' : recurrent ? `inputSize ${inputSize} + 1` : `inputSize ${inputSize}`} + ${recurrent ? 'hTrain' : 'h'} ${h}), so the last forecast steps are learned from few or no examples (NeuralForecast trains on such windows the same way, masking the missing targets); use a smaller h or longer series`,
         'NeuroDivergentWarning',
       )
       return

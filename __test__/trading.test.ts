@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { existsSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { NeuralForecast, MLP, MAE, NeuroDivergentError } from '../index.js'
+import { NeuralForecast, MLP, LSTM, MAE, NeuroDivergentError } from '../index.js'
 
 const tiny = { h: 5, inputSize: 10, maxSteps: 3, hiddenSize: 8, numLayers: 1, windowsBatchSize: 16 }
 const DAY = 86_400_000
@@ -107,6 +107,14 @@ test('messages name the real problem', async (t) => {
   await new NeuralForecast({ models: [new MLP({ ...tiny, h: 50 })], freq: 'D' }).fit(daily)
   await new Promise((r) => setImmediate(r))
   assert.ok(warnings.some((w) => /series 'a' has 30 points, fewer than the 60 that MLP needs for one training window with a full horizon \(inputSize 10 \+ h 50\)/.test(w)), warnings.join('\n'))
+  // A recurrent model's training window is inputSize + 1 points before hTrain targets, not h.
+  warnings.length = 0
+  const lstm = { h: 30, inputSize: 10, maxSteps: 2, encoderHiddenSize: 4, decoderHiddenSize: 4, recurrent: true }
+  await new NeuralForecast({ models: [new LSTM({ ...lstm, hTrain: 25 })], freq: 'D' }).fit(daily)
+  await new NeuralForecast({ models: [new LSTM({ ...lstm, hTrain: 1, alias: 'short' })], freq: 'D' }).fit(daily)
+  await new Promise((r) => setImmediate(r))
+  assert.ok(warnings.some((w) => /fewer than the 36 that LSTM needs .*\(inputSize 10 \+ 1 \+ hTrain 25\)/.test(w)), warnings.join('\n'))
+  assert.ok(!warnings.some((w) => /short needs/.test(w)), warnings.join('\n'))
   // save before fit writes nothing.
   const path = join(mkdtempSync(join(tmpdir(), 'nd-unfit-')), 'm.nd')
   await assert.rejects(nf().save(path), (e: any) => e instanceof NeuroDivergentError && /save\(\) before fit\(\)/.test(e.message))
