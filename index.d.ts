@@ -888,6 +888,20 @@ export interface NeuralForecastOptions {
    * supported yet: any value other than null/undefined throws a RangeError (use `scalerType`).
    */
   localScalerType?: 'standard' | 'robust' | 'robust-iqr' | 'minmax' | 'boxcox' | null
+  /**
+   * Engine threads for each call of this object (fit, predict, crossValidation), from 1 to 1024.
+   * Default: `RAYON_NUM_THREADS`, else the core count. Calls of different objects run side by side,
+   * each on its own threads, so four objects with `threads: 1` keep four cores busy with no
+   * contention between them. Results do not depend on it. Not saved with the model.
+   * @example
+   * const nf = new NeuralForecast({ models: [new NHITS({ h: 12, inputSize: 24 })], freq: 'MS', threads: 1 })
+   */
+  threads?: number | null
+}
+
+export interface LoadOptions {
+  /** As the constructor's `threads` (the file does not hold it: it is the machine's setting). */
+  threads?: number | null
 }
 
 /**
@@ -934,7 +948,7 @@ export declare class NeuralForecast {
   getMissingFuture<F extends Row, R extends Row>(futrDf: Frame<F>, df?: Frame<R> | null, h?: number): OutputFrame
   /** Writes one versioned, checksummed file, atomically. */
   save(path: string): Promise<void>
-  static load(path: string): Promise<NeuralForecast>
+  static load(path: string, options?: LoadOptions): Promise<NeuralForecast>
 }
 
 /** A columns frame as an array of row objects. */

@@ -8,7 +8,9 @@ const { didYouMean } = require('./lib/suggest.js')
 const { NeuroDivergentError, ModelFileError, AbortError, wrap } = require('./lib/errors.js')
 const models = require('./lib/models.js')
 
-const CONSTRUCTOR_OPTIONS = ['models', 'freq', 'holidays', 'localScalerType']
+const CONSTRUCTOR_OPTIONS = ['models', 'freq', 'holidays', 'localScalerType', 'threads']
+const LOAD_OPTIONS = ['threads']
+const MAX_THREADS = 1024
 const LOCAL_SCALER_TYPES = ['standard', 'robust', 'robust-iqr', 'minmax', 'boxcox']
 const FIT_OPTIONS = ['valSize', 'staticDf', 'onProgress', 'signal', 'verbose']
 const PREDICT_OPTIONS = ['df', 'futrDf', 'staticDf', 'h', 'signal']
@@ -28,6 +30,14 @@ function count(v, name, where, min = 0) {
   if (v === undefined) return undefined
   if (typeof v !== 'number' || !Number.isInteger(v)) throw new TypeError(`${where} option '${name}' must be a whole number, got ${describe(v)}`)
   if (v < min || v > 0xffffffff) throw new RangeError(`${where} option '${name}' must be >= ${min}, got ${v}`)
+  return v
+}
+
+/** `threads`: the engine threads each call of the object uses (undefined or null: the core count). */
+function threadCount(v, where) {
+  if (v === undefined || v === null) return null
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw new TypeError(`${where} option 'threads' must be a whole number, got ${describe(v)}`)
+  if (v < 1 || v > MAX_THREADS) throw new RangeError(`${where} option 'threads' must be from 1 to ${MAX_THREADS}, got ${v}`)
   return v
 }
 
@@ -178,9 +188,10 @@ class NeuralForecast {
       throw new RangeError(`NeuralForecast option 'localScalerType' ('${opts.localScalerType}') is not supported yet: use each model's 'scalerType' (per-window scaling) instead`)
     }
     const holidays = holidayList(opts.holidays)
+    const threads = threadCount(opts.threads, 'NeuralForecast')
     this.models = opts.models
     this.freq = opts.freq
-    const config = { models: opts.models.map((m) => ({ class: m.className, options: m.options })), freq: opts.freq, holidays }
+    const config = { models: opts.models.map((m) => ({ class: m.className, options: m.options })), freq: opts.freq, holidays, threads }
     this._native = wrap(() => new native.Forecaster(JSON.stringify(config)))
     this._kinds = null
   }
@@ -323,10 +334,11 @@ class NeuralForecast {
     await wrap(() => this._native.save(path, JSON.stringify({ kinds: this._kinds, freq: this.freq, models: saved })))
   }
 
-  /** Loads a NeuralForecast saved by `save`. */
-  static async load(path) {
+  /** Loads a NeuralForecast saved by `save`; `threads` as the constructor's (not saved: it is the machine's). */
+  static async load(path, options) {
     if (typeof path !== 'string' || path.length === 0) throw new TypeError(`load needs a file path, got ${describe(path)}`)
-    const inner = await wrap(() => native.loadForecaster(path))
+    const threads = threadCount(checkKeys(options, LOAD_OPTIONS, 'load').threads, 'load')
+    const inner = await wrap(() => native.loadForecaster(path, threads ?? undefined))
     const nf = Object.create(NeuralForecast.prototype)
     const extra = JSON.parse(inner.extra()) ?? {}
     nf._native = inner

@@ -228,3 +228,28 @@ test('a burst of 120 fits at once all finish, alike, on a bounded number of thre
   // (without the bound: 120 pools, ~250 threads on 2 cores).
   if (process.platform === 'linux') assert.ok(most < 24 + 32 * require('node:os').availableParallelism(), `${most} threads`)
 })
+
+test("'threads' sets each call's pool size, is checked, and does not change the bits", async () => {
+  const forecast = async (threads: number | undefined) => {
+    const nf = new NeuralForecast({ models: [small(3)], freq: 'ME', threads })
+    await nf.fit(panel(3), { valSize: 12 })
+    const path = join(tmpdir(), `nd-threads-${process.pid}-${threads}.ndf`)
+    try {
+      await nf.save(path)
+      const loaded = await NeuralForecast.load(path, { threads: threads ?? null })
+      return [Array.from((await nf.predict()).MLP as Float64Array), Array.from((await loaded.predict()).MLP as Float64Array)]
+    } finally {
+      rmSync(path, { force: true })
+    }
+  }
+  const base = await forecast(undefined)
+  assert.deepEqual(base[1], base[0])
+  for (const threads of [1, 3]) assert.deepEqual(await forecast(threads), base, `threads: ${threads}`)
+  const models = [small(1)]
+  assert.throws(() => new NeuralForecast({ models, freq: 'ME', threads: 0 }), (e: Error) => e instanceof RangeError && /'threads'/.test(e.message))
+  assert.throws(() => new NeuralForecast({ models, freq: 'ME', threads: 1e6 }), RangeError)
+  assert.throws(() => new NeuralForecast({ models, freq: 'ME', threads: 1.5 as number }), TypeError)
+  assert.throws(() => new NeuralForecast({ models, freq: 'ME', threads: '2' as unknown as number }), TypeError)
+  await assert.rejects(NeuralForecast.load('x.ndf', { threads: -1 }), RangeError)
+  await assert.rejects(NeuralForecast.load('x.ndf', { thread: 2 } as never), (e: Error) => e instanceof TypeError && /unknown option 'thread'/.test(e.message))
+})

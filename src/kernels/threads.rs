@@ -8,8 +8,9 @@
 //! `no_grad` trained nothing), its stack (a one-series predict stolen by a fit waited for that fit
 //! to finish), and the stolen call's cancellation could not be seen until the outer one ended.
 //! With a pool per call, a worker only ever steals chunks of its own call, and the operating system,
-//! not rayon, shares the cores between calls. Each pool has as many threads as rayon's global pool
-//! would (`RAYON_NUM_THREADS` or the core count), so a call gives the same bits alone or among others.
+//! not rayon, shares the cores between calls. A pool has as many threads as rayon's global pool
+//! would (`RAYON_NUM_THREADS` or the core count) unless the call asks for another count (a
+//! `NeuralForecast`'s `threads` option: several searches' trials side by side, one thread each).
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -20,6 +21,10 @@ use crate::tensor::with_grad_mode;
 
 /// Idle pools kept for the next calls (more concurrent calls than this build and drop their own).
 const KEEP_IDLE: usize = 8;
+
+/// The most threads one call may ask for: far above any core count, low enough that a typo
+/// (`threads: 1e6`) is refused instead of starting a million threads.
+pub const MAX_THREADS: usize = 1024;
 
 /// Calls started with [`spawn`] that run at once; later ones wait in line and start, in order, as
 /// running ones end. Without a bound, a burst of calls (a loop of un-awaited predicts) would start
@@ -32,7 +37,8 @@ type Job = Box<dyn FnOnce() + Send>;
 struct Pools {
     idle: Vec<Arc<ThreadPool>>,
     running: usize,
-    waiting: VecDeque<Job>,
+    /// Each with the pool size it asked for.
+    waiting: VecDeque<(usize, Job)>,
 }
 
 static POOLS: Mutex<Pools> = Mutex::new(Pools { idle: Vec::new(), running: 0, waiting: VecDeque::new() });
@@ -46,9 +52,29 @@ thread_local! {
     static CALL_WORKER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-fn build_pool() -> Result<Arc<ThreadPool>, String> {
+/// The pool size of a call that asks for none: what rayon's global pool would have
+/// (`RAYON_NUM_THREADS`, else the core count). Read without rayon, whose `current_num_threads`
+/// inside a pool is that pool's size.
+pub fn default_threads() -> usize {
+    static DEFAULT: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *DEFAULT.get_or_init(|| {
+        std::env::var("RAYON_NUM_THREADS")
+            .ok()
+            .and_then(|s| s.trim().parse::<usize>().ok())
+            .filter(|&n| n > 0)
+            .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
+            .min(MAX_THREADS)
+    })
+}
+
+/// `threads` as a pool size: 0 asks for the default.
+fn pool_size(threads: usize) -> usize {
+    if threads == 0 { default_threads() } else { threads.min(MAX_THREADS) }
+}
+
+fn build_pool(threads: usize) -> Result<Arc<ThreadPool>, String> {
     ThreadPoolBuilder::new()
-        .num_threads(rayon::current_num_threads())
+        .num_threads(threads)
         .thread_name(|i| format!("neuro-divergent-{i}"))
         .start_handler(|_| CALL_WORKER.with(|c| c.set(true)))
         // A panic escaping a spawned job would abort the process; callers catch their own, this
@@ -59,17 +85,20 @@ fn build_pool() -> Result<Arc<ThreadPool>, String> {
         .map_err(|e| format!("could not start the engine's threads: {e}"))
 }
 
-fn take_pool(p: &mut Pools) -> Result<Arc<ThreadPool>, String> {
-    match p.idle.pop() {
-        Some(pool) => Ok(pool),
-        None => build_pool(),
+fn take_pool(p: &mut Pools, threads: usize) -> Result<Arc<ThreadPool>, String> {
+    let size = pool_size(threads);
+    match p.idle.iter().rposition(|pool| pool.current_num_threads() == size) {
+        Some(i) => Ok(p.idle.remove(i)),
+        None => build_pool(size),
     }
 }
 
 fn give_back(p: &mut Pools, pool: Arc<ThreadPool>) {
-    if p.idle.len() < KEEP_IDLE {
-        p.idle.push(pool);
+    if p.idle.len() >= KEEP_IDLE {
+        // The oldest idle pool makes room: the sizes in use now are the likelier next ones.
+        p.idle.remove(0);
     }
+    p.idle.push(pool);
 }
 
 /// Gives the pool back when a synchronous call ends, also when it panics.
@@ -93,10 +122,15 @@ impl Drop for Lease {
 ///
 /// Panics if no thread can be started (Rust callers; the Node binding uses [`spawn`]).
 pub fn on_worker<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    on_threads(0, f)
+}
+
+/// [`on_worker`] on a pool of `threads` threads (0: the default size).
+pub fn on_threads<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
     if CALL_WORKER.with(|c| c.get()) {
         return with_grad_mode(true, f);
     }
-    let pool = take_pool(&mut pools()).unwrap_or_else(|e| panic!("{e}"));
+    let pool = take_pool(&mut pools(), threads).unwrap_or_else(|e| panic!("{e}"));
     let _lease = Lease(Some(pool.clone()));
     pool.install(|| with_grad_mode(true, f))
 }
@@ -106,36 +140,47 @@ pub fn on_worker<T: Send>(f: impl FnOnce() -> T + Send) -> T {
 /// promise). No thread waits for it: not the caller, and not one of libuv's, which Node needs for
 /// files, DNS and crypto, and whose running work an exiting environment would wait for. `f` must
 /// not panic (the binding catches panics inside it). Fails only if no thread can be started.
-pub fn spawn(f: impl FnOnce() + Send + 'static) -> Result<(), String> {
+/// `threads` is the size of its pool (0: the default).
+pub fn spawn(threads: usize, f: impl FnOnce() + Send + 'static) -> Result<(), String> {
     let mut p = pools();
     if p.running >= MAX_RUNNING {
-        p.waiting.push_back(Box::new(f));
+        p.waiting.push_back((threads, Box::new(f)));
         return Ok(());
     }
-    let pool = take_pool(&mut p)?;
+    let pool = take_pool(&mut p, threads)?;
     p.running += 1;
     drop(p);
     run(pool, Box::new(f));
     Ok(())
 }
 
-/// Runs `job` on `pool`, then the next waiting job on the same pool, until none waits.
+/// Runs `job` on `pool`, then the next waiting job (on a pool of the size it asked for), until none
+/// waits.
 fn run(pool: Arc<ThreadPool>, job: Job) {
-    let next_pool = pool.clone();
+    let done = pool.clone();
     pool.spawn(move || {
         // The queue must move on even if a job broke its promise not to panic.
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| with_grad_mode(true, job)));
         let mut p = pools();
-        match p.waiting.pop_front() {
-            Some(next) => {
-                drop(p);
-                run(next_pool, next);
+        let Some((threads, next)) = p.waiting.pop_front() else {
+            p.running -= 1;
+            give_back(&mut p, done);
+            return;
+        };
+        let next_pool = if pool_size(threads) == done.current_num_threads() {
+            done
+        } else {
+            match take_pool(&mut p, threads) {
+                Ok(fresh) => {
+                    give_back(&mut p, done);
+                    fresh
+                }
+                // No thread for a pool of that size: the job runs on this one rather than never.
+                Err(_) => done,
             }
-            None => {
-                p.running -= 1;
-                give_back(&mut p, next_pool);
-            }
-        }
+        };
+        drop(p);
+        run(next_pool, next);
     });
 }
 
@@ -217,6 +262,21 @@ mod tests {
     }
 
     #[test]
+    fn a_call_runs_on_a_pool_of_the_size_it_asks_for() {
+        assert_eq!(on_threads(1, rayon::current_num_threads), 1);
+        assert_eq!(on_threads(3, rayon::current_num_threads), 3);
+        assert_eq!(on_threads(0, rayon::current_num_threads), default_threads());
+        let (tx, rx) = mpsc::channel();
+        for n in [1, 3, 1] {
+            let tx = tx.clone();
+            spawn(n, move || tx.send((n, rayon::current_num_threads())).unwrap()).unwrap();
+        }
+        let mut got: Vec<_> = (0..3).map(|_| rx.recv_timeout(Duration::from_secs(10)).unwrap()).collect();
+        got.sort();
+        assert_eq!(got, [(1, 1), (1, 1), (3, 3)]);
+    }
+
+    #[test]
     fn a_panicking_call_gives_its_pool_back_and_the_next_call_works() {
         let r = std::panic::catch_unwind(|| on_worker(|| panic!("boom")));
         assert!(r.is_err());
@@ -229,7 +289,7 @@ mod tests {
         let release = Arc::new(AtomicBool::new(false));
         let r = release.clone();
         let (busy_tx, busy_rx) = mpsc::channel();
-        spawn(move || {
+        spawn(0, move || {
             // Occupies every thread of its pool until released.
             rayon::broadcast(|_| {
                 while !r.load(Ordering::Acquire) {
@@ -240,7 +300,7 @@ mod tests {
         })
         .unwrap();
         let (tx, rx) = mpsc::channel();
-        spawn(move || {
+        spawn(0, move || {
             tx.send(grad_enabled()).ok();
         })
         .unwrap();
@@ -257,7 +317,7 @@ mod tests {
         let calls = 3 * MAX_RUNNING;
         for i in 0..calls {
             let (now, most, tx) = (now.clone(), most.clone(), tx.clone());
-            spawn(move || {
+            spawn(0, move || {
                 let n = now.fetch_add(1, Ordering::AcqRel) + 1;
                 most.fetch_max(n, Ordering::AcqRel);
                 std::thread::sleep(Duration::from_millis(5));

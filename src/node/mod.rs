@@ -82,11 +82,27 @@ pub fn validate_model(class: String, options_json: String) -> napi::Result<Strin
 #[napi]
 pub struct Forecaster {
     inner: Arc<Shared>,
+    /// The size of the pool each of its engine calls runs on (0: the default, the core count).
+    threads: usize,
 }
 
 impl Forecaster {
-    pub(crate) fn wrap(nf: NeuralForecast) -> Forecaster {
-        Forecaster { inner: Shared::new(nf) }
+    pub(crate) fn wrap(nf: NeuralForecast, threads: usize) -> Forecaster {
+        Forecaster { inner: Shared::new(nf), threads }
+    }
+}
+
+/// The `threads` option: absent or null is the default (0), else a whole number from 1 to
+/// `threads::MAX_THREADS`.
+fn thread_count(v: &Value) -> crate::Result<usize> {
+    use crate::kernels::threads::MAX_THREADS;
+    if v.is_null() {
+        return Ok(0);
+    }
+    match v.as_f64() {
+        Some(n) if n.fract() == 0.0 && (1.0..=MAX_THREADS as f64).contains(&n) => Ok(n as usize),
+        Some(n) => Err(Error::range(format!("NeuralForecast option 'threads' must be a whole number from 1 to {MAX_THREADS}, got {n}"))),
+        None => Err(Error::type_err(format!("NeuralForecast option 'threads' must be a number, got {v}"))),
     }
 }
 
@@ -108,7 +124,8 @@ impl Forecaster {
         guarded("NeuralForecast", || {
             let cfg = parse_json(&config_json, "NeuralForecast options")?;
             let holidays: Vec<f64> = cfg["holidays"].as_array().map(|a| a.iter().map(|d| d.as_f64().unwrap_or(f64::NAN)).collect()).unwrap_or_default();
-            Ok(Forecaster::wrap(NeuralForecast::new(model_specs(&cfg["models"])?, freq_spec(&cfg["freq"])?)?.with_holidays(&holidays)?))
+            let threads = thread_count(&cfg["threads"])?;
+            Ok(Forecaster::wrap(NeuralForecast::new(model_specs(&cfg["models"])?, freq_spec(&cfg["freq"])?)?.with_holidays(&holidays)?, threads))
         })
     }
 
@@ -130,7 +147,7 @@ impl Forecaster {
         let opts = FitOptions { val_size: val_size as usize, verbose };
         let writer = self.inner.begin_write("fit").map_err(to_js)?;
         let cancel = cancel_flag(signal.as_ref());
-        tasks::fit(env, WriteCall { writer, df, static_df, opts, cancel, progress: progress_sink(on_progress) })
+        tasks::fit(env, WriteCall { writer, df, static_df, opts, cancel, progress: progress_sink(on_progress), threads: self.threads })
     }
 
     /// Forecasts with the committed models (during a refit: the ones fitted before it).
@@ -146,14 +163,14 @@ impl Forecaster {
         signal: Option<AbortSignal>,
     ) -> napi::Result<Object<'env>> {
         let conv = |f: Option<NativeFrame>| f.as_ref().map(to_input).transpose().map_err(to_js);
-        let call = PredictCall { nf: self.inner.current(), df: conv(df)?, futr_df: conv(futr_df)?, static_df: conv(static_df)?, h: h.map(|h| h as usize), cancel: cancel_flag(signal.as_ref()) };
+        let call = PredictCall { nf: self.inner.current(), df: conv(df)?, futr_df: conv(futr_df)?, static_df: conv(static_df)?, h: h.map(|h| h as usize), cancel: cancel_flag(signal.as_ref()), threads: self.threads };
         tasks::predict(env, call)
     }
 
     /// In-sample forecasts of the committed models over the data they were fitted on.
     #[napi(catch_unwind, ts_return_type = "Promise<NativeOutput>")]
     pub fn predict_insample<'env>(&self, env: &'env Env, step_size: u32, signal: Option<AbortSignal>) -> napi::Result<Object<'env>> {
-        tasks::predict_insample(env, InsampleCall { nf: self.inner.current(), step_size: step_size as usize, cancel: cancel_flag(signal.as_ref()) })
+        tasks::predict_insample(env, InsampleCall { nf: self.inner.current(), step_size: step_size as usize, cancel: cancel_flag(signal.as_ref()), threads: self.threads })
     }
 
     /// Rejects at once when a fit or crossValidation of this object is still running.
@@ -177,7 +194,7 @@ impl Forecaster {
         let opts = CvOptions { n_windows: n_windows as usize, step_size: step_size.map(|s| s as usize), val_size: val_size as usize, refit, verbose };
         let writer = self.inner.begin_write("crossValidation").map_err(to_js)?;
         let cancel = cancel_flag(signal.as_ref());
-        tasks::cross_validation(env, WriteCall { writer, df, static_df, opts, cancel, progress: progress_sink(on_progress) })
+        tasks::cross_validation(env, WriteCall { writer, df, static_df, opts, cancel, progress: progress_sink(on_progress), threads: self.threads })
     }
 
     /// Saves to `path`; `extra_json` is stored alongside and returned by `extra()` after load.
@@ -222,6 +239,6 @@ impl Forecaster {
 
 /// Reads a saved NeuralForecast.
 #[napi(catch_unwind, ts_return_type = "Promise<Forecaster>")]
-pub fn load_forecaster(path: String) -> AsyncTask<LoadTask> {
-    AsyncTask::new(LoadTask { path: PathBuf::from(path) })
+pub fn load_forecaster(path: String, threads: Option<u32>) -> AsyncTask<LoadTask> {
+    AsyncTask::new(LoadTask { path: PathBuf::from(path), threads: threads.unwrap_or(0) as usize })
 }

@@ -26,6 +26,7 @@ type Settle<J> = Box<dyn FnOnce(Env) -> napi::Result<J>>;
 fn spawn<'env, T, J>(
     env: &'env Env,
     what: &'static str,
+    threads: usize,
     cancel: &Arc<AtomicBool>,
     work: impl FnOnce() -> crate::Result<T> + Send + 'static,
     to_js: fn(T) -> J,
@@ -40,7 +41,7 @@ where
     // Shared with the job so the promise can still be rejected if the job never starts.
     let slot = Arc::new(std::sync::Mutex::new(Some(deferred)));
     let job_slot = slot.clone();
-    let started = threads::spawn(move || {
+    let started = threads::spawn(threads, move || {
         let Some(deferred) = job_slot.lock().unwrap_or_else(|e| e.into_inner()).take() else { return };
         match guarded(what, work) {
             Ok(v) => deferred.resolve(Box::new(move |_| Ok(to_js(v)))),
@@ -65,6 +66,8 @@ pub struct WriteCall<O> {
     pub opts: O,
     pub cancel: Arc<AtomicBool>,
     pub progress: Sink,
+    /// The size of the call's pool (0: the default).
+    pub threads: usize,
 }
 
 /// What a writer computes from the committed state: its result and the state to commit.
@@ -76,15 +79,15 @@ where
     T: Send + 'static,
     J: ToNapiValue + 'static,
 {
-    let cancel = call.cancel.clone();
+    let (cancel, threads) = (call.cancel.clone(), call.threads);
     let work = move || {
-        let WriteCall { writer, df, static_df, opts, cancel, progress } = call;
+        let WriteCall { writer, df, static_df, opts, cancel, progress, .. } = call;
         let ctl = Control { cancel, on_progress: progress };
         let (out, next) = train(&writer.current(), &df, static_df.as_ref(), &opts, &ctl)?;
         writer.commit(next);
         Ok(out)
     };
-    spawn(env, what, &cancel, work, to_js)
+    spawn(env, what, threads, &cancel, work, to_js)
 }
 
 pub fn fit<'env>(env: &'env Env, call: WriteCall<FitOptions>) -> napi::Result<Object<'env>> {
@@ -103,11 +106,12 @@ pub struct PredictCall {
     pub h: Option<usize>,
     /// Raised by the caller's AbortSignal (or a teardown): predict stops between batches.
     pub cancel: Arc<AtomicBool>,
+    pub threads: usize,
 }
 
 pub fn predict<'env>(env: &'env Env, call: PredictCall) -> napi::Result<Object<'env>> {
     let cancel = call.cancel.clone();
-    spawn(env, "predict", &cancel, move || call.nf.predict_cancellable(call.df.as_ref(), call.futr_df.as_ref(), call.static_df.as_ref(), call.h, &call.cancel), to_output)
+    spawn(env, "predict", call.threads, &cancel, move || call.nf.predict_cancellable(call.df.as_ref(), call.futr_df.as_ref(), call.static_df.as_ref(), call.h, &call.cancel), to_output)
 }
 
 /// NeuralForecast's `predict_insample` on the committed models.
@@ -115,11 +119,12 @@ pub struct InsampleCall {
     pub nf: Arc<NeuralForecast>,
     pub step_size: usize,
     pub cancel: Arc<AtomicBool>,
+    pub threads: usize,
 }
 
 pub fn predict_insample<'env>(env: &'env Env, call: InsampleCall) -> napi::Result<Object<'env>> {
     let cancel = call.cancel.clone();
-    spawn(env, "predictInsample", &cancel, move || call.nf.predict_insample(call.step_size, &call.cancel), to_output)
+    spawn(env, "predictInsample", call.threads, &cancel, move || call.nf.predict_insample(call.step_size, &call.cancel), to_output)
 }
 
 /// Saves the committed state (during a fit: the models fitted before it).
@@ -146,6 +151,7 @@ impl Task for SaveTask {
 
 pub struct LoadTask {
     pub path: PathBuf,
+    pub threads: usize,
 }
 
 impl Task for LoadTask {
@@ -155,6 +161,6 @@ impl Task for LoadTask {
         guarded("load", || NeuralForecast::load(&self.path))
     }
     fn resolve(&mut self, _env: Env, nf: NeuralForecast) -> Result<Forecaster> {
-        Ok(Forecaster::wrap(nf))
+        Ok(Forecaster::wrap(nf, self.threads))
     }
 }
