@@ -180,7 +180,21 @@ test("scheduler 'asha' stops poor trials at their validation checks and still ra
   const r = auto.results
   assert.equal(r.length, 6)
   const stopped = r.filter((t) => t.stoppedAtStep !== undefined)
-  assert.ok(stopped.length >= 1 && stopped.every((t) => t.stoppedAtStep! % 5 === 0 && t.stoppedAtStep! < 60 && Number.isFinite(t.validLoss)), JSON.stringify(r))
+  assert.ok(stopped.length >= 1 && stopped.every((t) => t.error === undefined && t.stoppedAtStep! % 5 === 0 && t.stoppedAtStep! < 60 && Number.isFinite(t.validLoss)), JSON.stringify(r))
   for (let i = 1; i < r.length; i++) assert.ok(r[i - 1].validLoss <= r[i].validLoss)
   assert.throws(() => new AutoMLP({ h: 12, scheduler: 'hyperband' } as any), /scheduler/)
+})
+
+test('a trial that fails is recorded with its error and the search goes on; an error of the data ends it', async () => {
+  const df = airPassengers()
+  // inputSize 200 leaves no training window in 132 points: those trials fail, the others rank.
+  const auto = new AutoMLP({ h: 12, numSamples: 4, config: { ...space, inputSize: choice([24, 200]) }, randomSeed: 2 })
+  await new NeuralForecast({ models: [auto], freq: 'ME' }).fit(df, { valSize: 12 })
+  const failed = auto.results.filter((t) => t.error)
+  assert.ok(failed.length >= 1 && failed.length < 4, JSON.stringify(auto.results))
+  assert.ok(failed.every((t) => t.config.inputSize === 200 && Number.isNaN(t.validLoss) && /too short|training window/.test(t.error!)))
+  assert.ok(auto.results.slice(0, 4 - failed.length).every((t) => t.error === undefined), 'failures last')
+  const wrongFreq = new AutoMLP({ h: 12, numSamples: 6, config: space })
+  await assert.rejects(new NeuralForecast({ models: [wrongFreq], freq: 'D' }).fit(df), /check freq/)
+  assert.ok(wrongFreq.results.length <= 2, 'the search stopped at the first round')
 })

@@ -215,13 +215,17 @@ function byLoss(a, b) {
   return (fa ? a.validLoss - b.validLoss : 0) || a.trial - b.trial
 }
 
-/** Runs `tasks` (functions returning promises), at most `limit` at once; stops starting new ones once `stop()`. */
-async function runPool(tasks, limit, stop) {
-  let next = 0
+/**
+ * Runs `task(i)` for i in [first, end), at most `limit` at once, starting them in order (each
+ * `task` call begins synchronously, so what it draws at its start follows i, not timing); stops
+ * starting new ones once `stop()`.
+ */
+async function runPool(first, end, limit, stop, task) {
+  let next = first
   const worker = async () => {
-    while (next < tasks.length && !stop()) await tasks[next++]()
+    while (next < end && !stop()) await task(next++)
   }
-  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker))
+  await Promise.all(Array.from({ length: Math.min(limit, end - first) }, worker))
 }
 
 /** The base of every Auto* class: a search over one model class. */
@@ -258,7 +262,7 @@ class Auto {
     if (!SCHEDULERS.includes(scheduler)) throw new RangeError(`${autoName} option 'scheduler' must be one of ${SCHEDULERS.join(', ')}, got ${describe(scheduler)}`)
     if (opts.refitWithVal !== undefined && typeof opts.refitWithVal !== 'boolean') throw new TypeError(`${autoName} option 'refitWithVal' must be true or false, got ${describe(opts.refitWithVal)}`)
     if (opts.alias !== undefined && typeof opts.alias !== 'string') throw new TypeError(`${autoName} option 'alias' must be a string, got ${describe(opts.alias)}`)
-    const defaults = { loss: opts.loss, validLoss: opts.validLoss ?? (opts.loss === undefined ? d.validLoss?.() : undefined) }
+    const defaults = { loss: opts.loss, validLoss: opts.validLoss ?? d.validLoss?.() }
     Object.defineProperties(this, {
       className: { value: autoName, enumerable: true },
       baseClassName: { value: className, enumerable: true },
@@ -355,23 +359,31 @@ class Auto {
     const results = []
     const parallel = this._concurrency()
     // TPE draws a round of `parallel` configs from the trials finished before the round, so the
-    // order trials finish in never changes the search; random search draws all at once.
+    // order trials finish in never changes the search; random search is one round (each trial
+    // draws as it starts, in trial order).
     const round = this._searchAlg === 'tpe' ? parallel : this._numSamples
     const asha = this._scheduler === 'asha' ? new Asha() : null
     let aborted = false
     let fatal = null // an error of the data itself, the same for every trial: it ends the search
     const stop = () => aborted || fatal !== null || (signal !== undefined && signal.aborted)
     for (let first = 0; first < this._numSamples && !stop(); first += round) {
-      const trials = []
-      for (let t = first; t < Math.min(first + round, this._numSamples); t++) {
+      const known = history.slice()
+      const draw = (trial) => {
         const domains = {}
-        const config = sampleConfig(this._space, this._h, t, (name, dom) => {
+        const config = sampleConfig(this._space, this._h, trial, (name, dom) => {
           domains[name] = dom
-          return this._searchAlg === 'tpe' ? tpe.suggest(name, dom, history, rng) : dom.sample(rng)
+          return this._searchAlg === 'tpe' ? tpe.suggest(name, dom, known, rng) : dom.sample(rng)
         })
-        trials.push({ trial: t, config, domains })
+        return { trial, config, domains }
       }
-      const run = (t) => async () => {
+      const run = async (i) => {
+        let t
+        try {
+          t = draw(i)
+        } catch (e) {
+          fatal ??= e // the config function threw: stop before more trials start
+          return
+        }
         let validLoss = NaN
         const started = performance.now()
         const entry = { trial: t.trial, config: t.config, validLoss, fitSeconds: 0 }
@@ -397,19 +409,19 @@ class Auto {
           await nf.fit(df, { valSize: vs, staticDf, verbose, onProgress: progress, signal: own.signal })
           entry.validLoss = validLoss
         } catch (e) {
-          if (entry.stoppedAtStep !== undefined && !(signal && signal.aborted)) {
-            entry.validLoss = validLoss // ASHA's stop: the trial counts with its last validation loss, as in Ray
-          } else if (e instanceof AbortError || (signal && signal.aborted)) {
+          if (signal && signal.aborted) {
             aborted = true
             return
-          }
-          if (/^(df|staticDf): /.test(e && e.message)) {
+          } else if (entry.stoppedAtStep !== undefined && e instanceof AbortError) {
+            entry.validLoss = validLoss // ASHA's stop: the trial counts with its last validation loss, as in Ray
+          } else if (/^(df|staticDf): /.test(e && e.message)) {
             fatal ??= e
             return
+          } else {
+            // NF's Ray backend records a failed trial (a config that does not fit the data, a
+            // diverged training) and goes on; so do we, with its error.
+            entry.error = e && e.message
           }
-          // NF's Ray backend records a failed trial (a config that does not fit the data, a
-          // diverged training) and goes on; so do we, with its error.
-          entry.error = e && e.message
         } finally {
           signal?.removeEventListener('abort', follow)
         }
@@ -417,7 +429,7 @@ class Auto {
         results.push(entry)
         if (Number.isFinite(entry.validLoss)) history.push({ trial: t.trial, params: pick(t.config, t.domains), domains: t.domains, loss: entry.validLoss })
       }
-      await runPool(trials.map(run), parallel, stop)
+      await runPool(first, Math.min(first + round, this._numSamples), parallel, stop, run)
       history.sort((a, b) => a.trial - b.trial)
     }
     this.results = results.sort(byLoss)
