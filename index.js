@@ -225,11 +225,16 @@ class NeuralForecast {
     const { frame, kinds } = toNative(df, 'df', { keep: used.df })
     this._checkDsKind(kinds, 'df')
     const staticDf = opts.staticDf === undefined ? undefined : toNative(opts.staticDf, 'staticDf', { requireY: false, requireDs: false, keep: used.staticDf }).frame
+    return this._fitFrames(frame, staticDf, kinds, { valSize, verbose, onProgress, signal: opts.signal })
+  }
+
+  /** `fit` on frames converted already (an Auto* search converts its data once for all its trials). */
+  async _fitFrames(frame, staticDf, kinds, opts) {
     // Each Auto* trial warns about its own inputSize.
     warnShortSeries(frame, this.models.filter((m) => !(m instanceof auto.Auto)), 'fit')
-    if (this.models.some((m) => m instanceof auto.Auto)) return this._fitWithSearch(df, frame, staticDf, kinds, { ...opts, valSize, verbose, onProgress })
+    if (this.models.some((m) => m instanceof auto.Auto)) return this._fitWithSearch(frame, staticDf, kinds, opts)
     const signal = abortSignal(opts.signal, 'fit') // last: it adds a listener that the call releases
-    await withProgress(onProgress, signal, () => this._native.fit(frame, staticDf, valSize, undefined, verbose, onProgress, signal.native))
+    await withProgress(opts.onProgress, signal, () => this._native.fit(frame, staticDf, opts.valSize, undefined, opts.verbose, opts.onProgress, signal.native))
     this._kinds = kinds
   }
 
@@ -238,14 +243,14 @@ class NeuralForecast {
    * every Auto's search in turn, then one fit of every model, each Auto as its best config with
    * the validation size NF refits it with, the others with `valSize`.
    */
-  async _fitWithSearch(df, frame, staticDf, kinds, opts) {
+  async _fitWithSearch(frame, staticDf, kinds, opts) {
     abortSignal(opts.signal, 'fit').release() // checks it (and refuses an aborted one) before any trial
     if (this._searching) throw new NeuroDivergentError('fit: this NeuralForecast is already running a fit or crossValidation; await it (or abort it with its signal) before starting another')
     this._searching = true
     try {
       const valSizes = []
       for (const m of this.models) {
-        valSizes.push(m instanceof auto.Auto ? await m._search(NeuralForecast, df, { ...opts, freq: this.freq, staticDf: opts.staticDf }) : opts.valSize)
+        valSizes.push(m instanceof auto.Auto ? await m._search(NeuralForecast, { frame, staticDf, kinds }, { ...opts, freq: this.freq }) : opts.valSize)
       }
       const next = wrap(() => new native.Forecaster(nativeConfig(this.models, this.freq, this._holidays, this._threads)))
       const signal = abortSignal(opts.signal, 'fit')

@@ -269,8 +269,7 @@ class Auto {
       options: { value: Object.freeze({ ...opts }), enumerable: true },
     })
     this._h = h
-    this._nSeries = nSeries
-    this._space = config
+    this._space = typeof config === 'object' ? { ...config } : config
     this._fixed = Object.fromEntries(Object.entries({ h, ...defaults, nSeries }).filter(([, v]) => v !== undefined))
     this._numSamples = wholeNumber(opts.numSamples ?? 10, 'numSamples', autoName, 1)
     this._searchAlg = searchAlg
@@ -352,7 +351,7 @@ class Auto {
    * points (h when 0, as NF) held out, then the best config built as `this.model`. Returns the
    * validation size its refit trains with. `NeuralForecast` is passed in to avoid a require cycle.
    */
-  async _search(NeuralForecast, df, { freq, valSize, staticDf, onProgress, signal, verbose }) {
+  async _search(NeuralForecast, { frame, staticDf, kinds }, { freq, valSize, onProgress, signal, verbose }) {
     const vs = valSize > 0 ? valSize : this._h
     const rng = new Rng(this._seed)
     const history = [] // finished trials, in trial order: what TPE learns from
@@ -395,6 +394,7 @@ class Auto {
           const model = this._build(t.config, `${this.className} trial ${t.trial}`)
           const nf = new NeuralForecast({ models: [model], freq, threads: this._cpus })
           const { valCheckSteps, maxSteps } = model.config
+          // `onProgress` is fit's, which catches what the caller's callback throws.
           const progress = (e) => {
             if (e.valLoss !== null && e.valLoss !== undefined) validLoss = e.valLoss
             if (onProgress) onProgress({ ...e, model: this.alias, trial: t.trial })
@@ -406,7 +406,7 @@ class Auto {
               }
             }
           }
-          await nf.fit(df, { valSize: vs, staticDf, verbose, onProgress: progress, signal: own.signal })
+          await nf._fitFrames(frame, staticDf, kinds, { valSize: vs, verbose, onProgress: progress, signal: own.signal })
           entry.validLoss = validLoss
         } catch (e) {
           if (signal && signal.aborted) {
