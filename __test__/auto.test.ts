@@ -172,6 +172,13 @@ test('beside an Auto model, other models keep fit\'s valSize while the Auto refi
   await best.fit(df)
   assert.deepEqual(fc.AutoMLP, (await best.predict()).AutoMLP)
   await assert.rejects(nf.crossValidation(df), /crossValidation does not search/)
+  // refitWithVal keeps the search's hold-out in the refit (valSize 0 holds out h, as NF).
+  const withVal = new AutoMLP({ h: 12, numSamples: 2, config: space, refitWithVal: true })
+  const nf2 = new NeuralForecast({ models: [withVal], freq: 'ME' })
+  await nf2.fit(df)
+  const held = new NeuralForecast({ models: [new MLP({ ...(withVal.results[0].config as any), h: 12, alias: 'AutoMLP' })], freq: 'ME' })
+  await held.fit(df, { valSize: 12 })
+  assert.deepEqual(await nf2.predict(), await held.predict())
 })
 
 test("scheduler 'asha' stops poor trials at their validation checks and still ranks every trial", async () => {
