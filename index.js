@@ -204,6 +204,8 @@ class NeuralForecast {
     this._holidays = holidays
     this._threads = threads
     this._native = wrap(() => new native.Forecaster(nativeConfig(opts.models, opts.freq, holidays, threads)))
+    // The models `_native` was built from (an Auto* model's best differs from its draw before the search).
+    this._engineModels = opts.models.map(declared)
     this._kinds = null
     this._searching = false
   }
@@ -252,10 +254,12 @@ class NeuralForecast {
       for (const m of this.models) {
         valSizes.push(m instanceof auto.Auto ? await m._search(NeuralForecast, { frame, staticDf, kinds }, { ...opts, freq: this.freq }) : opts.valSize)
       }
-      const next = wrap(() => new native.Forecaster(nativeConfig(this.models, this.freq, this._holidays, this._threads)))
+      const engineModels = this.models.map(declared)
+      const next = wrap(() => new native.Forecaster(nativeConfig(engineModels, this.freq, this._holidays, this._threads)))
       const signal = abortSignal(opts.signal, 'fit')
       await withProgress(opts.onProgress, signal, () => next.fit(frame, staticDf, opts.valSize, valSizes, opts.verbose, opts.onProgress, signal.native))
       this._native = next
+      this._engineModels = engineModels
       this._kinds = kinds
     } finally {
       this._searching = false
@@ -272,7 +276,7 @@ class NeuralForecast {
     const opts = checkKeys(options, PREDICT_OPTIONS, 'predict')
     let kinds = this._kinds ?? { id: 'string', ds: 'number' }
     let df
-    const used = usedColumns(this.models)
+    const used = usedColumns(this._engineModels)
     if (opts.df !== undefined) {
       const n = toNative(opts.df, 'df', { keep: used.df })
       df = n.frame
@@ -378,7 +382,7 @@ class NeuralForecast {
   async save(path) {
     if (typeof path !== 'string' || path.length === 0) throw new TypeError(`save needs a file path, got ${describe(path)}`)
     // An Auto* model is saved as its best model under the Auto's name, as NeuralForecast does.
-    const saved = this.models.map(declared).map((m) => ({ class: m.className, options: m.options }))
+    const saved = this._engineModels.map((m) => ({ class: m.className, options: m.options }))
     await wrap(() => this._native.save(path, JSON.stringify({ kinds: this._kinds, freq: this.freq, models: saved })))
   }
 
@@ -394,6 +398,7 @@ class NeuralForecast {
     nf.freq = extra.freq
     // The model objects as they were declared (files written before they were saved have none).
     nf.models = Array.isArray(extra.models) ? extra.models.map(reviveModel) : []
+    nf._engineModels = nf.models
     return nf
   }
 }
