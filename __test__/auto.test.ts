@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import * as nd from '../index.js'
 import { NeuralForecast, MLP, AutoMLP, AutoNHITS, AbortError, choice, uniform, loguniform, quniform, randint } from '../index.js'
-import { airPassengers } from './helpers'
+import { airPassengers, lastYearWithMonth } from './helpers'
 
 const { Rng } = require('../lib/space.js')
 const tpe = require('../lib/tpe.js')
@@ -204,4 +204,15 @@ test('a trial that fails is recorded with its error and the search goes on; an e
   const wrongFreq = new AutoMLP({ h: 12, numSamples: 6, config: space })
   await assert.rejects(new NeuralForecast({ models: [wrongFreq], freq: 'D' }).fit(df), /check freq/)
   assert.ok(wrongFreq.results.length <= 2, 'the search stopped at the first round')
+})
+
+test('exogenous lists searched over: every listed column is read, and the best model forecasts with its own', async () => {
+  const { train, futrDf } = lastYearWithMonth()
+  const auto = new AutoMLP({ h: 12, numSamples: 4, config: { ...space, futrExogList: choice([[], ['month']]) }, randomSeed: 1 })
+  const nf = new NeuralForecast({ models: [auto], freq: 'ME' })
+  await nf.fit(train, { valSize: 12 })
+  assert.deepEqual(new Set(auto.results.map((t) => JSON.stringify(t.config.futrExogList))), new Set(['[]', '["month"]']))
+  const fc = await nf.predict({ futrDf })
+  assert.equal(fc.AutoMLP!.length, 12)
+  assert.deepEqual(auto.model!.config.futrExogList, auto.results[0].config.futrExogList)
 })
