@@ -810,8 +810,10 @@ export declare class DeepNPTS extends Model {
 
 /** One training report. */
 export interface ProgressEvent {
-  /** The model's alias or class name. */
+  /** The model's alias or class name (an Auto* model's, during its search and its refit). */
   model: string
+  /** During an Auto* model's search: the trial this step belongs to (absent in the refit's events). */
+  trial?: number
   step: number
   maxSteps: number
   trainLoss: number
@@ -873,8 +875,8 @@ export interface CrossValidationOptions {
 }
 
 export interface NeuralForecastOptions {
-  /** The models to train, each an instance such as `new NHITS({ h: 12, inputSize: 24 })`. */
-  models: Model[]
+  /** The models to train, each an instance such as `new NHITS({ h: 12, inputSize: 24 })`, or an Auto* model. */
+  models: Array<Model | Auto<any>>
   /** Frequency of `ds`: a pandas-style alias or the numeric step of an integer `ds`. */
   freq: Freq
   /**
@@ -916,7 +918,7 @@ export interface LoadOptions {
  */
 export declare class NeuralForecast {
   constructor(options: NeuralForecastOptions)
-  readonly models: Model[]
+  readonly models: Array<Model | Auto<any>>
   readonly freq: Freq
   fit<R extends Row>(df: Frame<R>, options?: FitOptions): Promise<void>
   predict<D extends Row, F extends Row>(options?: PredictOptions<D, F>): Promise<OutputFrame>
@@ -1022,3 +1024,172 @@ export interface TimesNetOptions extends CommonOptions {
 export declare class TimesNet extends Model {
   constructor(options: TimesNetOptions)
 }
+
+/** One search-space entry, made by `choice`, `uniform`, `loguniform`, `quniform` or `randint`. */
+export declare class Domain<T = unknown> {
+  readonly kind: 'choice' | 'uniform' | 'loguniform' | 'quniform' | 'randint'
+  readonly categories?: readonly T[]
+  readonly lower?: number
+  readonly upper?: number
+  readonly q?: number
+  /** Brand for the value type; not a runtime field. */
+  readonly __value?: T
+}
+/** Ray Tune's `tune.choice`: one of `categories`, each equally likely. @example choice([24, 48]) */
+export declare function choice<const T>(categories: readonly T[]): Domain<T>
+/** Ray Tune's `tune.uniform`: a float in [lower, upper). */
+export declare function uniform(lower: number, upper: number): Domain<number>
+/** Ray Tune's `tune.loguniform`: a float whose logarithm is uniform; 0 < lower < upper. @example loguniform(1e-4, 1e-1) */
+export declare function loguniform(lower: number, upper: number): Domain<number>
+/** Ray Tune's `tune.quniform`: uniform in [lower, upper], rounded to a multiple of `q`. @example quniform(500, 1500, 100) */
+export declare function quniform(lower: number, upper: number, q: number): Domain<number>
+/** Ray Tune's `tune.randint`: a whole number in [lower, upper), the upper bound excluded. @example randint(1, 20) // 1..19 */
+export declare function randint(lower: number, upper: number): Domain<number>
+
+/**
+ * A search space over a model's options: each a value or a `Domain`. `inputSizeMultiplier`
+ * (NeuralForecast's `input_size_multiplier`) becomes `inputSize: choice(h × each)` unless
+ * `inputSize` is given; `inferenceInputSizeMultiplier` likewise. `h`, `loss` and `validLoss` are
+ * the Auto's own options and are refused here.
+ */
+export type SearchSpace<O> = { [K in Exclude<keyof O, 'h' | 'loss' | 'validLoss'>]?: O[K] | Domain<O[K]> } & {
+  inputSizeMultiplier?: number | readonly number[]
+  inferenceInputSizeMultiplier?: number | readonly number[]
+}
+
+/** The trial a `config` function receives (Optuna's define-by-run style); each suggestion is sampled by the search. */
+export interface AutoTrial {
+  /** The trial's number, from 0. */
+  readonly number: number
+  suggestCategorical<const T>(name: string, choices: readonly T[]): T
+  /** A whole number in [low, high], both included (Optuna's suggest_int). */
+  suggestInt(name: string, low: number, high: number): number
+  /** Uniform in [low, high]; `log: true` log-uniform; `step` rounds to its multiples. */
+  suggestFloat(name: string, low: number, high: number, options?: { log?: boolean; step?: number }): number
+}
+
+export interface AutoOptions<O> {
+  /** Forecast horizon. */
+  h: number
+  /** Training loss of every trial and of the refit (default: the model's, MAE for most). */
+  loss?: Loss
+  /** Loss of the validation checks the search ranks trials by (default `loss`; AutoDeepAR: MQLoss level [80, 90], as NF). */
+  validLoss?: Loss
+  /**
+   * The search space: options and `Domain`s, or a function of an `AutoTrial` returning them.
+   * Replaces the class's default space (`AutoNHITS.defaultConfig`, NF's `default_config`) as a
+   * whole, as in NeuralForecast; spread `AutoNHITS.getDefaultConfig({ h })` to change a part.
+   */
+  config?: SearchSpace<O> | ((trial: AutoTrial) => SearchSpace<O>)
+  /** Trials (default 10). */
+  numSamples?: number
+  /**
+   * 'random' (default, Ray Tune's) or 'tpe' (Optuna's TPESampler defaults: 10 random startup
+   * trials, then Parzen estimators over the finished trials). TPE draws a round of as many
+   * configs as run at once from the trials finished before it, so a seed gives the same search
+   * on a machine with the same core count whatever order trials finish in.
+   */
+  searchAlg?: 'random' | 'tpe'
+  /**
+   * 'fifo' (default: every trial runs to its end, as NeuralForecast's) or 'asha': asynchronous
+   * successive halving with Ray Tune's ASHA defaults (grace period 1, reduction factor 4) counted
+   * in each trial's validation checks (`valCheckSteps`): at its 1st, 4th, 16th, ... check a trial
+   * goes on only if its validation loss is in the best quarter of those recorded there so far;
+   * a stopped trial is ranked by its last validation loss (`stoppedAtStep` in its result). Its
+   * decisions depend on the order trials reach a check, so with trials side by side a seed does
+   * not fix the search.
+   */
+  scheduler?: 'fifo' | 'asha'
+  /** Engine threads per trial (default 1); floor(cores / cpus) trials run side by side. */
+  cpus?: number
+  /** Refit the best config with its validation part held out as in the trials (default false: on every point). */
+  refitWithVal?: boolean
+  /** Output column name (default the class name, `AutoNHITS`). */
+  alias?: string
+  /** Seed of the search's draws (default 1); each trial's weights follow its config's `randomSeed`. */
+  randomSeed?: number
+}
+
+/** One trial of a search. */
+export interface AutoResult {
+  trial: number
+  /** The options sampled for this trial. */
+  config: Record<string, any>
+  /** Its final validation loss (NaN if it failed). */
+  validLoss: number
+  fitSeconds: number
+  /** Why the trial failed (its config did not fit the data, its training diverged, ...). */
+  error?: string
+  /** With `scheduler: 'asha'`: the step of the validation check at which the trial was stopped. */
+  stoppedAtStep?: number
+}
+
+/**
+ * Base of the Auto* models (NeuralForecast's BaseAuto): used as a model in `NeuralForecast`, its
+ * `fit` runs `numSamples` trials, each a fit of one sampled config with the last `valSize` points
+ * (h when `valSize` is 0) held out, `cpus` threads each, several at once, never on the JS thread.
+ * The config with the lowest final validation loss is refit and then forecasts (column: the
+ * Auto's alias), saves (as that model under the Auto's name, as NF) and loads. Progress events
+ * carry the Auto's alias and their `trial`. An AbortSignal stops the search: `fit` rejects with
+ * AbortError, `results` keeps the trials finished before it, nothing is committed.
+ * `crossValidation` refuses Auto* models (fit, then cross-validate `model`'s config).
+ */
+export declare class Auto<O = Record<string, unknown>> {
+  /** `AutoNHITS`, ... */
+  readonly className: string
+  /** The searched model's class: `NHITS`, ... */
+  readonly baseClassName: string
+  readonly options: Readonly<AutoOptions<O>>
+  /** The output column name: `alias`, or the class name. */
+  readonly alias: string
+  readonly h: number
+  /** The refit model's options once fitted, else one draw of the space. */
+  readonly config: Readonly<Record<string, unknown>>
+  /** Every trial of the last search, best (lowest validLoss) first; failed trials last. */
+  readonly results: AutoResult[]
+  /** The refit best model once fitted (named as the Auto), else null. */
+  readonly model: Model | null
+}
+
+interface AutoClass<O, Extra = {}> {
+  new (options: AutoOptions<O> & Extra): Auto<O>
+  /** NeuralForecast's `default_config` (with its `inputSizeMultiplier` entry). */
+  readonly defaultConfig: Readonly<SearchSpace<O>>
+  /** NeuralForecast's `get_default_config(h, n_series)`: the default space resolved against h. */
+  getDefaultConfig(options: { h: number } & Extra): SearchSpace<O>
+}
+
+/**
+ * Hyperparameter search over NHITS with NeuralForecast's default space.
+ * @example
+ * const auto = new AutoNHITS({ h: 12, numSamples: 20, searchAlg: 'tpe', config: { inputSize: choice([24, 48]), learningRate: loguniform(1e-4, 1e-2) } })
+ * await new NeuralForecast({ models: [auto], freq: 'MS' }).fit(df, { valSize: 12 })
+ * auto.results[0] // the best trial
+ */
+export declare const AutoNHITS: AutoClass<NHITSOptions>
+export declare const AutoMLP: AutoClass<MLPOptions>
+export declare const AutoDLinear: AutoClass<DLinearOptions>
+export declare const AutoNLinear: AutoClass<NLinearOptions>
+export declare const AutoRNN: AutoClass<RNNOptions>
+export declare const AutoLSTM: AutoClass<LSTMOptions>
+export declare const AutoGRU: AutoClass<GRUOptions>
+export declare const AutoTCN: AutoClass<TCNOptions>
+export declare const AutoBiTCN: AutoClass<BiTCNOptions>
+export declare const AutoNBEATS: AutoClass<NBEATSOptions>
+export declare const AutoNBEATSx: AutoClass<NBEATSxOptions>
+export declare const AutoTiDE: AutoClass<TiDEOptions>
+export declare const AutoTFT: AutoClass<TFTOptions>
+export declare const AutoInformer: AutoClass<InformerOptions>
+export declare const AutoAutoformer: AutoClass<AutoformerOptions>
+export declare const AutoFEDformer: AutoClass<FEDformerOptions>
+export declare const AutoPatchTST: AutoClass<PatchTSTOptions>
+export declare const AutoVanillaTransformer: AutoClass<VanillaTransformerOptions>
+export declare const AutoDeepAR: AutoClass<DeepAROptions>
+export declare const AutoDeepNPTS: AutoClass<DeepNPTSOptions>
+export declare const AutoTimesNet: AutoClass<TimesNetOptions>
+/** Multivariate: `nSeries` is the Auto's own option (NF's `AutoiTransformer(h, n_series)`). */
+export declare const AutoiTransformer: AutoClass<iTransformerOptions, { nSeries: number }>
+export declare const AutoStemGNN: AutoClass<StemGNNOptions, { nSeries: number }>
+export declare const AutoTSMixer: AutoClass<TSMixerOptions, { nSeries: number }>
+export declare const AutoTSMixerx: AutoClass<TSMixerxOptions, { nSeries: number }>
+export declare const AutoMLPMultivariate: AutoClass<MLPMultivariateOptions, { nSeries: number }>

@@ -7,6 +7,7 @@ const { toNative, fromNative, toRows, describe, parseDs } = require('./lib/frame
 const { didYouMean } = require('./lib/suggest.js')
 const { NeuroDivergentError, ModelFileError, AbortError, wrap } = require('./lib/errors.js')
 const models = require('./lib/models.js')
+const auto = require('./lib/auto.js')
 
 const CONSTRUCTOR_OPTIONS = ['models', 'freq', 'holidays', 'localScalerType', 'threads']
 const LOAD_OPTIONS = ['threads']
@@ -113,6 +114,15 @@ function usedColumns(list) {
   return { df: new Set([...futr, ...cols('histExogList')]), futrDf: futr, staticDf: cols('statExogList') }
 }
 
+/** The model the engine runs for `m`: an Auto* model's best (or, before its search, one draw of its space). */
+function declared(m) {
+  return m instanceof auto.Auto ? m._declared() : m
+}
+
+function nativeConfig(list, freq, holidays, threads) {
+  return JSON.stringify({ models: list.map(declared).map((m) => ({ class: m.className, options: m.options })), freq, holidays, threads })
+}
+
 /** Rebuilds a model object from the class and options saved with it (losses become Loss objects again). */
 function reviveModel({ class: className, options }) {
   const Class = models.modelClasses[className]
@@ -168,7 +178,7 @@ class NeuralForecast {
       throw new TypeError(`NeuralForecast option 'models' must be a non-empty array of models, got ${describe(opts.models)}`)
     }
     opts.models.forEach((m, i) => {
-      if (!(m instanceof models.Model)) throw new TypeError(`NeuralForecast option 'models' entry ${i} must be a model such as new NHITS({...}), got ${describe(m)}`)
+      if (!(m instanceof models.Model) && !(m instanceof auto.Auto)) throw new TypeError(`NeuralForecast option 'models' entry ${i} must be a model such as new NHITS({...}), got ${describe(m)}`)
     })
     if (typeof opts.freq !== 'string' && typeof opts.freq !== 'number') {
       throw new TypeError(`NeuralForecast option 'freq' must be a string such as 'MS' or a number (the step of an integer ds), got ${describe(opts.freq)}`)
@@ -191,9 +201,13 @@ class NeuralForecast {
     const threads = threadCount(opts.threads, 'NeuralForecast')
     this.models = opts.models
     this.freq = opts.freq
-    const config = { models: opts.models.map((m) => ({ class: m.className, options: m.options })), freq: opts.freq, holidays, threads }
-    this._native = wrap(() => new native.Forecaster(JSON.stringify(config)))
+    this._holidays = holidays
+    this._threads = threads
+    this._native = wrap(() => new native.Forecaster(nativeConfig(opts.models, opts.freq, holidays, threads)))
+    // The models `_native` was built from (an Auto* model's best differs from its draw before the search).
+    this._engineModels = opts.models.map(declared)
     this._kinds = null
+    this._searching = false
   }
 
   /** Dates need a calendar freq: with a numeric freq they would silently become millisecond steps. */
@@ -213,10 +227,43 @@ class NeuralForecast {
     const { frame, kinds } = toNative(df, 'df', { keep: used.df })
     this._checkDsKind(kinds, 'df')
     const staticDf = opts.staticDf === undefined ? undefined : toNative(opts.staticDf, 'staticDf', { requireY: false, requireDs: false, keep: used.staticDf }).frame
-    warnShortSeries(frame, this.models, 'fit')
+    return this._fitFrames(frame, staticDf, kinds, { valSize, verbose, onProgress, signal: opts.signal })
+  }
+
+  /** `fit` on frames converted already (an Auto* search converts its data once for all its trials). */
+  async _fitFrames(frame, staticDf, kinds, opts) {
+    // Each Auto* trial warns about its own inputSize.
+    warnShortSeries(frame, this.models.filter((m) => !(m instanceof auto.Auto)), 'fit')
+    if (this.models.some((m) => m instanceof auto.Auto)) return this._fitWithSearch(frame, staticDf, kinds, opts)
     const signal = abortSignal(opts.signal, 'fit') // last: it adds a listener that the call releases
-    await withProgress(onProgress, signal, () => this._native.fit(frame, staticDf, valSize, verbose, onProgress, signal.native))
+    await withProgress(opts.onProgress, signal, () => this._native.fit(frame, staticDf, opts.valSize, undefined, opts.verbose, opts.onProgress, signal.native))
     this._kinds = kinds
+  }
+
+  /**
+   * `fit` with Auto* models (NeuralForecast's core calls each model's fit; an Auto's searches):
+   * every Auto's search in turn, then one fit of every model, each Auto as its best config with
+   * the validation size NF refits it with, the others with `valSize`.
+   */
+  async _fitWithSearch(frame, staticDf, kinds, opts) {
+    abortSignal(opts.signal, 'fit').release() // checks it (and refuses an aborted one) before any trial
+    if (this._searching) throw new NeuroDivergentError('fit: this NeuralForecast is already running a fit or crossValidation; await it (or abort it with its signal) before starting another')
+    this._searching = true
+    try {
+      const valSizes = []
+      for (const m of this.models) {
+        valSizes.push(m instanceof auto.Auto ? await m._search(NeuralForecast, { frame, staticDf, kinds }, { ...opts, freq: this.freq }) : opts.valSize)
+      }
+      const engineModels = this.models.map(declared)
+      const next = wrap(() => new native.Forecaster(nativeConfig(engineModels, this.freq, this._holidays, this._threads)))
+      const signal = abortSignal(opts.signal, 'fit')
+      await withProgress(opts.onProgress, signal, () => next.fit(frame, staticDf, opts.valSize, valSizes, opts.verbose, opts.onProgress, signal.native))
+      this._native = next
+      this._engineModels = engineModels
+      this._kinds = kinds
+    } finally {
+      this._searching = false
+    }
   }
 
   /**
@@ -229,7 +276,7 @@ class NeuralForecast {
     const opts = checkKeys(options, PREDICT_OPTIONS, 'predict')
     let kinds = this._kinds ?? { id: 'string', ds: 'number' }
     let df
-    const used = usedColumns(this.models)
+    const used = usedColumns(this._engineModels)
     if (opts.df !== undefined) {
       const n = toNative(opts.df, 'df', { keep: used.df })
       df = n.frame
@@ -297,6 +344,10 @@ class NeuralForecast {
    */
   async crossValidation(df, options) {
     const opts = checkKeys(options, CV_OPTIONS, 'crossValidation')
+    const searched = this.models.find((m) => m instanceof auto.Auto)
+    if (searched) {
+      throw new TypeError(`crossValidation does not search: ${searched.alias} is an Auto* model; fit it, then cross-validate its best config (${searched.alias}.model) in a NeuralForecast of its own`)
+    }
     const stepSize = count(opts.stepSize, 'stepSize', 'crossValidation', 1) ?? 1
     const testSize = count(opts.testSize, 'testSize', 'crossValidation', 1)
     let nWindows = count(opts.nWindows, 'nWindows', 'crossValidation', 1)
@@ -330,7 +381,8 @@ class NeuralForecast {
   /** Saves models, weights and fitted data to one file at `path` (written atomically). */
   async save(path) {
     if (typeof path !== 'string' || path.length === 0) throw new TypeError(`save needs a file path, got ${describe(path)}`)
-    const saved = this.models.map((m) => ({ class: m.className, options: m.options }))
+    // An Auto* model is saved as its best model under the Auto's name, as NeuralForecast does.
+    const saved = this._engineModels.map((m) => ({ class: m.className, options: m.options }))
     await wrap(() => this._native.save(path, JSON.stringify({ kinds: this._kinds, freq: this.freq, models: saved })))
   }
 
@@ -346,6 +398,7 @@ class NeuralForecast {
     nf.freq = extra.freq
     // The model objects as they were declared (files written before they were saved have none).
     nf.models = Array.isArray(extra.models) ? extra.models.map(reviveModel) : []
+    nf._engineModels = nf.models
     return nf
   }
 }
@@ -355,6 +408,13 @@ module.exports = {
   toRows,
   ...models.modelClasses,
   ...models.lossClasses,
+  ...auto.autoClasses,
+  Auto: auto.Auto,
+  choice: auto.choice,
+  uniform: auto.uniform,
+  loguniform: auto.loguniform,
+  quniform: auto.quniform,
+  randint: auto.randint,
   Model: models.Model,
   Loss: models.Loss,
   NeuroDivergentError,

@@ -162,24 +162,28 @@ impl NeuralForecast {
     }
 
     /// NeuralForecast's checks on `valSize` before any training.
-    fn check_val_size(&self, val_size: usize) -> Result<()> {
-        if val_size == 0 {
-            if let Some(m) = self.configs.iter().find(|m| m.common().early_stop_patience_steps > 0) {
-                return Err(Error::value(format!("{} sets earlyStopPatienceSteps: set valSize > 0 so there is a validation loss to stop on", config_name(m.as_ref()))));
+    /// `val_sizes`: each model's.
+    fn check_val_size(&self, val_sizes: &[usize]) -> Result<()> {
+        for (m, &val_size) in self.configs.iter().zip(val_sizes) {
+            if val_size == 0 {
+                if m.common().early_stop_patience_steps > 0 {
+                    return Err(Error::value(format!("{} sets earlyStopPatienceSteps: set valSize > 0 so there is a validation loss to stop on", config_name(m.as_ref()))));
+                }
+            } else if val_size < self.h() {
+                return Err(Error::range(format!("valSize must be 0 or at least the horizon h = {}, got {val_size}", self.h())));
             }
-        } else if val_size < self.h() {
-            return Err(Error::range(format!("valSize must be 0 or at least the horizon h = {}, got {val_size}", self.h())));
         }
         Ok(())
     }
 
     fn fitted_here(&self, df: &InputFrame, static_df: Option<&InputFrame>, opts: &FitOptions, ctl: &Control) -> Result<NeuralForecast> {
-        self.check_val_size(opts.val_size)?;
+        let val_sizes = opts.val_sizes(self.configs.len())?;
+        self.check_val_size(&val_sizes)?;
         let data = self.dataset(df, "df")?;
         let statics = Self::read_statics(static_df)?;
         let models = self.fresh_models()?;
-        for m in &models {
-            train_model(m.as_ref(), &data, &statics, opts.val_size, 0, opts.verbose, ctl)?;
+        for (m, &val_size) in models.iter().zip(&val_sizes) {
+            train_model(m.as_ref(), &data, &statics, val_size, 0, opts.verbose, ctl)?;
         }
         Ok(self.with_fitted(models, data, statics))
     }
@@ -456,7 +460,7 @@ impl NeuralForecast {
         if step == 0 {
             return Err(Error::range("crossValidation option 'stepSize' must be >= 1"));
         }
-        self.check_val_size(opts.val_size)?;
+        self.check_val_size(&vec![opts.val_size; self.configs.len()])?;
         let data = self.dataset(df, "df")?;
         let statics = Self::read_statics(static_df)?;
         let h = self.h();

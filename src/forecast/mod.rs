@@ -37,7 +37,21 @@ pub enum FreqSpec {
 pub struct FitOptions {
     /// Points at the end of each series held out for validation (early stopping).
     pub val_size: usize,
+    /// Per model, in order, overriding `val_size` (an Auto* model refits without its validation
+    /// part beside models that keep theirs); empty: `val_size` for every model.
+    pub model_val_sizes: Vec<usize>,
     pub verbose: bool,
+}
+
+impl FitOptions {
+    /// Each of `n` models' validation size.
+    pub fn val_sizes(&self, n: usize) -> crate::Result<Vec<usize>> {
+        match self.model_val_sizes.len() {
+            0 => Ok(vec![self.val_size; n]),
+            k if k == n => Ok(self.model_val_sizes.clone()),
+            k => Err(crate::error::Error::value(format!("fit was given {k} per-model validation sizes for {n} models"))),
+        }
+    }
 }
 
 #[derive(Clone, Debug)]

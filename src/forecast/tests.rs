@@ -142,7 +142,7 @@ fn fit_events(extra: serde_json::Value, val_size: usize) -> Vec<(usize, Option<f
     let events = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let sink = events.clone();
     let ctl = Control { on_progress: Some(Box::new(move |e: &ProgressEvent| sink.lock().unwrap().push((e.step, e.val_loss)))), ..Default::default() };
-    model.fit(&train, None, &FitOptions { val_size, verbose: false }, &ctl).unwrap();
+    model.fit(&train, None, &FitOptions { val_size, ..FitOptions::default() }, &ctl).unwrap();
     let e = events.lock().unwrap().clone();
     e
 }
@@ -173,7 +173,7 @@ fn val_size_rules_follow_neuralforecast() {
     let e = model.fit(&train, None, &FitOptions::default(), &Control::default()).unwrap_err();
     assert!(e.message.contains("valSize") && e.message.contains("earlyStopPatienceSteps"), "{e}");
     let mut model = nf("MLP", json!({"maxSteps": 5}));
-    let e = model.fit(&train, None, &FitOptions { val_size: 6, verbose: false }, &Control::default()).unwrap_err();
+    let e = model.fit(&train, None, &FitOptions { val_size: 6, ..FitOptions::default() }, &Control::default()).unwrap_err();
     assert!(e.message.contains("valSize") && e.message.contains("12"), "{e}");
 }
 
@@ -197,7 +197,7 @@ fn every_valid_loss_neuralforecast_supports_validates_without_panicking() {
         let vals = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let sink = vals.clone();
         let ctl = Control { on_progress: Some(Box::new(move |e: &ProgressEvent| sink.lock().unwrap().extend(e.val_loss))), ..Default::default() };
-        model.fit(&train, None, &FitOptions { val_size: 12, verbose: false }, &ctl).unwrap_or_else(|e| panic!("{loss} / {valid}: {e}"));
+        model.fit(&train, None, &FitOptions { val_size: 12, ..FitOptions::default() }, &ctl).unwrap_or_else(|e| panic!("{loss} / {valid}: {e}"));
         let vals = vals.lock().unwrap().clone();
         assert!(!vals.is_empty() && vals.iter().all(|v| v.is_finite()), "{loss} / {valid}: {vals:?}");
     }

@@ -138,13 +138,15 @@ impl Forecaster {
         df: NativeFrame,
         static_df: Option<NativeFrame>,
         val_size: u32,
+        model_val_sizes: Option<Vec<u32>>,
         verbose: bool,
         on_progress: Option<ProgressCallback>,
         signal: Option<AbortSignal>,
     ) -> napi::Result<Object<'env>> {
         let df = to_input(&df).map_err(to_js)?;
         let static_df = static_df.as_ref().map(to_input).transpose().map_err(to_js)?;
-        let opts = FitOptions { val_size: val_size as usize, verbose };
+        let model_val_sizes = model_val_sizes.unwrap_or_default().into_iter().map(|v| v as usize).collect();
+        let opts = FitOptions { val_size: val_size as usize, model_val_sizes, verbose };
         let writer = self.inner.begin_write("fit").map_err(to_js)?;
         let cancel = cancel_flag(signal.as_ref());
         tasks::fit(env, WriteCall { writer, df, static_df, opts, cancel, progress: progress_sink(on_progress), threads: self.threads })
