@@ -3,12 +3,11 @@
 //! LSTM, `_reverse` for the backward direction) and init U(±1/√hidden). Inputs are batch-first
 //! `[B, T, F]`.
 //!
-//! A run from zero states is one fused op per layer and direction ([`Tensor::lstm_layer`],
-//! [`Tensor::gru_layer`], [`Tensor::rnn_layer`]); a projected LSTM and any run that carries a
-//! state ([`Recurrent::forward_from`]) are unrolled step by step, each step one input and one
-//! hidden-state matmul plus the gate arithmetic. The fused ops keep no state for their caller
-//! and take none, so carrying a state goes through the unrolled path, which autodiff already
-//! differentiates with respect to the initial state.
+//! Every run is one fused op per layer and direction ([`Tensor::lstm_layer`],
+//! [`Tensor::gru_layer`], [`Tensor::rnn_layer`], and their `_from` forms, which start from a
+//! given state and differentiate with respect to it), except a projected LSTM's: its hidden
+//! state is `W_hr (o ⊙ tanh c)`, which the fused LSTM does not compute, so it is unrolled step by
+//! step, each step one input and one hidden-state matmul plus the gate arithmetic.
 
 use super::init;
 use super::module::{join, Ctx, Module};
@@ -146,27 +145,50 @@ impl Recurrent {
     /// every step `[B, T, out·dirs]`.
     pub fn forward(&self, x: &Tensor, ctx: &mut Ctx) -> Tensor {
         if self.proj.is_none() {
-            self.forward_fused(x, ctx)
+            self.forward_fused(x, None, ctx).0
         } else {
-            self.forward_from(x, None, ctx).output
+            self.forward_unrolled(x, None, ctx).output
         }
     }
 
-    /// One fused op per layer and direction.
-    fn forward_fused(&self, x: &Tensor, ctx: &mut Ctx) -> Tensor {
+    /// One fused op per layer and direction, from `state` (zeros when `None`); with a state, also
+    /// the state after the last step.
+    fn forward_fused(&self, x: &Tensor, state: Option<&RecurrentState>, ctx: &mut Ctx) -> (Tensor, Option<RecurrentState>) {
         let dirs = self.directions();
+        let t = x.dim(1);
         let mut seq = x.clone();
+        let mut last = RecurrentState { h: Vec::new(), c: Vec::new() };
         for layer in 0..self.layers {
             let outs: Vec<Tensor> = (0..dirs)
                 .map(|d| {
-                    let w = &self.weights[layer * dirs + d];
+                    let at = layer * dirs + d;
+                    let w = &self.weights[at];
                     let biases = w.b_ih.as_ref().zip(w.b_hh.as_ref());
                     let reverse = d == 1;
-                    match self.cell {
-                        Cell::Lstm => seq.lstm_layer(&w.w_ih, &w.w_hh, biases, reverse),
-                        Cell::Gru => seq.gru_layer(&w.w_ih, &w.w_hh, biases, reverse),
-                        Cell::Rnn { relu } => seq.rnn_layer(&w.w_ih, &w.w_hh, biases, relu, reverse),
-                    }
+                    let Some(state) = state else {
+                        return match self.cell {
+                            Cell::Lstm => seq.lstm_layer(&w.w_ih, &w.w_hh, biases, reverse),
+                            Cell::Gru => seq.gru_layer(&w.w_ih, &w.w_hh, biases, reverse),
+                            Cell::Rnn { relu } => seq.rnn_layer(&w.w_ih, &w.w_hh, biases, relu, reverse),
+                        };
+                    };
+                    let h0 = &state.h[at];
+                    let out = match self.cell {
+                        Cell::Lstm => {
+                            // Every step's hidden state, then the final cell state.
+                            let both = seq.lstm_layer_from(&w.w_ih, &w.w_hh, biases, reverse, h0, &state.c[at]);
+                            last.c.push(both.narrow(1, t, 1).reshape(&[x.dim(0), self.hidden]));
+                            both.narrow(1, 0, t)
+                        }
+                        Cell::Gru => seq.gru_layer_from(&w.w_ih, &w.w_hh, biases, reverse, h0),
+                        Cell::Rnn { relu } => seq.rnn_layer_from(&w.w_ih, &w.w_hh, biases, relu, reverse, h0),
+                    };
+                    // The hidden state after the last step processed (the first, in reverse).
+                    last.h.push(match t {
+                        0 => h0.clone(),
+                        _ => out.narrow(1, if reverse { 0 } else { t - 1 }, 1).reshape(&[x.dim(0), self.hidden]),
+                    });
+                    out
                 })
                 .collect();
             seq = if dirs == 1 { outs.into_iter().next().unwrap() } else { Tensor::concat(&outs, 2) };
@@ -174,7 +196,7 @@ impl Recurrent {
                 seq = seq.dropout(self.dropout, ctx.train, ctx.rng);
             }
         }
-        seq
+        (seq, state.map(|_| last))
     }
 
     fn directions(&self) -> usize {
@@ -192,15 +214,33 @@ impl Recurrent {
         RecurrentState { h: (0..n).map(|_| Tensor::zeros(&[b, self.out_size()])).collect(), c }
     }
 
-    /// Runs the network over `x` `[B, T, F]` from `state` (zeros when `None`), unrolled over time,
-    /// one op per gate operation; returns every step's output and the state after the last step,
-    /// so that running two halves of a sequence carrying the state equals one run over it (for
-    /// one direction). Gradients flow into the initial state.
+    /// Runs the network over `x` `[B, T, F]` from `state` (zeros when `None`); returns every
+    /// step's output and the state after the last step, so that running two halves of a sequence
+    /// carrying the state equals one run over it (for one direction). Gradients flow into the
+    /// initial state.
+    pub fn forward_from(&self, x: &Tensor, state: Option<&RecurrentState>, ctx: &mut Ctx) -> RecurrentRun {
+        if self.proj.is_some() {
+            return self.forward_unrolled(x, state, ctx);
+        }
+        let zeros;
+        let start = match state {
+            Some(s) => s,
+            None => {
+                zeros = self.zero_state(x.dim(0));
+                &zeros
+            }
+        };
+        let (output, last) = self.forward_fused(x, Some(start), ctx);
+        RecurrentRun { output, state: last.expect("a run from a state returns the final one") }
+    }
+
+    /// [`forward_from`](Recurrent::forward_from) unrolled over time, one op per gate operation:
+    /// the projected LSTM's path, and the reference the fused ops are tested against.
     ///
     /// Each layer's sequence is kept as one tensor per time step: slicing a time step out of a
     /// `[B, T, ·]` tensor would make every step's backward pass carry a gradient the size of the
     /// whole sequence, which turns training quadratic in T.
-    pub fn forward_from(&self, x: &Tensor, state: Option<&RecurrentState>, ctx: &mut Ctx) -> RecurrentRun {
+    fn forward_unrolled(&self, x: &Tensor, state: Option<&RecurrentState>, ctx: &mut Ctx) -> RecurrentRun {
         let (b, t) = (x.dim(0), x.dim(1));
         let dirs = self.directions();
         let zeros;
@@ -396,29 +436,56 @@ mod tests {
         }
     }
 
-    /// The fused layers against the unrolled composition, 2 layers bidirectional: outputs and
-    /// the gradients of the input and of every parameter.
+    /// The fused layers against the unrolled composition, 2 layers bidirectional, from zero states
+    /// and from random ones: outputs, final states, and the gradients of the input, of the
+    /// initial states and of every parameter.
     fn fused_matches_unrolled(cell: Cell) {
         let mut rng = Rng::seed(11);
         let net = Recurrent::new(cell, 3, 6, 2, true, true, 0.0, &mut rng);
         let x = Tensor::param(Tensor::randn(&[4, 7, 3], &mut rng).to_vec(), &[4, 7, 3]);
         let weights = Tensor::randn(&[4, 7, 12], &mut rng);
-        let run = |fused: bool| {
+        let zero = net.zero_state(4);
+        let random = |s: &Tensor, rng: &mut Rng| Tensor::param(Tensor::randn(s.shape(), rng).to_vec(), s.shape());
+        let start = RecurrentState { h: zero.h.iter().map(|s| random(s, &mut rng)).collect(), c: zero.c.iter().map(|s| random(s, &mut rng)).collect() };
+        let state_weights: Vec<Tensor> = start.h.iter().chain(&start.c).map(|s| Tensor::randn(s.shape(), &mut rng)).collect();
+        let run = |fused: bool, from: Option<&RecurrentState>| {
             let mut r = Rng::seed(0);
             let mut ctx = Ctx::eval(&mut r);
-            let out = if fused { net.forward(&x, &mut ctx) } else { net.forward_from(&x, None, &mut ctx).output };
-            let grads = out.mul(&weights).sum_all().backward();
+            let (out, last) = match (fused, from) {
+                (true, None) => (net.forward(&x, &mut ctx), None),
+                (true, Some(s)) => {
+                    let run = net.forward_from(&x, Some(s), &mut ctx);
+                    (run.output, Some(run.state))
+                }
+                (false, s) => {
+                    let run = net.forward_unrolled(&x, s, &mut ctx);
+                    (run.output, s.map(|_| run.state))
+                }
+            };
+            let mut loss = out.mul(&weights).sum_all();
+            if let Some(last) = &last {
+                for (s, w) in last.h.iter().chain(&last.c).zip(&state_weights) {
+                    loss = loss.add(&s.mul(w).sum_all());
+                }
+            }
+            let grads = loss.backward();
             let mut all = out.to_vec();
+            all.extend(last.iter().flat_map(|l| l.h.iter().chain(&l.c)).flat_map(|s| s.to_vec()));
             all.extend(grads.get(&x).unwrap().iter().copied());
+            for s in from.iter().flat_map(|s| s.h.iter().chain(&s.c)) {
+                all.extend(grads.get(s).unwrap().iter().copied());
+            }
             for (_, p) in named_params(&net) {
                 all.extend(grads.get(&p).unwrap().iter().copied());
             }
             all
         };
-        let (fused, unrolled) = (run(true), run(false));
-        assert_eq!(fused.len(), unrolled.len());
-        for (k, (a, b)) in fused.iter().zip(&unrolled).enumerate() {
-            assert!((a - b).abs() <= 1e-5 + 1e-4 * b.abs(), "{cell:?} element {k}: fused {a} vs unrolled {b}");
+        for from in [None, Some(&start)] {
+            let (fused, unrolled) = (run(true, from), run(false, from));
+            assert_eq!(fused.len(), unrolled.len());
+            for (k, (a, b)) in fused.iter().zip(&unrolled).enumerate() {
+                assert!((a - b).abs() <= 1e-5 + 1e-4 * b.abs(), "{cell:?} from a state: {}, element {k}: fused {a} vs unrolled {b}", from.is_some());
+            }
         }
     }
 

@@ -5,6 +5,10 @@
 //! Every cell computes `W_ih x_t + b_ih` and `W_hh h_{t-1} + b_hh` (PyTorch's layout, `G` gate
 //! blocks of `H` rows each) and mixes them in its own gate arithmetic; what differs between
 //! cells is only that arithmetic and what its backward pass needs kept.
+//!
+//! A layer starts from zero states or from given ones (`h0 [B, H]`, and an LSTM's `c0`): those
+//! are then inputs of the op after the weights, and the first step reads them where later steps
+//! read the previous step's.
 
 use crate::kernels::gemm::{matmul_into, MatRef};
 use crate::tensor::{Backward, Tensor};
@@ -17,6 +21,8 @@ pub(super) struct Dims {
     pub f: usize,
     pub h: usize,
     pub reverse: bool,
+    /// Whether the biases are inputs 3 and 4.
+    pub bias: bool,
 }
 
 impl Dims {
@@ -33,7 +39,19 @@ impl Dims {
             assert_eq!(bi.shape(), &[g], "{op} b_ih must be [{gates}H]");
             assert_eq!(bh.shape(), &[g], "{op} b_hh must be [{gates}H]");
         }
-        Dims { b, t, f, h, reverse }
+        Dims { b, t, f, h, reverse, bias: biases.is_some() }
+    }
+    /// Checks an initial state `[B, H]` (`what` names it in the message).
+    pub fn check_state(&self, op: &str, what: &str, s: &Tensor) {
+        assert_eq!(s.shape(), &[self.b, self.h], "{op} {what} must be [B, H] = [{}, {}]", self.b, self.h);
+    }
+    /// Where the initial states start among the op's inputs.
+    pub fn state_input(&self) -> usize {
+        if self.bias {
+            5
+        } else {
+            3
+        }
     }
     /// Time index of the `k`-th step processed.
     pub fn time(&self, k: usize) -> usize {
@@ -80,6 +98,12 @@ pub(super) fn project_state(d: &Dims, hs: &[f32], p: usize, w_hh: &[f32], out: &
     matmul_into(d.step_view(hs, p, d.h), MatRef::new(w_hh, g, d.h).t(), out, accumulate);
 }
 
+/// `out [B, G·H] (+)= h0 W_hhᵀ`: the state projection of the first step, from the initial state.
+pub(super) fn project_initial(d: &Dims, h0: &[f32], w_hh: &[f32], out: &mut [f32], accumulate: bool) {
+    let g = out.len() / d.b;
+    matmul_into(MatRef::new(h0, d.b, d.h), MatRef::new(w_hh, g, d.h).t(), out, accumulate);
+}
+
 /// `dh_next [B, H] (+)= dZ_t W_hh`: the gradient into the state step `t` read, from the gradient
 /// `dhp [B, T, G·H]` at its state projection.
 pub(super) fn state_grad(d: &Dims, dhp: &[f32], t: usize, w_hh: &[f32], dh_next: &mut [f32], accumulate: bool) {
@@ -89,8 +113,9 @@ pub(super) fn state_grad(d: &Dims, dhp: &[f32], t: usize, w_hh: &[f32], dh_next:
 
 /// The gradients of `inputs` (`x, w_ih, w_hh` and optionally `b_ih, b_hh`) from those of every
 /// step's input projection `dxp` and state projection `dhp` (both `[B, T, G·H]`; the same buffer
-/// for cells that add the two before any gate), given the layer's outputs `hs [B, T, H]`.
-pub(super) fn input_grads(d: &Dims, inputs: &[Tensor], hs: &[f32], dxp: &[f32], dhp: &[f32]) -> Vec<Option<Vec<f32>>> {
+/// for cells that add the two before any gate), given the layer's outputs `hs [B, T, H]` and
+/// its initial state `h0 [B, H]` (zeros when `None`).
+pub(super) fn input_grads(d: &Dims, inputs: &[Tensor], hs: &[f32], h0: Option<&[f32]>, dxp: &[f32], dhp: &[f32]) -> Vec<Option<Vec<f32>>> {
     let (b, t, f, h) = (d.b, d.t, d.f, d.h);
     let g = dxp.len() / (b * t);
     let (x, w_ih, w_hh) = (&inputs[0], &inputs[1], &inputs[2]);
@@ -106,12 +131,15 @@ pub(super) fn input_grads(d: &Dims, inputs: &[Tensor], hs: &[f32], dxp: &[f32], 
         gw
     });
     let gw_hh = w_hh.requires_grad().then(|| {
-        // Row (r, t) of h_prev is h_{t-1} of sequence r (zero at the first step).
+        // Row (r, t) of h_prev is h_{t-1} of sequence r (h0, or zero, at the first step).
         let mut h_prev = vec![0.0f32; b * t * h];
         for r in 0..b {
             for step in 0..t {
-                if let Some(p) = d.previous(step) {
-                    h_prev[(r * t + step) * h..][..h].copy_from_slice(&hs[(r * t + p) * h..][..h]);
+                let row = &mut h_prev[(r * t + step) * h..][..h];
+                match (d.previous(step), h0) {
+                    (Some(p), _) => row.copy_from_slice(&hs[(r * t + p) * h..][..h]),
+                    (None, Some(h0)) => row.copy_from_slice(&h0[r * h..][..h]),
+                    (None, None) => {}
                 }
             }
         }
@@ -120,7 +148,7 @@ pub(super) fn input_grads(d: &Dims, inputs: &[Tensor], hs: &[f32], dxp: &[f32], 
         gw
     });
     let mut grads = vec![gx, gw_ih, gw_hh];
-    if inputs.len() == 5 {
+    if d.bias {
         let column_sums = |dz: &[f32]| {
             let mut gb = vec![0.0f32; g];
             dz.chunks(g).for_each(|row| gb.iter_mut().zip(row).for_each(|(a, v)| *a += v));
@@ -132,14 +160,16 @@ pub(super) fn input_grads(d: &Dims, inputs: &[Tensor], hs: &[f32], dxp: &[f32], 
     grads
 }
 
-/// The layer's output `[B, T, H]` as a tensor recorded against its inputs (the biases only when
-/// given, so that a layer without them has the three inputs [`input_grads`] expects).
-pub(super) fn layer_output(hs: Vec<f32>, d: &Dims, x: &Tensor, w_ih: &Tensor, w_hh: &Tensor, biases: Option<(&Tensor, &Tensor)>, rule: impl Backward + 'static) -> Tensor {
-    let shape = [d.b, d.t, d.h];
-    match biases {
-        Some((bi, bh)) => Tensor::from_op(hs, &shape, &[x, w_ih, w_hh, bi, bh], rule),
-        None => Tensor::from_op(hs, &shape, &[x, w_ih, w_hh], rule),
+/// The layer's output (`[B, T, H]`, or `steps` rows per sequence) as a tensor recorded against
+/// its inputs: `x, w_ih, w_hh`, the biases when given, then the initial states when given.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn layer_output(out: Vec<f32>, d: &Dims, steps: usize, x: &Tensor, w_ih: &Tensor, w_hh: &Tensor, biases: Option<(&Tensor, &Tensor)>, state: &[&Tensor], rule: impl Backward + 'static) -> Tensor {
+    let mut inputs = vec![x, w_ih, w_hh];
+    if let Some((bi, bh)) = biases {
+        inputs.extend([bi, bh]);
     }
+    inputs.extend_from_slice(state);
+    Tensor::from_op(out, &[d.b, steps, d.h], &inputs, rule)
 }
 
 /// Inputs for a layer's gradient check: `x [B, T, F]`, the weights of `gates` blocks and both
@@ -164,5 +194,22 @@ pub(super) fn check_layer(op: &str, gates: usize, layer: impl Fn(&[Tensor], Opti
     for reverse in [false, true] {
         check_gradients(op, |t| layer(t, Some((&t[3], &t[4])), reverse), &test_inputs(gates, 2, 5, 3, 4));
         check_gradients(&format!("{op} (no bias)"), |t| layer(t, None, reverse), &test_inputs(gates, 3, 4, 2, 3)[..3]);
+    }
+}
+
+/// Checks a layer from an initial state (`states` tensors `[B, H]`, passed after the weights and
+/// biases), forward and reverse, with both biases and with none.
+#[cfg(test)]
+pub(super) fn check_layer_from_state(op: &str, gates: usize, states: usize, layer: impl Fn(&[Tensor], Option<(&Tensor, &Tensor)>, &[Tensor], bool) -> Tensor) {
+    use crate::tensor::gradcheck::check_gradients;
+    let with_states = |mut inputs: Vec<Tensor>, b: usize, h: usize| {
+        let mut rng = crate::rng::Rng::seed(4);
+        inputs.extend((0..states).map(|_| Tensor::rand_uniform(&[b, h], -0.8, 0.8, &mut rng)));
+        inputs
+    };
+    for reverse in [false, true] {
+        check_gradients(&format!("{op} from a state"), |t| layer(t, Some((&t[3], &t[4])), &t[5..], reverse), &with_states(test_inputs(gates, 2, 5, 3, 4), 2, 4));
+        let no_bias = test_inputs(gates, 3, 4, 2, 3)[..3].to_vec();
+        check_gradients(&format!("{op} from a state (no bias)"), |t| layer(t, None, &t[3..], reverse), &with_states(no_bias, 3, 3));
     }
 }
