@@ -921,6 +921,18 @@ export declare class NeuralForecast {
   readonly models: Array<Model | Auto<any>>
   readonly freq: Freq
   fit<R extends Row>(df: Frame<R>, options?: FitOptions): Promise<void>
+  /**
+   * Forecasts `h` steps after every series (of `df`, else of the data seen in `fit`). A request
+   * no larger than one this model already served in under 0.5 ms (as many series and rows or
+   * fewer, the same `h` and frames) runs on the calling thread, without the 30-90 µs hop to an
+   * engine thread and back: the event loop is then held for about that long (at most a core
+   * count times it, on one thread). The first predict after a fit or load, larger requests and
+   * slower ones run on the engine's threads. Either way the result is the same and errors reject.
+   *
+   * @example
+   * const tick = { unique_id: ids, ds: lastDates, y: lastValues }   // the latest inputSize points
+   * const fc = await nf.predict({ df: tick })                          // ~forecast time + a few µs
+   */
   predict<D extends Row, F extends Row>(options?: PredictOptions<D, F>): Promise<OutputFrame>
   crossValidation<R extends Row>(df: Frame<R>, options?: CrossValidationOptions): Promise<OutputFrame>
   /**
@@ -948,9 +960,29 @@ export declare class NeuralForecast {
   makeFutureDataframe<R extends Row>(df?: Frame<R> | null, h?: number): OutputFrame
   /** NeuralForecast's `get_missing_future`: the rows of `makeFutureDataframe(df, h)` that `futrDf` lacks (matched on `unique_id` and `ds`). */
   getMissingFuture<F extends Row, R extends Row>(futrDf: Frame<F>, df?: Frame<R> | null, h?: number): OutputFrame
-  /** Writes one versioned, checksummed file, atomically. */
-  save(path: string): Promise<void>
+  /**
+   * Writes one versioned, checksummed file, atomically. With `weights: 'bf16'` or `'f16'` the
+   * models' weights are stored in 16 bits: half the bytes, and the loaded model's forecasts for a
+   * few series read the 16-bit weights (f32 arithmetic), so they take less time where reading the
+   * weights is what a forecast waits on (MLP, NHITS). The forecasts change slightly (see
+   * docs/BENCHMARKS.md); the model in memory is not changed, load the file to use them.
+   *
+   * @example
+   * await nf.save('models/airline-bf16', { weights: 'bf16' })
+   * const small = await NeuralForecast.load('models/airline-bf16')
+   */
+  save(path: string, options?: SaveOptions): Promise<void>
   static load(path: string, options?: LoadOptions): Promise<NeuralForecast>
+}
+
+/** Options of `NeuralForecast.save`. */
+export interface SaveOptions {
+  /**
+   * How the models' weights are stored: `'f32'` (default, exact), `'bf16'` (bfloat16: f32's range,
+   * about 3 significant digits) or `'f16'` (float16: about 3.3 digits, up to ±65504; a weight beyond
+   * that is a RangeError). BatchNorm statistics and the fitted data stay f32.
+   */
+  weights?: 'f32' | 'bf16' | 'f16'
 }
 
 /** A columns frame as an array of row objects. */

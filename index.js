@@ -16,6 +16,8 @@ const LOCAL_SCALER_TYPES = ['standard', 'robust', 'robust-iqr', 'minmax', 'boxco
 const FIT_OPTIONS = ['valSize', 'staticDf', 'onProgress', 'signal', 'verbose']
 const PREDICT_OPTIONS = ['df', 'futrDf', 'staticDf', 'h', 'signal']
 const INSAMPLE_OPTIONS = ['stepSize', 'signal']
+const SAVE_OPTIONS = ['weights']
+const WEIGHT_TYPES = ['f32', 'bf16', 'f16']
 const CV_OPTIONS = ['nWindows', 'testSize', 'stepSize', 'valSize', 'refit', 'staticDf', 'onProgress', 'signal', 'verbose']
 
 function checkKeys(opts, allowed, where) {
@@ -378,12 +380,19 @@ class NeuralForecast {
     return fromNative(out, kinds)
   }
 
-  /** Saves models, weights and fitted data to one file at `path` (written atomically). */
-  async save(path) {
+  /**
+   * Saves models, weights and fitted data to one file at `path` (written atomically). `weights`:
+   * 'f32' (default), or 'bf16' / 'f16' to store the weights in 16 bits (PyTorch's bfloat16 and
+   * float16): half the bytes, and a loaded model's one-series forecasts read them.
+   */
+  async save(path, options) {
     if (typeof path !== 'string' || path.length === 0) throw new TypeError(`save needs a file path, got ${describe(path)}`)
+    const opts = checkKeys(options, SAVE_OPTIONS, 'save')
+    const weights = opts.weights ?? 'f32'
+    if (!WEIGHT_TYPES.includes(weights)) throw new RangeError(`save option 'weights' must be one of ${WEIGHT_TYPES.map((w) => `'${w}'`).join(', ')}, got ${describe(weights)}`)
     // An Auto* model is saved as its best model under the Auto's name, as NeuralForecast does.
     const saved = this._engineModels.map((m) => ({ class: m.className, options: m.options }))
-    await wrap(() => this._native.save(path, JSON.stringify({ kinds: this._kinds, freq: this.freq, models: saved })))
+    await wrap(() => this._native.save(path, JSON.stringify({ kinds: this._kinds, freq: this.freq, models: saved }), weights))
   }
 
   /** Loads a NeuralForecast saved by `save`; `threads` as the constructor's (not saved: it is the machine's). */

@@ -151,10 +151,11 @@ test('predict stops when its signal aborts, and the model still forecasts afterw
   const nf = new NeuralForecast({ models: [new MLP({ h: 12, inputSize: 24, maxSteps: 2, hiddenSize: 8, numLayers: 1 })], freq: 'ME' })
   await nf.fit(rows)
   await assert.rejects(nf.predict({ signal: AbortSignal.abort() }), AbortError)
-  // 2000 recursive rounds of 12 steps: far longer than the 20 ms before the abort.
+  // 20,000 recursive rounds of 12 steps: far longer than the 5 ms before the abort (2000 rounds
+  // of this tiny MLP can finish in 20 ms).
   const ac = new AbortController()
-  const long = nf.predict({ h: 24_000, signal: ac.signal })
-  setTimeout(() => ac.abort(), 20)
+  const long = nf.predict({ h: 240_000, signal: ac.signal })
+  setTimeout(() => ac.abort(), 5)
   await assert.rejects(long, AbortError)
   assert.equal((await nf.predict()).ds.length, 12)
 })

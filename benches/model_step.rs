@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use neuro_divergent::forecast::{Control, FitOptions, FreqSpec, InputFrame, ModelSpec, NeuralForecast};
-use neuro_divergent::kernels::gemm::{flops_counted, matmul_into, MatRef};
+use neuro_divergent::kernels::gemm::flops_counted;
 use serde_json::{json, Value};
 
 const MODELS: [&str; 26] = ["MLP", "NHITS", "LSTM", "RNN", "GRU", "TCN", "BiTCN", "PatchTST", "VanillaTransformer", "Informer", "Autoformer", "FEDformer", "NBEATS", "NBEATSx", "MLPMultivariate", "TSMixer", "TSMixerx", "iTransformer", "TiDE", "DeepNPTS", "DLinear", "NLinear", "TimesNet", "DeepAR", "StemGNN", "TFT"];
@@ -91,26 +91,10 @@ fn fit(ds: &Dataset, class: &str, steps: usize) -> (f64, u64) {
     (t0.elapsed().as_secs_f64(), flops_counted() - flops)
 }
 
-/// GFLOP/s of a 1024³ product, the best of 10: the machines are shared, and the best run is
-/// what the engine can reach (a floor from it is the lowest, so ratios to it are the least flattering).
-fn gemm_rate() -> f64 {
-    let n = 1024;
-    let a: Vec<f32> = (0..n * n).map(|i| (i % 7) as f32 * 0.1).collect();
-    let mut c = vec![0.0f32; n * n];
-    let best = (0..10)
-        .map(|_| {
-            let t0 = Instant::now();
-            matmul_into(MatRef::new(&a, n, n), MatRef::new(&a, n, n), &mut c, false);
-            t0.elapsed().as_secs_f64()
-        })
-        .fold(f64::INFINITY, f64::min);
-    2.0 * (n * n * n) as f64 / best / 1e9
-}
-
 fn main() {
     let picked: Vec<String> = std::env::args().skip(1).filter(|a| MODELS.contains(&a.as_str())).collect();
     let models: Vec<&str> = MODELS.iter().copied().filter(|m| picked.is_empty() || picked.iter().any(|p| p == m)).collect();
-    let rate = gemm_rate();
+    let rate = common::gemm_rate();
     println!("GEMM rate (1024³, {} threads): {rate:.0} GFLOP/s\n", rayon::current_num_threads());
     println!("| dataset | model | GFLOP per step | floor ms | step ms | step / floor |");
     println!("|---|---|---|---|---|---|");

@@ -1,6 +1,8 @@
 //! One fresh forecast for one series, inside Rust: `NeuralForecast::predict` with the latest
-//! `inputSize` points of AirPassengers, after a short fit. Set beside `npm run bench:latency`
-//! (the same call from JS), the difference is what the binding and the thread hop cost.
+//! `inputSize` points of AirPassengers, after a short fit, through a pool of its own as a large
+//! request runs (`pool/`) and on the calling thread as a small one from JS runs (`inline/`, the
+//! forecast itself). Set beside `npm run bench:latency` (the same call from JS), the difference
+//! is what the binding costs.
 //!
 //!   cargo bench --bench predict
 
@@ -9,6 +11,7 @@ mod common;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use neuro_divergent::kernels::inline;
 use neuro_divergent::forecast::{Control, FitOptions, FreqSpec, InputFrame, ModelSpec, NeuralForecast};
 use serde_json::json;
 
@@ -22,7 +25,8 @@ fn predict(c: &mut Criterion) {
         let options = json!({"h": 12, "inputSize": 24, "maxSteps": 5, "scalerType": "standard"});
         let mut nf = NeuralForecast::new(vec![ModelSpec { class: class.into(), options }], FreqSpec::Step(1.0)).unwrap();
         nf.fit(&full, None, &FitOptions::default(), &Control::default()).unwrap();
-        group.bench_function(BenchmarkId::from_parameter(class), |b| b.iter(|| nf.predict(Some(&tick), None, None).unwrap()));
+        group.bench_function(BenchmarkId::new("pool", class), |b| b.iter(|| nf.predict(Some(&tick), None, None).unwrap()));
+        group.bench_function(BenchmarkId::new("inline", class), |b| b.iter(|| inline::run(|| nf.predict(Some(&tick), None, None).unwrap())));
     }
     group.finish();
 }

@@ -30,7 +30,7 @@ impl Rng {
     /// same stream, so the values are those of one sequential fill whatever the thread count.
     pub fn fill_u32(&mut self, out: &mut [u32]) {
         const CHUNK: usize = 1 << 13;
-        if out.len() < 4 * CHUNK {
+        if out.len() < 4 * CHUNK || crate::kernels::inline::active() {
             self.0.fill(out);
             return;
         }

@@ -14,6 +14,7 @@ use crate::data::{
     Series, TrainSampler, Window, WindowSpec,
 };
 use crate::error::{Error, Result};
+use crate::kernels::half::HalfKind;
 use crate::kernels::threads::on_worker;
 use crate::models::{self, memory, Model, ModelConfig};
 use crate::rng::Rng;
@@ -39,6 +40,8 @@ pub struct NeuralForecast {
     /// Caller-owned metadata saved with the model (the JS wrapper keeps the input frame's id and
     /// timestamp kinds here so outputs after `load` look like outputs before `save`).
     pub extra: serde_json::Value,
+    /// What the last predict cost, to run the next small one on the caller's thread.
+    pub(super) predict_cost: super::inline::PredictCost,
 }
 
 /// Rows `makeFutureDataframe` may return: an `h` that would need more is a caller's mistake.
@@ -81,7 +84,7 @@ impl NeuralForecast {
         if let Some(m) = configs.iter().find(|m| m.common().h != h) {
             return Err(Error::value(format!("all models must share one h: {} has h={}, {} has h={h}", config_name(m.as_ref()), m.common().h, config_name(configs[0].as_ref()))));
         }
-        Ok(NeuralForecast { configs, models, freq, freq_spec, holidays: Vec::new(), data: None, statics: Statics::default(), extra: serde_json::Value::Null })
+        Ok(NeuralForecast { configs, models, freq, freq_spec, holidays: Vec::new(), data: None, statics: Statics::default(), extra: serde_json::Value::Null, predict_cost: Default::default() })
     }
 
     /// Makes a business-day freq skip `holidays` (epoch ms): daily exchange data has no rows on
@@ -198,6 +201,7 @@ impl NeuralForecast {
             data: Some(data),
             statics,
             extra: self.extra.clone(),
+            predict_cost: Default::default(),
         }
     }
 
@@ -213,7 +217,7 @@ impl NeuralForecast {
     /// `predict` over `h` steps (default the models' horizon; NeuralForecast's `predict(h=...)`),
     /// stopping with `ErrorKind::Aborted` between inference batches once `cancel` is set.
     pub fn predict_cancellable(&self, df: Option<&InputFrame>, futr_df: Option<&InputFrame>, static_df: Option<&InputFrame>, h: Option<usize>, cancel: &AtomicBool) -> Result<OutputFrame> {
-        on_worker(|| self.predict_here(df, futr_df, static_df, h, cancel))
+        self.measured_predict(df, futr_df, static_df, h, || on_worker(|| self.predict_here(df, futr_df, static_df, h, cancel)))
     }
 
     /// The horizon `predict` runs: the models' `h` unless a longer one is asked for, which
@@ -549,12 +553,14 @@ impl NeuralForecast {
 
     /// Writes the models, their weights and the fitted data to one file, atomically.
     pub fn save(&self, path: &Path) -> Result<()> {
-        self.save_with_extra(path, &self.extra)
+        self.save_with_extra(path, &self.extra, None)
     }
 
-    /// `save`, storing `extra` as the caller's metadata instead of `self.extra`.
-    pub fn save_with_extra(&self, path: &Path, extra: &serde_json::Value) -> Result<()> {
-        super::persist::save(self, extra, path)
+    /// `save`, storing `extra` as the caller's metadata instead of `self.extra`, and the models'
+    /// weights in 16 bits when `weights` says so (half the bytes; loaded, single-series forecasts
+    /// read the 16-bit values, see `kernels::half`).
+    pub fn save_with_extra(&self, path: &Path, extra: &serde_json::Value, weights: Option<HalfKind>) -> Result<()> {
+        super::persist::save(self, extra, path, weights)
     }
 
     /// Reads a file written by [`NeuralForecast::save`].

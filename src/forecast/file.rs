@@ -11,16 +11,36 @@ use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+use crate::kernels::half::HalfKind;
 
 const FORMAT: &str = "neuro-divergent";
-/// Bumped whenever the layout of the configuration or tensor names changes incompatibly.
-pub const FORMAT_VERSION: u32 = 1;
+/// Bumped whenever the layout of the configuration or tensor names changes incompatibly. Files
+/// with 16-bit weights are version 2 (version 1 readers refuse them as newer); f32 files stay 1.
+pub const FORMAT_VERSION: u32 = 2;
 
-/// A named f32 tensor as stored in the file.
+/// A named tensor as stored in the file: f32, or 16 bits (`half`; `data` then holds the values
+/// those bits stand for).
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredTensor {
     pub shape: Vec<usize>,
     pub data: Vec<f32>,
+    pub half: Option<HalfKind>,
+}
+
+impl StoredTensor {
+    pub fn f32(shape: Vec<usize>, data: Vec<f32>) -> StoredTensor {
+        StoredTensor { shape, data, half: None }
+    }
+
+    fn bytes_and_dtype(&self) -> (Vec<u8>, Dtype) {
+        match self.half {
+            None => (le_bytes(&self.data), Dtype::F32),
+            Some(kind) => {
+                let bytes = self.data.iter().flat_map(|&v| kind.encode(v).to_le_bytes()).collect();
+                (bytes, if kind == HalfKind::Bf16 { Dtype::BF16 } else { Dtype::F16 })
+            }
+        }
+    }
 }
 
 fn checksum(config: &str, names_and_bytes: &[(&str, &[u8])]) -> u32 {
@@ -40,19 +60,17 @@ fn le_bytes(data: &[f32]) -> Vec<u8> {
 /// Serialises `config` and `tensors` into the bytes of a model file.
 pub fn encode(config: &Value, tensors: &[(String, StoredTensor)]) -> Result<Vec<u8>> {
     let config_text = config.to_string();
-    let mut sorted: Vec<(&str, Vec<u8>, &[usize])> =
-        tensors.iter().map(|(n, t)| (n.as_str(), le_bytes(&t.data), t.shape.as_slice())).collect();
+    let mut sorted: Vec<(&str, (Vec<u8>, Dtype), &[usize])> = tensors.iter().map(|(n, t)| (n.as_str(), t.bytes_and_dtype(), t.shape.as_slice())).collect();
     sorted.sort_by(|a, b| a.0.cmp(b.0));
-    let crc = checksum(&config_text, &sorted.iter().map(|(n, b, _)| (*n, b.as_slice())).collect::<Vec<_>>());
+    let crc = checksum(&config_text, &sorted.iter().map(|(n, (b, _), _)| (*n, b.as_slice())).collect::<Vec<_>>());
     let views = sorted
         .iter()
-        .map(|(n, b, s)| {
-            TensorView::new(Dtype::F32, s.to_vec(), b).map(|v| (n.to_string(), v)).map_err(|e| Error::format(e.to_string()))
-        })
+        .map(|(n, (b, dtype), s)| TensorView::new(*dtype, s.to_vec(), b).map(|v| (n.to_string(), v)).map_err(|e| Error::format(e.to_string())))
         .collect::<Result<Vec<_>>>()?;
+    let version = if tensors.iter().any(|(_, t)| t.half.is_some()) { FORMAT_VERSION } else { 1 };
     let meta = HashMap::from([
         ("format".to_string(), FORMAT.to_string()),
-        ("format_version".to_string(), FORMAT_VERSION.to_string()),
+        ("format_version".to_string(), version.to_string()),
         ("config".to_string(), config_text),
         ("crc32".to_string(), format!("{crc:08x}")),
     ]);
@@ -87,11 +105,17 @@ pub fn decode(bytes: &[u8], origin: &str) -> Result<(Value, HashMap<String, Stor
     let config: Value = serde_json::from_str(config_text).map_err(|e| bad(format!("configuration is not JSON ({e})")))?;
     let mut tensors = HashMap::new();
     for (name, view) in named {
-        if view.dtype() != Dtype::F32 {
-            return Err(bad(format!("tensor '{name}' has dtype {:?}, expected F32", view.dtype())));
-        }
-        let data = view.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
-        tensors.insert(name, StoredTensor { shape: view.shape().to_vec(), data });
+        let half = match view.dtype() {
+            Dtype::F32 => None,
+            Dtype::BF16 => Some(HalfKind::Bf16),
+            Dtype::F16 => Some(HalfKind::F16),
+            other => return Err(bad(format!("tensor '{name}' has dtype {other:?}, expected F32, BF16 or F16"))),
+        };
+        let data = match half {
+            None => view.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
+            Some(kind) => view.data().chunks_exact(2).map(|c| kind.decode(u16::from_le_bytes([c[0], c[1]]))).collect(),
+        };
+        tensors.insert(name, StoredTensor { shape: view.shape().to_vec(), data, half });
     }
     Ok((config, tensors))
 }
@@ -132,8 +156,8 @@ mod tests {
     fn sample() -> (Value, Vec<(String, StoredTensor)>) {
         let cfg = json!({"models": [{"class": "MLP"}], "freq": "MS"});
         let t = vec![
-            ("m0.w".to_string(), StoredTensor { shape: vec![2, 2], data: vec![1.0, -2.5, 3.25, f32::MIN_POSITIVE] }),
-            ("m0.b".to_string(), StoredTensor { shape: vec![2], data: vec![0.5, 0.0] }),
+            ("m0.w".to_string(), StoredTensor::f32(vec![2, 2], vec![1.0, -2.5, 3.25, f32::MIN_POSITIVE])),
+            ("m0.b".to_string(), StoredTensor::f32(vec![2], vec![0.5, 0.0])),
         ];
         (cfg, t)
     }
@@ -146,6 +170,27 @@ mod tests {
         assert_eq!(cfg, cfg2);
         assert_eq!(t2["m0.w"].data, t[0].1.data);
         assert_eq!(t2["m0.w"].shape, vec![2, 2]);
+    }
+
+    #[test]
+    fn sixteen_bit_tensors_round_trip_in_half_the_bytes() {
+        let (cfg, mut t) = sample();
+        let f32_len = encode(&cfg, &t).unwrap().len();
+        let big: Vec<f32> = (0..4096).map(|i| (i as f32 * 0.01).sin()).collect();
+        t.push(("m0.big".into(), StoredTensor::f32(vec![4096], big.clone())));
+        let with_f32 = encode(&cfg, &t).unwrap().len() - f32_len;
+        for kind in [HalfKind::Bf16, HalfKind::F16] {
+            let rounded: Vec<f32> = big.iter().map(|&v| kind.decode(kind.encode(v))).collect();
+            t[2].1 = StoredTensor { shape: vec![4096], data: big.clone(), half: Some(kind) };
+            let bytes = encode(&cfg, &t).unwrap();
+            assert!((bytes.len() - f32_len) * 2 <= with_f32 + 64, "{kind:?}: {} bytes for what took {with_f32} in f32", bytes.len() - f32_len);
+            let (_, back) = decode(&bytes, "mem").unwrap();
+            assert_eq!(back["m0.big"], StoredTensor { shape: vec![4096], data: rounded.clone(), half: Some(kind) });
+            assert_eq!(back["m0.w"].half, None);
+            // Written again as read, it reads back the same.
+            let again: Vec<(String, StoredTensor)> = t.iter().map(|(n, _)| (n.clone(), back[n].clone())).collect();
+            assert_eq!(decode(&encode(&cfg, &again).unwrap(), "mem").unwrap().1, back);
+        }
     }
 
     #[test]

@@ -4,6 +4,7 @@
 mod core;
 pub mod file;
 mod frame;
+mod inline;
 mod inputs;
 mod persist;
 mod shared;
@@ -14,6 +15,7 @@ use std::sync::Arc;
 
 pub use self::core::NeuralForecast;
 pub use frame::{InputFrame, OutputFrame};
+pub use inline::INLINE_BUDGET;
 pub use shared::{Shared, Writer};
 #[cfg(test)]
 pub(crate) use task::forecast_stepwise;

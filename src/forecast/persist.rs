@@ -12,14 +12,20 @@ use super::inputs::Statics;
 use super::FreqSpec;
 use crate::data::{Dataset, Series};
 use crate::error::{Error, Result};
+use crate::kernels::half::HalfKind;
 use crate::models;
 use crate::nn::{named_buffers, named_params};
+
+/// The largest finite f16.
+const F16_MAX: f32 = 65504.0;
 
 fn bad(why: impl std::fmt::Display) -> Error {
     Error::format(format!("the model file is inconsistent: {why}"))
 }
 
-pub fn save(nf: &NeuralForecast, extra: &Value, path: &Path) -> Result<()> {
+/// Writes `nf` to `path`; `weights` stores the models' parameters in 16 bits (their buffers, such
+/// as BatchNorm statistics, and the fitted data stay f32).
+pub fn save(nf: &NeuralForecast, extra: &Value, path: &Path, weights: Option<HalfKind>) -> Result<()> {
     // Unfitted weights are random: a file of them would load and then refuse to predict.
     if nf.data.is_none() {
         return Err(Error::value("save() before fit(): there is nothing trained to save; fit (or crossValidation) first"));
@@ -28,24 +34,36 @@ pub fn save(nf: &NeuralForecast, extra: &Value, path: &Path) -> Result<()> {
     let mut model_cfg = Vec::new();
     for (i, m) in nf.models.iter().enumerate() {
         model_cfg.push(json!({"class": m.class_name(), "options": m.options_json()}));
+        for (name, t) in named_params(m.as_ref()) {
+            let data = t.to_vec();
+            if weights == Some(HalfKind::F16) {
+                if let Some(v) = data.iter().find(|v| v.is_finite() && v.abs() > F16_MAX) {
+                    return Err(Error::range(format!(
+                        "save option weights 'f16': {} weight '{name}' holds {v}, beyond f16's range (±{F16_MAX}); use weights 'bf16', which has f32's range",
+                        m.class_name()
+                    )));
+                }
+            }
+            tensors.push((format!("models.{i}.{name}"), StoredTensor { shape: t.shape().to_vec(), data, half: weights }));
+        }
         // Buffers (BatchNorm running statistics) are saved beside the weights.
-        for (name, t) in named_params(m.as_ref()).into_iter().chain(named_buffers(m.as_ref())) {
-            tensors.push((format!("models.{i}.{name}"), StoredTensor { shape: t.shape().to_vec(), data: t.to_vec() }));
+        for (name, t) in named_buffers(m.as_ref()) {
+            tensors.push((format!("models.{i}.{name}"), StoredTensor::f32(t.shape().to_vec(), t.to_vec())));
         }
     }
     let data_cfg = match &nf.data {
         None => Value::Null,
         Some(d) => {
-            tensors.push(("data.y".into(), StoredTensor { shape: vec![d.series.iter().map(Series::len).sum()], data: d.series.iter().flat_map(|s| s.y.iter().copied()).collect() }));
+            tensors.push(("data.y".into(), StoredTensor::f32(vec![d.series.iter().map(Series::len).sum()], d.series.iter().flat_map(|s| s.y.iter().copied()).collect())));
             for j in 0..d.exog_names.len() {
                 let data: Vec<f32> = d.series.iter().flat_map(|s| s.exog[j].iter().copied()).collect();
-                tensors.push((format!("data.exog.{j}"), StoredTensor { shape: vec![data.len()], data }));
+                tensors.push((format!("data.exog.{j}"), StoredTensor::f32(vec![data.len()], data)));
             }
             let mut static_ids: Vec<&String> = nf.statics.rows.keys().collect();
             static_ids.sort();
             if !static_ids.is_empty() {
                 let data: Vec<f32> = static_ids.iter().flat_map(|id| nf.statics.rows[*id].iter().copied()).collect();
-                tensors.push(("data.static".into(), StoredTensor { shape: vec![static_ids.len(), nf.statics.names.len()], data }));
+                tensors.push(("data.static".into(), StoredTensor::f32(vec![static_ids.len(), nf.statics.names.len()], data)));
             }
             json!({
                 "series": d.series.iter().map(|s| json!({"id": s.id, "start": s.ds[0], "len": s.len()})).collect::<Vec<_>>(),
@@ -82,6 +100,9 @@ pub fn load(path: &Path) -> Result<NeuralForecast> {
                 return Err(bad(format!("weight '{key}' has shape {:?}, the model needs {:?}", stored.shape, t.shape())));
             }
             t.data_mut().copy_from_slice(&stored.data);
+            if let Some(kind) = stored.half {
+                t.round_to_half(kind);
+            }
         }
         loaded.push(m);
     }

@@ -573,3 +573,83 @@ fn predict_insample_gives_neuralforecasts_cutoffs_rows_and_values() {
     let unfitted = nf("MLP", json!({}));
     assert!(unfitted.predict_insample(1, &never).unwrap_err().to_string().contains("before fit()"));
 }
+
+/// `forecast::inline`: a predict runs on the caller's thread only after one at least as large,
+/// of the same kind, was measured under the budget; inline and pool runs give the same bits.
+#[test]
+fn small_predicts_run_inline_only_after_one_like_them_was_measured() {
+    let full = air_passengers();
+    let (train, _) = split(&full, 12);
+    let mut model = nf("MLP", json!({"maxSteps": 2, "hiddenSize": 16}));
+    model.fit(&train, None, &FitOptions::default(), &Control::default()).unwrap();
+    let tail = |n: usize| InputFrame { unique_id: train.unique_id[train.len() - n..].to_vec(), ds: train.ds[train.len() - n..].to_vec(), y: Some(train.y.as_ref().unwrap()[train.len() - n..].to_vec()), columns: vec![] };
+    let (tick, longer) = (tail(24), tail(36));
+    // Whatever the machine's speed: any measured cost is within an unbounded budget, none within 0.
+    let small = |m: &NeuralForecast, df: Option<&InputFrame>, f: Option<&InputFrame>, s: Option<&InputFrame>, h: Option<usize>| m.predict_is_within(df, f, s, h, std::time::Duration::MAX);
+    assert!(!small(&model, Some(&tick), None, None, None), "nothing measured yet");
+    let pooled = model.predict(Some(&longer), None, None).unwrap();
+    assert!(small(&model, Some(&longer), None, None, None) && small(&model, Some(&tick), None, None, None));
+    assert!(!model.predict_is_within(Some(&tick), None, None, None, std::time::Duration::ZERO));
+    let inline = crate::kernels::inline::run(|| model.predict(Some(&longer), None, None).unwrap());
+    assert_eq!(inline, pooled, "the same forecast on the caller's thread");
+    // Larger, of another kind (other h, no df), or after a failed call that measured nothing.
+    let mut two = tail(24);
+    two.unique_id.extend(std::iter::repeat_n("b".to_string(), 24));
+    two.ds.extend_from_slice(&tick.ds);
+    two.y.as_mut().unwrap().extend_from_slice(tick.y.as_ref().unwrap());
+    assert!(!small(&model, Some(&two), None, None, None), "two series after one");
+    assert!(!small(&model, Some(&tick), None, None, Some(24)));
+    assert!(!small(&model, None, None, None, None));
+    let bad = InputFrame { ds: vec![tick.ds[0]; 24], ..tick.clone() };
+    assert!(model.predict(Some(&bad), None, None).is_err());
+    assert!(small(&model, Some(&tick), None, None, None), "a failed call leaves the measurement");
+    // A refit starts over.
+    model.fit(&train, None, &FitOptions::default(), &Control::default()).unwrap();
+    assert!(!small(&model, Some(&tick), None, None, None));
+}
+
+/// `save` with 16-bit weights: about half the file, a load that forecasts close to the f32 model
+/// (one series through the 16-bit kernel, many through the f32 copy: the same values), and a
+/// file that saves and loads again to the same forecasts.
+#[test]
+fn sixteen_bit_weights_halve_the_file_and_round_trip() {
+    use crate::kernels::half::HalfKind;
+    use crate::nn::named_params;
+    let (train, _) = split(&air_passengers(), 12);
+    let mut model = nf("MLP", json!({"maxSteps": 5, "hiddenSize": 256}));
+    model.fit(&train, None, &FitOptions::default(), &Control::default()).unwrap();
+    let tick = InputFrame { unique_id: train.unique_id[train.len() - 24..].to_vec(), ds: train.ds[train.len() - 24..].to_vec(), y: Some(train.y.as_ref().unwrap()[train.len() - 24..].to_vec()), columns: vec![] };
+    let exact = model.predict(Some(&tick), None, None).unwrap();
+    let dir = std::env::temp_dir().join(format!("nd-half-{}", std::process::id()));
+    let path = |name: &str| dir.join(name);
+    model.save(&path("f32.nd")).unwrap();
+    let size = |name: &str| std::fs::metadata(path(name)).unwrap().len() as f64;
+    for (kind, name) in [(HalfKind::Bf16, "bf16.nd"), (HalfKind::F16, "f16.nd")] {
+        model.save_with_extra(&path(name), &json!(null), Some(kind)).unwrap();
+        assert!(size(name) < 0.55 * size("f32.nd"), "{name}: {} bytes, f32 {}", size(name), size("f32.nd"));
+        let loaded = NeuralForecast::load(&path(name)).unwrap();
+        assert!(named_params(loaded.models[0].as_ref()).iter().all(|(_, t)| t.half().is_some_and(|h| h.kind == kind)));
+        let one = loaded.predict(Some(&tick), None, None).unwrap();
+        let values = one.column("MLP").unwrap();
+        for (a, b) in values.iter().zip(exact.column("MLP").unwrap()) {
+            assert!((a - b).abs() < 0.02 * b.abs(), "{name}: {a} vs f32 {b}");
+        }
+        // Two copies of the series: the batch path (f32 GEMM over the rounded weights) agrees.
+        let mut two = tick.clone();
+        two.unique_id.extend(std::iter::repeat_n("other".to_string(), 24));
+        two.ds.extend_from_slice(&tick.ds);
+        two.y.as_mut().unwrap().extend_from_slice(tick.y.as_ref().unwrap());
+        let batch = crate::kernels::inline::run(|| loaded.predict_cancellable(Some(&two), None, None, None, &Default::default())).unwrap();
+        for (a, b) in batch.column("MLP").unwrap()[..12].iter().zip(values) {
+            assert!((a - b).abs() <= 1e-4 * b.abs(), "{name}: batch {a} vs one series {b}");
+        }
+        loaded.save_with_extra(&path("again.nd"), &json!(null), Some(kind)).unwrap();
+        assert_eq!(NeuralForecast::load(&path("again.nd")).unwrap().predict(Some(&tick), None, None).unwrap(), one);
+    }
+    // f16 cannot hold a weight beyond ±65504: refused, naming the way out.
+    named_params(model.models[0].as_ref())[0].1.data_mut()[0] = 1e5;
+    let e = model.save_with_extra(&path("big.nd"), &json!(null), Some(HalfKind::F16)).unwrap_err();
+    assert!(e.kind == crate::ErrorKind::Range && e.message.contains("bf16"), "{e}");
+    assert!(!path("big.nd").exists());
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -97,7 +97,7 @@ fn small_matmul(a: MatRef, b: MatRef, c: &mut [f32], accumulate: bool) {
 /// Products with at most this many rows of `a` against a transposed weight (a forecast for one
 /// series through `linear`) are dot products: the `gemm` crate would first pack the whole weight
 /// matrix, which costs more than the product itself.
-const SKINNY_ROWS: usize = 4;
+pub const SKINNY_ROWS: usize = 4;
 
 /// `c (+)= a · b` for few rows of `a`, with `a`'s rows and `b`'s columns contiguous:
 /// `c[i][j] = a_i · b_j`, dot products over `k`, four columns at a time.
@@ -120,7 +120,7 @@ fn skinny_matmul(a: MatRef, b: MatRef, c: &mut [f32], accumulate: bool, threads:
     };
     if threads && m == 1 {
         use rayon::prelude::*;
-        let chunk = n.div_ceil(rayon::current_num_threads()).next_multiple_of(4);
+        let chunk = n.div_ceil(super::inline::threads()).next_multiple_of(4);
         c.par_chunks_mut(chunk).enumerate().for_each(|(t, out)| columns(t * chunk, out, 0));
     } else {
         for i in 0..m {
@@ -147,6 +147,16 @@ fn dot4(x: &[f32], cols: [&[f32]; 4]) -> [f32; 4] {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn dot4_avx2(x: &[f32], cols: [&[f32]; 4]) -> [f32; 4] {
+    use std::arch::x86_64::_mm256_loadu_ps;
+    dot4_lanes(x, cols, |p| _mm256_loadu_ps(p), |w| w)
+}
+
+/// The loop of [`dot4_avx2`] over weights of any type: `widen` loads eight of them as f32 lanes,
+/// `scalar` converts one (the tail past the last multiple of 16). Inlined into callers compiled
+/// with AVX2 and FMA (and whatever `widen` needs).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub(super) unsafe fn dot4_lanes<W: Copy>(x: &[f32], cols: [&[W]; 4], widen: impl Fn(*const W) -> std::arch::x86_64::__m256, scalar: impl Fn(W) -> f32) -> [f32; 4] {
     use std::arch::x86_64::*;
     let k = x.len();
     // A real check, not a debug one: the loads below read k values from every column.
@@ -159,8 +169,8 @@ unsafe fn dot4_avx2(x: &[f32], cols: [&[f32]; 4]) -> [f32; 4] {
         let (x0, x1) = (_mm256_loadu_ps(x.as_ptr().add(p)), _mm256_loadu_ps(x.as_ptr().add(p + 8)));
         for q in 0..4 {
             let c = cols[q].as_ptr().add(p);
-            acc[2 * q] = _mm256_fmadd_ps(x0, _mm256_loadu_ps(c), acc[2 * q]);
-            acc[2 * q + 1] = _mm256_fmadd_ps(x1, _mm256_loadu_ps(c.add(8)), acc[2 * q + 1]);
+            acc[2 * q] = _mm256_fmadd_ps(x0, widen(c), acc[2 * q]);
+            acc[2 * q + 1] = _mm256_fmadd_ps(x1, widen(c.add(8)), acc[2 * q + 1]);
         }
         p += 16;
     }
@@ -168,7 +178,7 @@ unsafe fn dot4_avx2(x: &[f32], cols: [&[f32]; 4]) -> [f32; 4] {
     for q in 0..4 {
         let mut lanes = [0.0f32; 8];
         _mm256_storeu_ps(lanes.as_mut_ptr(), _mm256_add_ps(acc[2 * q], acc[2 * q + 1]));
-        out[q] = lanes.iter().sum::<f32>() + x[full..].iter().zip(&cols[q][full..k]).map(|(a, b)| a * b).sum::<f32>();
+        out[q] = lanes.iter().sum::<f32>() + x[full..].iter().zip(&cols[q][full..k]).map(|(a, &b)| a * scalar(b)).sum::<f32>();
     }
     out
 }
@@ -210,11 +220,11 @@ pub fn matmul_into_with(a: MatRef, b: MatRef, c: &mut [f32], accumulate: bool, a
         return;
     }
     FLOPS.fetch_add(2 * macs as u64, Ordering::Relaxed);
-    if m <= SKINNY_ROWS && k >= 32 && a.col_stride == 1 && b.row_stride == 1 {
-        skinny_matmul(a, b, &mut c[..m * n], accumulate, allow_threads && macs >= PARALLEL_FLOPS);
+    if m <= SKINNY_ROWS && k >= 16 && a.col_stride == 1 && b.row_stride == 1 {
+        skinny_matmul(a, b, &mut c[..m * n], accumulate, allow_threads && macs >= PARALLEL_FLOPS && !super::inline::active());
         return;
     }
-    let threads = rayon::current_num_threads();
+    let threads = super::inline::threads();
     let parallelism = if allow_threads && threads > 1 && macs >= PARALLEL_FLOPS {
         gemm::Parallelism::Rayon(threads)
     } else {

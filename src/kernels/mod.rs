@@ -2,5 +2,7 @@
 
 pub mod activation;
 pub mod gemm;
+pub mod half;
+pub mod inline;
 pub mod simd;
 pub mod threads;

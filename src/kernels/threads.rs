@@ -118,7 +118,8 @@ impl Drop for Lease {
 /// Parallel loops inside `f` then split among that pool's workers without a cross-thread wake-up
 /// each: from a thread outside any pool (libuv's, for a JS call) every one of them would be injected
 /// and waited for, hundreds of times per training step. A call made from inside a call (one engine
-/// method using another) stays on its caller's pool.
+/// method using another) stays on its caller's pool, and one inside [`super::inline::run`] on its
+/// caller's thread.
 ///
 /// Panics if no thread can be started (Rust callers; the Node binding uses [`spawn`]).
 pub fn on_worker<T: Send>(f: impl FnOnce() -> T + Send) -> T {
@@ -127,7 +128,7 @@ pub fn on_worker<T: Send>(f: impl FnOnce() -> T + Send) -> T {
 
 /// [`on_worker`] on a pool of `threads` threads (0: the default size).
 pub fn on_threads<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
-    if CALL_WORKER.with(|c| c.get()) {
+    if CALL_WORKER.with(|c| c.get()) || super::inline::active() {
         return with_grad_mode(true, f);
     }
     let pool = take_pool(&mut pools(), threads).unwrap_or_else(|e| panic!("{e}"));

@@ -52,7 +52,7 @@ impl ProbAttention {
         let sampled = keys.len() / lq;
         let (qd, kd) = (q.data(), k.data());
         let mut top = vec![0usize; qd.len() / (lq * e) * u];
-        top.par_chunks_mut(u.max(1)).enumerate().for_each(|(g, picked)| {
+        top.par_chunks_mut(u.max(1)).enumerate().with_min_len(crate::kernels::inline::min_len()).for_each(|(g, picked)| {
             let (qg, kg) = (&qd[g * lq * e..(g + 1) * lq * e], &kd[g * lk * e..(g + 1) * lk * e]);
             let m: Vec<f32> = (0..lq)
                 .map(|i| {

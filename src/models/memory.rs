@@ -38,7 +38,10 @@ pub fn limit() -> Result<Limit> {
             .map(|bytes| Limit { bytes, source: format!("set by {ENV}") })
             .ok_or_else(|| Error::range(format!("{ENV} must be a size such as 8GB, 512MB or 1000000000 (bytes), got '{text}'"))),
         Err(_) => {
-            let (bytes, what) = physical_memory().map_or((FALLBACK_PHYSICAL, "an assumed 8 GB"), |b| (b, "physical memory"));
+            // Read once: a predict checks its batch against the limit, and reading the cgroup
+            // files each time cost a few µs per forecast.
+            static PHYSICAL: std::sync::OnceLock<Option<f64>> = std::sync::OnceLock::new();
+            let (bytes, what) = PHYSICAL.get_or_init(physical_memory).map_or((FALLBACK_PHYSICAL, "an assumed 8 GB"), |b| (b, "physical memory"));
             Ok(Limit { bytes: bytes / 2.0, source: format!("half of {what}; set {ENV} to change it") })
         }
     }

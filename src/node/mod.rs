@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use napi::bindgen_prelude::{AbortSignal, AsyncTask, Object};
+use napi::bindgen_prelude::{AbortSignal, AsyncTask, Either, Object};
 use napi::threadsafe_function::ThreadsafeFunction;
 use napi::{Env, Status};
 use napi_derive::napi;
@@ -18,6 +18,7 @@ use serde_json::Value;
 
 use crate::error::Error;
 use crate::forecast::{CvOptions, FitOptions, FreqSpec, ModelSpec, NeuralForecast, Shared};
+use crate::kernels::half::HalfKind;
 use error::{guarded, to_js};
 use frame::{to_input, to_output, NativeFrame, NativeOutput};
 use tasks::{InsampleCall, LoadTask, PredictCall, SaveTask, WriteCall};
@@ -152,8 +153,9 @@ impl Forecaster {
         tasks::fit(env, WriteCall { writer, df, static_df, opts, cancel, progress: progress_sink(on_progress), threads: self.threads })
     }
 
-    /// Forecasts with the committed models (during a refit: the ones fitted before it).
-    #[napi(catch_unwind, ts_return_type = "Promise<NativeOutput>")]
+    /// Forecasts with the committed models (during a refit: the ones fitted before it). A request
+    /// known to be small returns its forecast at once, computed on this thread.
+    #[napi(catch_unwind, ts_return_type = "Promise<NativeOutput> | NativeOutput")]
     #[allow(clippy::too_many_arguments)]
     pub fn predict<'env>(
         &self,
@@ -163,7 +165,7 @@ impl Forecaster {
         static_df: Option<NativeFrame>,
         h: Option<u32>,
         signal: Option<AbortSignal>,
-    ) -> napi::Result<Object<'env>> {
+    ) -> napi::Result<Either<Object<'env>, NativeOutput>> {
         let conv = |f: Option<NativeFrame>| f.as_ref().map(to_input).transpose().map_err(to_js);
         let call = PredictCall { nf: self.inner.current(), df: conv(df)?, futr_df: conv(futr_df)?, static_df: conv(static_df)?, h: h.map(|h| h as usize), cancel: cancel_flag(signal.as_ref()), threads: self.threads };
         tasks::predict(env, call)
@@ -199,12 +201,19 @@ impl Forecaster {
         tasks::cross_validation(env, WriteCall { writer, df, static_df, opts, cancel, progress: progress_sink(on_progress), threads: self.threads })
     }
 
-    /// Saves to `path`; `extra_json` is stored alongside and returned by `extra()` after load.
+    /// Saves to `path`; `extra_json` is stored alongside and returned by `extra()` after load;
+    /// `weights` ('f32', 'bf16' or 'f16', checked by the wrapper) is how the weights are stored.
     /// During a fit it saves the models fitted before it, without waiting.
     #[napi(catch_unwind, ts_return_type = "Promise<void>")]
-    pub fn save(&self, path: String, extra_json: String) -> napi::Result<AsyncTask<SaveTask>> {
+    pub fn save(&self, path: String, extra_json: String, weights: String) -> napi::Result<AsyncTask<SaveTask>> {
         let extra = parse_json(&extra_json, "save metadata").map_err(to_js)?;
-        Ok(AsyncTask::new(SaveTask { nf: self.inner.clone(), path: PathBuf::from(path), extra }))
+        let weights = match weights.as_str() {
+            "f32" => None,
+            "bf16" => Some(HalfKind::Bf16),
+            "f16" => Some(HalfKind::F16),
+            other => return Err(to_js(Error::range(format!("save option 'weights' must be 'f32', 'bf16' or 'f16', got '{other}'")))),
+        };
+        Ok(AsyncTask::new(SaveTask { nf: self.inner.clone(), path: PathBuf::from(path), extra, weights }))
     }
 
     /// The metadata given to `save`, as JSON (`null` when none).

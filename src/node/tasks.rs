@@ -2,7 +2,8 @@
 //! (`kernels::threads::spawn`) and settle a promise when done: no libuv thread waits for them, so
 //! they never starve Node's file system, DNS and crypto work, and an environment that tears down
 //! (worker.terminate(), process.exit()) does not wait for them either: it aborts them
-//! (`teardown`). Save and load are file work and run as ordinary `AsyncTask`s on libuv's pool.
+//! (`teardown`). A predict known to be smaller than the hop runs on the calling thread instead
+//! (`forecast::inline`). Save and load are file work and run as ordinary `AsyncTask`s on libuv's pool.
 //! Nothing here panics into Node: every call runs inside `guarded`.
 
 use std::path::PathBuf;
@@ -12,11 +13,12 @@ use std::sync::Arc;
 use napi::bindgen_prelude::*;
 
 use super::error::guarded;
-use super::frame::to_output;
+use super::frame::{to_output, NativeOutput};
 use super::teardown;
 use super::Forecaster;
 use crate::forecast::{Control, CvOptions, FitOptions, InputFrame, NeuralForecast, ProgressEvent, Shared, Writer};
-use crate::kernels::threads;
+use crate::kernels::half::HalfKind;
+use crate::kernels::{inline, threads};
 
 type Sink = Option<Box<dyn Fn(&ProgressEvent) + Send + Sync>>;
 type Settle<J> = Box<dyn FnOnce(Env) -> napi::Result<J>>;
@@ -109,9 +111,15 @@ pub struct PredictCall {
     pub threads: usize,
 }
 
-pub fn predict<'env>(env: &'env Env, call: PredictCall) -> napi::Result<Object<'env>> {
+/// The promise of the forecast, or, for a request known to be small (`forecast::inline`), the
+/// forecast itself, computed on the calling thread: the JS wrapper awaits either.
+pub fn predict<'env>(env: &'env Env, call: PredictCall) -> napi::Result<Either<Object<'env>, NativeOutput>> {
+    let (df, futr_df, static_df) = (call.df.as_ref(), call.futr_df.as_ref(), call.static_df.as_ref());
+    if call.nf.predict_is_small(df, futr_df, static_df, call.h) {
+        return guarded("predict", || inline::run(|| call.nf.predict_cancellable(df, futr_df, static_df, call.h, &call.cancel))).map(|out| Either::B(to_output(out)));
+    }
     let cancel = call.cancel.clone();
-    spawn(env, "predict", call.threads, &cancel, move || call.nf.predict_cancellable(call.df.as_ref(), call.futr_df.as_ref(), call.static_df.as_ref(), call.h, &call.cancel), to_output)
+    spawn(env, "predict", call.threads, &cancel, move || call.nf.predict_cancellable(call.df.as_ref(), call.futr_df.as_ref(), call.static_df.as_ref(), call.h, &call.cancel), to_output).map(Either::A)
 }
 
 /// NeuralForecast's `predict_insample` on the committed models.
@@ -132,6 +140,7 @@ pub struct SaveTask {
     pub nf: Arc<Shared>,
     pub path: PathBuf,
     pub extra: serde_json::Value,
+    pub weights: Option<HalfKind>,
 }
 
 impl Task for SaveTask {
@@ -139,7 +148,7 @@ impl Task for SaveTask {
     type JsValue = ();
     fn compute(&mut self) -> Result<()> {
         guarded("save", || {
-            self.nf.current().save_with_extra(&self.path, &self.extra)?;
+            self.nf.current().save_with_extra(&self.path, &self.extra, self.weights)?;
             self.nf.set_extra(self.extra.clone());
             Ok(())
         })

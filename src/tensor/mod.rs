@@ -15,12 +15,13 @@ mod shape;
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 pub use autodiff::Gradients;
 pub use ops::{interpolation_matrix, AttentionSpec, Conv2dSpec, PadMode};
 pub use shape::{broadcast_shapes, numel, strides_of};
 
+use crate::kernels::half::{HalfKind, HalfMatrix};
 use crate::rng::Rng;
 
 /// The backward rule of one op: given the gradient of the op's output, the gradients of its inputs.
@@ -45,6 +46,9 @@ pub(crate) struct Node {
     storage: Arc<RwLock<Vec<f32>>>,
     made_by: Option<Recorded>,
     requires_grad: bool,
+    /// 16-bit copy of a weight loaded from a file saved with 16-bit weights (`kernels::half`);
+    /// dropped when the values are written.
+    half: Mutex<Option<Arc<HalfMatrix>>>,
 }
 
 /// An n-dimensional f32 tensor. Cloning is cheap (shares the node).
@@ -105,6 +109,7 @@ impl Tensor {
             storage,
             made_by,
             requires_grad,
+            half: Mutex::new(None),
         }))
     }
 
@@ -215,7 +220,24 @@ impl Tensor {
 
     /// Write access to the values, for optimizers updating a parameter in place.
     pub fn data_mut(&self) -> RwLockWriteGuard<'_, Vec<f32>> {
-        self.0.storage.write().unwrap_or_else(|e| e.into_inner())
+        let values = self.0.storage.write().unwrap_or_else(|e| e.into_inner());
+        // The 16-bit copy would no longer match.
+        *self.0.half.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        values
+    }
+
+    /// Rounds the values to 16 bits of `kind`, in place, and keeps those bits for products of a
+    /// few rows (`kernels::half`): the weight of a model saved with 16-bit weights, as loaded.
+    pub fn round_to_half(&self, kind: HalfKind) {
+        let mut values = self.data_mut();
+        let half = HalfMatrix::encode(kind, &values);
+        values.iter_mut().zip(&half.bits).for_each(|(v, &b)| *v = kind.decode(b));
+        *self.0.half.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(half));
+    }
+
+    /// The 16-bit copy of the values, if [`Tensor::round_to_half`] made one.
+    pub fn half(&self) -> Option<Arc<HalfMatrix>> {
+        self.0.half.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     pub fn to_vec(&self) -> Vec<f32> {

@@ -393,7 +393,7 @@ impl Tensor {
         let mut lse = vec![0.0f32; d.bh * d.lq];
         if d.lq > 0 && d.ev > 0 {
             let (q, k, v) = (self.data(), keys.data(), values.data());
-            out.par_chunks_mut(d.lq * d.ev).zip(lse.par_chunks_mut(d.lq)).enumerate().for_each(|(bh, (out, lse))| {
+            out.par_chunks_mut(d.lq * d.ev).zip(lse.par_chunks_mut(d.lq)).enumerate().with_min_len(crate::kernels::inline::min_len()).for_each(|(bh, (out, lse))| {
                 let q = &q[bh * d.lq * d.e..(bh + 1) * d.lq * d.e];
                 let k = &k[bh * d.lk * d.e..(bh + 1) * d.lk * d.e];
                 let v = &v[bh * d.lk * d.ev..(bh + 1) * d.lk * d.ev];

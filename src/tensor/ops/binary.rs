@@ -36,7 +36,7 @@ pub(crate) const PARALLEL_ELEMS: usize = 1 << 15;
 fn zip_map(a: &[f32], b: &[f32], out: &mut [f32], op: BinaryKind) {
     macro_rules! run {
         ($f:expr) => {
-            if out.len() >= PARALLEL_ELEMS {
+            if out.len() >= PARALLEL_ELEMS && !crate::kernels::inline::active() {
                 out.par_chunks_mut(4096)
                     .zip(a.par_chunks(4096).zip(b.par_chunks(4096)))
                     .for_each(|(o, (x, y))| o.iter_mut().zip(x.iter().zip(y)).for_each(|(o, (x, y))| *o = $f(*x, *y)));

@@ -117,7 +117,7 @@ fn im2col(xd: &[f32], d: &Dims, s: &Conv2dSpec, (b0, n): (usize, usize), gi: usi
         }
     };
     let cols = &mut cols[..d.rows() * width];
-    if cols.len() >= PARALLEL_ELEMS {
+    if cols.len() >= PARALLEL_ELEMS && !crate::kernels::inline::active() {
         cols.par_chunks_mut(width).enumerate().for_each(|(r, row)| fill(r, row));
     } else {
         cols.chunks_mut(width).enumerate().for_each(|(r, row)| fill(r, row));
@@ -146,7 +146,7 @@ fn col2im(dcols: &[f32], d: &Dims, s: &Conv2dSpec, (b0, n): (usize, usize), gi: 
         }
     };
     let planes = &mut planes[..((n - 1) * d.c + d.cg()) * plane];
-    if d.rows() * width >= PARALLEL_ELEMS {
+    if d.rows() * width >= PARALLEL_ELEMS && !crate::kernels::inline::active() {
         planes.par_chunks_mut(plane).enumerate().for_each(|(j, p)| add(j, p));
     } else {
         planes.chunks_mut(plane).enumerate().for_each(|(j, p)| add(j, p));

@@ -3,13 +3,14 @@
 
 use rayon::prelude::*;
 
-use crate::kernels::gemm::{matmul_into, matmul_into_with, MatRef};
+use crate::kernels::gemm::{matmul_into, matmul_into_with, MatRef, SKINNY_ROWS};
+use crate::kernels::half::linear_rows;
 use crate::tensor::shape::{broadcast_shapes, numel, strides_of};
 use crate::tensor::{Backward, Tensor};
 
 /// Runs `batch` independent products, in parallel when there are several and each is small.
 fn batched(batch: usize, m: usize, n: usize, out: &mut [f32], f: impl Fn(usize, &mut [f32], bool) + Sync) {
-    if batch > 1 && m * n > 0 && rayon::current_num_threads() > 1 {
+    if batch > 1 && m * n > 0 && crate::kernels::inline::threads() > 1 {
         // Tiny matrices (attention over a few patches) go to threads in groups, not one by one.
         let group = ((1 << 12) / (m * n)).max(1);
         out.par_chunks_mut(m * n).with_min_len(group).enumerate().for_each(|(i, c)| f(i, c, false));
@@ -202,12 +203,11 @@ impl Tensor {
                 row.copy_from_slice(&bd);
             }
         }
-        matmul_into(
-            MatRef::new(&self.data(), rows, fan_in),
-            MatRef::new(&weight.data(), fan_out, fan_in).t(),
-            &mut out,
-            bias.is_some(),
-        );
+        match weight.half().filter(|_| rows <= SKINNY_ROWS && !crate::tensor::grad_enabled()) {
+            // A forecast for a few series reads 16-bit weights when the model has them.
+            Some(half) => linear_rows(&self.data(), rows, fan_in, &half, fan_out, &mut out, bias.is_some()),
+            None => matmul_into(MatRef::new(&self.data(), rows, fan_in), MatRef::new(&weight.data(), fan_out, fan_in).t(), &mut out, bias.is_some()),
+        }
         let mut shape = self.shape().to_vec();
         *shape.last_mut().unwrap() = fan_out;
         let rule = LinearBackward { rows, fan_in, fan_out };

@@ -12,7 +12,7 @@ use crate::tensor::{Backward, Tensor};
 /// parallel over the outer index.
 fn per_block(x: &[f32], out: &mut [f32], n: usize, inner: usize, f: impl Fn(&[f32], &mut [f32]) + Sync) {
     let block = (n * inner).max(1);
-    out.par_chunks_mut(block).zip(x.par_chunks(block)).for_each(|(o, x)| f(x, o));
+    out.par_chunks_mut(block).zip(x.par_chunks(block)).with_min_len(crate::kernels::inline::min_len()).for_each(|(o, x)| f(x, o));
 }
 
 /// One block `[n, inner]`: `out[t] = (1/k) Σ_{j=t}^{t+k−1} x[clamp(j − half)]`.

@@ -90,7 +90,7 @@ impl Tensor {
         let mut out = vec![0.0f32; self.numel()];
         {
             let (xd, wd) = (self.data(), weights.data());
-            out.par_chunks_mut(per_item.max(1)).enumerate().for_each(|(bi, out)| {
+            out.par_chunks_mut(per_item.max(1)).enumerate().with_min_len(crate::kernels::inline::min_len()).for_each(|(bi, out)| {
                 let xb = &xd[bi * per_item..(bi + 1) * per_item];
                 for (&d, &wi) in delays[bi * k..(bi + 1) * k].iter().zip(&wd[bi * k..(bi + 1) * k]) {
                     for r in 0..rows {

@@ -1,0 +1,34 @@
+// A small predict runs on the calling thread once one like it was measured (forecast::inline):
+// the same forecast as through a pool, and every promise of the Promise API kept.
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { NeuralForecast, MLP, AbortError } from '../index.js'
+import { airPassengers, quick } from './helpers'
+
+const rows = airPassengers()
+const tick = (n = 24) => ({ unique_id: Array(n).fill('AirPassengers'), ds: rows.slice(-n).map((r) => r.ds), y: Float64Array.from(rows.slice(-n), (r) => r.y) })
+
+test('repeated small predicts give the first one, pool-run, forecast exactly', async () => {
+  const nf = new NeuralForecast({ models: [new MLP({ ...quick, hiddenSize: 32 })], freq: 'ME' })
+  await nf.fit(rows)
+  const first = await nf.predict({ df: tick() })
+  for (let i = 0; i < 5; i++) assert.deepEqual(await nf.predict({ df: tick() }), first)
+  // A longer history after short ones goes to a pool again and still agrees with itself.
+  const longer = await nf.predict({ df: tick(48) })
+  assert.deepEqual(await nf.predict({ df: tick(48) }), longer)
+  assert.deepEqual(first.ds, ['1961-01-31', '1961-02-28', '1961-03-31', '1961-04-30', '1961-05-31', '1961-06-30', '1961-07-31', '1961-08-31', '1961-09-30', '1961-10-31', '1961-11-30', '1961-12-31'])
+})
+
+test('an inline predict rejects (never throws) with the JS error, and an aborted signal still rejects', async () => {
+  const nf = new NeuralForecast({ models: [new MLP({ ...quick, hiddenSize: 32 })], freq: 'ME' })
+  await nf.fit(rows)
+  await nf.predict({ df: tick() })
+  const dup = { ...tick(), ds: Array(24).fill(rows[rows.length - 1].ds) }
+  const call = nf.predict({ df: dup })
+  assert.ok(call instanceof Promise)
+  await assert.rejects(call, (e: Error) => e instanceof Error && /duplicate|twice|more than once/i.test(e.message))
+  const ac = new AbortController()
+  ac.abort()
+  await assert.rejects(nf.predict({ df: tick(), signal: ac.signal }), AbortError)
+  assert.equal((await nf.predict({ df: tick() })).MLP?.length, 12)
+})

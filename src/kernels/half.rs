@@ -1,0 +1,148 @@
+//! Weights in 16 bits (bf16 or f16) for inference, products accumulated in f32.
+//!
+//! A forecast for one series multiplies one row by every weight matrix once: it reads each weight
+//! once and does one multiply-add with it, so memory, not arithmetic, sets its speed. A model
+//! loaded from a file saved with 16-bit weights keeps those bits beside the f32 values they
+//! round to ([`crate::tensor::Tensor::half`]); products of a few rows read the 16-bit copy (half
+//! the bytes) and widen each weight to f32 in registers, while batches keep going through the
+//! f32 GEMM (a converted copy, so large predicts run exactly as fast as before). Both paths see
+//! the same weight values, so they agree to f32 rounding.
+
+use half::{bf16, f16};
+
+/// How weights are stored: NeuralForecast/PyTorch's `torch.bfloat16` or `torch.float16`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HalfKind {
+    /// 8 exponent bits, as f32: any f32 magnitude, about 3 significant digits.
+    Bf16,
+    /// 5 exponent bits: up to ±65504, about 3.3 significant digits.
+    F16,
+}
+
+impl HalfKind {
+    /// The nearest 16-bit value (ties to even).
+    pub fn encode(self, v: f32) -> u16 {
+        match self {
+            HalfKind::Bf16 => bf16::from_f32(v).to_bits(),
+            HalfKind::F16 => f16::from_f32(v).to_bits(),
+        }
+    }
+
+    pub fn decode(self, bits: u16) -> f32 {
+        match self {
+            HalfKind::Bf16 => bf16::from_bits(bits).to_f32(),
+            HalfKind::F16 => f16::from_bits(bits).to_f32(),
+        }
+    }
+}
+
+/// A row-major matrix of 16-bit values.
+#[derive(Debug, PartialEq)]
+pub struct HalfMatrix {
+    pub kind: HalfKind,
+    pub bits: Vec<u16>,
+}
+
+impl HalfMatrix {
+    pub fn encode(kind: HalfKind, values: &[f32]) -> HalfMatrix {
+        HalfMatrix { kind, bits: values.iter().map(|&v| kind.encode(v)).collect() }
+    }
+}
+
+/// Below this many multiply-adds one thread does the whole product (as `gemm`'s skinny path).
+const PARALLEL_MACS: usize = 1 << 18;
+
+/// `c (+)= x · Wᵀ` for `m` rows `x` (`[m, k]`) and `W` = `w` as `[n, k]`, in f32.
+///
+/// Panics unless `x` holds `m·k` values, `w` `n·k` and `c` `m·n`.
+pub fn linear_rows(x: &[f32], m: usize, k: usize, w: &HalfMatrix, n: usize, c: &mut [f32], accumulate: bool) {
+    assert!(x.len() >= m * k && w.bits.len() >= n * k && c.len() >= m * n, "half linear: {m}x{k} · ({n}x{k})ᵀ does not fit its buffers");
+    super::gemm::count_flops(2 * (m * k * n) as u64);
+    let columns = |j0: usize, out: &mut [f32], row: &[f32]| {
+        let mut j = 0;
+        while j < out.len() {
+            let width = (out.len() - j).min(4);
+            let cols: [&[u16]; 4] = std::array::from_fn(|q| &w.bits[(j0 + j + q.min(width - 1)) * k..][..k]);
+            let v = dot4(row, cols, w.kind);
+            for q in 0..width {
+                out[j + q] = if accumulate { out[j + q] + v[q] } else { v[q] };
+            }
+            j += width;
+        }
+    };
+    let threads = super::inline::threads();
+    if m == 1 && threads > 1 && k * n >= PARALLEL_MACS {
+        use rayon::prelude::*;
+        let chunk = n.div_ceil(threads).next_multiple_of(4);
+        c[..n].par_chunks_mut(chunk).enumerate().for_each(|(t, out)| columns(t * chunk, out, &x[..k]));
+    } else {
+        for i in 0..m {
+            columns(0, &mut c[i * n..(i + 1) * n], &x[i * k..(i + 1) * k]);
+        }
+    }
+}
+
+/// The dot products of `x` with four 16-bit columns.
+fn dot4(x: &[f32], cols: [&[u16]; 4], kind: HalfKind) -> [f32; 4] {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if super::simd::has_avx2_fma() && std::arch::is_x86_feature_detected!("f16c") {
+            // SAFETY: the CPU has the features the function was compiled for.
+            return unsafe { dot4_avx2(x, cols, kind) };
+        }
+    }
+    std::array::from_fn(|q| x.iter().zip(cols[q]).map(|(a, &b)| a * kind.decode(b)).sum())
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn dot4_avx2(x: &[f32], cols: [&[u16]; 4], kind: HalfKind) -> [f32; 4] {
+    use std::arch::x86_64::*;
+    // Eight 16-bit weights widened to f32 lanes.
+    let widen = |p: *const u16| -> __m256 {
+        let h = _mm_loadu_si128(p as *const __m128i);
+        match kind {
+            HalfKind::F16 => _mm256_cvtph_ps(h),
+            HalfKind::Bf16 => _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16)),
+        }
+    };
+    super::gemm::dot4_lanes(x, cols, widen, |b| kind.decode(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn products_with_16_bit_weights_equal_f32_products_with_the_rounded_weights() {
+        for kind in [HalfKind::Bf16, HalfKind::F16] {
+            for (m, k, n) in [(1, 1024, 1030), (3, 37, 70), (2, 5, 9), (1, 24, 1024)] {
+                let x: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.37).sin()).collect();
+                let w: Vec<f32> = (0..n * k).map(|i| (i as f32 * 0.11).cos() * 0.3).collect();
+                let half = HalfMatrix::encode(kind, &w);
+                let rounded: Vec<f32> = half.bits.iter().map(|&b| kind.decode(b)).collect();
+                let mut c = vec![1.0; m * n];
+                linear_rows(&x, m, k, &half, n, &mut c, true);
+                for i in 0..m {
+                    for j in 0..n {
+                        let want: f32 = (0..k).map(|p| x[i * k + p] * rounded[j * k + p]).sum();
+                        let got = c[i * n + j] - 1.0;
+                        assert!((got - want).abs() < 1e-4 * (1.0 + want.abs()) * (k as f32).sqrt(), "{kind:?} {m}x{k}x{n} [{i},{j}]: {got} vs {want}");
+                    }
+                }
+                // Inline (one thread) gives the same values.
+                let mut c1 = vec![0.0; m * n];
+                super::super::inline::run(|| linear_rows(&x, m, k, &half, n, &mut c1, false));
+                assert!(c1.iter().zip(&c).all(|(a, b)| (a - (b - 1.0)).abs() <= 1e-4 * (1.0 + a.abs())));
+            }
+        }
+    }
+
+    #[test]
+    fn encoding_rounds_to_nearest() {
+        assert_eq!(HalfKind::Bf16.decode(HalfKind::Bf16.encode(1.0 + 1.0 / 512.0)), 1.0);
+        assert_eq!(HalfKind::F16.decode(HalfKind::F16.encode(0.1)), half::f16::from_f32(0.1).to_f32());
+        assert!(HalfKind::F16.decode(HalfKind::F16.encode(1e6)).is_infinite(), "beyond f16's range");
+        assert_eq!(HalfKind::Bf16.decode(HalfKind::Bf16.encode(1e30)), half::bf16::from_f32(1e30).to_f32());
+    }
+}

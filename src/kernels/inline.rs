@@ -1,0 +1,87 @@
+//! Engine work run on the calling thread, for calls smaller than the hop to a pool.
+//!
+//! Handing a call to a pool worker and its result back costs two cross-thread wake-ups, 40-90 µs
+//! on our virtual machines: as much as a whole one-series forecast. [`run`] runs a call where it
+//! is asked instead, with every parallel loop inside it sequential: a loop that split here would
+//! hand its chunks to rayon's global pool and wait for them, the very hop this avoids (and the
+//! calling thread, JS's, must not wait on other threads). Which calls may run inline is the
+//! caller's decision (`forecast::inline` for predict): only calls whose work is bounded by a small
+//! constant, since the thread it blocks is the event loop.
+//!
+//! Parallel loops consult this module: thresholded ones split over [`threads`] threads, the others
+//! pass [`min_len`] to rayon's `with_min_len`, which keeps an inline loop in one piece.
+
+use std::cell::Cell;
+
+use crate::tensor::with_grad_mode;
+
+thread_local! {
+    static INLINE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs the engine call `f` on this thread, its parallel loops sequential, with autograd on (as
+/// [`super::threads::on_worker`] does). Engine calls made inside it stay on this thread.
+pub fn run<T>(f: impl FnOnce() -> T) -> T {
+    let before = INLINE.with(|c| c.replace(true));
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            INLINE.with(|c| c.set(self.0));
+        }
+    }
+    let _restore = Restore(before);
+    with_grad_mode(true, f)
+}
+
+/// Whether this thread is inside [`run`].
+#[inline]
+pub fn active() -> bool {
+    INLINE.with(|c| c.get())
+}
+
+/// The threads a parallel loop here may split over: 1 inside [`run`], else the pool's.
+#[inline]
+pub fn threads() -> usize {
+    if active() {
+        1
+    } else {
+        rayon::current_num_threads()
+    }
+}
+
+/// For rayon's `with_min_len`: inside [`run`] no piece is split off, so the loop runs on this
+/// thread without entering a pool.
+#[inline]
+pub fn min_len() -> usize {
+    if active() {
+        usize::MAX
+    } else {
+        1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tensor::{grad_enabled, no_grad};
+    use rayon::prelude::*;
+
+    #[test]
+    fn loops_inside_run_stay_on_the_calling_thread() {
+        let me = std::thread::current().id();
+        let mut out = vec![None; 64];
+        run(|| out.par_chunks_mut(1).with_min_len(min_len()).for_each(|c| c[0] = Some(std::thread::current().id())));
+        assert!(out.iter().all(|t| *t == Some(me)));
+        assert_eq!(run(threads), 1);
+        assert!(!active() && min_len() == 1, "the flag is restored");
+    }
+
+    #[test]
+    fn run_sets_autograd_on_and_restores_the_callers_state_after_a_panic() {
+        let inside = no_grad(|| run(grad_enabled));
+        assert!(inside);
+        let r = std::panic::catch_unwind(|| run(|| panic!("boom")));
+        assert!(r.is_err());
+        assert!(!active());
+    }
+}
