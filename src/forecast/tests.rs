@@ -631,3 +631,27 @@ fn every_model_gives_the_same_bits_with_1_2_and_4_threads() {
     }
     assert!(differ.is_empty(), "forecasts differ from one thread's:\n{}", differ.join("\n"));
 }
+
+/// Found by the model-file fuzz target (issue 14): in a file with a valid checksum (written by
+/// another program), a series length near 2^64 wrapped the offset below the stored values, passed
+/// the check and panicked allocating its timestamps.
+#[test]
+fn a_series_length_that_wraps_the_offset_is_refused() {
+    let mut two = air_passengers();
+    let other = InputFrame { unique_id: vec!["B".into(); two.len()], ..two.clone() };
+    two.unique_id.extend(other.unique_id);
+    two.ds.extend(other.ds);
+    let y = two.y.as_ref().unwrap().clone();
+    two.y.as_mut().unwrap().extend(y);
+    let mut model = nf("MLP", json!({"maxSteps": 1, "hiddenSize": 8}));
+    model.fit(&two, None, &FitOptions::default(), &Control::default()).unwrap();
+    let path = std::env::temp_dir().join(format!("nd-wrap-{}.nd", std::process::id()));
+    model.save(&path).unwrap();
+    let (mut config, tensors) = file::read(&path).unwrap();
+    std::fs::remove_file(&path).ok();
+    for len in [u64::MAX, u64::MAX - 100, 0] {
+        config["data"]["series"][1]["len"] = json!(len);
+        let e = persist::from_parts(&config, tensors.clone()).err().expect("refused");
+        assert!(e.kind == crate::ErrorKind::Format && e.message.contains("runs past the stored values"), "{e}");
+    }
+}
