@@ -81,3 +81,5 @@ impl Control {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod fuzz;
