@@ -386,7 +386,7 @@ export function sequenceProperty(dir: string) {
       fc.tuple(fc.constant(freq), fc.array(fc.constantFrom(...MODEL_NAMES), { minLength: 1, maxLength: 2 }), fc.boolean(), fc.array(fc.tuple(action(freq), fc.boolean()), { minLength: 1, maxLength: 5 })),
     ),
     async ([freq, names, prefit, actions]) => {
-      const nf = await call('new NeuralForecast', () => new NeuralForecast({ models: names.map((n, i) => tiny(n, i + 1)), freq }))
+      const nf = await call('new NeuralForecast', () => new NeuralForecast({ models: names.map((n, i) => tiny(n, i + 1)), freq: freq as any }))
       if (!(nf instanceof NeuralForecast)) return
       if (prefit) await call(`[${names.join(', ')}].fit(clean)`, () => nf.fit(cleanFrame(freq)))
       const running: Promise<unknown>[] = []
