@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url'
 
 const args = process.argv.slice(2)
 const opt = (name, fallback) => {
-  const i = args.indexOf(`--${name}`)
+  // The last occurrence: `npm run fuzz -- --budget 60` appends to the script's own --budget.
+  const i = args.lastIndexOf(`--${name}`)
   return i >= 0 ? Number(args[i + 1]) : fallback
 }
 const budget = opt('budget', 60)
