@@ -208,3 +208,14 @@ test('a distribution model whose parameters overflow forecasts NaN instead of cr
   const fc = await m.predict({ df: huge })
   assert.ok((fc.MLP as Float64Array).some(Number.isNaN), String(fc.MLP))
 })
+
+test('values whose toString throws or is not a function, and revoked proxies, are named, not converted (fuzzing found these)', () => {
+  const m = () => [new MLP({ h: 1, inputSize: 2 })]
+  const revoked = Proxy.revocable({}, {})
+  revoked.revoke()
+  for (const freq of [{ toString: 'QS' }, Object.create(null), { toString() { throw new Error('no') } }, revoked.proxy]) {
+    assert.throws(() => new NeuralForecast({ models: m(), freq: freq as any }), (e: any) => e instanceof TypeError && /option 'freq' must be a string .* got an object/.test(e.message))
+  }
+  assert.throws(() => new NeuralForecast({ models: m(), freq: 1, holidays: 5n as any }), (e: any) => e instanceof TypeError && /got the bigint 5n/.test(e.message))
+  assert.throws(() => new NeuralForecast({ models: m(), freq: 1, holidays: undefined, threads: new Int32Array(1) as any }), (e: any) => e instanceof TypeError && /got an Int32Array/.test(e.message))
+})

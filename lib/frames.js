@@ -5,12 +5,26 @@
 
 const RESERVED = new Set(['unique_id', 'ds', 'y'])
 
+/** A value as error messages name it. Never throws: it describes what the caller got wrong. */
 function describe(v) {
-  if (v === null) return 'null'
-  if (Array.isArray(v)) return 'an array'
-  if (v instanceof Date) return 'a Date'
-  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v)}`
-  return `${typeof v} ${String(v)}`
+  try {
+    if (v === null || v === undefined) return String(v)
+    if (Array.isArray(v)) return 'an array'
+    if (v instanceof Date) return 'a Date'
+    if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v)}`
+    if (ArrayBuffer.isView(v)) {
+      const name = Object.prototype.toString.call(v).slice(8, -1)
+      return `${/^[AEIOU]/.test(name) ? 'an' : 'a'} ${name}`
+    }
+    // String() of an object runs the caller's toString (which may throw or not be a function).
+    if (typeof v === 'object') return 'an object'
+    if (typeof v === 'function') return 'a function'
+    if (typeof v === 'bigint') return `the bigint ${v}n`
+    return `${typeof v} ${String(v)}`
+  } catch {
+    // A revoked proxy throws on Array.isArray and instanceof.
+    return `an ${typeof v} that cannot be inspected`
+  }
 }
 
 function isArrayLike(v) {

@@ -54,6 +54,20 @@ pub(super) fn parse_freq(spec: &FreqSpec) -> Result<Freq> {
     }
 }
 
+/// The one way to reach a panic inside the engine from JS, for the test that panics are contained
+/// (issue 14): no input reaches one on purpose, and a test build's trigger would not be in the
+/// addon that the JS tests load. With `NEURO_DIVERGENT_TEST_PANIC=<id>` set when the process
+/// starts, reading a frame that holds series `<id>` panics. Read once: setting it later does
+/// nothing, and unset it costs one load per frame.
+fn panic_if_asked(ids: &[String]) {
+    static ID: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    if let Some(id) = ID.get_or_init(|| std::env::var("NEURO_DIVERGENT_TEST_PANIC").ok().filter(|s| !s.is_empty())) {
+        if ids.iter().any(|u| u == id) {
+            panic!("NEURO_DIVERGENT_TEST_PANIC: the frame holds series '{id}'");
+        }
+    }
+}
+
 impl NeuralForecast {
     /// Validates every model's options, the freq, and that aliases are unique and horizons agree.
     pub fn new(specs: Vec<ModelSpec>, freq: FreqSpec) -> Result<Self> {
@@ -114,6 +128,7 @@ impl NeuralForecast {
     }
 
     fn dataset(&self, df: &InputFrame, what: &str) -> Result<Dataset> {
+        panic_if_asked(&df.unique_id);
         let y = df.y.as_ref().ok_or_else(|| Error::value(format!("{what} needs a 'y' column")))?;
         Dataset::from_frame(&FrameColumns { unique_id: &df.unique_id, ds: &df.ds, y, exog: &df.columns }, &self.freq, what)
     }

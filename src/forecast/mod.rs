@@ -97,3 +97,5 @@ impl Control {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod fuzz;

@@ -82,7 +82,13 @@ pub fn save(nf: &NeuralForecast, extra: &Value, path: &Path, weights: Option<Hal
 }
 
 pub fn load(path: &Path) -> Result<NeuralForecast> {
-    let (config, mut tensors) = file::read(path)?;
+    let (config, tensors) = file::read(path)?;
+    from_parts(&config, tensors)
+}
+
+/// A NeuralForecast from a decoded model file's configuration and tensors, each checked against
+/// the other (the checksum only says the file is as written, not that it was written by us).
+pub(super) fn from_parts(config: &Value, mut tensors: HashMap<String, StoredTensor>) -> Result<NeuralForecast> {
     let freq_spec = match &config["freq"] {
         Value::String(s) => FreqSpec::Alias(s.clone()),
         Value::Number(n) => FreqSpec::Step(n.as_f64().ok_or_else(|| bad("freq"))?),
@@ -134,16 +140,18 @@ fn load_data(cfg: &Value, tensors: &mut HashMap<String, StoredTensor>, nf: &Neur
         let id = s["id"].as_str().ok_or_else(|| bad("series id"))?.to_string();
         let start = s["start"].as_f64().ok_or_else(|| bad("series start"))?;
         let len = s["len"].as_u64().ok_or_else(|| bad("series len"))? as usize;
-        if len == 0 || at + len > y.len() || exog.iter().any(|c| c.len() < at + len) {
+        // Checked: a huge length would wrap the end below the stored values and pass.
+        let end = at.checked_add(len).filter(|&end| len > 0 && end <= y.len() && exog.iter().all(|c| c.len() >= end));
+        let Some(end) = end else {
             return Err(bad(format!("series '{id}' runs past the stored values")));
-        }
+        };
         series.push(Series {
             id,
             ds: (0..len).map(|k| nf.freq.advance(start, k as i64)).collect(),
-            y: y[at..at + len].to_vec(),
-            exog: exog.iter().map(|c| c[at..at + len].to_vec()).collect(),
+            y: y[at..end].to_vec(),
+            exog: exog.iter().map(|c| c[at..end].to_vec()).collect(),
         });
-        at += len;
+        at = end;
     }
     let names = strings(&cfg["static_names"])?;
     let ids = strings(&cfg["static_ids"])?;

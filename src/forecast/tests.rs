@@ -653,3 +653,85 @@ fn sixteen_bit_weights_halve_the_file_and_round_trip() {
     assert!(!path("big.nd").exists());
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// `n` series of `len` integer steps with the sample configs' exogenous columns (`a`, `b`
+/// historic, `c` future), their static frame (`s`, `t`) and the future frame of `c` over `h`.
+fn exog_panel(n: usize, len: usize, h: usize) -> (InputFrame, InputFrame, InputFrame) {
+    let mut df = InputFrame { y: Some(Vec::new()), columns: vec![("a".into(), vec![]), ("b".into(), vec![]), ("c".into(), vec![])], ..Default::default() };
+    let mut futr = InputFrame { columns: vec![("c".into(), vec![])], ..Default::default() };
+    let value = |s: usize, t: usize, k: usize| ((t * (k + 2) + 3 * s) as f64 * 0.37).sin() + s as f64;
+    for s in 0..n {
+        for t in 0..len + h {
+            let frame = if t < len { &mut df } else { &mut futr };
+            frame.unique_id.push(format!("s{s}"));
+            frame.ds.push(t as f64);
+            if let Some(y) = frame.y.as_mut() {
+                y.push(10.0 + 3.0 * value(s, t, 0) + 0.05 * t as f64);
+                frame.columns[0].1.push(value(s, t, 1));
+                frame.columns[1].1.push(value(s, t, 2));
+                frame.columns[2].1.push(value(s, t, 3));
+            } else {
+                frame.columns[0].1.push(value(s, t, 3));
+            }
+        }
+    }
+    let ids: Vec<String> = (0..n).map(|s| format!("s{s}")).collect();
+    let statics = InputFrame { ds: vec![0.0; n], y: None, columns: vec![("s".into(), (0..n).map(|s| s as f64).collect()), ("t".into(), (0..n).map(|s| 1.0 - s as f64).collect())], unique_id: ids };
+    (df, futr, statics)
+}
+
+/// Issue 14: a forecast made on a 64-core server reproduces on a 2-core laptop. Every model class
+/// (each sample config of `models::tests`, defaults included so that the large products take the
+/// threaded kernels) trains two steps and predicts with pools of 1, 2 and 4 threads: same bits.
+#[test]
+fn every_model_gives_the_same_bits_with_1_2_and_4_threads() {
+    let mut differ = Vec::new();
+    for (class, opts) in crate::models::tests::sample_options() {
+        let mut options = opts.clone();
+        options["maxSteps"] = json!(2);
+        options["windowsBatchSize"] = json!(8);
+        let n = opts["nSeries"].as_u64().map_or(3, |n| n as usize);
+        let h = opts["h"].as_u64().unwrap() as usize;
+        let (df, futr, statics) = exog_panel(n, 64, h);
+        let run = |threads: usize| {
+            crate::kernels::threads::on_threads(threads, || {
+                let mut nf = NeuralForecast::new(vec![ModelSpec { class: class.into(), options: options.clone() }], FreqSpec::Step(1.0)).unwrap();
+                nf.fit(&df, Some(&statics), &FitOptions::default(), &Control::default()).unwrap_or_else(|e| panic!("{class} {opts}: {e}"));
+                let fc = nf.predict(None, Some(&futr), None).unwrap_or_else(|e| panic!("{class} {opts}: {e}"));
+                fc.columns.iter().flat_map(|(_, v)| v.iter().map(|x| x.to_bits())).collect::<Vec<u64>>()
+            })
+        };
+        let one = run(1);
+        assert!(!one.is_empty());
+        for threads in [2, 4] {
+            if run(threads) != one {
+                differ.push(format!("{class} {opts} with {threads} threads"));
+            }
+        }
+    }
+    assert!(differ.is_empty(), "forecasts differ from one thread's:\n{}", differ.join("\n"));
+}
+
+/// Found by the model-file fuzz target (issue 14): in a file with a valid checksum (written by
+/// another program), a series length near 2^64 wrapped the offset below the stored values, passed
+/// the check and panicked allocating its timestamps.
+#[test]
+fn a_series_length_that_wraps_the_offset_is_refused() {
+    let mut two = air_passengers();
+    let other = InputFrame { unique_id: vec!["B".into(); two.len()], ..two.clone() };
+    two.unique_id.extend(other.unique_id);
+    two.ds.extend(other.ds);
+    let y = two.y.as_ref().unwrap().clone();
+    two.y.as_mut().unwrap().extend(y);
+    let mut model = nf("MLP", json!({"maxSteps": 1, "hiddenSize": 8}));
+    model.fit(&two, None, &FitOptions::default(), &Control::default()).unwrap();
+    let path = std::env::temp_dir().join(format!("nd-wrap-{}.nd", std::process::id()));
+    model.save(&path).unwrap();
+    let (mut config, tensors) = file::read(&path).unwrap();
+    std::fs::remove_file(&path).ok();
+    for len in [u64::MAX, u64::MAX - 100, 0] {
+        config["data"]["series"][1]["len"] = json!(len);
+        let e = persist::from_parts(&config, tensors.clone()).err().expect("refused");
+        assert!(e.kind == crate::ErrorKind::Format && e.message.contains("runs past the stored values"), "{e}");
+    }
+}

@@ -409,4 +409,4 @@ pub trait Model: Module + Send + Sync {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -125,7 +125,7 @@ fn parameter_counts_match_neuralforecast() {
 }
 
 /// Options that exercise each class's branches; every registered class must appear here.
-fn sample_options() -> Vec<(&'static str, serde_json::Value)> {
+pub(crate) fn sample_options() -> Vec<(&'static str, serde_json::Value)> {
     let exog = json!({"histExogList": ["a", "b"], "futrExogList": ["c"], "statExogList": ["s"]});
     let with = |base: serde_json::Value, extra: &serde_json::Value| {
         let mut v = base;
