@@ -819,11 +819,63 @@ export interface ProgressEvent {
   valLoss?: number | null
 }
 
+/**
+ * NeuralForecast's `PredictionIntervals`: conformal intervals for point-loss models. `fit` first
+ * cross-validates copies of the point models over `nWindows` windows `stepSize` apart (no refit,
+ * trained from the same start as the fit) and keeps their absolute errors as conformity scores,
+ * per series and horizon step; `predict({ level })` then adds `MODEL-lo-<level>` and
+ * `MODEL-hi-<level>` columns around each point forecast. Each series needs at least
+ * `h + stepSize·(nWindows - 1) + 1 + valSize` points. Scores are saved with the model.
+ *
+ * @example
+ * await nf.fit(df, { predictionIntervals: { nWindows: 5 } })
+ * const fc = await nf.predict({ level: [80, 90] }) // NHITS, NHITS-lo-90, NHITS-lo-80, NHITS-hi-80, NHITS-hi-90
+ */
+export interface PredictionIntervalsOptions {
+  /** Cross-validation windows whose errors calibrate the intervals, at least 2 (default 2). */
+  nWindows?: number
+  /** Steps between their cutoffs (default 1). */
+  stepSize?: number
+  /**
+   * `'conformal_distribution'` (default): quantiles of the forecast shifted by every score, both
+   * ways. `'conformal_error'`: the forecast ± the score quantile (symmetric intervals).
+   */
+  method?: 'conformal_distribution' | 'conformal_error'
+}
+
 export interface FitOptions {
   /** Points at the end of each series held out for validation and early stopping (default 0). */
   valSize?: number
   /** Static exogenous values, one row per `unique_id`. */
   staticDf?: StaticFrame<any>
+  /**
+   * Calibrate conformal prediction intervals for `predict({ level })` (see
+   * {@link PredictionIntervalsOptions}). Needs at least one model with a point loss (MAE, MSE,
+   * ...); MQLoss and DistributionLoss models are not calibrated (they have quantiles of their own).
+   */
+  predictionIntervals?: PredictionIntervalsOptions
+  /**
+   * NeuralForecast's `use_init_models`. By default (false), fitting an already fitted (or loaded)
+   * NeuralForecast continues training from its current weights (a warm start); true discards them
+   * and starts from the initial weights, bit for bit what a new NeuralForecast with the same
+   * models would train. Either way each fit runs `maxSteps` steps with a fresh Adam optimizer,
+   * learning-rate schedule and early-stopping count, as NeuralForecast's new trainer per fit.
+   *
+   * @example
+   * await nf.fit(history)
+   * await nf.fit(newerHistory) // continues from the weights fitted on `history`
+   * await nf.fit(newerHistory, { useInitModels: true }) // starts over
+   */
+  useInitModels?: boolean
+  /**
+   * Training steps of this fit for every model, instead of each model's `maxSteps` (which stays
+   * as constructed): a short warm refit on new data. NeuralForecast's users set
+   * `model.max_steps` between fits for the same. The learning-rate decays spread over these steps.
+   *
+   * @example
+   * await nf.fit(newerHistory, { maxSteps: 50 }) // 50 more steps from the fitted weights
+   */
+  maxSteps?: number
   /** Called with progress at most ~20 times a second per model, and at each model's last step. */
   onProgress?: (event: ProgressEvent) => void
   /** Aborting stops training within one step and rejects with an AbortError. */
@@ -848,6 +900,19 @@ export interface PredictOptions<D extends Row = Row, F extends Row = Row> {
    * const twoYears = await nf.predict({ h: 24 }) // models trained with h: 12
    */
   h?: number
+  /**
+   * Interval levels in (0, 100), as NeuralForecast's `predict(level=...)`. Point-loss models need
+   * `predictionIntervals` in `fit` (else a TypeError) and get their conformal intervals after
+   * their column: `MODEL-lo-90`, `MODEL-lo-80`, `MODEL-hi-80`, `MODEL-hi-90` for `[80, 90]`.
+   * DistributionLoss models draw these quantiles instead of their loss's (same names, no median);
+   * MQLoss models keep their own columns. Not with `h` beyond the trained horizon when intervals
+   * were fitted (a RangeError, as NeuralForecast).
+   *
+   * @example
+   * await nf.fit(df, { predictionIntervals: { nWindows: 3 } })
+   * const fc = await nf.predict({ level: [80, 90] })
+   */
+  level?: ReadonlyArray<number>
   /** Stops the forecast between inference batches; the promise rejects with `AbortError`. */
   signal?: AbortSignal
 }
@@ -864,8 +929,14 @@ export interface CrossValidationOptions {
   /** Steps between window cutoffs (default 1, as NeuralForecast). */
   stepSize?: number
   valSize?: number
-  /** Retrain for every window (default false: train once before the first cutoff). */
+  /**
+   * Retrain for every window (default false: train once before the first cutoff). As
+   * NeuralForecast, every training continues from the weights before it: the first from the
+   * fitted ones (unless `useInitModels`), each refit from the previous window's.
+   */
   refit?: boolean
+  /** Start from the models' initial weights instead of the fitted ones (see `FitOptions.useInitModels`). */
+  useInitModels?: boolean
   staticDf?: StaticFrame<any>
   onProgress?: (event: ProgressEvent) => void
   signal?: AbortSignal

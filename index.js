@@ -10,10 +10,12 @@ const models = require('./lib/models.js')
 
 const CONSTRUCTOR_OPTIONS = ['models', 'freq', 'holidays', 'localScalerType']
 const LOCAL_SCALER_TYPES = ['standard', 'robust', 'robust-iqr', 'minmax', 'boxcox']
-const FIT_OPTIONS = ['valSize', 'staticDf', 'onProgress', 'signal', 'verbose']
-const PREDICT_OPTIONS = ['df', 'futrDf', 'staticDf', 'h', 'signal']
+const FIT_OPTIONS = ['valSize', 'staticDf', 'predictionIntervals', 'useInitModels', 'maxSteps', 'onProgress', 'signal', 'verbose']
+const INTERVAL_OPTIONS = ['nWindows', 'stepSize', 'method']
+const INTERVAL_METHODS = ['conformal_distribution', 'conformal_error']
+const PREDICT_OPTIONS = ['df', 'futrDf', 'staticDf', 'h', 'level', 'signal']
 const INSAMPLE_OPTIONS = ['stepSize', 'signal']
-const CV_OPTIONS = ['nWindows', 'testSize', 'stepSize', 'valSize', 'refit', 'staticDf', 'onProgress', 'signal', 'verbose']
+const CV_OPTIONS = ['nWindows', 'testSize', 'stepSize', 'valSize', 'refit', 'useInitModels', 'staticDf', 'onProgress', 'signal', 'verbose']
 
 function checkKeys(opts, allowed, where) {
   if (opts === undefined) return {}
@@ -35,6 +37,28 @@ function flag(v, name, where) {
   if (v === undefined) return false
   if (typeof v !== 'boolean') throw new TypeError(`${where} option '${name}' must be true or false, got ${describe(v)}`)
   return v
+}
+
+/** fit's `predictionIntervals` (NeuralForecast's `PredictionIntervals`) with its defaults. */
+function predictionIntervals(v) {
+  if (v === undefined || v === null) return undefined
+  const where = "fit option 'predictionIntervals'"
+  const opts = checkKeys(v, INTERVAL_OPTIONS, where)
+  const nWindows = count(opts.nWindows, 'predictionIntervals.nWindows', 'fit', 2) ?? 2
+  const stepSize = count(opts.stepSize, 'predictionIntervals.stepSize', 'fit', 1) ?? 1
+  const method = opts.method ?? 'conformal_distribution'
+  if (typeof method !== 'string') throw new TypeError(`fit option 'predictionIntervals.method' must be a string, got ${describe(method)}`)
+  if (!INTERVAL_METHODS.includes(method)) {
+    throw new RangeError(`fit option 'predictionIntervals.method' must be one of ${INTERVAL_METHODS.join(', ')}, got ${describe(method)}${didYouMean(method, INTERVAL_METHODS)}`)
+  }
+  return { nWindows, stepSize, method }
+}
+
+/** predict's `level`: numbers (their range is the engine's check). */
+function levelList(v) {
+  if (v === undefined || v === null) return undefined
+  if (!isList(v) || Array.from(v).some((l) => typeof l !== 'number')) throw new TypeError(`predict option 'level' must be an array of numbers such as [80, 90], got ${describe(v)}`)
+  return Array.from(v)
 }
 
 function progressCallback(fn, where) {
@@ -197,6 +221,9 @@ class NeuralForecast {
     const opts = checkKeys(options, FIT_OPTIONS, 'fit')
     const valSize = count(opts.valSize, 'valSize', 'fit') ?? 0
     const verbose = flag(opts.verbose, 'verbose', 'fit')
+    const intervals = predictionIntervals(opts.predictionIntervals)
+    const useInitModels = flag(opts.useInitModels, 'useInitModels', 'fit')
+    const maxSteps = count(opts.maxSteps, 'maxSteps', 'fit', 1)
     const onProgress = progressCallback(opts.onProgress, 'fit')
     const used = usedColumns(this.models)
     const { frame, kinds } = toNative(df, 'df', { keep: used.df })
@@ -204,7 +231,7 @@ class NeuralForecast {
     const staticDf = opts.staticDf === undefined ? undefined : toNative(opts.staticDf, 'staticDf', { requireY: false, requireDs: false, keep: used.staticDf }).frame
     warnShortSeries(frame, this.models, 'fit')
     const signal = abortSignal(opts.signal, 'fit') // last: it adds a listener that the call releases
-    await withProgress(onProgress, signal, () => this._native.fit(frame, staticDf, valSize, verbose, onProgress, signal.native))
+    await withProgress(onProgress, signal, () => this._native.fit(frame, staticDf, valSize, verbose, intervals, useInitModels, maxSteps, onProgress, signal.native))
     this._kinds = kinds
   }
 
@@ -228,9 +255,10 @@ class NeuralForecast {
     const futrDf = opts.futrDf === undefined ? undefined : toNative(opts.futrDf, 'futrDf', { requireY: false, keep: used.futrDf }).frame
     const staticDf = opts.staticDf === undefined ? undefined : toNative(opts.staticDf, 'staticDf', { requireY: false, requireDs: false, keep: used.staticDf }).frame
     const h = opts.h === undefined || opts.h === null ? undefined : count(opts.h, 'h', 'predict', 1)
+    const level = levelList(opts.level)
     const signal = abortSignal(opts.signal, 'predict') // last: it adds a listener that the call releases
     try {
-      return fromNative(await wrap(() => this._native.predict(df, futrDf, staticDf, h, signal.native)), kinds)
+      return fromNative(await wrap(() => this._native.predict(df, futrDf, staticDf, h, level, signal.native)), kinds)
     } finally {
       signal.release()
     }
@@ -302,6 +330,7 @@ class NeuralForecast {
     nWindows ??= 1
     const valSize = count(opts.valSize, 'valSize', 'crossValidation') ?? 0
     const refit = flag(opts.refit, 'refit', 'crossValidation')
+    const useInitModels = flag(opts.useInitModels, 'useInitModels', 'crossValidation')
     const verbose = flag(opts.verbose, 'verbose', 'crossValidation')
     const onProgress = progressCallback(opts.onProgress, 'crossValidation')
     const used = usedColumns(this.models)
@@ -310,7 +339,7 @@ class NeuralForecast {
     const staticDf = opts.staticDf === undefined ? undefined : toNative(opts.staticDf, 'staticDf', { requireY: false, requireDs: false, keep: used.staticDf }).frame
     const signal = abortSignal(opts.signal, 'crossValidation') // last: it adds a listener that the call releases
     const out = await withProgress(onProgress, signal, () =>
-      this._native.crossValidation(frame, staticDf, nWindows, stepSize, valSize, refit, verbose, onProgress, signal.native),
+      this._native.crossValidation(frame, staticDf, nWindows, stepSize, valSize, refit, useInitModels, verbose, onProgress, signal.native),
     )
     this._kinds = kinds
     return fromNative(out, kinds)

@@ -5,10 +5,12 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::conformal::{column_names, intervals, levels, Conformal};
 use super::frame::{InputFrame, OutputFrame};
 use super::inputs::{config_name, exog_indices, future_values, model_name, Statics};
 use super::task::{forecast_columns, FitTask, Inputs, Sampler, Windows};
-use super::{Control, CvOptions, FitOptions, FreqSpec, ModelSpec, ProgressEvent};
+use super::{Control, CvOptions, FitOptions, FreqSpec, ModelSpec, PredictOptions, ProgressEvent};
+use crate::loss::Loss;
 use crate::data::{
     check_n_series, forecast_windows, mv_forecast_window, mv_validation_windows, mv_window_at, static_table, validation_windows, Dataset, FrameColumns, Freq, MvSampler,
     Series, TrainSampler, Window, WindowSpec,
@@ -16,6 +18,7 @@ use crate::data::{
 use crate::error::{Error, Result};
 use crate::kernels::threads::on_worker;
 use crate::models::{self, memory, Model, ModelConfig};
+use crate::nn::{named_buffers, named_params};
 use crate::rng::Rng;
 use crate::train::{fit as train, TrainConfig};
 
@@ -36,6 +39,8 @@ pub struct NeuralForecast {
     /// The training data, kept so `predict()` without `df` forecasts after it.
     pub(super) data: Option<Dataset>,
     pub(super) statics: Statics,
+    /// The conformity scores of a fit with `predictionIntervals`, for `predict(level)`.
+    pub(super) conformal: Option<Conformal>,
     /// Caller-owned metadata saved with the model (the JS wrapper keeps the input frame's id and
     /// timestamp kinds here so outputs after `load` look like outputs before `save`).
     pub extra: serde_json::Value,
@@ -81,7 +86,7 @@ impl NeuralForecast {
         if let Some(m) = configs.iter().find(|m| m.common().h != h) {
             return Err(Error::value(format!("all models must share one h: {} has h={}, {} has h={h}", config_name(m.as_ref()), m.common().h, config_name(configs[0].as_ref()))));
         }
-        Ok(NeuralForecast { configs, models, freq, freq_spec, holidays: Vec::new(), data: None, statics: Statics::default(), extra: serde_json::Value::Null })
+        Ok(NeuralForecast { configs, models, freq, freq_spec, holidays: Vec::new(), data: None, statics: Statics::default(), conformal: None, extra: serde_json::Value::Null })
     }
 
     /// Makes a business-day freq skip `holidays` (epoch ms): daily exchange data has no rows on
@@ -145,7 +150,11 @@ impl NeuralForecast {
         })
     }
 
-    /// Trains every model on `df` (fresh weights each time, from each model's `randomSeed`).
+    /// Trains every model on `df`: from the fitted (or loaded) weights when there are some, as
+    /// NeuralForecast's `fit` continues training, or from each model's initial weights (its
+    /// `randomSeed`) before the first fit or with `use_init_models`. Each fit runs `maxSteps` with
+    /// a new optimizer, learning-rate schedule and early-stopping count, as NeuralForecast's new
+    /// Lightning trainer per fit does.
     ///
     /// `fit`, `predict` and `cross_validation` run on a thread pool of their own
     /// (`kernels::threads::on_worker`; the caller waits), so their parallel loops split among its
@@ -175,16 +184,25 @@ impl NeuralForecast {
 
     fn fitted_here(&self, df: &InputFrame, static_df: Option<&InputFrame>, opts: &FitOptions, ctl: &Control) -> Result<NeuralForecast> {
         self.check_val_size(opts.val_size)?;
+        if opts.max_steps == Some(0) {
+            return Err(Error::range("fit option 'maxSteps' must be >= 1"));
+        }
         let data = self.dataset(df, "df")?;
         let statics = Self::read_statics(static_df)?;
-        let models = self.fresh_models()?;
+        let models = self.start_models(opts.use_init_models)?;
+        // Calibrated first, on copies trained from the same start, so the final models are the
+        // ones a fit without intervals gives.
+        let conformal = match &opts.prediction_intervals {
+            Some(pi) => Some(self.conformity_scores(&models, &data, &statics, pi, opts, ctl)?),
+            None => None,
+        };
         for m in &models {
-            train_model(m.as_ref(), &data, &statics, opts.val_size, 0, opts.verbose, ctl)?;
+            train_model(m.as_ref(), &data, &statics, &Run { val_size: opts.val_size, holdout: 0, max_steps: opts.max_steps, verbose: opts.verbose }, ctl)?;
         }
-        Ok(self.with_fitted(models, data, statics))
+        Ok(self.with_fitted(models, data, statics, conformal))
     }
 
-    fn with_fitted(&self, models: Vec<Box<dyn Model>>, data: Dataset, statics: Statics) -> NeuralForecast {
+    fn with_fitted(&self, models: Vec<Box<dyn Model>>, data: Dataset, statics: Statics, conformal: Option<Conformal>) -> NeuralForecast {
         NeuralForecast {
             configs: self.configs.clone(),
             models,
@@ -193,23 +211,31 @@ impl NeuralForecast {
             holidays: self.holidays.clone(),
             data: Some(data),
             statics,
+            conformal,
             extra: self.extra.clone(),
         }
     }
 
-    fn fresh_models(&self) -> Result<Vec<Box<dyn Model>>> {
-        Ok(self.configs.iter().map(|c| c.build()).collect())
+    /// The models a fit starts from: copies of the fitted ones (the committed state keeps
+    /// serving predictions meanwhile), or fresh ones from the configs, bit for bit what a new
+    /// NeuralForecast would build.
+    pub(super) fn start_models(&self, use_init_models: bool) -> Result<Vec<Box<dyn Model>>> {
+        if use_init_models || self.models.is_empty() {
+            return Ok(self.configs.iter().map(|c| c.build()).collect());
+        }
+        Ok(self.configs.iter().zip(&self.models).map(|(c, m)| copy_model(c.as_ref(), m.as_ref())).collect())
     }
 
     /// Forecasts `h` steps after the end of every series of `df` (or of the data seen in fit).
     pub fn predict(&self, df: Option<&InputFrame>, futr_df: Option<&InputFrame>, static_df: Option<&InputFrame>) -> Result<OutputFrame> {
-        self.predict_cancellable(df, futr_df, static_df, None, &AtomicBool::new(false))
+        self.predict_cancellable(df, futr_df, static_df, &PredictOptions::default(), &AtomicBool::new(false))
     }
 
     /// `predict` over `h` steps (default the models' horizon; NeuralForecast's `predict(h=...)`),
-    /// stopping with `ErrorKind::Aborted` between inference batches once `cancel` is set.
-    pub fn predict_cancellable(&self, df: Option<&InputFrame>, futr_df: Option<&InputFrame>, static_df: Option<&InputFrame>, h: Option<usize>, cancel: &AtomicBool) -> Result<OutputFrame> {
-        on_worker(|| self.predict_here(df, futr_df, static_df, h, cancel))
+    /// with intervals at `level`, stopping with `ErrorKind::Aborted` between inference batches
+    /// once `cancel` is set.
+    pub fn predict_cancellable(&self, df: Option<&InputFrame>, futr_df: Option<&InputFrame>, static_df: Option<&InputFrame>, opts: &PredictOptions, cancel: &AtomicBool) -> Result<OutputFrame> {
+        on_worker(|| self.predict_here(df, futr_df, static_df, opts, cancel))
     }
 
     /// The horizon `predict` runs: the models' `h` unless a longer one is asked for, which
@@ -237,7 +263,7 @@ impl NeuralForecast {
         Ok(h)
     }
 
-    fn predict_here(&self, df: Option<&InputFrame>, futr_df: Option<&InputFrame>, static_df: Option<&InputFrame>, h: Option<usize>, cancel: &AtomicBool) -> Result<OutputFrame> {
+    fn predict_here(&self, df: Option<&InputFrame>, futr_df: Option<&InputFrame>, static_df: Option<&InputFrame>, opts: &PredictOptions, cancel: &AtomicBool) -> Result<OutputFrame> {
         let data = self.history(df, "predict() before fit(): fit the models first, or load a saved NeuralForecast")?;
         let data = data.as_ref();
         if !self.is_fitted() {
@@ -251,39 +277,61 @@ impl NeuralForecast {
             }
             None => &self.statics,
         };
-        let h = self.predict_horizon(data, h)?;
+        let h = self.predict_horizon(data, opts.h)?;
+        let levels = opts.level.as_deref().map(levels).transpose()?;
+        if levels.is_some() && self.conformal.is_some() && h > self.h() {
+            return Err(Error::range(format!("predict option 'h' ({h}) is beyond the horizon the models were fitted for ({}): NeuralForecast has no prediction intervals there; predict with h {} or without 'level'", self.h(), self.h())));
+        }
+        let ids: Vec<&str> = data.series.iter().map(|s| s.id.as_str()).collect();
         let mut out = self.future_of(data, h);
-        for m in &self.models {
+        for (i, m) in self.models.iter().enumerate() {
             let st = statics.for_model(m.as_ref(), data)?;
-            let loss = m.common().loss();
-            let names = loss.output_names(&model_name(m.as_ref()));
+            let name = model_name(m.as_ref());
+            // A distribution's quantiles follow `level` (NeuralForecast re-quantiles); MQLoss keeps
+            // its own; a point loss gets its conformal intervals after its forecast.
+            let loss = match &levels {
+                Some(l) => m.common().loss().with_levels(l),
+                None => m.common().loss(),
+            };
+            let scores = match &levels {
+                Some(_) if loss.columns() == 1 => Some(self.point_scores(i, &name, &ids)?),
+                _ => None,
+            };
+            let names = loss.output_names(&name);
             let values = if m.recurrence().is_some() || h == m.common().h {
                 let future = future_values(m.as_ref(), data, futr_df, &self.freq, h)?;
-                self.forecast_once(m.as_ref(), data, st.as_deref(), future.as_deref(), h, cancel)?
+                self.forecast_once(m.as_ref(), &loss, data, st.as_deref(), future.as_deref(), h, cancel)?
             } else {
-                self.forecast_recursively(m.as_ref(), data, st.as_deref(), futr_df, &names, h, cancel)?
+                self.forecast_recursively(m.as_ref(), &loss, data, st.as_deref(), futr_df, &names, h, cancel)?
             };
             push_columns(&mut out, &names, &values, loss.columns());
+            if let (Some(scores), Some(l)) = (scores, &levels) {
+                let c = self.conformal.as_ref().expect("point_scores found them");
+                let cols = intervals(c.spec.method, &values, &scores, c.spec.n_windows, h, l);
+                out.columns.extend(column_names(&name, l).into_iter().zip(cols));
+            }
         }
         Ok(out)
     }
 
     /// One forecast of `h` steps after the end of every series, `[series, h, columns]`.
-    fn forecast_once(&self, m: &dyn Model, data: &Dataset, statics: Option<&[Vec<f32>]>, future: Option<&[Vec<Vec<f32>>]>, h: usize, cancel: &AtomicBool) -> Result<Vec<f32>> {
+    #[allow(clippy::too_many_arguments)]
+    fn forecast_once(&self, m: &dyn Model, loss: &Loss, data: &Dataset, statics: Option<&[Vec<f32>]>, future: Option<&[Vec<Vec<f32>>]>, h: usize, cancel: &AtomicBool) -> Result<Vec<f32>> {
         let multivariate = checked_multivariate(m, data, "df")?;
         let spec = Self::window_spec(m, data, Purpose::Predict(h))?;
         let inputs = Inputs { data, spec, statics, future, recurrent: m.recurrence().is_some() };
         // One multivariate window covers every series: its rows come out in series order.
         let windows = if multivariate { Windows::Time(vec![mv_forecast_window(data, &inputs.spec)]) } else { Windows::Series(forecast_windows(data, &inputs.spec)) };
         check_inference(m, "predict", windows.len())?;
-        forecast_columns(m, &inputs, &windows, cancel)
+        forecast_columns(m, loss, &inputs, &windows, cancel)
     }
 
     /// NeuralForecast's direct recursive prediction, for a horizon beyond a direct model's own:
     /// forecast `h_model` steps, append the point forecast (the median when the loss has quantiles)
     /// to every series as if observed, and forecast again from there, until `h` steps are covered.
     /// Every round reads `h_model` future exogenous values, so `futrDf` must cover whole rounds.
-    fn forecast_recursively(&self, m: &dyn Model, data: &Dataset, statics: Option<&[Vec<f32>]>, futr_df: Option<&InputFrame>, names: &[String], h: usize, cancel: &AtomicBool) -> Result<Vec<f32>> {
+    #[allow(clippy::too_many_arguments)]
+    fn forecast_recursively(&self, m: &dyn Model, loss: &Loss, data: &Dataset, statics: Option<&[Vec<f32>]>, futr_df: Option<&InputFrame>, names: &[String], h: usize, cancel: &AtomicBool) -> Result<Vec<f32>> {
         let step = m.common().h;
         let rounds = h.div_ceil(step);
         let k = names.len();
@@ -300,7 +348,7 @@ impl NeuralForecast {
         let mut out = vec![0.0f32; data.series.len() * h * k];
         for r in 0..rounds {
             let part: Option<Vec<Vec<Vec<f32>>>> = future.as_ref().map(|f| f.iter().map(|cols| cols.iter().map(|c| c[r * step..(r + 1) * step].to_vec()).collect()).collect());
-            let values = self.forecast_once(m, &grown, statics, part.as_deref(), step, cancel)?;
+            let values = self.forecast_once(m, loss, &grown, statics, part.as_deref(), step, cancel)?;
             for (i, s) in grown.series.iter_mut().enumerate() {
                 let rows = &values[i * step * k..(i + 1) * step * k];
                 let kept = step.min(h - r * step);
@@ -373,7 +421,7 @@ impl NeuralForecast {
             let windows: Vec<Window> = cutoffs.iter().enumerate().flat_map(|(i, &n)| (0..n).map(move |w| Window { series: i, first: (w * step) as isize - l, visible: w * step })).collect();
             check_inference(m.as_ref(), "predictInsample", windows.len())?;
             let inputs = Inputs { data: &trimmed, spec, statics: st.as_deref(), future: None, recurrent: m.recurrence().is_some() };
-            let values = forecast_columns(m.as_ref(), &inputs, &Windows::Series(windows), cancel)?;
+            let values = forecast_columns(m.as_ref(), &m.common().loss(), &inputs, &Windows::Series(windows), cancel)?;
             let loss = m.common().loss();
             push_columns(&mut out, &loss.output_names(&model_name(m.as_ref())), &values, loss.columns());
         }
@@ -449,6 +497,20 @@ impl NeuralForecast {
     }
 
     fn cross_validation_here(&self, df: &InputFrame, static_df: Option<&InputFrame>, opts: &CvOptions, ctl: &Control) -> Result<(OutputFrame, NeuralForecast)> {
+        self.check_val_size(opts.val_size)?;
+        let data = self.dataset(df, "df")?;
+        let statics = Self::read_statics(static_df)?;
+        let start = self.start_models(opts.use_init_models)?.into_iter().enumerate().collect();
+        let (out, fitted) = self.run_cv(start, &data, &statics, opts, ctl)?;
+        // The new models have no conformity scores: intervals come from a fit that computes them.
+        Ok((out, self.with_fitted(fitted, data, statics, None)))
+    }
+
+    /// Cross-validates `models` (each with the index of its config), training each further in
+    /// place: once on the data before the first cutoff, or per window when `refit`, every window
+    /// continuing from the previous one (NeuralForecast's refit calls `fit` without
+    /// `use_init_models`). Returns the frame, with the given models' columns only, and the models.
+    pub(super) fn run_cv(&self, models: Vec<(usize, Box<dyn Model>)>, data: &Dataset, statics: &Statics, opts: &CvOptions, ctl: &Control) -> Result<(OutputFrame, Vec<Box<dyn Model>>)> {
         if opts.n_windows == 0 {
             return Err(Error::range("crossValidation option 'nWindows' must be >= 1"));
         }
@@ -456,9 +518,6 @@ impl NeuralForecast {
         if step == 0 {
             return Err(Error::range("crossValidation option 'stepSize' must be >= 1"));
         }
-        self.check_val_size(opts.val_size)?;
-        let data = self.dataset(df, "df")?;
-        let statics = Self::read_statics(static_df)?;
         let h = self.h();
         let test_size = h + step * (opts.n_windows - 1);
         if let Some(s) = data.series.iter().find(|s| s.len() <= test_size) {
@@ -487,21 +546,20 @@ impl NeuralForecast {
             }
         }
         let mut fitted = Vec::new();
-        for template in &self.configs {
+        for (index, m) in models {
+            let template = &self.configs[index];
             let name = config_name(template.as_ref());
             let loss = template.common().loss();
             let k = loss.columns();
             let mut values = vec![0.0f32; windows.len() * h * k];
             let rounds: Vec<Vec<usize>> = if opts.refit { (0..opts.n_windows).map(|w| vec![w]).collect() } else { vec![(0..opts.n_windows).collect()] };
-            let mut last = None;
             for round in rounds {
                 // Train on everything before this round's first cutoff.
                 let holdout = test_size - round[0] * step;
-                let m = template.build();
-                train_model(m.as_ref(), &data, &statics, opts.val_size, holdout, opts.verbose, ctl)?;
-                let spec = Self::window_spec(m.as_ref(), &data, Purpose::Predict(h))?;
-                let st = statics.for_model(m.as_ref(), &data)?;
-                let inputs = Inputs { data: &data, spec, statics: st.as_deref(), future: None, recurrent: m.recurrence().is_some() };
+                train_model(m.as_ref(), data, statics, &Run { val_size: opts.val_size, holdout, max_steps: opts.max_steps, verbose: opts.verbose }, ctl)?;
+                let spec = Self::window_spec(m.as_ref(), data, Purpose::Predict(h))?;
+                let st = statics.for_model(m.as_ref(), data)?;
+                let inputs = Inputs { data, spec, statics: st.as_deref(), future: None, recurrent: m.recurrence().is_some() };
                 if m.capabilities().multivariate {
                     // One time window per cutoff; its rows (window, series) go to the output's
                     // (series, window) rows.
@@ -509,12 +567,11 @@ impl NeuralForecast {
                     let max_len = data.max_len();
                     let ws: Vec<_> = round.iter().map(|&w| mv_window_at(&inputs.spec, max_len - test_size + w * step)).collect();
                     check_inference(m.as_ref(), "crossValidation", ws.len())?;
-                    let pred = forecast_columns(m.as_ref(), &inputs, &Windows::Time(ws), &ctl.cancel)?;
+                    let pred = forecast_columns(m.as_ref(), &loss, &inputs, &Windows::Time(ws), &ctl.cancel)?;
                     for (r, chunk) in pred.chunks(h * k).enumerate() {
                         let j = (r % n_series) * opts.n_windows + round[r / n_series];
                         values[j * h * k..(j + 1) * h * k].copy_from_slice(chunk);
                     }
-                    last = Some(m);
                     continue;
                 }
                 let picked: Vec<(usize, Window)> = windows
@@ -529,18 +586,17 @@ impl NeuralForecast {
                     .collect();
                 let ws: Vec<Window> = picked.iter().map(|(_, w)| *w).collect();
                 check_inference(m.as_ref(), "crossValidation", ws.len())?;
-                let pred = forecast_columns(m.as_ref(), &inputs, &Windows::Series(ws), &ctl.cancel)?;
+                let pred = forecast_columns(m.as_ref(), &loss, &inputs, &Windows::Series(ws), &ctl.cancel)?;
                 for ((j, _), chunk) in picked.iter().zip(pred.chunks(h * k)) {
                     values[j * h * k..(j + 1) * h * k].copy_from_slice(chunk);
                 }
-                last = Some(m);
             }
             push_columns(&mut out, &loss.output_names(&name), &values, k);
-            fitted.push(last.expect("at least one round"));
+            fitted.push(m);
         }
         out.columns.insert(0, ("cutoff".into(), cutoff));
         out.columns.push(("y".into(), truth));
-        Ok((out, self.with_fitted(fitted, data, statics)))
+        Ok((out, fitted))
     }
 
     /// Writes the models, their weights and the fitted data to one file, atomically.
@@ -591,8 +647,28 @@ fn checked_multivariate(model: &dyn Model, data: &Dataset, what: &str) -> Result
     Ok(true)
 }
 
-/// Trains one model on `data` minus the last `holdout` points of every series.
-fn train_model(model: &dyn Model, data: &Dataset, statics: &Statics, val_size: usize, holdout: usize, verbose: bool, ctl: &Control) -> Result<()> {
+/// A model built from `config` holding `from`'s weights and buffers (BatchNorm statistics).
+pub(super) fn copy_model(config: &dyn ModelConfig, from: &dyn Model) -> Box<dyn Model> {
+    let to = config.build();
+    let tensors = |m: &dyn Model| named_params(m).into_iter().chain(named_buffers(m)).map(|(_, t)| t).collect::<Vec<_>>();
+    for (dst, src) in tensors(to.as_ref()).into_iter().zip(tensors(from)) {
+        dst.data_mut().copy_from_slice(&src.to_vec());
+    }
+    to
+}
+
+/// How one model trains: on the data minus the last `holdout` points of every series, the
+/// `val_size` before them validating, for `max_steps` (None: the model's own `maxSteps`).
+struct Run {
+    val_size: usize,
+    holdout: usize,
+    max_steps: Option<usize>,
+    verbose: bool,
+}
+
+/// Trains one model (further, from the weights it has) as `run` says.
+fn train_model(model: &dyn Model, data: &Dataset, statics: &Statics, run: &Run, ctl: &Control) -> Result<()> {
+    let Run { val_size, holdout, max_steps, verbose } = *run;
     let c = model.common();
     let name = model_name(model);
     let spec = NeuralForecast::window_spec(model, data, Purpose::Validate)?;
@@ -617,7 +693,7 @@ fn train_model(model: &dyn Model, data: &Dataset, statics: &Statics, val_size: u
         val_windows,
         dropout_rng: Rng::seed(c.random_seed.wrapping_add(0x5eed)),
     };
-    let mut cfg = TrainConfig::new(c.max_steps, c.learning_rate);
+    let mut cfg = TrainConfig::new(max_steps.unwrap_or(c.max_steps), c.learning_rate);
     cfg.num_lr_decays = c.num_lr_decays;
     cfg.val_check_steps = c.val_check_steps;
     cfg.early_stop_patience_steps = c.early_stop_patience_steps;

@@ -15,7 +15,7 @@ use super::error::guarded;
 use super::frame::to_output;
 use super::teardown;
 use super::Forecaster;
-use crate::forecast::{Control, CvOptions, FitOptions, InputFrame, NeuralForecast, ProgressEvent, Shared, Writer};
+use crate::forecast::{Control, CvOptions, FitOptions, InputFrame, NeuralForecast, PredictOptions, ProgressEvent, Shared, Writer};
 use crate::kernels::threads;
 
 type Sink = Option<Box<dyn Fn(&ProgressEvent) + Send + Sync>>;
@@ -100,14 +100,14 @@ pub struct PredictCall {
     pub df: Option<InputFrame>,
     pub futr_df: Option<InputFrame>,
     pub static_df: Option<InputFrame>,
-    pub h: Option<usize>,
+    pub opts: PredictOptions,
     /// Raised by the caller's AbortSignal (or a teardown): predict stops between batches.
     pub cancel: Arc<AtomicBool>,
 }
 
 pub fn predict<'env>(env: &'env Env, call: PredictCall) -> napi::Result<Object<'env>> {
     let cancel = call.cancel.clone();
-    spawn(env, "predict", &cancel, move || call.nf.predict_cancellable(call.df.as_ref(), call.futr_df.as_ref(), call.static_df.as_ref(), call.h, &call.cancel), to_output)
+    spawn(env, "predict", &cancel, move || call.nf.predict_cancellable(call.df.as_ref(), call.futr_df.as_ref(), call.static_df.as_ref(), &call.opts, &call.cancel), to_output)
 }
 
 /// NeuralForecast's `predict_insample` on the committed models.
