@@ -24,10 +24,38 @@ export interface Columns {
 }
 
 /** Input data: an array of rows or an object of columns, in any row order. */
-export type Frame<R extends Row = Row> = readonly R[] | Columns
+/**
+ * An Apache Arrow `Table` (the optional `apache-arrow` package), recognised by its shape: numeric
+ * columns are read as typed arrays (nulls as NaN), Date and Timestamp columns as dates, the rest
+ * (ids) as values.
+ *
+ * @example
+ * import { tableFromArrays } from 'apache-arrow'
+ * await nf.fit(tableFromArrays({ unique_id: ids, ds: Float64Array.from(steps), y: values }))
+ */
+export interface ArrowTableLike {
+  readonly schema: { readonly fields: ReadonlyArray<{ readonly name: string }> }
+  getChild(name: string): unknown
+}
+
+/**
+ * A nodejs-polars `DataFrame` (the optional `nodejs-polars` package), recognised by its shape:
+ * numeric columns through `toTypedArray()`, Date and Datetime columns as dates, strings as values.
+ *
+ * @example
+ * import pl from 'nodejs-polars'
+ * await nf.fit(pl.readCSV('data/air_passengers.csv', { tryParseDates: true }))
+ */
+export interface PolarsDataFrameLike {
+  readonly columns: string[]
+  readonly height: number
+  getColumn(name: string): unknown
+}
+
+export type Frame<R extends Row = Row> = readonly R[] | Columns | ArrowTableLike | PolarsDataFrameLike
 
 /** Static exogenous data: one row per series. */
-export type StaticFrame<R extends StaticRow = StaticRow> = readonly R[] | { unique_id: ArrayLike<string | number>; [column: string]: ArrayLike<string | number> }
+export type StaticFrame<R extends StaticRow = StaticRow> = readonly R[] | { unique_id: ArrayLike<string | number>; [column: string]: ArrayLike<string | number> } | ArrowTableLike | PolarsDataFrameLike
 
 /**
  * A result frame: `unique_id`, `ds` (the kind the input used), then one Float64Array per output
@@ -1010,6 +1038,27 @@ export declare class NeuralForecast {
 
 /** A columns frame as an array of row objects. */
 export declare function toRows(frame: OutputFrame | Columns): Array<Record<string, unknown>>
+
+/**
+ * An output frame as an Apache Arrow `Table` (needs the optional `apache-arrow` package, else a
+ * NeuroDivergentError): numeric columns without a copy, ids as strings, Date `ds`/`cutoff` as
+ * Date64 columns (string `ds` stay strings). Type it with apache-arrow's `Table`.
+ *
+ * @example
+ * import type { Table } from 'apache-arrow'
+ * const table = toArrow<Table>(await nf.predict())
+ */
+export declare function toArrow<T = unknown>(frame: OutputFrame): T
+
+/**
+ * An output frame as a nodejs-polars `DataFrame` (`pl.DataFrame(frame)`; needs the optional
+ * `nodejs-polars` package, else a NeuroDivergentError).
+ *
+ * @example
+ * import type { DataFrame } from 'nodejs-polars'
+ * const df = toPolars<DataFrame>(await nf.predict())
+ */
+export declare function toPolars<T = unknown>(frame: OutputFrame): T
 
 /** Errors about data or calls that are neither TypeError nor RangeError. */
 export declare class NeuroDivergentError extends Error {}

@@ -7,6 +7,7 @@ const { toNative, fromNative, toRows, describe, parseDs } = require('./lib/frame
 const { didYouMean } = require('./lib/suggest.js')
 const { NeuroDivergentError, ModelFileError, AbortError, wrap } = require('./lib/errors.js')
 const models = require('./lib/models.js')
+const { toArrow, toPolars } = require('./lib/external.js')
 
 const CONSTRUCTOR_OPTIONS = ['models', 'freq', 'holidays', 'localScalerType']
 const LOCAL_SCALER_TYPES = ['standard', 'robust', 'robust-iqr', 'minmax', 'boxcox']
@@ -370,6 +371,8 @@ class NeuralForecast {
 module.exports = {
   NeuralForecast,
   toRows,
+  toArrow,
+  toPolars,
   ...models.modelClasses,
   ...models.lossClasses,
   Model: models.Model,
