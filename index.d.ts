@@ -965,6 +965,18 @@ export interface CrossValidationOptions {
   refit?: boolean
   /** Start from the models' initial weights instead of the fitted ones (see `FitOptions.useInitModels`). */
   useInitModels?: boolean
+  /**
+   * With `refit: true` and `level`: as NeuralForecast's refit calls `fit` with them, each window's
+   * training first calibrates conformal intervals on the data before its cutoff (see
+   * {@link PredictionIntervalsOptions}), and the window's forecasts get `MODEL-lo-<level>` /
+   * `MODEL-hi-<level>` columns. Refused without `refit` or without `level` (TypeError), as in NF.
+   *
+   * @example
+   * const cv = await nf.crossValidation(df, { nWindows: 3, refit: true, predictionIntervals: { nWindows: 2 }, level: [80] })
+   */
+  predictionIntervals?: PredictionIntervalsOptions
+  /** Interval levels, as `predict`'s: point models need `predictionIntervals`, distributions re-draw, MQLoss keeps its own. */
+  level?: ReadonlyArray<number>
   staticDf?: StaticFrame<any>
   onProgress?: (event: ProgressEvent) => void
   signal?: AbortSignal

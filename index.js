@@ -16,7 +16,7 @@ const INTERVAL_OPTIONS = ['nWindows', 'stepSize', 'method']
 const INTERVAL_METHODS = ['conformal_distribution', 'conformal_error']
 const PREDICT_OPTIONS = ['df', 'futrDf', 'staticDf', 'h', 'level', 'signal']
 const INSAMPLE_OPTIONS = ['stepSize', 'signal']
-const CV_OPTIONS = ['nWindows', 'testSize', 'stepSize', 'valSize', 'refit', 'useInitModels', 'staticDf', 'onProgress', 'signal', 'verbose']
+const CV_OPTIONS = ['nWindows', 'testSize', 'stepSize', 'valSize', 'refit', 'useInitModels', 'predictionIntervals', 'level', 'staticDf', 'onProgress', 'signal', 'verbose']
 
 function checkKeys(opts, allowed, where) {
   if (opts === undefined) return {}
@@ -40,25 +40,24 @@ function flag(v, name, where) {
   return v
 }
 
-/** fit's `predictionIntervals` (NeuralForecast's `PredictionIntervals`) with its defaults. */
-function predictionIntervals(v) {
+/** `predictionIntervals` (NeuralForecast's `PredictionIntervals`) with its defaults. */
+function predictionIntervals(v, where) {
   if (v === undefined || v === null) return undefined
-  const where = "fit option 'predictionIntervals'"
-  const opts = checkKeys(v, INTERVAL_OPTIONS, where)
-  const nWindows = count(opts.nWindows, 'predictionIntervals.nWindows', 'fit', 2) ?? 2
-  const stepSize = count(opts.stepSize, 'predictionIntervals.stepSize', 'fit', 1) ?? 1
+  const opts = checkKeys(v, INTERVAL_OPTIONS, `${where} option 'predictionIntervals'`)
+  const nWindows = count(opts.nWindows, 'predictionIntervals.nWindows', where, 2) ?? 2
+  const stepSize = count(opts.stepSize, 'predictionIntervals.stepSize', where, 1) ?? 1
   const method = opts.method ?? 'conformal_distribution'
-  if (typeof method !== 'string') throw new TypeError(`fit option 'predictionIntervals.method' must be a string, got ${describe(method)}`)
+  if (typeof method !== 'string') throw new TypeError(`${where} option 'predictionIntervals.method' must be a string, got ${describe(method)}`)
   if (!INTERVAL_METHODS.includes(method)) {
-    throw new RangeError(`fit option 'predictionIntervals.method' must be one of ${INTERVAL_METHODS.join(', ')}, got ${describe(method)}${didYouMean(method, INTERVAL_METHODS)}`)
+    throw new RangeError(`${where} option 'predictionIntervals.method' must be one of ${INTERVAL_METHODS.join(', ')}, got ${describe(method)}${didYouMean(method, INTERVAL_METHODS)}`)
   }
   return { nWindows, stepSize, method }
 }
 
-/** predict's `level`: numbers (their range is the engine's check). */
-function levelList(v) {
+/** `level`: numbers (their range is the engine's check). */
+function levelList(v, where) {
   if (v === undefined || v === null) return undefined
-  if (!isList(v) || Array.from(v).some((l) => typeof l !== 'number')) throw new TypeError(`predict option 'level' must be an array of numbers such as [80, 90], got ${describe(v)}`)
+  if (!isList(v) || Array.from(v).some((l) => typeof l !== 'number')) throw new TypeError(`${where} option 'level' must be an array of numbers such as [80, 90], got ${describe(v)}`)
   return Array.from(v)
 }
 
@@ -222,7 +221,7 @@ class NeuralForecast {
     const opts = checkKeys(options, FIT_OPTIONS, 'fit')
     const valSize = count(opts.valSize, 'valSize', 'fit') ?? 0
     const verbose = flag(opts.verbose, 'verbose', 'fit')
-    const intervals = predictionIntervals(opts.predictionIntervals)
+    const intervals = predictionIntervals(opts.predictionIntervals, 'fit')
     const useInitModels = flag(opts.useInitModels, 'useInitModels', 'fit')
     const maxSteps = count(opts.maxSteps, 'maxSteps', 'fit', 1)
     const onProgress = progressCallback(opts.onProgress, 'fit')
@@ -256,7 +255,7 @@ class NeuralForecast {
     const futrDf = opts.futrDf === undefined ? undefined : toNative(opts.futrDf, 'futrDf', { requireY: false, keep: used.futrDf }).frame
     const staticDf = opts.staticDf === undefined ? undefined : toNative(opts.staticDf, 'staticDf', { requireY: false, requireDs: false, keep: used.staticDf }).frame
     const h = opts.h === undefined || opts.h === null ? undefined : count(opts.h, 'h', 'predict', 1)
-    const level = levelList(opts.level)
+    const level = levelList(opts.level, 'predict')
     const signal = abortSignal(opts.signal, 'predict') // last: it adds a listener that the call releases
     try {
       return fromNative(await wrap(() => this._native.predict(df, futrDf, staticDf, h, level, signal.native)), kinds)
@@ -332,6 +331,8 @@ class NeuralForecast {
     const valSize = count(opts.valSize, 'valSize', 'crossValidation') ?? 0
     const refit = flag(opts.refit, 'refit', 'crossValidation')
     const useInitModels = flag(opts.useInitModels, 'useInitModels', 'crossValidation')
+    const intervals = predictionIntervals(opts.predictionIntervals, 'crossValidation')
+    const level = levelList(opts.level, 'crossValidation')
     const verbose = flag(opts.verbose, 'verbose', 'crossValidation')
     const onProgress = progressCallback(opts.onProgress, 'crossValidation')
     const used = usedColumns(this.models)
@@ -340,7 +341,7 @@ class NeuralForecast {
     const staticDf = opts.staticDf === undefined ? undefined : toNative(opts.staticDf, 'staticDf', { requireY: false, requireDs: false, keep: used.staticDf }).frame
     const signal = abortSignal(opts.signal, 'crossValidation') // last: it adds a listener that the call releases
     const out = await withProgress(onProgress, signal, () =>
-      this._native.crossValidation(frame, staticDf, nWindows, stepSize, valSize, refit, useInitModels, verbose, onProgress, signal.native),
+      this._native.crossValidation(frame, staticDf, nWindows, stepSize, valSize, refit, useInitModels, intervals, level, verbose, onProgress, signal.native),
     )
     this._kinds = kinds
     return fromNative(out, kinds)

@@ -106,3 +106,26 @@ test('a second fit continues from the fitted weights; useInitModels starts over 
   assert.equal(last.maxSteps, 30, "the model's own maxSteps again")
   await assert.rejects(nf.fit(rows, { maxSteps: 0 }), RangeError)
 })
+
+test('crossValidation with predictionIntervals: each refit window calibrates its own intervals, as NeuralForecast', async () => {
+  const cvOpts = { nWindows: 2, refit: true, predictionIntervals: { nWindows: 2 }, level: [80] }
+  const cv = await new NeuralForecast({ models: [new MLP(small)], freq: 1 }).crossValidation(tiny(), cvOpts)
+  assert.deepEqual({ columns: Object.keys(cv), rows: cv.ds.length }, nf33.cv_refit)
+  // Window w is a fit with intervals on the rows before its cutoff, continuing from window w - 1.
+  const nf = new NeuralForecast({ models: [new MLP(small)], freq: 1 })
+  for (let w = 0; w < 2; w++) {
+    const before = tiny().filter((r) => r.ds < (r.unique_id === 'a' ? 30 : 26) - 4 + w)
+    await nf.fit(before, { predictionIntervals: { nWindows: 2 } })
+    const fc = await nf.predict({ level: [80] })
+    for (const col of ['MLP', 'MLP-lo-80', 'MLP-hi-80']) {
+      const rows = (id: string) => Array.from(cv.unique_id.keys()).filter((i) => cv.unique_id[i] === id && (cv.cutoff as Float64Array)[i] === (id === 'a' ? 25 : 21) + w)
+      const got = [...rows('a'), ...rows('b')].map((i) => (cv[col] as Float64Array)[i])
+      assert.deepEqual(got, Array.from(fc[col] as Float64Array), `window ${w} ${col}`)
+    }
+  }
+  const plain = new NeuralForecast({ models: [new MLP(small)], freq: 1 })
+  assert.equal(nf33.cv_no_refit.error, 'Exception')
+  await assert.rejects(plain.crossValidation(tiny(), { ...cvOpts, refit: false }), (e: Error) => e instanceof TypeError && /'predictionIntervals' needs refit: true/.test(e.message))
+  await assert.rejects(plain.crossValidation(tiny(), { ...cvOpts, level: undefined }), (e: Error) => e instanceof TypeError && /'predictionIntervals' needs option 'level'/.test(e.message))
+  await assert.rejects(plain.crossValidation(tiny(), { nWindows: 2, refit: true, level: [80] }), (e: Error) => e instanceof TypeError && /'level': MLP has a point loss/.test(e.message))
+})

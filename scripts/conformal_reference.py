@@ -36,6 +36,17 @@ res = {
     # needs h + (n_windows - 1) + 1 = 28 points; b has 26
     'too_short': run([MLP(**kw)], PredictionIntervals(n_windows=25), [90]),
 }
+# crossValidation: intervals need refit=True and level, and each window's fit calibrates them.
+def cv(**kw2):
+    nf = NeuralForecast(models=[MLP(**kw)], freq=1)
+    try:
+        out = nf.cross_validation(df, n_windows=2, prediction_intervals=PredictionIntervals(n_windows=2), **kw2)
+        return {'columns': list(out.columns), 'rows': len(out)}
+    except Exception as e:
+        return {'error': type(e).__name__, 'message': str(e)}
+res['cv_refit'] = cv(refit=True, level=[80])
+res['cv_no_refit'] = cv(level=[80])
+res['cv_no_level'] = cv(refit=True)
 # The arithmetic on one series, h = 2, three windows (as conformal.rs's unit test).
 cs = pd.DataFrame({'M': [1.0, 4.0, 2.0, 0.0, 3.0, 2.0]})
 mean = np.array([[10.0], [20.0]])

@@ -101,8 +101,26 @@ impl NeuralForecast {
     /// refit) of copies of the point models in `start`, and each one's absolute errors.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn conformity_scores(&self, start: &[Box<dyn Model>], data: &Dataset, statics: &Statics, pi: &PredictionIntervals, fit: &FitOptions, ctl: &Control) -> Result<Conformal> {
-        let val_size = fit.val_size;
         pi.check()?;
+        if !start.iter().enumerate().any(|(i, _)| self.is_point(i)) {
+            return Err(Error::type_err(
+                "fit option 'predictionIntervals': no model has a point loss (MAE, MSE, ...); conformal intervals are for point forecasts, and MQLoss or DistributionLoss models give their own quantiles (set their 'level')",
+            ));
+        }
+        let scores = start.iter().enumerate().map(|(i, m)| if self.is_point(i) { self.model_scores(i, m.as_ref(), data, statics, pi, fit, ctl).map(Some) } else { Ok(None) }).collect::<Result<_>>()?;
+        Ok(Conformal { spec: pi.clone(), series: data.series.iter().map(|s| s.id.clone()).collect(), h: self.h(), scores })
+    }
+
+    /// Whether model `i` has a point loss, the kind conformal intervals are for.
+    pub(super) fn is_point(&self, i: usize) -> bool {
+        self.configs[i].common().loss().columns() == 1
+    }
+
+    /// The conformity scores `[series, window, h]` of model `index` (`model` its weights to start
+    /// from, left as they are): a copy cross-validated over `data`, and its absolute errors.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn model_scores(&self, index: usize, model: &dyn Model, data: &Dataset, statics: &Statics, pi: &PredictionIntervals, fit: &FitOptions, ctl: &Control) -> Result<Vec<f32>> {
+        let val_size = fit.val_size;
         let h = self.h();
         let need = h + pi.step_size * (pi.n_windows - 1) + 1 + val_size;
         if let Some(s) = data.series.iter().find(|s| s.len() < need) {
@@ -115,25 +133,11 @@ impl NeuralForecast {
                 if val_size > 0 { format!(" plus valSize {val_size}") } else { String::new() }
             )));
         }
-        // Models whose loss gives quantiles of their own have no scores (nor are they trained).
-        let point: Vec<(usize, Box<dyn Model>)> =
-            start.iter().enumerate().filter(|(i, _)| self.configs[*i].common().loss().columns() == 1).map(|(i, m)| (i, copy_model(self.configs[i].as_ref(), m.as_ref()))).collect();
-        if point.is_empty() {
-            return Err(Error::type_err(
-                "fit option 'predictionIntervals': no model has a point loss (MAE, MSE, ...); conformal intervals are for point forecasts, and MQLoss or DistributionLoss models give their own quantiles (set their 'level')",
-            ));
-        }
         let cv = CvOptions { n_windows: pi.n_windows, step_size: Some(pi.step_size), val_size, verbose: fit.verbose, max_steps: fit.max_steps, ..Default::default() };
-        let (out, _) = self.run_cv(point, data, statics, &cv, ctl)?;
+        let (out, _) = self.run_cv(vec![(index, copy_model(self.configs[index].as_ref(), model))], data, statics, &cv, ctl)?;
         let truth = out.column("y").expect("cross-validation has y");
-        let scores = (0..self.configs.len())
-            .map(|i| {
-                let name = config_name(self.configs[i].as_ref());
-                let forecast = out.column(&name).filter(|_| self.configs[i].common().loss().columns() == 1)?;
-                Some(forecast.iter().zip(truth).map(|(f, y)| (f - y).abs() as f32).collect())
-            })
-            .collect();
-        Ok(Conformal { spec: pi.clone(), series: data.series.iter().map(|s| s.id.clone()).collect(), h, scores })
+        let forecast = out.column(&config_name(self.configs[index].as_ref())).expect("the model's column");
+        Ok(forecast.iter().zip(truth).map(|(f, y)| (f - y).abs() as f32).collect())
     }
 
     /// The scores of point model `m` (named `name`) for the series `ids`, or NeuralForecast's

@@ -518,6 +518,16 @@ impl NeuralForecast {
         if step == 0 {
             return Err(Error::range("crossValidation option 'stepSize' must be >= 1"));
         }
+        let levels = opts.level.as_deref().map(levels).transpose()?;
+        if opts.prediction_intervals.is_some() {
+            // NeuralForecast's checks in `cross_validation`.
+            if levels.is_none() {
+                return Err(Error::type_err("crossValidation option 'predictionIntervals' needs option 'level', the intervals' levels"));
+            }
+            if !opts.refit {
+                return Err(Error::type_err("crossValidation option 'predictionIntervals' needs refit: true (as in NeuralForecast, each window's fit calibrates them)"));
+            }
+        }
         let h = self.h();
         let test_size = h + step * (opts.n_windows - 1);
         if let Some(s) = data.series.iter().find(|s| s.len() <= test_size) {
@@ -549,13 +559,37 @@ impl NeuralForecast {
         for (index, m) in models {
             let template = &self.configs[index];
             let name = config_name(template.as_ref());
-            let loss = template.common().loss();
+            let point = self.is_point(index);
+            let loss = match &levels {
+                Some(l) => template.common().loss().with_levels(l),
+                None => template.common().loss(),
+            };
+            if levels.is_some() && point && opts.prediction_intervals.is_none() {
+                return Err(Error::type_err(format!(
+                    "crossValidation option 'level': {name} has a point loss, which gives no intervals of its own: pass option 'predictionIntervals' (with refit: true) to calibrate conformal intervals"
+                )));
+            }
             let k = loss.columns();
             let mut values = vec![0.0f32; windows.len() * h * k];
+            // The interval columns of a point model, `[rows]` each, as predict names them.
+            let mut bands = match (&levels, &opts.prediction_intervals) {
+                (Some(l), Some(_)) if point => vec![vec![0.0f64; windows.len() * h]; 2 * l.len()],
+                _ => Vec::new(),
+            };
             let rounds: Vec<Vec<usize>> = if opts.refit { (0..opts.n_windows).map(|w| vec![w]).collect() } else { vec![(0..opts.n_windows).collect()] };
             for round in rounds {
                 // Train on everything before this round's first cutoff.
                 let holdout = test_size - round[0] * step;
+                // NeuralForecast's refit calls `fit` with the intervals: this window's scores come
+                // from a calibration on the data before its cutoff, from the weights it starts with.
+                let scores = match &opts.prediction_intervals {
+                    Some(pi) if !bands.is_empty() => {
+                        let fit = FitOptions { val_size: opts.val_size, verbose: opts.verbose, max_steps: opts.max_steps, ..Default::default() };
+                        Some(self.model_scores(index, m.as_ref(), &without_last(data, holdout), statics, pi, &fit, ctl)?)
+                    }
+                    _ => None,
+                };
+                let mut rows = Vec::new();
                 train_model(m.as_ref(), data, statics, &Run { val_size: opts.val_size, holdout, max_steps: opts.max_steps, verbose: opts.verbose }, ctl)?;
                 let spec = Self::window_spec(m.as_ref(), data, Purpose::Predict(h))?;
                 let st = statics.for_model(m.as_ref(), data)?;
@@ -571,9 +605,9 @@ impl NeuralForecast {
                     for (r, chunk) in pred.chunks(h * k).enumerate() {
                         let j = (r % n_series) * opts.n_windows + round[r / n_series];
                         values[j * h * k..(j + 1) * h * k].copy_from_slice(chunk);
+                        rows.push(j);
                     }
-                    continue;
-                }
+                } else {
                 let picked: Vec<(usize, Window)> = windows
                     .iter()
                     .enumerate()
@@ -589,9 +623,24 @@ impl NeuralForecast {
                 let pred = forecast_columns(m.as_ref(), &loss, &inputs, &Windows::Series(ws), &ctl.cancel)?;
                 for ((j, _), chunk) in picked.iter().zip(pred.chunks(h * k)) {
                     values[j * h * k..(j + 1) * h * k].copy_from_slice(chunk);
+                    rows.push(*j);
+                }
+                }
+                if let (Some(scores), Some(l), Some(pi)) = (scores, &levels, &opts.prediction_intervals) {
+                    let per = pi.n_windows * h;
+                    for j in rows {
+                        let s = windows[j].series;
+                        let cols = intervals(pi.method, &values[j * h..(j + 1) * h], &scores[s * per..(s + 1) * per], pi.n_windows, h, l);
+                        for (band, col) in bands.iter_mut().zip(cols) {
+                            band[j * h..(j + 1) * h].copy_from_slice(&col);
+                        }
+                    }
                 }
             }
             push_columns(&mut out, &loss.output_names(&name), &values, k);
+            if let Some(l) = &levels {
+                out.columns.extend(column_names(&name, l).into_iter().zip(bands));
+            }
             fitted.push(m);
         }
         out.columns.insert(0, ("cutoff".into(), cutoff));
@@ -645,6 +694,15 @@ fn checked_multivariate(model: &dyn Model, data: &Dataset, what: &str) -> Result
     let n = model.common().n_series.ok_or_else(|| Error::type_err(format!("{} is a multivariate model: set option 'nSeries'", model_name(model))))?;
     check_n_series(&model_name(model), n, data, what)?;
     Ok(true)
+}
+
+/// `data` without the last `n` points of every series.
+fn without_last(data: &Dataset, n: usize) -> Dataset {
+    let cut = |s: &Series| {
+        let len = s.len() - n;
+        Series { id: s.id.clone(), ds: s.ds[..len].to_vec(), y: s.y[..len].to_vec(), exog: s.exog.iter().map(|c| c[..len].to_vec()).collect() }
+    };
+    Dataset { series: data.series.iter().map(cut).collect(), exog_names: data.exog_names.clone() }
 }
 
 /// A model built from `config` holding `from`'s weights and buffers (BatchNorm statistics).

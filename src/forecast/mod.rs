@@ -74,6 +74,11 @@ pub struct CvOptions {
     pub use_init_models: bool,
     /// See [`FitOptions::max_steps`].
     pub max_steps: Option<usize>,
+    /// With `refit`, calibrate conformal intervals before each window's training, on the data
+    /// before its cutoff (NeuralForecast's refit calls `fit` with them); needs `level`.
+    pub prediction_intervals: Option<PredictionIntervals>,
+    /// Interval levels of the forecasts, as [`PredictOptions::level`].
+    pub level: Option<Vec<f64>>,
 }
 
 /// One report from training, sent to `onProgress`.

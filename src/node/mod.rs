@@ -189,13 +189,16 @@ impl Forecaster {
         val_size: u32,
         refit: bool,
         use_init_models: bool,
+        prediction_intervals: Option<PredictionIntervalsOptions>,
+        level: Option<Vec<f64>>,
         verbose: bool,
         on_progress: Option<ProgressCallback>,
         signal: Option<AbortSignal>,
     ) -> napi::Result<Object<'env>> {
         let df = to_input(&df).map_err(to_js)?;
         let static_df = static_df.as_ref().map(to_input).transpose().map_err(to_js)?;
-        let opts = CvOptions { n_windows: n_windows as usize, step_size: step_size.map(|s| s as usize), val_size: val_size as usize, refit, verbose, use_init_models, max_steps: None };
+        let prediction_intervals = prediction_intervals.as_ref().map(PredictionIntervalsOptions::to_engine).transpose().map_err(to_js)?;
+        let opts = CvOptions { n_windows: n_windows as usize, step_size: step_size.map(|s| s as usize), val_size: val_size as usize, refit, verbose, use_init_models, max_steps: None, prediction_intervals, level };
         let writer = self.inner.begin_write("crossValidation").map_err(to_js)?;
         let cancel = cancel_flag(signal.as_ref());
         tasks::cross_validation(env, WriteCall { writer, df, static_df, opts, cancel, progress: progress_sink(on_progress) })
