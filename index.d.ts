@@ -24,10 +24,38 @@ export interface Columns {
 }
 
 /** Input data: an array of rows or an object of columns, in any row order. */
-export type Frame<R extends Row = Row> = readonly R[] | Columns
+/**
+ * An Apache Arrow `Table` (the optional `apache-arrow` package), recognised by its shape: numeric
+ * columns are read as typed arrays (nulls as NaN), Date and Timestamp columns as dates, the rest
+ * (ids) as values.
+ *
+ * @example
+ * import { tableFromArrays } from 'apache-arrow'
+ * await nf.fit(tableFromArrays({ unique_id: ids, ds: Float64Array.from(steps), y: values }))
+ */
+export interface ArrowTableLike {
+  readonly schema: { readonly fields: ReadonlyArray<{ readonly name: string }> }
+  getChild(name: string): unknown
+}
+
+/**
+ * A nodejs-polars `DataFrame` (the optional `nodejs-polars` package), recognised by its shape:
+ * numeric columns through `toTypedArray()`, Date and Datetime columns as dates, strings as values.
+ *
+ * @example
+ * import pl from 'nodejs-polars'
+ * await nf.fit(pl.readCSV('data/air_passengers.csv', { tryParseDates: true }))
+ */
+export interface PolarsDataFrameLike {
+  readonly columns: string[]
+  readonly height: number
+  getColumn(name: string): unknown
+}
+
+export type Frame<R extends Row = Row> = readonly R[] | Columns | ArrowTableLike | PolarsDataFrameLike
 
 /** Static exogenous data: one row per series. */
-export type StaticFrame<R extends StaticRow = StaticRow> = readonly R[] | { unique_id: ArrayLike<string | number>; [column: string]: ArrayLike<string | number> }
+export type StaticFrame<R extends StaticRow = StaticRow> = readonly R[] | { unique_id: ArrayLike<string | number>; [column: string]: ArrayLike<string | number> } | ArrowTableLike | PolarsDataFrameLike
 
 /**
  * A result frame: `unique_id`, `ds` (the kind the input used), then one Float64Array per output
@@ -821,11 +849,63 @@ export interface ProgressEvent {
   valLoss?: number | null
 }
 
+/**
+ * NeuralForecast's `PredictionIntervals`: conformal intervals for point-loss models. `fit` first
+ * cross-validates copies of the point models over `nWindows` windows `stepSize` apart (no refit,
+ * trained from the same start as the fit) and keeps their absolute errors as conformity scores,
+ * per series and horizon step; `predict({ level })` then adds `MODEL-lo-<level>` and
+ * `MODEL-hi-<level>` columns around each point forecast. Each series needs at least
+ * `h + stepSize·(nWindows - 1) + 1 + valSize` points. Scores are saved with the model.
+ *
+ * @example
+ * await nf.fit(df, { predictionIntervals: { nWindows: 5 } })
+ * const fc = await nf.predict({ level: [80, 90] }) // NHITS, NHITS-lo-90, NHITS-lo-80, NHITS-hi-80, NHITS-hi-90
+ */
+export interface PredictionIntervalsOptions {
+  /** Cross-validation windows whose errors calibrate the intervals, at least 2 (default 2). */
+  nWindows?: number
+  /** Steps between their cutoffs (default 1). */
+  stepSize?: number
+  /**
+   * `'conformal_distribution'` (default): quantiles of the forecast shifted by every score, both
+   * ways. `'conformal_error'`: the forecast ± the score quantile (symmetric intervals).
+   */
+  method?: 'conformal_distribution' | 'conformal_error'
+}
+
 export interface FitOptions {
   /** Points at the end of each series held out for validation and early stopping (default 0). */
   valSize?: number
   /** Static exogenous values, one row per `unique_id`. */
   staticDf?: StaticFrame<any>
+  /**
+   * Calibrate conformal prediction intervals for `predict({ level })` (see
+   * {@link PredictionIntervalsOptions}). Needs at least one model with a point loss (MAE, MSE,
+   * ...); MQLoss and DistributionLoss models are not calibrated (they have quantiles of their own).
+   */
+  predictionIntervals?: PredictionIntervalsOptions
+  /**
+   * NeuralForecast's `use_init_models`. By default (false), fitting an already fitted (or loaded)
+   * NeuralForecast continues training from its current weights (a warm start); true discards them
+   * and starts from the initial weights, bit for bit what a new NeuralForecast with the same
+   * models would train. Either way each fit runs `maxSteps` steps with a fresh Adam optimizer,
+   * learning-rate schedule and early-stopping count, as NeuralForecast's new trainer per fit.
+   *
+   * @example
+   * await nf.fit(history)
+   * await nf.fit(newerHistory) // continues from the weights fitted on `history`
+   * await nf.fit(newerHistory, { useInitModels: true }) // starts over
+   */
+  useInitModels?: boolean
+  /**
+   * Training steps of this fit for every model, instead of each model's `maxSteps` (which stays
+   * as constructed): a short warm refit on new data. NeuralForecast's users set
+   * `model.max_steps` between fits for the same. The learning-rate decays spread over these steps.
+   *
+   * @example
+   * await nf.fit(newerHistory, { maxSteps: 50 }) // 50 more steps from the fitted weights
+   */
+  maxSteps?: number
   /** Called with progress at most ~20 times a second per model, and at each model's last step. */
   onProgress?: (event: ProgressEvent) => void
   /** Aborting stops training within one step and rejects with an AbortError. */
@@ -850,6 +930,19 @@ export interface PredictOptions<D extends Row = Row, F extends Row = Row> {
    * const twoYears = await nf.predict({ h: 24 }) // models trained with h: 12
    */
   h?: number
+  /**
+   * Interval levels in (0, 100), as NeuralForecast's `predict(level=...)`. Point-loss models need
+   * `predictionIntervals` in `fit` (else a TypeError) and get their conformal intervals after
+   * their column: `MODEL-lo-90`, `MODEL-lo-80`, `MODEL-hi-80`, `MODEL-hi-90` for `[80, 90]`.
+   * DistributionLoss models draw these quantiles instead of their loss's (same names, no median);
+   * MQLoss models keep their own columns. Not with `h` beyond the trained horizon when intervals
+   * were fitted (a RangeError, as NeuralForecast).
+   *
+   * @example
+   * await nf.fit(df, { predictionIntervals: { nWindows: 3 } })
+   * const fc = await nf.predict({ level: [80, 90] })
+   */
+  level?: ReadonlyArray<number>
   /** Stops the forecast between inference batches; the promise rejects with `AbortError`. */
   signal?: AbortSignal
 }
@@ -866,8 +959,26 @@ export interface CrossValidationOptions {
   /** Steps between window cutoffs (default 1, as NeuralForecast). */
   stepSize?: number
   valSize?: number
-  /** Retrain for every window (default false: train once before the first cutoff). */
+  /**
+   * Retrain for every window (default false: train once before the first cutoff). As
+   * NeuralForecast, every training continues from the weights before it: the first from the
+   * fitted ones (unless `useInitModels`), each refit from the previous window's.
+   */
   refit?: boolean
+  /** Start from the models' initial weights instead of the fitted ones (see `FitOptions.useInitModels`). */
+  useInitModels?: boolean
+  /**
+   * With `refit: true` and `level`: as NeuralForecast's refit calls `fit` with them, each window's
+   * training first calibrates conformal intervals on the data before its cutoff (see
+   * {@link PredictionIntervalsOptions}), and the window's forecasts get `MODEL-lo-<level>` /
+   * `MODEL-hi-<level>` columns. Refused without `refit` or without `level` (TypeError), as in NF.
+   *
+   * @example
+   * const cv = await nf.crossValidation(df, { nWindows: 3, refit: true, predictionIntervals: { nWindows: 2 }, level: [80] })
+   */
+  predictionIntervals?: PredictionIntervalsOptions
+  /** Interval levels, as `predict`'s: point models need `predictionIntervals`, distributions re-draw, MQLoss keeps its own. */
+  level?: ReadonlyArray<number>
   staticDf?: StaticFrame<any>
   onProgress?: (event: ProgressEvent) => void
   signal?: AbortSignal
@@ -987,6 +1098,27 @@ export interface SaveOptions {
 
 /** A columns frame as an array of row objects. */
 export declare function toRows(frame: OutputFrame | Columns): Array<Record<string, unknown>>
+
+/**
+ * An output frame as an Apache Arrow `Table` (needs the optional `apache-arrow` package, else a
+ * NeuroDivergentError): numeric columns without a copy, ids as strings, Date `ds`/`cutoff` as
+ * Date64 columns (string `ds` stay strings). Type it with apache-arrow's `Table`.
+ *
+ * @example
+ * import type { Table } from 'apache-arrow'
+ * const table = toArrow<Table>(await nf.predict())
+ */
+export declare function toArrow<T = unknown>(frame: OutputFrame): T
+
+/**
+ * An output frame as a nodejs-polars `DataFrame` (`pl.DataFrame(frame)`; needs the optional
+ * `nodejs-polars` package, else a NeuroDivergentError).
+ *
+ * @example
+ * import type { DataFrame } from 'nodejs-polars'
+ * const df = toPolars<DataFrame>(await nf.predict())
+ */
+export declare function toPolars<T = unknown>(frame: OutputFrame): T
 
 /** Errors about data or calls that are neither TypeError nor RangeError. */
 export declare class NeuroDivergentError extends Error {}

@@ -8,17 +8,20 @@ const { didYouMean } = require('./lib/suggest.js')
 const { NeuroDivergentError, ModelFileError, AbortError, wrap } = require('./lib/errors.js')
 const models = require('./lib/models.js')
 const auto = require('./lib/auto.js')
+const { toArrow, toPolars } = require('./lib/external.js')
 
 const CONSTRUCTOR_OPTIONS = ['models', 'freq', 'holidays', 'localScalerType', 'threads']
 const LOAD_OPTIONS = ['threads']
 const MAX_THREADS = 1024
 const LOCAL_SCALER_TYPES = ['standard', 'robust', 'robust-iqr', 'minmax', 'boxcox']
-const FIT_OPTIONS = ['valSize', 'staticDf', 'onProgress', 'signal', 'verbose']
-const PREDICT_OPTIONS = ['df', 'futrDf', 'staticDf', 'h', 'signal']
+const FIT_OPTIONS = ['valSize', 'staticDf', 'predictionIntervals', 'useInitModels', 'maxSteps', 'onProgress', 'signal', 'verbose']
+const INTERVAL_OPTIONS = ['nWindows', 'stepSize', 'method']
+const INTERVAL_METHODS = ['conformal_distribution', 'conformal_error']
+const PREDICT_OPTIONS = ['df', 'futrDf', 'staticDf', 'h', 'level', 'signal']
 const INSAMPLE_OPTIONS = ['stepSize', 'signal']
 const SAVE_OPTIONS = ['weights']
 const WEIGHT_TYPES = ['f32', 'bf16', 'f16']
-const CV_OPTIONS = ['nWindows', 'testSize', 'stepSize', 'valSize', 'refit', 'staticDf', 'onProgress', 'signal', 'verbose']
+const CV_OPTIONS = ['nWindows', 'testSize', 'stepSize', 'valSize', 'refit', 'useInitModels', 'predictionIntervals', 'level', 'staticDf', 'onProgress', 'signal', 'verbose']
 
 function checkKeys(opts, allowed, where) {
   if (opts === undefined) return {}
@@ -48,6 +51,27 @@ function flag(v, name, where) {
   if (v === undefined) return false
   if (typeof v !== 'boolean') throw new TypeError(`${where} option '${name}' must be true or false, got ${describe(v)}`)
   return v
+}
+
+/** `predictionIntervals` (NeuralForecast's `PredictionIntervals`) with its defaults. */
+function predictionIntervals(v, where) {
+  if (v === undefined || v === null) return undefined
+  const opts = checkKeys(v, INTERVAL_OPTIONS, `${where} option 'predictionIntervals'`)
+  const nWindows = count(opts.nWindows, 'predictionIntervals.nWindows', where, 2) ?? 2
+  const stepSize = count(opts.stepSize, 'predictionIntervals.stepSize', where, 1) ?? 1
+  const method = opts.method ?? 'conformal_distribution'
+  if (typeof method !== 'string') throw new TypeError(`${where} option 'predictionIntervals.method' must be a string, got ${describe(method)}`)
+  if (!INTERVAL_METHODS.includes(method)) {
+    throw new RangeError(`${where} option 'predictionIntervals.method' must be one of ${INTERVAL_METHODS.join(', ')}, got ${describe(method)}${didYouMean(method, INTERVAL_METHODS)}`)
+  }
+  return { nWindows, stepSize, method }
+}
+
+/** `level`: numbers (their range is the engine's check). */
+function levelList(v, where) {
+  if (v === undefined || v === null) return undefined
+  if (!isList(v) || Array.from(v).some((l) => typeof l !== 'number')) throw new TypeError(`${where} option 'level' must be an array of numbers such as [80, 90], got ${describe(v)}`)
+  return Array.from(v)
 }
 
 function progressCallback(fn, where) {
@@ -224,12 +248,15 @@ class NeuralForecast {
     const opts = checkKeys(options, FIT_OPTIONS, 'fit')
     const valSize = count(opts.valSize, 'valSize', 'fit') ?? 0
     const verbose = flag(opts.verbose, 'verbose', 'fit')
+    const intervals = predictionIntervals(opts.predictionIntervals, 'fit')
+    const useInitModels = flag(opts.useInitModels, 'useInitModels', 'fit')
+    const maxSteps = count(opts.maxSteps, 'maxSteps', 'fit', 1)
     const onProgress = progressCallback(opts.onProgress, 'fit')
     const used = usedColumns(this.models)
     const { frame, kinds } = toNative(df, 'df', { keep: used.df })
     this._checkDsKind(kinds, 'df')
     const staticDf = opts.staticDf === undefined ? undefined : toNative(opts.staticDf, 'staticDf', { requireY: false, requireDs: false, keep: used.staticDf }).frame
-    return this._fitFrames(frame, staticDf, kinds, { valSize, verbose, onProgress, signal: opts.signal })
+    return this._fitFrames(frame, staticDf, kinds, { valSize, verbose, onProgress, signal: opts.signal, intervals, useInitModels, maxSteps })
   }
 
   /** `fit` on frames converted already (an Auto* search converts its data once for all its trials). */
@@ -238,7 +265,9 @@ class NeuralForecast {
     warnShortSeries(frame, this.models.filter((m) => !(m instanceof auto.Auto)), 'fit')
     if (this.models.some((m) => m instanceof auto.Auto)) return this._fitWithSearch(frame, staticDf, kinds, opts)
     const signal = abortSignal(opts.signal, 'fit') // last: it adds a listener that the call releases
-    await withProgress(opts.onProgress, signal, () => this._native.fit(frame, staticDf, opts.valSize, undefined, opts.verbose, opts.onProgress, signal.native))
+    await withProgress(opts.onProgress, signal, () =>
+      this._native.fit(frame, staticDf, opts.valSize, undefined, opts.verbose, opts.intervals, opts.useInitModels ?? false, opts.maxSteps, opts.onProgress, signal.native),
+    )
     this._kinds = kinds
   }
 
@@ -259,7 +288,10 @@ class NeuralForecast {
       const engineModels = this.models.map(declared)
       const next = wrap(() => new native.Forecaster(nativeConfig(engineModels, this.freq, this._holidays, this._threads)))
       const signal = abortSignal(opts.signal, 'fit')
-      await withProgress(opts.onProgress, signal, () => next.fit(frame, staticDf, opts.valSize, valSizes, opts.verbose, opts.onProgress, signal.native))
+      // A new engine object: nothing to continue from, so useInitModels changes nothing here.
+      await withProgress(opts.onProgress, signal, () =>
+        next.fit(frame, staticDf, opts.valSize, valSizes, opts.verbose, opts.intervals, false, opts.maxSteps, opts.onProgress, signal.native),
+      )
       this._native = next
       this._engineModels = engineModels
       this._kinds = kinds
@@ -288,9 +320,10 @@ class NeuralForecast {
     const futrDf = opts.futrDf === undefined ? undefined : toNative(opts.futrDf, 'futrDf', { requireY: false, keep: used.futrDf }).frame
     const staticDf = opts.staticDf === undefined ? undefined : toNative(opts.staticDf, 'staticDf', { requireY: false, requireDs: false, keep: used.staticDf }).frame
     const h = opts.h === undefined || opts.h === null ? undefined : count(opts.h, 'h', 'predict', 1)
+    const level = levelList(opts.level, 'predict')
     const signal = abortSignal(opts.signal, 'predict') // last: it adds a listener that the call releases
     try {
-      return fromNative(await wrap(() => this._native.predict(df, futrDf, staticDf, h, signal.native)), kinds)
+      return fromNative(await wrap(() => this._native.predict(df, futrDf, staticDf, h, level, signal.native)), kinds)
     } finally {
       signal.release()
     }
@@ -366,6 +399,9 @@ class NeuralForecast {
     nWindows ??= 1
     const valSize = count(opts.valSize, 'valSize', 'crossValidation') ?? 0
     const refit = flag(opts.refit, 'refit', 'crossValidation')
+    const useInitModels = flag(opts.useInitModels, 'useInitModels', 'crossValidation')
+    const intervals = predictionIntervals(opts.predictionIntervals, 'crossValidation')
+    const level = levelList(opts.level, 'crossValidation')
     const verbose = flag(opts.verbose, 'verbose', 'crossValidation')
     const onProgress = progressCallback(opts.onProgress, 'crossValidation')
     const used = usedColumns(this.models)
@@ -374,7 +410,7 @@ class NeuralForecast {
     const staticDf = opts.staticDf === undefined ? undefined : toNative(opts.staticDf, 'staticDf', { requireY: false, requireDs: false, keep: used.staticDf }).frame
     const signal = abortSignal(opts.signal, 'crossValidation') // last: it adds a listener that the call releases
     const out = await withProgress(onProgress, signal, () =>
-      this._native.crossValidation(frame, staticDf, nWindows, stepSize, valSize, refit, verbose, onProgress, signal.native),
+      this._native.crossValidation(frame, staticDf, nWindows, stepSize, valSize, refit, useInitModels, intervals, level, verbose, onProgress, signal.native),
     )
     this._kinds = kinds
     return fromNative(out, kinds)
@@ -415,6 +451,8 @@ class NeuralForecast {
 module.exports = {
   NeuralForecast,
   toRows,
+  toArrow,
+  toPolars,
   ...models.modelClasses,
   ...models.lossClasses,
   ...auto.autoClasses,

@@ -7,6 +7,8 @@ const nd = require('./index.js')
 export const {
   NeuralForecast,
   toRows,
+  toArrow,
+  toPolars,
   NHITS,
   MLP,
   LSTM,

@@ -123,7 +123,7 @@ test('concurrent fits and predicts on two objects finish, and match the same cal
   ]
   const [a, b] = make()
   await Promise.all([a.fit(rows), b.fit(rows)])
-  const together = await Promise.all([a.predict(), b.predict(), a.predict(), b.fit(rows).then(() => b.predict())])
+  const together = await Promise.all([a.predict(), b.predict(), a.predict(), b.fit(rows, { useInitModels: true }).then(() => b.predict())])
   const [a1, b1] = make()
   await a1.fit(rows)
   await b1.fit(rows)

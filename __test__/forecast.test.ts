@@ -117,9 +117,10 @@ test('crossValidation with refit: true retrains per window, each as a fit up to 
   const refit = await new NeuralForecast({ models: [model()], freq: 'ME' }).crossValidation(rows, { ...opts, refit: true })
   const once = await new NeuralForecast({ models: [model()], freq: 'ME' }).crossValidation(rows, opts)
   const window = (cv: typeof refit, w: number) => Array.from((cv.MLP as Float64Array).subarray(12 * w, 12 * w + 12))
+  // As NeuralForecast's refit calls fit, each window's training continues from the previous one's.
+  const nf = new NeuralForecast({ models: [model()], freq: 'ME' })
   for (let w = 0; w < 3; w++) {
     // Window w's cutoff is row 107 + 12w: fit on the rows up to it, forecast the next 12.
-    const nf = new NeuralForecast({ models: [model()], freq: 'ME' })
     await nf.fit(rows.slice(0, 108 + 12 * w))
     assert.deepEqual(window(refit, w), Array.from((await nf.predict()).MLP as Float64Array), `window ${w} equals a fit up to its cutoff`)
     // Without refit every window is forecast by the model fit before the first cutoff.

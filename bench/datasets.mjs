@@ -69,3 +69,31 @@ export function scores(forecast, column, test) {
   if (n !== test.length) throw new Error(`forecast has ${n} rows, test has ${test.length}`)
   return { mae: abs / n, smape: smape / n }
 }
+
+/**
+ * How often `model`'s intervals at each of `levels` hold the test rows' values, and their mean
+ * width relative to |y|: `{ points, coverage_<l>, relative_width_<l> }`.
+ */
+export function coverage(forecast, model, test, levels) {
+  const key = (id, ds) => `${id}|${ds instanceof Date ? ds.toISOString().slice(0, 10) : ds}`
+  const truth = new Map(test.map((r) => [key(r.unique_id, r.ds), r.y]))
+  const out = { points: 0 }
+  for (const level of levels) {
+    let inside = 0
+    let width = 0
+    let n = 0
+    for (let i = 0; i < forecast.ds.length; i++) {
+      const y = truth.get(key(forecast.unique_id[i], forecast.ds[i]))
+      if (y === undefined) continue
+      const lo = forecast[`${model}-lo-${level}`][i]
+      const hi = forecast[`${model}-hi-${level}`][i]
+      inside += lo <= y && y <= hi ? 1 : 0
+      width += (hi - lo) / Math.max(Math.abs(y), 1e-9)
+      n++
+    }
+    out.points = n
+    out[`coverage_${level}`] = inside / n
+    out[`relative_width_${level}`] = width / n
+  }
+  return out
+}

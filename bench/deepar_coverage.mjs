@@ -6,7 +6,7 @@
 import { resolve, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createRequire } from 'node:module'
-import { loadDataset } from './datasets.mjs'
+import { loadDataset, coverage } from './datasets.mjs'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const nd = createRequire(import.meta.url)(root)
@@ -17,24 +17,5 @@ const nf = new nd.NeuralForecast({ models: [new nd.DeepAR({ ...config, randomSee
 const t0 = performance.now()
 await nf.fit(train)
 const fc = await nf.predict()
-const key = (id, ds) => `${id}|${ds instanceof Date ? ds.toISOString().slice(0, 10) : ds}`
-const truth = new Map(test.map((r) => [key(r.unique_id, r.ds), r.y]))
-const out = { dataset, seed: Number(seed), fit_predict_s: (performance.now() - t0) / 1000, points: 0 }
-for (const level of [80, 90]) {
-  let inside = 0
-  let width = 0
-  let n = 0
-  for (let i = 0; i < fc.ds.length; i++) {
-    const y = truth.get(key(fc.unique_id[i], fc.ds[i]))
-    if (y === undefined) continue
-    const lo = fc[`DeepAR-lo-${level}`][i]
-    const hi = fc[`DeepAR-hi-${level}`][i]
-    inside += lo <= y && y <= hi ? 1 : 0
-    width += (hi - lo) / Math.max(Math.abs(y), 1e-9)
-    n++
-  }
-  out.points = n
-  out[`coverage_${level}`] = inside / n
-  out[`relative_width_${level}`] = width / n
-}
+const out = { dataset, seed: Number(seed), fit_predict_s: (performance.now() - t0) / 1000, ...coverage(fc, 'DeepAR', test, [80, 90]) }
 console.log(JSON.stringify(out))

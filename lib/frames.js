@@ -3,6 +3,8 @@
 // ids as strings, ds as numbers (epoch ms or integer steps), values as Float64Arrays. The kinds
 // of id and ds are remembered so outputs come back in the form the caller used.
 
+const { fromExternal } = require('./external.js')
+
 const RESERVED = new Set(['unique_id', 'ds', 'y'])
 
 /** A value as error messages name it. Never throws: it describes what the caller got wrong. */
@@ -154,8 +156,9 @@ function finalKind(kinds, fallback) {
  * extra columns some model reads; the others are ignored, whatever they hold, as NeuralForecast
  * ignores them (all are read when `keep` is undefined).
  */
-function toNative(df, what, { requireY = true, requireDs = true, keep } = {}) {
+function toNative(input, what, { requireY = true, requireDs = true, keep } = {}) {
   const wanted = (c) => !RESERVED.has(c) && (keep === undefined || keep.has(c))
+  const df = fromExternal(input)
   if (df == null || typeof df !== 'object') {
     throw new TypeError(`${what} must be an array of rows or an object of columns, got ${describe(df)}`)
   }

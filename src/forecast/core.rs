@@ -5,10 +5,12 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::conformal::{column_names, intervals, levels, Conformal};
 use super::frame::{InputFrame, OutputFrame};
 use super::inputs::{config_name, exog_indices, future_values, model_name, Statics};
 use super::task::{forecast_columns, FitTask, Inputs, Sampler, Windows};
-use super::{Control, CvOptions, FitOptions, FreqSpec, ModelSpec, ProgressEvent};
+use super::{Control, CvOptions, FitOptions, FreqSpec, ModelSpec, PredictOptions, ProgressEvent};
+use crate::loss::Loss;
 use crate::data::{
     check_n_series, forecast_windows, mv_forecast_window, mv_validation_windows, mv_window_at, static_table, validation_windows, Dataset, FrameColumns, Freq, MvSampler,
     Series, TrainSampler, Window, WindowSpec,
@@ -17,6 +19,7 @@ use crate::error::{Error, Result};
 use crate::kernels::half::HalfKind;
 use crate::kernels::threads::on_worker;
 use crate::models::{self, memory, Model, ModelConfig};
+use crate::nn::{named_buffers, named_params};
 use crate::rng::Rng;
 use crate::train::{fit as train, TrainConfig};
 
@@ -37,6 +40,8 @@ pub struct NeuralForecast {
     /// The training data, kept so `predict()` without `df` forecasts after it.
     pub(super) data: Option<Dataset>,
     pub(super) statics: Statics,
+    /// The conformity scores of a fit with `predictionIntervals`, for `predict(level)`.
+    pub(super) conformal: Option<Conformal>,
     /// Caller-owned metadata saved with the model (the JS wrapper keeps the input frame's id and
     /// timestamp kinds here so outputs after `load` look like outputs before `save`).
     pub extra: serde_json::Value,
@@ -98,7 +103,7 @@ impl NeuralForecast {
         if let Some(m) = configs.iter().find(|m| m.common().h != h) {
             return Err(Error::value(format!("all models must share one h: {} has h={}, {} has h={h}", config_name(m.as_ref()), m.common().h, config_name(configs[0].as_ref()))));
         }
-        Ok(NeuralForecast { configs, models, freq, freq_spec, holidays: Vec::new(), data: None, statics: Statics::default(), extra: serde_json::Value::Null, predict_cost: Default::default() })
+        Ok(NeuralForecast { configs, models, freq, freq_spec, holidays: Vec::new(), data: None, statics: Statics::default(), conformal: None, extra: serde_json::Value::Null, predict_cost: Default::default() })
     }
 
     /// Makes a business-day freq skip `holidays` (epoch ms): daily exchange data has no rows on
@@ -163,7 +168,11 @@ impl NeuralForecast {
         })
     }
 
-    /// Trains every model on `df` (fresh weights each time, from each model's `randomSeed`).
+    /// Trains every model on `df`: from the fitted (or loaded) weights when there are some, as
+    /// NeuralForecast's `fit` continues training, or from each model's initial weights (its
+    /// `randomSeed`) before the first fit or with `use_init_models`. Each fit runs `maxSteps` with
+    /// a new optimizer, learning-rate schedule and early-stopping count, as NeuralForecast's new
+    /// Lightning trainer per fit does.
     ///
     /// `fit`, `predict` and `cross_validation` run on a thread pool of their own
     /// (`kernels::threads::on_worker`; the caller waits), so their parallel loops split among its
@@ -197,16 +206,25 @@ impl NeuralForecast {
     fn fitted_here(&self, df: &InputFrame, static_df: Option<&InputFrame>, opts: &FitOptions, ctl: &Control) -> Result<NeuralForecast> {
         let val_sizes = opts.val_sizes(self.configs.len())?;
         self.check_val_size(&val_sizes)?;
+        if opts.max_steps == Some(0) {
+            return Err(Error::range("fit option 'maxSteps' must be >= 1"));
+        }
         let data = self.dataset(df, "df")?;
         let statics = Self::read_statics(static_df)?;
-        let models = self.fresh_models()?;
+        let models = self.start_models(opts.use_init_models)?;
+        // Calibrated first, on copies trained from the same start, so the final models are the
+        // ones a fit without intervals gives.
+        let conformal = match &opts.prediction_intervals {
+            Some(pi) => Some(self.conformity_scores(&models, &data, &statics, pi, opts, ctl)?),
+            None => None,
+        };
         for (m, &val_size) in models.iter().zip(&val_sizes) {
-            train_model(m.as_ref(), &data, &statics, val_size, 0, opts.verbose, ctl)?;
+            train_model(m.as_ref(), &data, &statics, &Run { val_size, holdout: 0, max_steps: opts.max_steps, verbose: opts.verbose }, ctl)?;
         }
-        Ok(self.with_fitted(models, data, statics))
+        Ok(self.with_fitted(models, data, statics, conformal))
     }
 
-    fn with_fitted(&self, models: Vec<Box<dyn Model>>, data: Dataset, statics: Statics) -> NeuralForecast {
+    fn with_fitted(&self, models: Vec<Box<dyn Model>>, data: Dataset, statics: Statics, conformal: Option<Conformal>) -> NeuralForecast {
         NeuralForecast {
             configs: self.configs.clone(),
             models,
@@ -215,24 +233,32 @@ impl NeuralForecast {
             holidays: self.holidays.clone(),
             data: Some(data),
             statics,
+            conformal,
             extra: self.extra.clone(),
             predict_cost: Default::default(),
         }
     }
 
-    fn fresh_models(&self) -> Result<Vec<Box<dyn Model>>> {
-        Ok(self.configs.iter().map(|c| c.build()).collect())
+    /// The models a fit starts from: copies of the fitted ones (the committed state keeps
+    /// serving predictions meanwhile), or fresh ones from the configs, bit for bit what a new
+    /// NeuralForecast would build.
+    pub(super) fn start_models(&self, use_init_models: bool) -> Result<Vec<Box<dyn Model>>> {
+        if use_init_models || self.models.is_empty() {
+            return Ok(self.configs.iter().map(|c| c.build()).collect());
+        }
+        Ok(self.configs.iter().zip(&self.models).map(|(c, m)| copy_model(c.as_ref(), m.as_ref())).collect())
     }
 
     /// Forecasts `h` steps after the end of every series of `df` (or of the data seen in fit).
     pub fn predict(&self, df: Option<&InputFrame>, futr_df: Option<&InputFrame>, static_df: Option<&InputFrame>) -> Result<OutputFrame> {
-        self.predict_cancellable(df, futr_df, static_df, None, &AtomicBool::new(false))
+        self.predict_cancellable(df, futr_df, static_df, &PredictOptions::default(), &AtomicBool::new(false))
     }
 
     /// `predict` over `h` steps (default the models' horizon; NeuralForecast's `predict(h=...)`),
-    /// stopping with `ErrorKind::Aborted` between inference batches once `cancel` is set.
-    pub fn predict_cancellable(&self, df: Option<&InputFrame>, futr_df: Option<&InputFrame>, static_df: Option<&InputFrame>, h: Option<usize>, cancel: &AtomicBool) -> Result<OutputFrame> {
-        self.measured_predict(df, futr_df, static_df, h, || on_worker(|| self.predict_here(df, futr_df, static_df, h, cancel)))
+    /// with intervals at `level`, stopping with `ErrorKind::Aborted` between inference batches
+    /// once `cancel` is set.
+    pub fn predict_cancellable(&self, df: Option<&InputFrame>, futr_df: Option<&InputFrame>, static_df: Option<&InputFrame>, opts: &PredictOptions, cancel: &AtomicBool) -> Result<OutputFrame> {
+        self.measured_predict(df, futr_df, static_df, opts, || on_worker(|| self.predict_here(df, futr_df, static_df, opts, cancel)))
     }
 
     /// The horizon `predict` runs: the models' `h` unless a longer one is asked for, which
@@ -260,7 +286,7 @@ impl NeuralForecast {
         Ok(h)
     }
 
-    fn predict_here(&self, df: Option<&InputFrame>, futr_df: Option<&InputFrame>, static_df: Option<&InputFrame>, h: Option<usize>, cancel: &AtomicBool) -> Result<OutputFrame> {
+    fn predict_here(&self, df: Option<&InputFrame>, futr_df: Option<&InputFrame>, static_df: Option<&InputFrame>, opts: &PredictOptions, cancel: &AtomicBool) -> Result<OutputFrame> {
         let data = self.history(df, "predict() before fit(): fit the models first, or load a saved NeuralForecast")?;
         let data = data.as_ref();
         if !self.is_fitted() {
@@ -274,39 +300,61 @@ impl NeuralForecast {
             }
             None => &self.statics,
         };
-        let h = self.predict_horizon(data, h)?;
+        let h = self.predict_horizon(data, opts.h)?;
+        let levels = opts.level.as_deref().map(levels).transpose()?;
+        if levels.is_some() && self.conformal.is_some() && h > self.h() {
+            return Err(Error::range(format!("predict option 'h' ({h}) is beyond the horizon the models were fitted for ({}): NeuralForecast has no prediction intervals there; predict with h {} or without 'level'", self.h(), self.h())));
+        }
+        let ids: Vec<&str> = data.series.iter().map(|s| s.id.as_str()).collect();
         let mut out = self.future_of(data, h);
-        for m in &self.models {
+        for (i, m) in self.models.iter().enumerate() {
             let st = statics.for_model(m.as_ref(), data)?;
-            let loss = m.common().loss();
-            let names = loss.output_names(&model_name(m.as_ref()));
+            let name = model_name(m.as_ref());
+            // A distribution's quantiles follow `level` (NeuralForecast re-quantiles); MQLoss keeps
+            // its own; a point loss gets its conformal intervals after its forecast.
+            let loss = match &levels {
+                Some(l) => m.common().loss().with_levels(l),
+                None => m.common().loss(),
+            };
+            let scores = match &levels {
+                Some(_) if loss.columns() == 1 => Some(self.point_scores(i, &name, &ids)?),
+                _ => None,
+            };
+            let names = loss.output_names(&name);
             let values = if m.recurrence().is_some() || h == m.common().h {
                 let future = future_values(m.as_ref(), data, futr_df, &self.freq, h)?;
-                self.forecast_once(m.as_ref(), data, st.as_deref(), future.as_deref(), h, cancel)?
+                self.forecast_once(m.as_ref(), &loss, data, st.as_deref(), future.as_deref(), h, cancel)?
             } else {
-                self.forecast_recursively(m.as_ref(), data, st.as_deref(), futr_df, &names, h, cancel)?
+                self.forecast_recursively(m.as_ref(), &loss, data, st.as_deref(), futr_df, &names, h, cancel)?
             };
             push_columns(&mut out, &names, &values, loss.columns());
+            if let (Some(scores), Some(l)) = (scores, &levels) {
+                let c = self.conformal.as_ref().expect("point_scores found them");
+                let cols = intervals(c.spec.method, &values, &scores, c.spec.n_windows, h, l);
+                out.columns.extend(column_names(&name, l).into_iter().zip(cols));
+            }
         }
         Ok(out)
     }
 
     /// One forecast of `h` steps after the end of every series, `[series, h, columns]`.
-    fn forecast_once(&self, m: &dyn Model, data: &Dataset, statics: Option<&[Vec<f32>]>, future: Option<&[Vec<Vec<f32>>]>, h: usize, cancel: &AtomicBool) -> Result<Vec<f32>> {
+    #[allow(clippy::too_many_arguments)]
+    fn forecast_once(&self, m: &dyn Model, loss: &Loss, data: &Dataset, statics: Option<&[Vec<f32>]>, future: Option<&[Vec<Vec<f32>>]>, h: usize, cancel: &AtomicBool) -> Result<Vec<f32>> {
         let multivariate = checked_multivariate(m, data, "df")?;
         let spec = Self::window_spec(m, data, Purpose::Predict(h))?;
         let inputs = Inputs { data, spec, statics, future, recurrent: m.recurrence().is_some() };
         // One multivariate window covers every series: its rows come out in series order.
         let windows = if multivariate { Windows::Time(vec![mv_forecast_window(data, &inputs.spec)]) } else { Windows::Series(forecast_windows(data, &inputs.spec)) };
         check_inference(m, "predict", windows.len())?;
-        forecast_columns(m, &inputs, &windows, cancel)
+        forecast_columns(m, loss, &inputs, &windows, cancel)
     }
 
     /// NeuralForecast's direct recursive prediction, for a horizon beyond a direct model's own:
     /// forecast `h_model` steps, append the point forecast (the median when the loss has quantiles)
     /// to every series as if observed, and forecast again from there, until `h` steps are covered.
     /// Every round reads `h_model` future exogenous values, so `futrDf` must cover whole rounds.
-    fn forecast_recursively(&self, m: &dyn Model, data: &Dataset, statics: Option<&[Vec<f32>]>, futr_df: Option<&InputFrame>, names: &[String], h: usize, cancel: &AtomicBool) -> Result<Vec<f32>> {
+    #[allow(clippy::too_many_arguments)]
+    fn forecast_recursively(&self, m: &dyn Model, loss: &Loss, data: &Dataset, statics: Option<&[Vec<f32>]>, futr_df: Option<&InputFrame>, names: &[String], h: usize, cancel: &AtomicBool) -> Result<Vec<f32>> {
         let step = m.common().h;
         let rounds = h.div_ceil(step);
         let k = names.len();
@@ -323,7 +371,7 @@ impl NeuralForecast {
         let mut out = vec![0.0f32; data.series.len() * h * k];
         for r in 0..rounds {
             let part: Option<Vec<Vec<Vec<f32>>>> = future.as_ref().map(|f| f.iter().map(|cols| cols.iter().map(|c| c[r * step..(r + 1) * step].to_vec()).collect()).collect());
-            let values = self.forecast_once(m, &grown, statics, part.as_deref(), step, cancel)?;
+            let values = self.forecast_once(m, loss, &grown, statics, part.as_deref(), step, cancel)?;
             for (i, s) in grown.series.iter_mut().enumerate() {
                 let rows = &values[i * step * k..(i + 1) * step * k];
                 let kept = step.min(h - r * step);
@@ -396,7 +444,7 @@ impl NeuralForecast {
             let windows: Vec<Window> = cutoffs.iter().enumerate().flat_map(|(i, &n)| (0..n).map(move |w| Window { series: i, first: (w * step) as isize - l, visible: w * step })).collect();
             check_inference(m.as_ref(), "predictInsample", windows.len())?;
             let inputs = Inputs { data: &trimmed, spec, statics: st.as_deref(), future: None, recurrent: m.recurrence().is_some() };
-            let values = forecast_columns(m.as_ref(), &inputs, &Windows::Series(windows), cancel)?;
+            let values = forecast_columns(m.as_ref(), &m.common().loss(), &inputs, &Windows::Series(windows), cancel)?;
             let loss = m.common().loss();
             push_columns(&mut out, &loss.output_names(&model_name(m.as_ref())), &values, loss.columns());
         }
@@ -472,6 +520,20 @@ impl NeuralForecast {
     }
 
     fn cross_validation_here(&self, df: &InputFrame, static_df: Option<&InputFrame>, opts: &CvOptions, ctl: &Control) -> Result<(OutputFrame, NeuralForecast)> {
+        self.check_val_size(&vec![opts.val_size; self.configs.len()])?;
+        let data = self.dataset(df, "df")?;
+        let statics = Self::read_statics(static_df)?;
+        let start = self.start_models(opts.use_init_models)?.into_iter().enumerate().collect();
+        let (out, fitted) = self.run_cv(start, &data, &statics, opts, ctl)?;
+        // The new models have no conformity scores: intervals come from a fit that computes them.
+        Ok((out, self.with_fitted(fitted, data, statics, None)))
+    }
+
+    /// Cross-validates `models` (each with the index of its config), training each further in
+    /// place: once on the data before the first cutoff, or per window when `refit`, every window
+    /// continuing from the previous one (NeuralForecast's refit calls `fit` without
+    /// `use_init_models`). Returns the frame, with the given models' columns only, and the models.
+    pub(super) fn run_cv(&self, models: Vec<(usize, Box<dyn Model>)>, data: &Dataset, statics: &Statics, opts: &CvOptions, ctl: &Control) -> Result<(OutputFrame, Vec<Box<dyn Model>>)> {
         if opts.n_windows == 0 {
             return Err(Error::range("crossValidation option 'nWindows' must be >= 1"));
         }
@@ -479,9 +541,16 @@ impl NeuralForecast {
         if step == 0 {
             return Err(Error::range("crossValidation option 'stepSize' must be >= 1"));
         }
-        self.check_val_size(&vec![opts.val_size; self.configs.len()])?;
-        let data = self.dataset(df, "df")?;
-        let statics = Self::read_statics(static_df)?;
+        let levels = opts.level.as_deref().map(levels).transpose()?;
+        if opts.prediction_intervals.is_some() {
+            // NeuralForecast's checks in `cross_validation`.
+            if levels.is_none() {
+                return Err(Error::type_err("crossValidation option 'predictionIntervals' needs option 'level', the intervals' levels"));
+            }
+            if !opts.refit {
+                return Err(Error::type_err("crossValidation option 'predictionIntervals' needs refit: true (as in NeuralForecast, each window's fit calibrates them)"));
+            }
+        }
         let h = self.h();
         let test_size = h + step * (opts.n_windows - 1);
         if let Some(s) = data.series.iter().find(|s| s.len() <= test_size) {
@@ -510,21 +579,44 @@ impl NeuralForecast {
             }
         }
         let mut fitted = Vec::new();
-        for template in &self.configs {
+        for (index, m) in models {
+            let template = &self.configs[index];
             let name = config_name(template.as_ref());
-            let loss = template.common().loss();
+            let point = self.is_point(index);
+            let loss = match &levels {
+                Some(l) => template.common().loss().with_levels(l),
+                None => template.common().loss(),
+            };
+            if levels.is_some() && point && opts.prediction_intervals.is_none() {
+                return Err(Error::type_err(format!(
+                    "crossValidation option 'level': {name} has a point loss, which gives no intervals of its own: pass option 'predictionIntervals' (with refit: true) to calibrate conformal intervals"
+                )));
+            }
             let k = loss.columns();
             let mut values = vec![0.0f32; windows.len() * h * k];
+            // The interval columns of a point model, `[rows]` each, as predict names them.
+            let mut bands = match (&levels, &opts.prediction_intervals) {
+                (Some(l), Some(_)) if point => vec![vec![0.0f64; windows.len() * h]; 2 * l.len()],
+                _ => Vec::new(),
+            };
             let rounds: Vec<Vec<usize>> = if opts.refit { (0..opts.n_windows).map(|w| vec![w]).collect() } else { vec![(0..opts.n_windows).collect()] };
-            let mut last = None;
             for round in rounds {
                 // Train on everything before this round's first cutoff.
                 let holdout = test_size - round[0] * step;
-                let m = template.build();
-                train_model(m.as_ref(), &data, &statics, opts.val_size, holdout, opts.verbose, ctl)?;
-                let spec = Self::window_spec(m.as_ref(), &data, Purpose::Predict(h))?;
-                let st = statics.for_model(m.as_ref(), &data)?;
-                let inputs = Inputs { data: &data, spec, statics: st.as_deref(), future: None, recurrent: m.recurrence().is_some() };
+                // NeuralForecast's refit calls `fit` with the intervals: this window's scores come
+                // from a calibration on the data before its cutoff, from the weights it starts with.
+                let scores = match &opts.prediction_intervals {
+                    Some(pi) if !bands.is_empty() => {
+                        let fit = FitOptions { val_size: opts.val_size, verbose: opts.verbose, max_steps: opts.max_steps, ..Default::default() };
+                        Some(self.model_scores(index, m.as_ref(), &without_last(data, holdout), statics, pi, &fit, ctl)?)
+                    }
+                    _ => None,
+                };
+                let mut rows = Vec::new();
+                train_model(m.as_ref(), data, statics, &Run { val_size: opts.val_size, holdout, max_steps: opts.max_steps, verbose: opts.verbose }, ctl)?;
+                let spec = Self::window_spec(m.as_ref(), data, Purpose::Predict(h))?;
+                let st = statics.for_model(m.as_ref(), data)?;
+                let inputs = Inputs { data, spec, statics: st.as_deref(), future: None, recurrent: m.recurrence().is_some() };
                 if m.capabilities().multivariate {
                     // One time window per cutoff; its rows (window, series) go to the output's
                     // (series, window) rows.
@@ -532,14 +624,13 @@ impl NeuralForecast {
                     let max_len = data.max_len();
                     let ws: Vec<_> = round.iter().map(|&w| mv_window_at(&inputs.spec, max_len - test_size + w * step)).collect();
                     check_inference(m.as_ref(), "crossValidation", ws.len())?;
-                    let pred = forecast_columns(m.as_ref(), &inputs, &Windows::Time(ws), &ctl.cancel)?;
+                    let pred = forecast_columns(m.as_ref(), &loss, &inputs, &Windows::Time(ws), &ctl.cancel)?;
                     for (r, chunk) in pred.chunks(h * k).enumerate() {
                         let j = (r % n_series) * opts.n_windows + round[r / n_series];
                         values[j * h * k..(j + 1) * h * k].copy_from_slice(chunk);
+                        rows.push(j);
                     }
-                    last = Some(m);
-                    continue;
-                }
+                } else {
                 let picked: Vec<(usize, Window)> = windows
                     .iter()
                     .enumerate()
@@ -552,18 +643,32 @@ impl NeuralForecast {
                     .collect();
                 let ws: Vec<Window> = picked.iter().map(|(_, w)| *w).collect();
                 check_inference(m.as_ref(), "crossValidation", ws.len())?;
-                let pred = forecast_columns(m.as_ref(), &inputs, &Windows::Series(ws), &ctl.cancel)?;
+                let pred = forecast_columns(m.as_ref(), &loss, &inputs, &Windows::Series(ws), &ctl.cancel)?;
                 for ((j, _), chunk) in picked.iter().zip(pred.chunks(h * k)) {
                     values[j * h * k..(j + 1) * h * k].copy_from_slice(chunk);
+                    rows.push(*j);
                 }
-                last = Some(m);
+                }
+                if let (Some(scores), Some(l), Some(pi)) = (scores, &levels, &opts.prediction_intervals) {
+                    let per = pi.n_windows * h;
+                    for j in rows {
+                        let s = windows[j].series;
+                        let cols = intervals(pi.method, &values[j * h..(j + 1) * h], &scores[s * per..(s + 1) * per], pi.n_windows, h, l);
+                        for (band, col) in bands.iter_mut().zip(cols) {
+                            band[j * h..(j + 1) * h].copy_from_slice(&col);
+                        }
+                    }
+                }
             }
             push_columns(&mut out, &loss.output_names(&name), &values, k);
-            fitted.push(last.expect("at least one round"));
+            if let Some(l) = &levels {
+                out.columns.extend(column_names(&name, l).into_iter().zip(bands));
+            }
+            fitted.push(m);
         }
         out.columns.insert(0, ("cutoff".into(), cutoff));
         out.columns.push(("y".into(), truth));
-        Ok((out, self.with_fitted(fitted, data, statics)))
+        Ok((out, fitted))
     }
 
     /// Writes the models, their weights and the fitted data to one file, atomically.
@@ -616,8 +721,37 @@ fn checked_multivariate(model: &dyn Model, data: &Dataset, what: &str) -> Result
     Ok(true)
 }
 
-/// Trains one model on `data` minus the last `holdout` points of every series.
-fn train_model(model: &dyn Model, data: &Dataset, statics: &Statics, val_size: usize, holdout: usize, verbose: bool, ctl: &Control) -> Result<()> {
+/// `data` without the last `n` points of every series.
+fn without_last(data: &Dataset, n: usize) -> Dataset {
+    let cut = |s: &Series| {
+        let len = s.len() - n;
+        Series { id: s.id.clone(), ds: s.ds[..len].to_vec(), y: s.y[..len].to_vec(), exog: s.exog.iter().map(|c| c[..len].to_vec()).collect() }
+    };
+    Dataset { series: data.series.iter().map(cut).collect(), exog_names: data.exog_names.clone() }
+}
+
+/// A model built from `config` holding `from`'s weights and buffers (BatchNorm statistics).
+pub(super) fn copy_model(config: &dyn ModelConfig, from: &dyn Model) -> Box<dyn Model> {
+    let to = config.build();
+    let tensors = |m: &dyn Model| named_params(m).into_iter().chain(named_buffers(m)).map(|(_, t)| t).collect::<Vec<_>>();
+    for (dst, src) in tensors(to.as_ref()).into_iter().zip(tensors(from)) {
+        dst.data_mut().copy_from_slice(&src.to_vec());
+    }
+    to
+}
+
+/// How one model trains: on the data minus the last `holdout` points of every series, the
+/// `val_size` before them validating, for `max_steps` (None: the model's own `maxSteps`).
+struct Run {
+    val_size: usize,
+    holdout: usize,
+    max_steps: Option<usize>,
+    verbose: bool,
+}
+
+/// Trains one model (further, from the weights it has) as `run` says.
+fn train_model(model: &dyn Model, data: &Dataset, statics: &Statics, run: &Run, ctl: &Control) -> Result<()> {
+    let Run { val_size, holdout, max_steps, verbose } = *run;
     let c = model.common();
     let name = model_name(model);
     let spec = NeuralForecast::window_spec(model, data, Purpose::Validate)?;
@@ -642,7 +776,7 @@ fn train_model(model: &dyn Model, data: &Dataset, statics: &Statics, val_size: u
         val_windows,
         dropout_rng: Rng::seed(c.random_seed.wrapping_add(0x5eed)),
     };
-    let mut cfg = TrainConfig::new(c.max_steps, c.learning_rate);
+    let mut cfg = TrainConfig::new(max_steps.unwrap_or(c.max_steps), c.learning_rate);
     cfg.num_lr_decays = c.num_lr_decays;
     cfg.val_check_steps = c.val_check_steps;
     cfg.early_stop_patience_steps = c.early_stop_patience_steps;

@@ -12,7 +12,7 @@
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use super::{InputFrame, NeuralForecast};
+use super::{InputFrame, NeuralForecast, PredictOptions};
 
 /// The longest a predict measured earlier may have taken for the next one like it to run on the
 /// caller's thread (for JS, the event loop). Twice to ten times the hop it saves.
@@ -27,6 +27,8 @@ struct Kind {
     /// Whether it forecast after a `df` (else after the fitted data).
     from_df: bool,
     h: Option<usize>,
+    /// How many interval levels it asked for, if any.
+    levels: Option<usize>,
     futr_df: bool,
     static_df: bool,
 }
@@ -45,8 +47,8 @@ struct Measured {
 pub(super) struct PredictCost(Mutex<Option<Measured>>);
 
 /// The request's kind, series bound and rows.
-fn size(df: Option<&InputFrame>, futr_df: Option<&InputFrame>, static_df: Option<&InputFrame>, h: Option<usize>) -> (Kind, usize, usize) {
-    let kind = Kind { from_df: df.is_some(), h, futr_df: futr_df.is_some(), static_df: static_df.is_some() };
+fn size(df: Option<&InputFrame>, futr_df: Option<&InputFrame>, static_df: Option<&InputFrame>, opts: &PredictOptions) -> (Kind, usize, usize) {
+    let kind = Kind { from_df: df.is_some(), h: opts.h, levels: opts.level.as_ref().map(Vec::len), futr_df: futr_df.is_some(), static_df: static_df.is_some() };
     // Runs of equal ids bound the distinct ids from above, in any row order.
     let series = df.map_or(0, |f| f.unique_id.windows(2).filter(|w| w[0] != w[1]).count() + usize::from(!f.is_empty()));
     let rows = [df, futr_df, static_df].iter().flatten().map(|f| f.len()).sum();
@@ -56,23 +58,23 @@ fn size(df: Option<&InputFrame>, futr_df: Option<&InputFrame>, static_df: Option
 impl NeuralForecast {
     /// Whether a predict of these frames is known to take under [`INLINE_BUDGET`] (see the module
     /// docs), so that it may run on the caller's thread.
-    pub fn predict_is_small(&self, df: Option<&InputFrame>, futr_df: Option<&InputFrame>, static_df: Option<&InputFrame>, h: Option<usize>) -> bool {
-        self.predict_is_within(df, futr_df, static_df, h, INLINE_BUDGET)
+    pub fn predict_is_small(&self, df: Option<&InputFrame>, futr_df: Option<&InputFrame>, static_df: Option<&InputFrame>, opts: &PredictOptions) -> bool {
+        self.predict_is_within(df, futr_df, static_df, opts, INLINE_BUDGET)
     }
 
     /// Whether a predict like this one, or a larger one, took at most `budget` last time.
-    pub(super) fn predict_is_within(&self, df: Option<&InputFrame>, futr_df: Option<&InputFrame>, static_df: Option<&InputFrame>, h: Option<usize>, budget: Duration) -> bool {
-        let (kind, series, rows) = size(df, futr_df, static_df, h);
+    pub(super) fn predict_is_within(&self, df: Option<&InputFrame>, futr_df: Option<&InputFrame>, static_df: Option<&InputFrame>, opts: &PredictOptions, budget: Duration) -> bool {
+        let (kind, series, rows) = size(df, futr_df, static_df, opts);
         let last = *self.predict_cost.0.lock().unwrap_or_else(PoisonError::into_inner);
         rows <= MAX_INLINE_ROWS && last.is_some_and(|m| m.kind == kind && series <= m.series && rows <= m.rows && m.took <= budget)
     }
 
     /// Runs `predict`, timing it for [`NeuralForecast::predict_is_small`] when it succeeds.
-    pub(super) fn measured_predict<T>(&self, df: Option<&InputFrame>, futr_df: Option<&InputFrame>, static_df: Option<&InputFrame>, h: Option<usize>, predict: impl FnOnce() -> crate::Result<T>) -> crate::Result<T> {
+    pub(super) fn measured_predict<T>(&self, df: Option<&InputFrame>, futr_df: Option<&InputFrame>, static_df: Option<&InputFrame>, opts: &PredictOptions, predict: impl FnOnce() -> crate::Result<T>) -> crate::Result<T> {
         let start = Instant::now();
         let out = predict()?;
         let took = start.elapsed();
-        let (kind, series, rows) = size(df, futr_df, static_df, h);
+        let (kind, series, rows) = size(df, futr_df, static_df, opts);
         *self.predict_cost.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(Measured { kind, series, rows, took });
         Ok(out)
     }

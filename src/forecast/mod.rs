@@ -1,6 +1,7 @@
 //! NeuralForecast orchestration: fit / predict / cross-validation / save / load over many models.
 //! The binding converts JS values into these types and calls these methods on a worker thread.
 
+pub(crate) mod conformal;
 mod core;
 pub mod file;
 mod frame;
@@ -14,6 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 pub use self::core::NeuralForecast;
+pub use conformal::{IntervalMethod, PredictionIntervals};
 pub use frame::{InputFrame, OutputFrame};
 pub use inline::INLINE_BUDGET;
 pub use shared::{Shared, Writer};
@@ -43,6 +45,14 @@ pub struct FitOptions {
     /// part beside models that keep theirs); empty: `val_size` for every model.
     pub model_val_sizes: Vec<usize>,
     pub verbose: bool,
+    /// Calibrate conformal intervals for `predict(level)` (NeuralForecast's `prediction_intervals`).
+    pub prediction_intervals: Option<PredictionIntervals>,
+    /// Start from each model's initial weights (as a fresh object would) instead of continuing
+    /// from the fitted ones (NeuralForecast's `use_init_models`; the default continues).
+    pub use_init_models: bool,
+    /// Training steps of this fit for every model instead of its `maxSteps` (a short warm
+    /// refit; NeuralForecast's users set `model.max_steps` between fits for it).
+    pub max_steps: Option<usize>,
 }
 
 impl FitOptions {
@@ -56,15 +66,35 @@ impl FitOptions {
     }
 }
 
-#[derive(Clone, Debug)]
+/// What `predict` forecasts beyond its inputs.
+#[derive(Clone, Debug, Default)]
+pub struct PredictOptions {
+    /// Steps to forecast; None = the models' horizon.
+    pub h: Option<usize>,
+    /// Interval levels in (0, 100): conformal intervals for point models fitted with
+    /// `prediction_intervals`, re-drawn quantiles for distribution losses.
+    pub level: Option<Vec<f64>>,
+}
+
+#[derive(Clone, Debug, Default)]
 pub struct CvOptions {
     pub n_windows: usize,
     /// Distance between cutoffs; None = 1, NeuralForecast's default.
     pub step_size: Option<usize>,
     pub val_size: usize,
-    /// Retrain at every window instead of once.
+    /// Retrain at every window instead of once (each window continuing from the previous one's
+    /// weights, as NeuralForecast's refit does).
     pub refit: bool,
     pub verbose: bool,
+    /// Start from the initial weights instead of the fitted ones (see [`FitOptions`]).
+    pub use_init_models: bool,
+    /// See [`FitOptions::max_steps`].
+    pub max_steps: Option<usize>,
+    /// With `refit`, calibrate conformal intervals before each window's training, on the data
+    /// before its cutoff (NeuralForecast's refit calls `fit` with them); needs `level`.
+    pub prediction_intervals: Option<PredictionIntervals>,
+    /// Interval levels of the forecasts, as [`PredictOptions::level`].
+    pub level: Option<Vec<f64>>,
 }
 
 /// One report from training, sent to `onProgress`.

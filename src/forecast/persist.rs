@@ -6,6 +6,7 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 
+use super::conformal::{Conformal, IntervalMethod, PredictionIntervals};
 use super::core::NeuralForecast;
 use super::file::{self, StoredTensor};
 use super::inputs::Statics;
@@ -77,7 +78,20 @@ pub fn save(nf: &NeuralForecast, extra: &Value, path: &Path, weights: Option<Hal
         FreqSpec::Alias(a) => json!(a),
         FreqSpec::Step(s) => json!(s),
     };
-    let config = json!({"freq": freq, "holidays": nf.holidays, "models": model_cfg, "data": data_cfg, "extra": extra});
+    let intervals = match &nf.conformal {
+        None => Value::Null,
+        Some(c) => {
+            let mut with_scores = Vec::new();
+            for (i, s) in c.scores.iter().enumerate() {
+                if let Some(s) = s {
+                    tensors.push((format!("conformal.{i}"), StoredTensor::f32(vec![c.series.len(), c.spec.n_windows, c.h], s.clone())));
+                    with_scores.push(i);
+                }
+            }
+            json!({"method": c.spec.method.name(), "n_windows": c.spec.n_windows, "step_size": c.spec.step_size, "h": c.h, "series": c.series, "models": with_scores})
+        }
+    };
+    let config = json!({"freq": freq, "holidays": nf.holidays, "models": model_cfg, "data": data_cfg, "intervals": intervals, "extra": extra});
     file::write_atomic(path, &file::encode(&config, &tensors)?)
 }
 
@@ -123,7 +137,29 @@ pub(super) fn from_parts(config: &Value, mut tensors: HashMap<String, StoredTens
         nf.data = Some(data);
         nf.statics = statics;
     }
+    if !config["intervals"].is_null() {
+        nf.conformal = Some(load_conformal(&config["intervals"], &mut tensors, nf.models.len())?);
+    }
     Ok(nf)
+}
+
+/// The conformity scores of a fit with `predictionIntervals` (files written before them have none).
+fn load_conformal(cfg: &Value, tensors: &mut HashMap<String, StoredTensor>, n_models: usize) -> Result<Conformal> {
+    let count = |key: &str| cfg[key].as_u64().map(|v| v as usize).ok_or_else(|| bad(format!("intervals.{key}")));
+    let spec = PredictionIntervals { n_windows: count("n_windows")?, step_size: count("step_size")?, method: IntervalMethod::parse(cfg["method"].as_str().unwrap_or("")).map_err(bad)? };
+    spec.check().map_err(bad)?;
+    let h = count("h")?;
+    let series: Vec<String> = cfg["series"].as_array().ok_or_else(|| bad("intervals.series"))?.iter().map(|v| v.as_str().map(str::to_string).ok_or_else(|| bad("intervals.series"))).collect::<Result<_>>()?;
+    let mut scores = vec![None; n_models];
+    for i in cfg["models"].as_array().ok_or_else(|| bad("intervals.models"))? {
+        let i = i.as_u64().map(|v| v as usize).filter(|&i| i < n_models).ok_or_else(|| bad("intervals.models"))?;
+        let t = tensors.remove(&format!("conformal.{i}")).ok_or_else(|| bad(format!("conformal.{i} is missing")))?;
+        if t.shape != [series.len(), spec.n_windows, h] || t.data.len() != series.len() * spec.n_windows * h {
+            return Err(bad(format!("conformal.{i} has shape {:?}, the intervals need {:?}", t.shape, [series.len(), spec.n_windows, h])));
+        }
+        scores[i] = Some(t.data);
+    }
+    Ok(Conformal { spec, series, h, scores })
 }
 
 fn load_data(cfg: &Value, tensors: &mut HashMap<String, StoredTensor>, nf: &NeuralForecast) -> Result<(Dataset, Statics)> {

@@ -321,10 +321,10 @@ pub fn chunks<'w>(windows: &'w [Window], c: &crate::models::CommonOptions) -> Ve
 /// (a row per window, or per (window, series) for time windows), computed in NeuralForecast's
 /// evaluation batches.
 ///
-/// Stops with `ErrorKind::Aborted` between batches once `cancel` is set.
-pub fn forecast_columns(model: &dyn Model, inputs: &Inputs, windows: &Windows, cancel: &AtomicBool) -> Result<Vec<f32>> {
+/// `loss` is the model's own, or one asking for other quantiles ([`Loss::with_levels`]). Stops
+/// with `ErrorKind::Aborted` between batches once `cancel` is set.
+pub fn forecast_columns(model: &dyn Model, loss: &Loss, inputs: &Inputs, windows: &Windows, cancel: &AtomicBool) -> Result<Vec<f32>> {
     let h = inputs.spec.h;
-    let loss = model.common().loss();
     let seed = model.common().random_seed;
     let summary = model.recurrence().map_or(Summary::Direct, |r| Summary::Recurrent { samples: r.samples });
     let mut out = Vec::with_capacity(windows.len() * h * loss.columns());

@@ -100,7 +100,7 @@ fn same_seed_same_forecast() {
 fn cross_validation_windows_cutoffs_and_truth() {
     let full = air_passengers();
     let mut model = nf("MLP", json!({"maxSteps": 5}));
-    let opts = CvOptions { n_windows: 3, step_size: Some(12), val_size: 0, refit: false, verbose: false };
+    let opts = CvOptions { n_windows: 3, step_size: Some(12), ..Default::default() };
     let cv = model.cross_validation(&full, None, &opts, &Control::default()).unwrap();
     assert_eq!(cv.len(), 36);
     assert_eq!(cv.columns[0].0, "cutoff");
@@ -110,15 +110,17 @@ fn cross_validation_windows_cutoffs_and_truth() {
     let cutoffs = cv.column("cutoff").unwrap();
     assert_eq!(cutoffs[0], full.ds[107]);
     assert_eq!(cutoffs[35], full.ds[131]);
-    // With refit, window w is the forecast of a model fit on the rows up to its cutoff (same
-    // seed); without, every window comes from the model fit before the first cutoff.
-    let refit = CvOptions { refit: true, ..opts };
+    // With refit, window w is the forecast of a model fit on the rows up to its cutoff, and
+    // each refit continues from the previous window's weights, as NeuralForecast's refit calls
+    // `fit` (here from the initial weights, not those of the cross-validation above); without,
+    // every window comes from the model fit before the first cutoff.
+    let refit = CvOptions { refit: true, use_init_models: true, ..opts };
     let cv_refit = model.cross_validation(&full, None, &refit, &Control::default()).unwrap();
     assert_eq!(cv_refit.len(), 36);
     let (once, again) = (cv.column("MLP").unwrap(), cv_refit.column("MLP").unwrap());
+    let mut alone = nf("MLP", json!({"maxSteps": 5}));
     for w in 0..3 {
         let (up_to_cutoff, _) = split(&full, 36 - 12 * w);
-        let mut alone = nf("MLP", json!({"maxSteps": 5}));
         alone.fit(&up_to_cutoff, None, &FitOptions::default(), &Control::default()).unwrap();
         let window = &again[12 * w..12 * w + 12];
         assert_eq!(window, alone.predict(None, None, None).unwrap().column("MLP").unwrap(), "window {w} equals a fit up to its cutoff");
@@ -449,7 +451,7 @@ fn nbeats_and_nbeatsx_learn_repeat_and_round_trip_exactly() {
 
 /// `predict` with `h` beyond the models' horizon, as NeuralForecast's `predict(h=...)`.
 fn predict_h(model: &NeuralForecast, df: Option<&InputFrame>, futr: Option<&InputFrame>, h: usize) -> crate::error::Result<OutputFrame> {
-    model.predict_cancellable(df, futr, None, Some(h), &std::sync::atomic::AtomicBool::new(false))
+    model.predict_cancellable(df, futr, None, &PredictOptions { h: Some(h), ..Default::default() }, &std::sync::atomic::AtomicBool::new(false))
 }
 
 #[test]
@@ -585,11 +587,11 @@ fn small_predicts_run_inline_only_after_one_like_them_was_measured() {
     let tail = |n: usize| InputFrame { unique_id: train.unique_id[train.len() - n..].to_vec(), ds: train.ds[train.len() - n..].to_vec(), y: Some(train.y.as_ref().unwrap()[train.len() - n..].to_vec()), columns: vec![] };
     let (tick, longer) = (tail(24), tail(36));
     // Whatever the machine's speed: any measured cost is within an unbounded budget, none within 0.
-    let small = |m: &NeuralForecast, df: Option<&InputFrame>, f: Option<&InputFrame>, s: Option<&InputFrame>, h: Option<usize>| m.predict_is_within(df, f, s, h, std::time::Duration::MAX);
+    let small = |m: &NeuralForecast, df: Option<&InputFrame>, f: Option<&InputFrame>, s: Option<&InputFrame>, h: Option<usize>| m.predict_is_within(df, f, s, &PredictOptions { h, level: None }, std::time::Duration::MAX);
     assert!(!small(&model, Some(&tick), None, None, None), "nothing measured yet");
     let pooled = model.predict(Some(&longer), None, None).unwrap();
     assert!(small(&model, Some(&longer), None, None, None) && small(&model, Some(&tick), None, None, None));
-    assert!(!model.predict_is_within(Some(&tick), None, None, None, std::time::Duration::ZERO));
+    assert!(!model.predict_is_within(Some(&tick), None, None, &PredictOptions::default(), std::time::Duration::ZERO));
     let inline = crate::kernels::inline::run(|| model.predict(Some(&longer), None, None).unwrap());
     assert_eq!(inline, pooled, "the same forecast on the caller's thread");
     // Larger, of another kind (other h, no df), or after a failed call that measured nothing.
@@ -639,7 +641,7 @@ fn sixteen_bit_weights_halve_the_file_and_round_trip() {
         two.unique_id.extend(std::iter::repeat_n("other".to_string(), 24));
         two.ds.extend_from_slice(&tick.ds);
         two.y.as_mut().unwrap().extend_from_slice(tick.y.as_ref().unwrap());
-        let batch = crate::kernels::inline::run(|| loaded.predict_cancellable(Some(&two), None, None, None, &Default::default())).unwrap();
+        let batch = crate::kernels::inline::run(|| loaded.predict_cancellable(Some(&two), None, None, &PredictOptions::default(), &Default::default())).unwrap();
         for (a, b) in batch.column("MLP").unwrap()[..12].iter().zip(values) {
             assert!((a - b).abs() <= 1e-4 * b.abs(), "{name}: batch {a} vs one series {b}");
         }
@@ -733,5 +735,85 @@ fn a_series_length_that_wraps_the_offset_is_refused() {
         config["data"]["series"][1]["len"] = json!(len);
         let e = persist::from_parts(&config, tensors.clone()).err().expect("refused");
         assert!(e.kind == crate::ErrorKind::Format && e.message.contains("runs past the stored values"), "{e}");
+    }
+}
+
+/// Every progress report's training loss of one fit.
+fn fit_losses(model: &mut NeuralForecast, df: &InputFrame, opts: &FitOptions) -> Vec<f64> {
+    let losses = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = losses.clone();
+    let ctl = Control { on_progress: Some(Box::new(move |e: &ProgressEvent| sink.lock().unwrap().push(e.train_loss))), ..Default::default() };
+    model.fit(df, None, opts, &ctl).unwrap();
+    let l = losses.lock().unwrap().clone();
+    l
+}
+
+#[test]
+fn a_second_fit_continues_from_the_fitted_weights_and_use_init_models_starts_over() {
+    let (train, _) = split(&air_passengers(), 12);
+    let opts = json!({"maxSteps": 40});
+    let mut warm = nf("MLP", opts.clone());
+    let first = fit_losses(&mut warm, &train, &FitOptions::default());
+    let once = warm.predict(None, None, None).unwrap();
+    let second = fit_losses(&mut warm, &train, &FitOptions::default());
+    // Continuing: the second fit starts near where the first ended, far below a fresh start.
+    assert!(second[0] < 0.5 * first[0], "warm fit starts at {} vs fresh {}", second[0], first[0]);
+    assert_ne!(warm.predict(None, None, None).unwrap(), once, "the weights moved on");
+    // use_init_models: bit for bit a fresh object's fit, however trained before.
+    let reset = FitOptions { use_init_models: true, ..Default::default() };
+    let again = fit_losses(&mut warm, &train, &reset);
+    // (Reports are thinned by time, so which steps report differs; the first and last do.)
+    assert_eq!((again[0], again.last()), (first[0], first.last()), "same seed, same losses as the first fit");
+    assert_eq!(warm.predict(None, None, None).unwrap(), once, "same forecast as the first fit");
+    // A loaded model trains further too.
+    fit_losses(&mut warm, &train, &FitOptions::default());
+    let path = std::env::temp_dir().join(format!("nd-warm-{}.nd", std::process::id()));
+    warm.save(&path).unwrap();
+    let mut loaded = NeuralForecast::load(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    let resumed = fit_losses(&mut loaded, &train, &FitOptions::default());
+    fit_losses(&mut warm, &train, &FitOptions::default());
+    assert_eq!(loaded.predict(None, None, None).unwrap(), warm.predict(None, None, None).unwrap(), "a loaded model continues as the saved one would");
+    assert!(resumed[0] < 0.5 * first[0]);
+}
+
+#[test]
+fn conformal_intervals_are_the_cross_validation_errors_around_the_point_forecast() {
+    let (train, _) = split(&air_passengers(), 12);
+    let tiny = json!({"maxSteps": 15});
+    let pi = PredictionIntervals { n_windows: 3, ..Default::default() };
+    let mut model = nf("MLP", tiny.clone());
+    model.fit(&train, None, &FitOptions { prediction_intervals: Some(pi.clone()), ..Default::default() }, &Control::default()).unwrap();
+    // The scores are a cross-validation's absolute errors, of models trained as fit trains them.
+    let mut cv_model = nf("MLP", tiny.clone());
+    let cv = cv_model.cross_validation(&train, None, &CvOptions { n_windows: 3, ..Default::default() }, &Control::default()).unwrap();
+    let errors: Vec<f32> = cv.column("MLP").unwrap().iter().zip(cv.column("y").unwrap()).map(|(f, y)| (f - y).abs() as f32).collect();
+    assert_eq!(model.conformal.as_ref().unwrap().scores[0].as_ref().unwrap(), &errors);
+    // The point forecast is a plain fit's: calibration trains copies.
+    let mut plain = nf("MLP", tiny);
+    plain.fit(&train, None, &FitOptions::default(), &Control::default()).unwrap();
+    let point = plain.predict(None, None, None).unwrap();
+    for method in [IntervalMethod::Distribution, IntervalMethod::Error] {
+        model.conformal.as_mut().unwrap().spec.method = method;
+        let opts = PredictOptions { level: Some(vec![90.0, 80.0]), ..Default::default() };
+        let fc = model.predict_cancellable(None, None, None, &opts, &std::sync::atomic::AtomicBool::new(false)).unwrap();
+        let names: Vec<&str> = fc.columns.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["MLP", "MLP-lo-90", "MLP-lo-80", "MLP-hi-80", "MLP-hi-90"]);
+        assert_eq!(fc.column("MLP"), point.column("MLP"));
+        let mean: Vec<f32> = point.column("MLP").unwrap().iter().map(|v| *v as f32).collect();
+        let want = conformal::intervals(method, &mean, &errors, 3, 12, &conformal::levels(&[80.0, 90.0]).unwrap());
+        for (c, w) in fc.columns[1..].iter().zip(&want) {
+            assert_eq!(&c.1, w, "{method:?} {}", c.0);
+        }
+        for i in 0..fc.len() {
+            let col = |n: &str| fc.column(n).unwrap()[i];
+            assert!(col("MLP-lo-90") <= col("MLP-lo-80") && col("MLP-lo-80") <= col("MLP") && col("MLP") <= col("MLP-hi-80") && col("MLP-hi-80") <= col("MLP-hi-90"), "{method:?} row {i}");
+        }
+        // Saved and loaded with the scores.
+        let path = std::env::temp_dir().join(format!("nd-conformal-{}.nd", std::process::id()));
+        model.save(&path).unwrap();
+        let loaded = NeuralForecast::load(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(loaded.predict_cancellable(None, None, None, &opts, &std::sync::atomic::AtomicBool::new(false)).unwrap(), fc);
     }
 }

@@ -7,6 +7,7 @@ mod spec;
 mod valid;
 
 pub use distribution::Distribution;
+pub(crate) use spec::python_f64;
 
 use crate::data::ScalerType;
 use crate::tensor::Tensor;
@@ -81,6 +82,17 @@ impl Loss {
     }
 
     /// Output column names for a model called `alias`, in output order.
+    /// The loss as `predict(level)` forecasts with it: a distribution draws the quantiles of
+    /// `levels` (sorted, each with its name) instead of its own, named `-lo-90`, ..., `-hi-90`
+    /// without a median (NeuralForecast's re-quantiled predict); other losses are unchanged.
+    pub fn with_levels(&self, levels: &[(f64, String)]) -> Loss {
+        let Loss::Distribution { distribution, num_samples, .. } = self else { return self.clone() };
+        let lo = levels.iter().rev().map(|(l, n)| ((50.0 - l / 2.0) as f32 / 100.0, format!("-lo-{n}")));
+        let hi = levels.iter().map(|(l, n)| ((50.0 + l / 2.0) as f32 / 100.0, format!("-hi-{n}")));
+        let (quantiles, suffixes) = lo.chain(hi).unzip();
+        Loss::Distribution { distribution: *distribution, quantiles, suffixes, num_samples: *num_samples }
+    }
+
     pub fn output_names(&self, alias: &str) -> Vec<String> {
         match self {
             Loss::MultiQuantile { suffixes, .. } => suffixes.iter().map(|s| format!("{alias}{s}")).collect(),

@@ -43,7 +43,7 @@ fn python_float(plain: String, sci: String) -> String {
     }
 }
 
-pub(super) fn python_f64(x: f64) -> String {
+pub(crate) fn python_f64(x: f64) -> String {
     python_float(format!("{x}"), format!("{x:e}"))
 }
 

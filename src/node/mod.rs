@@ -17,7 +17,7 @@ use napi_derive::napi;
 use serde_json::Value;
 
 use crate::error::Error;
-use crate::forecast::{CvOptions, FitOptions, FreqSpec, ModelSpec, NeuralForecast, Shared};
+use crate::forecast::{CvOptions, FitOptions, FreqSpec, IntervalMethod, ModelSpec, NeuralForecast, PredictOptions, PredictionIntervals, Shared};
 use crate::kernels::half::HalfKind;
 use error::{guarded, to_js};
 use frame::{to_input, to_output, NativeFrame, NativeOutput};
@@ -32,6 +32,20 @@ pub struct ProgressEvent {
     pub max_steps: u32,
     pub train_loss: f64,
     pub val_loss: Option<f64>,
+}
+
+/// fit's `predictionIntervals`, defaults filled in by the JS side.
+#[napi(object)]
+pub struct PredictionIntervalsOptions {
+    pub n_windows: u32,
+    pub step_size: u32,
+    pub method: String,
+}
+
+impl PredictionIntervalsOptions {
+    fn to_engine(&self) -> crate::Result<PredictionIntervals> {
+        Ok(PredictionIntervals { n_windows: self.n_windows as usize, step_size: self.step_size as usize, method: IntervalMethod::parse(&self.method)? })
+    }
 }
 
 type ProgressCallback = ThreadsafeFunction<ProgressEvent, (), ProgressEvent, Status, false>;
@@ -141,13 +155,17 @@ impl Forecaster {
         val_size: u32,
         model_val_sizes: Option<Vec<u32>>,
         verbose: bool,
+        prediction_intervals: Option<PredictionIntervalsOptions>,
+        use_init_models: bool,
+        max_steps: Option<u32>,
         on_progress: Option<ProgressCallback>,
         signal: Option<AbortSignal>,
     ) -> napi::Result<Object<'env>> {
         let df = to_input(&df).map_err(to_js)?;
         let static_df = static_df.as_ref().map(to_input).transpose().map_err(to_js)?;
         let model_val_sizes = model_val_sizes.unwrap_or_default().into_iter().map(|v| v as usize).collect();
-        let opts = FitOptions { val_size: val_size as usize, model_val_sizes, verbose };
+        let prediction_intervals = prediction_intervals.as_ref().map(PredictionIntervalsOptions::to_engine).transpose().map_err(to_js)?;
+        let opts = FitOptions { val_size: val_size as usize, model_val_sizes, verbose, prediction_intervals, use_init_models, max_steps: max_steps.map(|s| s as usize) };
         let writer = self.inner.begin_write("fit").map_err(to_js)?;
         let cancel = cancel_flag(signal.as_ref());
         tasks::fit(env, WriteCall { writer, df, static_df, opts, cancel, progress: progress_sink(on_progress), threads: self.threads })
@@ -164,10 +182,12 @@ impl Forecaster {
         futr_df: Option<NativeFrame>,
         static_df: Option<NativeFrame>,
         h: Option<u32>,
+        level: Option<Vec<f64>>,
         signal: Option<AbortSignal>,
     ) -> napi::Result<Either<Object<'env>, NativeOutput>> {
         let conv = |f: Option<NativeFrame>| f.as_ref().map(to_input).transpose().map_err(to_js);
-        let call = PredictCall { nf: self.inner.current(), df: conv(df)?, futr_df: conv(futr_df)?, static_df: conv(static_df)?, h: h.map(|h| h as usize), cancel: cancel_flag(signal.as_ref()), threads: self.threads };
+        let opts = PredictOptions { h: h.map(|h| h as usize), level };
+        let call = PredictCall { nf: self.inner.current(), df: conv(df)?, futr_df: conv(futr_df)?, static_df: conv(static_df)?, opts, cancel: cancel_flag(signal.as_ref()), threads: self.threads };
         tasks::predict(env, call)
     }
 
@@ -189,13 +209,17 @@ impl Forecaster {
         step_size: Option<u32>,
         val_size: u32,
         refit: bool,
+        use_init_models: bool,
+        prediction_intervals: Option<PredictionIntervalsOptions>,
+        level: Option<Vec<f64>>,
         verbose: bool,
         on_progress: Option<ProgressCallback>,
         signal: Option<AbortSignal>,
     ) -> napi::Result<Object<'env>> {
         let df = to_input(&df).map_err(to_js)?;
         let static_df = static_df.as_ref().map(to_input).transpose().map_err(to_js)?;
-        let opts = CvOptions { n_windows: n_windows as usize, step_size: step_size.map(|s| s as usize), val_size: val_size as usize, refit, verbose };
+        let prediction_intervals = prediction_intervals.as_ref().map(PredictionIntervalsOptions::to_engine).transpose().map_err(to_js)?;
+        let opts = CvOptions { n_windows: n_windows as usize, step_size: step_size.map(|s| s as usize), val_size: val_size as usize, refit, verbose, use_init_models, max_steps: None, prediction_intervals, level };
         let writer = self.inner.begin_write("crossValidation").map_err(to_js)?;
         let cancel = cancel_flag(signal.as_ref());
         tasks::cross_validation(env, WriteCall { writer, df, static_df, opts, cancel, progress: progress_sink(on_progress), threads: self.threads })

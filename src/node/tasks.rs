@@ -16,7 +16,7 @@ use super::error::guarded;
 use super::frame::{to_output, NativeOutput};
 use super::teardown;
 use super::Forecaster;
-use crate::forecast::{Control, CvOptions, FitOptions, InputFrame, NeuralForecast, ProgressEvent, Shared, Writer};
+use crate::forecast::{Control, CvOptions, FitOptions, InputFrame, NeuralForecast, PredictOptions, ProgressEvent, Shared, Writer};
 use crate::kernels::half::HalfKind;
 use crate::kernels::{inline, threads};
 
@@ -105,7 +105,7 @@ pub struct PredictCall {
     pub df: Option<InputFrame>,
     pub futr_df: Option<InputFrame>,
     pub static_df: Option<InputFrame>,
-    pub h: Option<usize>,
+    pub opts: PredictOptions,
     /// Raised by the caller's AbortSignal (or a teardown): predict stops between batches.
     pub cancel: Arc<AtomicBool>,
     pub threads: usize,
@@ -115,11 +115,11 @@ pub struct PredictCall {
 /// forecast itself, computed on the calling thread: the JS wrapper awaits either.
 pub fn predict<'env>(env: &'env Env, call: PredictCall) -> napi::Result<Either<Object<'env>, NativeOutput>> {
     let (df, futr_df, static_df) = (call.df.as_ref(), call.futr_df.as_ref(), call.static_df.as_ref());
-    if call.nf.predict_is_small(df, futr_df, static_df, call.h) {
-        return guarded("predict", || inline::run(|| call.nf.predict_cancellable(df, futr_df, static_df, call.h, &call.cancel))).map(|out| Either::B(to_output(out)));
+    if call.nf.predict_is_small(df, futr_df, static_df, &call.opts) {
+        return guarded("predict", || inline::run(|| call.nf.predict_cancellable(df, futr_df, static_df, &call.opts, &call.cancel))).map(|out| Either::B(to_output(out)));
     }
     let cancel = call.cancel.clone();
-    spawn(env, "predict", call.threads, &cancel, move || call.nf.predict_cancellable(call.df.as_ref(), call.futr_df.as_ref(), call.static_df.as_ref(), call.h, &call.cancel), to_output).map(Either::A)
+    spawn(env, "predict", call.threads, &cancel, move || call.nf.predict_cancellable(call.df.as_ref(), call.futr_df.as_ref(), call.static_df.as_ref(), &call.opts, &call.cancel), to_output).map(Either::A)
 }
 
 /// NeuralForecast's `predict_insample` on the committed models.
