@@ -34,6 +34,7 @@ export const {
   TimesNet,
   StemGNN,
   TFT,
+  TimeLLM,
   MAE,
   MSE,
   RMSE,
