@@ -59,7 +59,7 @@ test('TimeLLM: NeuralForecast’s defaults and constructor errors, naming the op
     [c.patchLen, c.stride, c.topK, c.dModel, c.nHeads, c.llmNumHiddenLayers, c.promptPrefix, c.dropout, c.maxSteps, c.learningRate, c.windowsBatchSize, c.numLrDecays, c.llm],
     [16, 8, 5, 32, 8, 32, null, 0.1, 5, 1e-4, 1024, 0, TINY],
   )
-  assert.match(c.llmSha256, /^[0-9a-f]{64}$/)
+  assert.match(c.llmSha256 as string, /^[0-9a-f]{64}$/)
   assert.throws(() => new TimeLLM({ h: 12, inputSize: 24 } as any), type(/'llm' is required.*GGUF/))
   assert.throws(() => new TimeLLM({ h: 12, inputSize: 24, llm: TINY }), range(/'dLlm' \(768\).*\(32\)/))
   assert.throws(() => new TimeLLM({ h: 12, inputSize: 24, llm: TINY, dLlm: 32, dFf: 8, loss: new MQLoss() }), type(/point loss/))

