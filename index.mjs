@@ -36,6 +36,7 @@ export const {
   TimesNet,
   StemGNN,
   TFT,
+  TimeLLM,
   MAE,
   MSE,
   RMSE,

@@ -196,6 +196,8 @@ function tinyOptions(name: string, seed: number): Record<string, unknown> {
     encoderHiddenSize: 4, decoderHiddenSize: 4, nHead: 2, nHeads: 2, convHiddenSize: 4, linearHiddenSize: 4, ffDim: 4, dFf: 4, lstmHiddenSize: 4,
     mlpUnits: [[4, 4], [4, 4], [4, 4]], temporalDecoderDim: 4, decoderOutputDim: 2, nSeries: 2, patchLen: 2, stride: 1, topK: 1, numKernels: 1,
     encoderLayers: 1, decoderLayers: 1, eLayers: 1, modes: 2, trajectorySamples: 2,
+    // TimeLLM needs a backbone file: the tests' tiny random one.
+    ...(name === 'TimeLLM' ? { llm: join(__dirname, '..', 'src', 'llm', 'tiny_llama.gguf'), dLlm: 32 } : {}),
   }
   for (let i = 0; i < 40; i++) {
     try {

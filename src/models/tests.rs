@@ -195,6 +195,8 @@ pub(crate) fn sample_options() -> Vec<(&'static str, serde_json::Value)> {
         ("StemGNN", json!({"h": 5, "inputSize": 8, "nSeries": 3, "multiLayer": 2, "dropoutRate": 0.1, "leakyRate": 0.1, "loss": {"type": "MQLoss"}})),
         ("StemGNN", json!({"h": 2, "inputSize": 3, "nSeries": 1, "multiLayer": 1})),
         ("TFT", json!({"h": 12, "inputSize": 24})),
+        ("TimeLLM", json!({"h": 4, "inputSize": 20, "llm": super::timellm::TINY, "dLlm": 32, "dFf": 8, "dModel": 8, "nHeads": 2})),
+        ("TimeLLM", json!({"h": 3, "inputSize": 9, "llm": super::timellm::TINY, "dLlm": 32, "dFf": 4, "patchLen": 4, "stride": 2, "topK": 3, "promptPrefix": "Sales.", "loss": {"type": "MSE"}, "scalerType": "revin"})),
         ("TFT", with(json!({"h": 4, "inputSize": 6, "hiddenSize": 8, "nHead": 2, "nRnnLayers": 2, "loss": {"type": "MQLoss"}}), &exog)),
         ("TFT", with(json!({"h": 3, "inputSize": 5, "hiddenSize": 6, "nHead": 3, "rnnType": "gru", "oneRnnInitialState": true, "nRnnLayers": 2, "grnActivation": "SELU", "attnDropout": 0.2}), &json!({"statExogList": ["s", "t"]}))),
     ]
@@ -327,7 +329,7 @@ fn option_errors_name_the_option() {
     assert!(e.message.contains("scalerType"), "{e}");
     let e = build("NHITS", &json!({"h": 1, "inputSize": 2, "nPoolKernelSize": [2, 2]})).err().unwrap();
     assert!(e.message.contains("nPoolKernelSize"), "{e}");
-    let e = build("TimeLLM", &json!({"h": 1, "inputSize": 2})).err().unwrap();
+    let e = build("AutoTheta", &json!({"h": 1, "inputSize": 2})).err().unwrap();
     assert!(e.message.contains("NHITS"), "{e}");
 }
 
