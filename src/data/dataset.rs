@@ -108,9 +108,9 @@ impl Dataset {
             }
         }
         let check_finite = |name: &str, values: &[f64]| -> Result<()> {
-            match values.iter().position(|v| !v.is_finite()) {
+            match values.iter().position(|&v| !fits_f32(v)) {
                 Some(row) => Err(Error::value(format!(
-                    "{what}: column '{name}' is {} at row {row} (series '{}', ds {}); values must be finite numbers",
+                    "{what}: column '{name}' is {} at row {row} (series '{}', ds {}); values must be finite numbers within float32's range (|v| <= 3.4e38), which the engine computes in",
                     values[row],
                     frame.unique_id[row],
                     format_ds(frame.ds[row], freq)
@@ -211,6 +211,12 @@ impl Dataset {
     }
 }
 
+/// Whether `v` is finite and stays finite as the f32 the engine computes with: 1e300 passes
+/// JS's and f64's finiteness and becomes Infinity in f32.
+fn fits_f32(v: f64) -> bool {
+    v.is_finite() && v.abs() <= f32::MAX as f64
+}
+
 /// Static exogenous values: one row per series id.
 pub fn static_table(ids: &[String], columns: &[(String, Vec<f64>)], what: &str) -> Result<HashMap<String, Vec<f32>>> {
     let mut table = HashMap::new();
@@ -218,8 +224,8 @@ pub fn static_table(ids: &[String], columns: &[(String, Vec<f64>)], what: &str) 
         let mut values = Vec::with_capacity(columns.len());
         for (name, col) in columns {
             let v = *col.get(row).ok_or_else(|| Error::value(format!("{what}: column '{name}' is shorter than unique_id")))?;
-            if !v.is_finite() {
-                return Err(Error::value(format!("{what}: column '{name}' is {v} at row {row} (series '{id}')")));
+            if !fits_f32(v) {
+                return Err(Error::value(format!("{what}: column '{name}' is {v} at row {row} (series '{id}'); values must be finite numbers within float32's range (|v| <= 3.4e38)")));
             }
             values.push(v as f32);
         }
@@ -263,6 +269,12 @@ mod tests {
         let i = ids(&["a", "a", "a"]);
         let e = Dataset::from_frame(&frame_of(&i, &[1.0, 2.0, 3.0], &[1.0, f64::NAN, 3.0]), &f, "df").unwrap_err();
         assert!(e.message.contains("row 1") && e.message.contains("'a'") && e.message.contains("NaN"), "{e}");
+        // Finite in f64 but Infinity in the engine's f32.
+        let e = Dataset::from_frame(&frame_of(&i, &[1.0, 2.0, 3.0], &[1.0, 2.0, -1e300]), &f, "df").unwrap_err();
+        assert!(e.message.contains("row 2") && e.message.contains("float32's range"), "{e}");
+        assert!(Dataset::from_frame(&frame_of(&i, &[1.0, 2.0, 3.0], &[1.0, 2.0, f32::MAX as f64]), &f, "df").is_ok());
+        let e = static_table(&ids(&["a"]), &[("s".to_string(), vec![1e39])], "staticDf").unwrap_err();
+        assert!(e.message.contains("'s'") && e.message.contains("float32's range"), "{e}");
         let e = Dataset::from_frame(&frame_of(&i, &[1.0, 2.0, 2.0], &[1.0, 2.0, 3.0]), &f, "df").unwrap_err();
         assert!(e.message.contains("duplicate"), "{e}");
         let e = Dataset::from_frame(&frame_of(&i, &[1.0, 2.0, 5.0], &[1.0, 2.0, 3.0]), &f, "df").unwrap_err();
