@@ -8,29 +8,19 @@ import os
 import sys
 import time
 
-import pandas as pd
 import torch
 
 torch.set_num_threads(2)
 from neuralforecast import NeuralForecast  # noqa: E402
 from neuralforecast.models import DeepAR  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(__file__))
+from nf_datasets import load  # noqa: E402
+
 dataset = sys.argv[1] if len(sys.argv) > 1 else "m3_monthly"
 seed = int(sys.argv[2]) if len(sys.argv) > 2 else 1
 shared = os.environ.get("ND_SHARED", os.path.join(os.path.dirname(__file__), "..", "..", "shared"))
-if dataset == "airpassengers":
-    df = pd.read_csv(os.path.join(shared, "reference/data/airpassengers.csv"), parse_dates=["ds"])
-    train, test = df.iloc[:-12], df.iloc[-12:]
-    cfg = dict(h=12, input_size=24, max_steps=200, scaler_type="standard", windows_batch_size=128, batch_size=32, learning_rate=1e-3)
-    freq = "ME"
-else:
-    meta = pd.read_csv(os.path.join(shared, "data/m3_meta.csv"))
-    ids = set(meta.loc[meta.period == "MONTHLY", "unique_id"])
-    df = pd.read_csv(os.path.join(shared, "data/m3.csv"))
-    df = df[df.unique_id.isin(ids)]
-    train, test = df[df.split == "train"][["unique_id", "ds", "y"]], df[df.split == "test"][["unique_id", "ds", "y"]]
-    cfg = dict(h=18, input_size=36, max_steps=300, scaler_type="robust", batch_size=32, learning_rate=1e-3)
-    freq = 1
+train, test, cfg, freq = load(dataset, shared)
 
 model = DeepAR(**cfg, random_seed=seed, enable_progress_bar=False, logger=False, enable_model_summary=False)
 nf = NeuralForecast(models=[model], freq=freq)

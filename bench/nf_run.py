@@ -12,37 +12,19 @@ import resource
 import sys
 import time
 
-import pandas as pd
 import torch
 
 torch.set_num_threads(2)
 from neuralforecast import NeuralForecast  # noqa: E402
 from neuralforecast import models as nf_models  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(__file__))
+from nf_datasets import load  # noqa: E402
+
 dataset, model_name, seed = sys.argv[1], sys.argv[2], int(sys.argv[3])
 shared = os.environ.get("ND_SHARED", os.path.join(os.path.dirname(__file__), "..", "..", "shared"))
 
-if dataset == "airpassengers":
-    df = pd.read_csv(os.path.join(shared, "reference/data/airpassengers.csv"), parse_dates=["ds"])
-    train, test = df.iloc[:-12], df.iloc[-12:]
-    cfg = dict(h=12, input_size=24, max_steps=200, scaler_type="standard", windows_batch_size=128, batch_size=32, learning_rate=1e-3)
-    freq = "ME"
-elif dataset == "m3_monthly":
-    meta = pd.read_csv(os.path.join(shared, "data/m3_meta.csv"))
-    ids = set(meta.loc[meta.period == "MONTHLY", "unique_id"])
-    df = pd.read_csv(os.path.join(shared, "data/m3.csv"))
-    df = df[df.unique_id.isin(ids)]
-    train, test = df[df.split == "train"][["unique_id", "ds", "y"]], df[df.split == "test"][["unique_id", "ds", "y"]]
-    cfg = dict(h=18, input_size=36, max_steps=300, scaler_type="robust", batch_size=32, learning_rate=1e-3)
-    freq = 1
-elif dataset == "household_power":
-    # 7 aligned hourly series; scored by cross-validation over the last 10 days, no refit.
-    train = pd.read_csv(os.path.join(shared, "data/household_power_hourly.csv"), parse_dates=["ds"])
-    test = None
-    cfg = dict(h=24, input_size=96)
-    freq = "h"
-else:
-    raise SystemExit(f"unknown dataset {dataset}")
+train, test, cfg, freq = load(dataset, shared)
 
 # Extra constructor arguments (snake_case), the counterpart of nd_run.mjs's ND_OPTIONS.
 cfg.update(json.loads(os.environ.get("NF_OPTIONS", "{}")))
