@@ -74,7 +74,26 @@ pub fn encode(config: &Value, tensors: &[(String, StoredTensor)]) -> Result<Vec<
         ("config".to_string(), config_text),
         ("crc32".to_string(), format!("{crc:08x}")),
     ]);
-    safetensors::serialize(views, Some(meta)).map_err(|e| Error::format(format!("could not serialise the model: {e}")))
+    let mut bytes = safetensors::serialize(views, Some(meta)).map_err(|e| Error::format(format!("could not serialise the model: {e}")))?;
+    sort_header(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// Rewrites a safetensors header with its keys sorted, so two saves of one model are the same
+/// bytes: the crate writes `__metadata__` from a HashMap, whose order changes from run to run.
+/// The rewrite has the same length (same entries, no whitespace), so the data offsets stand.
+fn sort_header(bytes: &mut [u8]) -> Result<()> {
+    let broken = || Error::format("could not serialise the model: malformed safetensors header".to_string());
+    let len = bytes.get(..8).map(|b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])) as usize).ok_or_else(broken)?;
+    let header = bytes.get_mut(8..8usize.saturating_add(len)).ok_or_else(broken)?;
+    // serde_json's Map is a BTreeMap here (no `preserve_order`), so serialising sorts the keys.
+    let sorted = serde_json::from_slice::<Value>(header).map_err(|_| broken())?.to_string().into_bytes();
+    if sorted.len() > header.len() {
+        return Err(broken());
+    }
+    header[..sorted.len()].copy_from_slice(&sorted);
+    header[sorted.len()..].fill(b' ');
+    Ok(())
 }
 
 /// Parses model-file bytes, checking format, version and checksum. `origin` names the file in errors.
@@ -170,6 +189,18 @@ mod tests {
         assert_eq!(cfg, cfg2);
         assert_eq!(t2["m0.w"].data, t[0].1.data);
         assert_eq!(t2["m0.w"].shape, vec![2, 2]);
+    }
+
+    #[test]
+    fn saves_of_one_model_are_the_same_bytes() {
+        let (cfg, t) = sample();
+        let first = encode(&cfg, &t).unwrap();
+        // Each encode builds a fresh HashMap with its own random order: 20 tries make a
+        // surviving order dependence all but certain to show.
+        for _ in 0..20 {
+            assert_eq!(encode(&cfg, &t).unwrap(), first);
+        }
+        decode(&first, "mem").unwrap();
     }
 
     #[test]
