@@ -84,6 +84,12 @@ test('ds strings: ISO-8601 only, and a Z in the input stays in the output', asyn
   assert.deepEqual(await fit(hourly((t) => new Date(t).toISOString().slice(0, 19))), ['2023-01-02T16:00:00', '2023-01-02T17:00:00'])
   // An offset names an instant too: it comes back in UTC, with Z.
   assert.deepEqual(await fit(hourly((t) => new Date(t + 7_200_000).toISOString().slice(0, 19) + '+02:00')), ['2023-01-02T16:00:00Z', '2023-01-02T17:00:00Z'])
+  // Years below 100 are those years (Date.UTC alone reads 0050 as 1950).
+  const ancient = Array.from({ length: 40 }, (_, i) => ({ unique_id: 'fx', ds: `0050-01-${String(1 + (i % 20)).padStart(2, '0')}T${String(i < 20 ? 0 : 12).padStart(2, '0')}:00`, y: Math.sin(i) }))
+  ancient.sort((a, b) => (a.ds < b.ds ? -1 : 1))
+  const nf12 = new NeuralForecast({ models: [new MLP({ ...tiny, h: 2 })], freq: '12h' })
+  await nf12.fit(ancient)
+  assert.deepEqual((await nf12.predict()).ds, ['0050-01-21T00:00:00', '0050-01-21T12:00:00'])
   const nf = new NeuralForecast({ models: [new MLP(tiny)], freq: 'D' })
   for (const bad of ['01/02/2023', '13/01/2023', '2023-02-31', '2023-1-5', 'Jan 5 2023']) {
     const rows = Array.from({ length: 30 }, (_, i) => ({ unique_id: 'a', ds: i === 4 ? bad : iso(Date.UTC(2023, 0, 1) + i * DAY), y: i }))

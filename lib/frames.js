@@ -85,6 +85,14 @@ function parsePlainDate(v) {
   return daysFromCivil(y, mo, d) * DAY_MS
 }
 
+/** Date.UTC, but years 0-99 are those years: Date.UTC reads them as 1900-1999. */
+function utc(y, mo, d, hh, mi, ss, ms) {
+  if (y >= 100) return Date.UTC(y, mo, d, hh, mi, ss, ms)
+  const t = new Date(Date.UTC(2000, mo, d, hh, mi, ss, ms))
+  t.setUTCFullYear(y)
+  return t.getTime()
+}
+
 /** Epoch ms of an ISO-8601 string and its kind, or undefined when it is not one (or no real date). */
 function parseIso(v) {
   const plain = parsePlainDate(v)
@@ -93,7 +101,7 @@ function parseIso(v) {
   if (!m) return undefined
   const [y, mo, d, hh = 0, mi = 0, ss = 0] = m.slice(1, 7).map((x) => (x === undefined ? undefined : Number(x)))
   const ms = m[7] ? Math.floor(Number(`0.${m[7]}`) * 1000) : 0
-  const t = Date.UTC(y, mo - 1, d, hh, mi, ss, ms)
+  const t = utc(y, mo - 1, d, hh, mi, ss, ms)
   const back = new Date(t)
   // Date.UTC rolls 2023-02-31 over to March 3rd; a real date reads back the same.
   if (back.getUTCFullYear() !== y || back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d || back.getUTCHours() !== hh || back.getUTCMinutes() !== mi) return undefined
@@ -249,7 +257,7 @@ function dsOut(t, kind) {
   if (kind === 'date-string' && t % DAY_MS === 0 && t >= -30610224000000 && t <= 253402214400000) return civilFromDays(t / DAY_MS)
   if (kind === 'date-string' || kind === 'string' || kind === 'string-z') {
     const d = new Date(t)
-    const day = `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}`
+    const day = `${pad(d.getUTCFullYear(), 4)}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}`
     if (kind === 'date-string') return day
     const ms = d.getUTCMilliseconds()
     const time = `${day}T${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}${ms ? `.${pad(ms, 3)}` : ''}`
