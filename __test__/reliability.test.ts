@@ -67,7 +67,7 @@ test('a panic inside the engine becomes a NeuroDivergentError with its message; 
   assert.ok(lines.some((l) => l.refit === 3), 'the panicked fit released the object: the next fit runs')
 })
 
-test('a process killed (SIGKILL) while saving leaves the previous file loadable, and a later save is not tripped by what it left', async () => {
+test('a process killed (SIGKILL) while saving leaves the previous file loadable, and a later save is not tripped by what it left, and clears it', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'nd-killed-save-'))
   const path = join(dir, 'model.nd')
   try {
@@ -103,6 +103,8 @@ test('a process killed (SIGKILL) while saving leaves the previous file loadable,
     await nf.fit(Array.from({ length: 30 }, (_, t) => ({ unique_id: 'a', ds: t, y: t })))
     await nf.save(path)
     assert.deepEqual(await (await NeuralForecast.load(path)).predict(), await nf.predict())
+    // ...and that save cleared the temporary files the killed processes left.
+    assert.deepEqual(readdirSync(dir), ['model.nd'])
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }

@@ -146,7 +146,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("cannot create folder {}: {e}", dir.display())))?;
     }
     let file_name = path.file_name().ok_or_else(|| Error::value(format!("save path '{shown}' has no file name")))?;
-    let tmp = path.with_file_name(format!(".{}.tmp-{}", file_name.to_string_lossy(), std::process::id()));
+    let prefix = format!(".{}.tmp-", file_name.to_string_lossy());
+    remove_stale_temps(path, &prefix);
+    let tmp = path.with_file_name(format!("{prefix}{}", std::process::id()));
     let result = (|| -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
@@ -158,6 +160,25 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         return Err(Error::io(format!("cannot save the model to {shown}: {e}")));
     }
     Ok(())
+}
+
+/// Deletes the temporary files that saves to `path` by processes no longer running left behind
+/// (a save killed between create and rename). Only where /proc tells which processes run: a
+/// live process's temporary file is its save in progress.
+fn remove_stale_temps(path: &Path, prefix: &str) {
+    let proc = Path::new("/proc");
+    if !proc.join("self").exists() {
+        return;
+    }
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix(prefix)).and_then(|p| p.parse::<u32>().ok()) else { continue };
+        if pid != std::process::id() && !proc.join(pid.to_string()).exists() {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// Reads a model file from disk.
