@@ -623,11 +623,36 @@ export interface TFTOptions extends CommonOptions {
  * state and for enrichment, causal interpretable multi-head attention over history and horizon.
  * Future, historic and static exogenous variables. Without future exogenous variables the last
  * insample value, repeated, is the future input (as NeuralForecast). Defaults: scalerType 'robust'.
- * Feature importances and attention weights are not exposed yet.
+ * After a predict, its interpretability outputs as NeuralForecast's: `featureImportances()`,
+ * `attentionWeights()`, `featureImportanceCorrelations()`, averaged over the last predict's windows.
  * @example new TFT({ h: 12, inputSize: 24, hiddenSize: 64, futrExogList: ['promo'] })
+ * @example
+ * const tft = new TFT({ h: 12, inputSize: 24, maxSteps: 100 })
+ * const nf = new NeuralForecast({ models: [tft], freq: 'MS' })
+ * await nf.fit(df); await nf.predict()
+ * tft.featureImportances()['Past variable importance over time'].observed_target // Float64Array(24)
  */
 export declare class TFT extends Model {
   constructor(options: TFTOptions)
+  /**
+   * NeuralForecast's `feature_importances()`: variable selection weights averaged over the last
+   * predict's windows. Past: a column per past input (`histExogList`, then `futrExogList` or
+   * `repeated_target` without any, then `observed_target`), a row per input step. Future (with
+   * `futrExogList`): a row per horizon step. Static (with `statExogList`): least important first.
+   * Throws until the model has predicted.
+   */
+  featureImportances(): TFTFeatureImportances
+  /** NeuralForecast's `attention_weights()`: `inputSize + h` rows, each step's causal attention on every step, averaged over heads and windows. */
+  attentionWeights(): Float64Array[]
+  /** NeuralForecast's `feature_importance_correlations()`: Spearman correlations (2 decimals) between the past importances and the horizon's mean attention on each input step; `variable` names the rows. */
+  featureImportanceCorrelations(): { variable: string[] } & Record<string, Float64Array | string[]>
+}
+
+/** What {@link TFT.featureImportances} returns, keyed as NeuralForecast's dict. */
+export interface TFTFeatureImportances {
+  'Past variable importance over time': Record<string, Float64Array>
+  'Future variable importance over time'?: Record<string, Float64Array>
+  'Static covariates'?: { variable: string[]; importance: Float64Array }
 }
 
 /** VanillaTransformer's options (4 heads by default) plus its own. */

@@ -7,6 +7,7 @@ const { toNative, fromNative, toRows, describe, parseDs } = require('./lib/frame
 const { didYouMean } = require('./lib/suggest.js')
 const { NeuroDivergentError, ModelFileError, AbortError, wrap } = require('./lib/errors.js')
 const models = require('./lib/models.js')
+const explain = require('./lib/explain.js')
 const auto = require('./lib/auto.js')
 const { toArrow, toPolars } = require('./lib/external.js')
 
@@ -323,7 +324,9 @@ class NeuralForecast {
     const level = levelList(opts.level, 'predict')
     const signal = abortSignal(opts.signal, 'predict') // last: it adds a listener that the call releases
     try {
-      return fromNative(await wrap(() => this._native.predict(df, futrDf, staticDf, h, level, signal.native)), kinds)
+      const out = fromNative(await wrap(() => this._native.predict(df, futrDf, staticDf, h, level, signal.native)), kinds)
+      this.models.forEach((m, i) => m instanceof models.TFT && explain.link(m, () => this._native.explanation(i)))
+      return out
     } finally {
       signal.release()
     }

@@ -6,6 +6,7 @@ const native = require('../binding.js')
 const { wrap } = require('./errors.js')
 const { describe } = require('./frames.js')
 const { didYouMean } = require('./suggest.js')
+const explain = require('./explain.js')
 
 /** Rejects values JSON would silently change (NaN and ±Infinity become null, functions vanish). */
 function checkJsonSafe(value, path, owner) {
@@ -422,6 +423,25 @@ class StemGNN extends Model {
 class TFT extends Model {
   constructor(options) {
     super('TFT', options)
+  }
+  /**
+   * NeuralForecast's `feature_importances()` after a predict: the variable selection weights,
+   * averaged over the last predict's windows. `'Past variable importance over time'`: one column
+   * per past input (historic exogenous, future exogenous or `repeated_target`, `observed_target`),
+   * a row per input step; `'Future variable importance over time'` (with `futrExogList`): a row
+   * per horizon step; `'Static covariates'` (with `statExogList`): `variable` and `importance`,
+   * least important first.
+   */
+  featureImportances() {
+    return explain.featureImportances(this)
+  }
+  /** NeuralForecast's `attention_weights()`: `[inputSize + h]` rows of as many weights, each step's attention on every step, averaged over heads and the last predict's windows. */
+  attentionWeights() {
+    return explain.attentionWeights(this)
+  }
+  /** NeuralForecast's `feature_importance_correlations()`: Spearman correlations (2 decimals) of the past importances and the horizon's mean attention per input step. */
+  featureImportanceCorrelations() {
+    return explain.featureImportanceCorrelations(this)
   }
 }
 

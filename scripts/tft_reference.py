@@ -1,7 +1,7 @@
 # Writes src/models/tft_reference.json: tiny NeuralForecast 3.3 TFTs (an LSTM with every kind of
 # exogenous input; a GRU with statics, one shared initial state and the dummy future input; the
 # defaults' shape with no exogenous input), random weights, their eval-mode forward on fixed
-# batches. Run with the NeuralForecast venv:
+# batches, with the interpretability outputs of that forward. Run with the NeuralForecast venv:
 #   python scripts/tft_reference.py > src/models/tft_reference.json
 import os, logging, warnings, json
 os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
@@ -39,5 +39,11 @@ for i, (name, c) in enumerate(cases.items()):
         names=[n for n, _ in m.named_parameters()],
         values=[round(float(v), 6) for _, p in m.named_parameters() for v in p.detach().flatten()],
         y=flat(y), f=flat(f), x=flat(x), s=flat(s), out=o.flatten().tolist(),
+        # What the forward left for the interpretability methods, and what they return (their
+        # means over the batch of 2), for the tests of our recorded weights and their labels.
+        interpretability={k: v.flatten().tolist() for k, v in m.interpretability_params.items() if isinstance(v, torch.Tensor)},
+        feature_importances={k: {"index": [str(i) for i in d.index], **{col: d[col].tolist() for col in d.columns}} for k, d in m.feature_importances().items()},
+        attention_weights=m.attention_weights().tolist(),
+        feature_importance_correlations={col: [None if v != v else v for v in d] for col, d in m.feature_importance_correlations().items()},
     )
 print(json.dumps(out))

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use super::conformal::{column_names, intervals, levels, Conformal};
 use super::frame::{InputFrame, OutputFrame};
 use super::inputs::{config_name, exog_indices, future_values, model_name, Statics};
+use super::explain::{Explanation, LastExplanations};
 use super::task::{forecast_columns, FitTask, Inputs, Sampler, Windows};
 use super::{Control, CvOptions, FitOptions, FreqSpec, ModelSpec, PredictOptions, ProgressEvent};
 use crate::loss::Loss;
@@ -47,6 +48,8 @@ pub struct NeuralForecast {
     pub extra: serde_json::Value,
     /// What the last predict cost, to run the next small one on the caller's thread.
     pub(super) predict_cost: super::inline::PredictCost,
+    /// What explains each model's last predict (TFT's weights).
+    pub(super) explained: LastExplanations,
 }
 
 /// Rows `makeFutureDataframe` may return: an `h` that would need more is a caller's mistake.
@@ -103,7 +106,7 @@ impl NeuralForecast {
         if let Some(m) = configs.iter().find(|m| m.common().h != h) {
             return Err(Error::value(format!("all models must share one h: {} has h={}, {} has h={h}", config_name(m.as_ref()), m.common().h, config_name(configs[0].as_ref()))));
         }
-        Ok(NeuralForecast { configs, models, freq, freq_spec, holidays: Vec::new(), data: None, statics: Statics::default(), conformal: None, extra: serde_json::Value::Null, predict_cost: Default::default() })
+        Ok(NeuralForecast { configs, models, freq, freq_spec, holidays: Vec::new(), data: None, statics: Statics::default(), conformal: None, extra: serde_json::Value::Null, predict_cost: Default::default(), explained: Default::default() })
     }
 
     /// Makes a business-day freq skip `holidays` (epoch ms): daily exchange data has no rows on
@@ -236,6 +239,7 @@ impl NeuralForecast {
             conformal,
             extra: self.extra.clone(),
             predict_cost: Default::default(),
+            explained: Default::default(),
         }
     }
 
@@ -250,6 +254,12 @@ impl NeuralForecast {
     }
 
     /// Forecasts `h` steps after the end of every series of `df` (or of the data seen in fit).
+    /// What explains model `i`'s last predict, as JSON (`{}` for a model that records nothing,
+    /// `null` before its first predict).
+    pub fn explanation(&self, i: usize) -> serde_json::Value {
+        self.explained.get(i).map_or(serde_json::Value::Null, |e| e.to_json())
+    }
+
     pub fn predict(&self, df: Option<&InputFrame>, futr_df: Option<&InputFrame>, static_df: Option<&InputFrame>) -> Result<OutputFrame> {
         self.predict_cancellable(df, futr_df, static_df, &PredictOptions::default(), &AtomicBool::new(false))
     }
@@ -321,12 +331,16 @@ impl NeuralForecast {
                 _ => None,
             };
             let names = loss.output_names(&name);
+            let mut explanation = Explanation::default();
             let values = if m.recurrence().is_some() || h == m.common().h {
                 let future = future_values(m.as_ref(), data, futr_df, &self.freq, h)?;
-                self.forecast_once(m.as_ref(), &loss, data, st.as_deref(), future.as_deref(), h, cancel)?
+                self.forecast_once(m.as_ref(), &loss, data, st.as_deref(), future.as_deref(), h, cancel, &mut explanation)?
             } else {
-                self.forecast_recursively(m.as_ref(), &loss, data, st.as_deref(), futr_df, &names, h, cancel)?
+                self.forecast_recursively(m.as_ref(), &loss, data, st.as_deref(), futr_df, &names, h, cancel, &mut explanation)?
             };
+            if !explanation.is_empty() {
+                self.explained.set(i, explanation);
+            }
             push_columns(&mut out, &names, &values, loss.columns());
             if let (Some(scores), Some(l)) = (scores, &levels) {
                 let c = self.conformal.as_ref().expect("point_scores found them");
@@ -339,22 +353,24 @@ impl NeuralForecast {
 
     /// One forecast of `h` steps after the end of every series, `[series, h, columns]`.
     #[allow(clippy::too_many_arguments)]
-    fn forecast_once(&self, m: &dyn Model, loss: &Loss, data: &Dataset, statics: Option<&[Vec<f32>]>, future: Option<&[Vec<Vec<f32>>]>, h: usize, cancel: &AtomicBool) -> Result<Vec<f32>> {
+    /// `explain` gets what the network recorded (see `explain`).
+    fn forecast_once(&self, m: &dyn Model, loss: &Loss, data: &Dataset, statics: Option<&[Vec<f32>]>, future: Option<&[Vec<Vec<f32>>]>, h: usize, cancel: &AtomicBool, explain: &mut Explanation) -> Result<Vec<f32>> {
         let multivariate = checked_multivariate(m, data, "df")?;
         let spec = Self::window_spec(m, data, Purpose::Predict(h))?;
         let inputs = Inputs { data, spec, statics, future, recurrent: m.recurrence().is_some() };
         // One multivariate window covers every series: its rows come out in series order.
         let windows = if multivariate { Windows::Time(vec![mv_forecast_window(data, &inputs.spec)]) } else { Windows::Series(forecast_windows(data, &inputs.spec)) };
         check_inference(m, "predict", windows.len())?;
-        forecast_columns(m, loss, &inputs, &windows, cancel)
+        forecast_columns(m, loss, &inputs, &windows, cancel, Some(explain))
     }
 
     /// NeuralForecast's direct recursive prediction, for a horizon beyond a direct model's own:
     /// forecast `h_model` steps, append the point forecast (the median when the loss has quantiles)
     /// to every series as if observed, and forecast again from there, until `h` steps are covered.
     /// Every round reads `h_model` future exogenous values, so `futrDf` must cover whole rounds.
+    /// `explain` keeps the last round's, as NeuralForecast keeps its last forward's.
     #[allow(clippy::too_many_arguments)]
-    fn forecast_recursively(&self, m: &dyn Model, loss: &Loss, data: &Dataset, statics: Option<&[Vec<f32>]>, futr_df: Option<&InputFrame>, names: &[String], h: usize, cancel: &AtomicBool) -> Result<Vec<f32>> {
+    fn forecast_recursively(&self, m: &dyn Model, loss: &Loss, data: &Dataset, statics: Option<&[Vec<f32>]>, futr_df: Option<&InputFrame>, names: &[String], h: usize, cancel: &AtomicBool, explain: &mut Explanation) -> Result<Vec<f32>> {
         let step = m.common().h;
         let rounds = h.div_ceil(step);
         let k = names.len();
@@ -371,7 +387,8 @@ impl NeuralForecast {
         let mut out = vec![0.0f32; data.series.len() * h * k];
         for r in 0..rounds {
             let part: Option<Vec<Vec<Vec<f32>>>> = future.as_ref().map(|f| f.iter().map(|cols| cols.iter().map(|c| c[r * step..(r + 1) * step].to_vec()).collect()).collect());
-            let values = self.forecast_once(m, loss, &grown, statics, part.as_deref(), step, cancel)?;
+            *explain = Explanation::default();
+            let values = self.forecast_once(m, loss, &grown, statics, part.as_deref(), step, cancel, explain)?;
             for (i, s) in grown.series.iter_mut().enumerate() {
                 let rows = &values[i * step * k..(i + 1) * step * k];
                 let kept = step.min(h - r * step);
@@ -444,7 +461,7 @@ impl NeuralForecast {
             let windows: Vec<Window> = cutoffs.iter().enumerate().flat_map(|(i, &n)| (0..n).map(move |w| Window { series: i, first: (w * step) as isize - l, visible: w * step })).collect();
             check_inference(m.as_ref(), "predictInsample", windows.len())?;
             let inputs = Inputs { data: &trimmed, spec, statics: st.as_deref(), future: None, recurrent: m.recurrence().is_some() };
-            let values = forecast_columns(m.as_ref(), &m.common().loss(), &inputs, &Windows::Series(windows), cancel)?;
+            let values = forecast_columns(m.as_ref(), &m.common().loss(), &inputs, &Windows::Series(windows), cancel, None)?;
             let loss = m.common().loss();
             push_columns(&mut out, &loss.output_names(&model_name(m.as_ref())), &values, loss.columns());
         }
@@ -624,7 +641,7 @@ impl NeuralForecast {
                     let max_len = data.max_len();
                     let ws: Vec<_> = round.iter().map(|&w| mv_window_at(&inputs.spec, max_len - test_size + w * step)).collect();
                     check_inference(m.as_ref(), "crossValidation", ws.len())?;
-                    let pred = forecast_columns(m.as_ref(), &loss, &inputs, &Windows::Time(ws), &ctl.cancel)?;
+                    let pred = forecast_columns(m.as_ref(), &loss, &inputs, &Windows::Time(ws), &ctl.cancel, None)?;
                     for (r, chunk) in pred.chunks(h * k).enumerate() {
                         let j = (r % n_series) * opts.n_windows + round[r / n_series];
                         values[j * h * k..(j + 1) * h * k].copy_from_slice(chunk);
@@ -643,7 +660,7 @@ impl NeuralForecast {
                     .collect();
                 let ws: Vec<Window> = picked.iter().map(|(_, w)| *w).collect();
                 check_inference(m.as_ref(), "crossValidation", ws.len())?;
-                let pred = forecast_columns(m.as_ref(), &loss, &inputs, &Windows::Series(ws), &ctl.cancel)?;
+                let pred = forecast_columns(m.as_ref(), &loss, &inputs, &Windows::Series(ws), &ctl.cancel, None)?;
                 for ((j, _), chunk) in picked.iter().zip(pred.chunks(h * k)) {
                     values[j * h * k..(j + 1) * h * k].copy_from_slice(chunk);
                     rows.push(*j);

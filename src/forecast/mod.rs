@@ -3,6 +3,7 @@
 
 pub(crate) mod conformal;
 mod core;
+pub mod explain;
 pub mod file;
 mod frame;
 mod inline;

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::data::{Dataset, Extras, MvBatch, MvSampler, TimeWindow, TrainSampler, Window, WindowBatch, WindowSpec};
 use crate::error::{Error, Result};
+use super::explain::Explanation;
 use crate::loss::{Loss, LossContext, Summary};
 use crate::models::{Batch, Model};
 use crate::nn::{named_params, Ctx};
@@ -323,7 +324,9 @@ pub fn chunks<'w>(windows: &'w [Window], c: &crate::models::CommonOptions) -> Ve
 ///
 /// `loss` is the model's own, or one asking for other quantiles ([`Loss::with_levels`]). Stops
 /// with `ErrorKind::Aborted` between batches once `cancel` is set.
-pub fn forecast_columns(model: &dyn Model, loss: &Loss, inputs: &Inputs, windows: &Windows, cancel: &AtomicBool) -> Result<Vec<f32>> {
+///
+/// With `explain`, the tensors the network records (see [`Ctx::record`]) are summed into it.
+pub fn forecast_columns(model: &dyn Model, loss: &Loss, inputs: &Inputs, windows: &Windows, cancel: &AtomicBool, mut explain: Option<&mut Explanation>) -> Result<Vec<f32>> {
     let h = inputs.spec.h;
     let seed = model.common().random_seed;
     let summary = model.recurrence().map_or(Summary::Direct, |r| Summary::Recurrent { samples: r.samples });
@@ -337,7 +340,15 @@ pub fn forecast_columns(model: &dyn Model, loss: &Loss, inputs: &Inputs, windows
         let (y_hat, shift, scale) = no_grad(|| {
             let (shift, scale) = output_stats(model, &wb);
             let (shift, scale) = (shift.to_vec(), scale.to_vec());
-            (inputs.forecast(model, &batch, part, &shift, &scale, &mut Ctx::eval(&mut rng)), shift, scale)
+            let mut ctx = Ctx::eval(&mut rng);
+            if explain.is_some() {
+                ctx = ctx.recording();
+            }
+            let y_hat = inputs.forecast(model, &batch, part, &shift, &scale, &mut ctx);
+            if let (Some(e), Some(records)) = (explain.as_deref_mut(), ctx.records) {
+                e.add(records);
+            }
+            (y_hat, shift, scale)
         });
         out.extend(loss.finalize_as(&y_hat.data(), h, &shift, &scale, inputs.spec.scaler, seed.wrapping_add(part_index as u64), summary));
     }

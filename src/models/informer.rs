@@ -302,7 +302,7 @@ mod tests {
         assert_eq!([24, 9, 3, 2].map(ConvLayer::out_len), [13, 6, 3, 2]);
         let x = Tensor::randn(&[2, 7, 4], &mut rng);
         for train in [true, false] {
-            check_gradients("ConvLayer", |t| conv.forward(&t[0], &mut Ctx { train, rng: &mut Rng::seed(0) }), &[x.clone()]);
+            check_gradients("ConvLayer", |t| conv.forward(&t[0], &mut Ctx::new(train, &mut Rng::seed(0))), &[x.clone()]);
         }
     }
 }

@@ -387,7 +387,7 @@ mod tests {
                 "StemGNN",
                 |x| {
                     let bb = Batch { insample_y: x[0].clone(), insample_mask: b.insample_mask.clone(), hist_exog: None, futr_exog: None, stat_exog: None };
-                    m.forward(&bb, &mut Ctx { train, rng: &mut Rng::seed(5) })
+                    m.forward(&bb, &mut Ctx::new(train, &mut Rng::seed(5)))
                 },
                 &[b.insample_y.clone()],
                 3e-3,

@@ -17,7 +17,9 @@
 //! - the joint GRN of every VSN is built with a context projection even where no context is
 //!   passed (the static VSN), and without dropout.
 //!
-//! Not here yet: the interpretability outputs (`feature_importances`, `attention_weights`).
+//! Interpretability as NeuralForecast's: the forward records the variable selection weights
+//! (static, past, future) and the attention probabilities, which a predict averages over its
+//! windows (`forecast::explain`) for `featureImportances()` and `attentionWeights()` in JS.
 //! Deviations: `grnActivation` must be one of NeuralForecast's names (NF silently falls back to
 //! ELU for unknown ones) and 'GLU' is refused (NF fails on the first batch: it halves the width).
 
@@ -277,7 +279,8 @@ impl Tft {
     /// for all without statics (NeuralForecast's zeros: a zero context adds nothing).
     fn static_contexts(&self, stat: &Tensor, ctx: &mut Ctx) -> (Tensor, Tensor, RecurrentState) {
         let enc = self.static_encoder.as_ref().unwrap();
-        let (selected, _) = enc.vsn.forward(&embed(stat, self.stat_embedding.as_ref().unwrap()), None, ctx);
+        let (selected, weights) = enc.vsn.forward(&embed(stat, self.stat_embedding.as_ref().unwrap()), None, ctx);
+        ctx.record("static_vsn", &weights);
         let contexts: Vec<Tensor> = enc.context_grns.iter().map(|g| g.forward(&selected, None, ctx)).collect();
         let layers = self.history_encoder.layers;
         let n = self.n_states;
@@ -347,9 +350,13 @@ impl Network for Tft {
         past.push(k_inp.narrow(1, 0, l));
         past.push(target);
         let past = Tensor::concat(&past, 2);
-        let (past_features, _) = self.history_vsn.forward(&past, cs.as_ref(), ctx);
+        let (past_features, past_weights) = self.history_vsn.forward(&past, cs.as_ref(), ctx);
+        ctx.record("history_vsn", &past_weights);
         let history = self.history_encoder.forward_from(&past_features, Some(&state), ctx);
-        let (future_features, _) = self.future_vsn.forward(&k_inp.narrow(1, l, h), cs.as_ref(), ctx);
+        let (future_features, future_weights) = self.future_vsn.forward(&k_inp.narrow(1, l, h), cs.as_ref(), ctx);
+        if batch.futr_exog.is_some() {
+            ctx.record("future_vsn", &future_weights);
+        }
         let future = self.future_encoder.forward_from(&future_features, Some(&history.state), ctx);
         let input_embedding = Tensor::concat(&[past_features, future_features], 1);
         let temporal = Tensor::concat(&[history.output, future.output], 1);
@@ -357,7 +364,8 @@ impl Network for Tft {
 
         // Static enrichment, causal attention over all steps, then the horizon only.
         let enriched = self.enrichment_grn.forward(&temporal, ce.as_ref(), ctx);
-        let (attended, _) = self.attention.forward(&enriched, ctx);
+        let (attended, attention) = self.attention.forward(&enriched, ctx);
+        ctx.record("attention", &attention);
         let horizon = |t: &Tensor| t.narrow(1, l, h);
         let x = self.attention_gate.add_norm(&self.attention_ln, &horizon(&attended), &horizon(&enriched));
         let x = self.positionwise_grn.forward(&x, None, ctx);
@@ -432,7 +440,24 @@ mod tests {
                 hist_exog: floats("x").map(|v| Tensor::from_vec(v, &[2, 5, count("histExogList")])),
                 stat_exog: floats("s").map(|v| Tensor::from_vec(v, &[2, count("statExogList")])),
             };
-            super::super::tests::assert_close(&forward(m.as_ref(), &batch).to_vec(), &floats("out").unwrap());
+            let mut rng = Rng::seed(0);
+            let mut ctx = Ctx::eval(&mut rng).recording();
+            super::super::tests::assert_close(&m.forward(&batch, &mut ctx).to_vec(), &floats("out").unwrap());
+            // The weights the forward records are NeuralForecast's `interpretability_params`.
+            let records = ctx.records.unwrap();
+            let nf = &r["interpretability"];
+            let theirs = |k: &str| nf[k].as_array().map(|a| a.iter().map(|v| v.as_f64().unwrap() as f32).collect::<Vec<f32>>());
+            for (ours, name) in [("history_vsn", "history_vsn_wgts"), ("future_vsn", "future_vsn_wgts"), ("static_vsn", "static_encoder_sparse_weights"), ("attention", "attn_wts")] {
+                let recorded = records.iter().find(|(n, _)| *n == ours).map(|(_, t)| t.to_vec());
+                // NeuralForecast computes the future weights even without future variables (over
+                // the repeated value), but reports them only with some; we record only then.
+                let expected = theirs(name).filter(|_| ours != "future_vsn" || count("futrExogList") > 0);
+                match (recorded, expected) {
+                    (Some(a), Some(b)) => super::super::tests::assert_close(&a, &b),
+                    (None, None) => {}
+                    (a, b) => panic!("{case} {ours}: recorded {:?}, NeuralForecast {:?}", a.map(|v| v.len()), b.map(|v| v.len())),
+                }
+            }
         }
     }
 

@@ -89,7 +89,7 @@ mod tests {
         let base: Vec<f32> = (0..6).flat_map(|t| [[1.0, -2.0, 0.5][t % 3]; 3]).collect();
         let x = Tensor::from_vec(base.repeat(4), &[2, 2, 6, 3]);
         for train in [true, false] {
-            let out = AutoCorrelation { factor: 1 }.attend(&x, &x, &x, &mut Ctx { train, rng: &mut Rng::seed(0) });
+            let out = AutoCorrelation { factor: 1 }.attend(&x, &x, &x, &mut Ctx::new(train, &mut Rng::seed(0)));
             for (a, b) in out.to_vec().iter().zip(x.to_vec()) {
                 assert!((a - b).abs() < 1e-5, "train {train}: {a} vs {b}");
             }
@@ -108,7 +108,7 @@ mod tests {
         for (train, l, s) in [(true, 6, 8), (false, 6, 4), (true, 5, 5)] {
             check_gradients(
                 "AutoCorrelation",
-                |t| AutoCorrelation { factor: 2 }.attend(&t[0], &t[1], &t[2], &mut Ctx { train, rng: &mut Rng::seed(0) }),
+                |t| AutoCorrelation { factor: 2 }.attend(&t[0], &t[1], &t[2], &mut Ctx::new(train, &mut Rng::seed(0))),
                 &qkv(l, s, 9 + l as u64),
             );
         }

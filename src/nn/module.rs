@@ -78,17 +78,34 @@ pub fn param_count(m: &dyn Module) -> usize {
     named_params(m).iter().map(|(_, t)| t.numel()).sum()
 }
 
-/// What a forward pass needs besides its inputs: train/eval mode and the random stream (dropout).
+/// What a forward pass needs besides its inputs: train/eval mode, the random stream (dropout),
+/// and, when the caller asks, somewhere to leave the tensors that explain a forecast (TFT's
+/// variable selection and attention weights).
 pub struct Ctx<'a> {
     pub train: bool,
     pub rng: &'a mut Rng,
+    pub records: Option<Vec<(&'static str, Tensor)>>,
 }
 
 impl<'a> Ctx<'a> {
+    pub fn new(train: bool, rng: &'a mut Rng) -> Self {
+        Ctx { train, rng, records: None }
+    }
     pub fn train(rng: &'a mut Rng) -> Self {
-        Ctx { train: true, rng }
+        Ctx::new(true, rng)
     }
     pub fn eval(rng: &'a mut Rng) -> Self {
-        Ctx { train: false, rng }
+        Ctx::new(false, rng)
+    }
+    /// This context keeps what the network [`Ctx::record`]s.
+    pub fn recording(mut self) -> Self {
+        self.records = Some(Vec::new());
+        self
+    }
+    /// Keeps `t` (batch first) under `name` when recording; free otherwise.
+    pub fn record(&mut self, name: &'static str, t: &Tensor) {
+        if let Some(r) = &mut self.records {
+            r.push((name, t.clone()));
+        }
     }
 }

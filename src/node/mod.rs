@@ -246,6 +246,14 @@ impl Forecaster {
         guarded("extra", || Ok(self.inner.extra().to_string()))
     }
 
+    /// What explains model `index`'s last predict, as JSON: per recorded tensor its per-window
+    /// shape and mean over the predict's windows (TFT's weights; `{}` for other models, `null`
+    /// before a predict). The wrapper turns it into NeuralForecast's `feature_importances()`.
+    #[napi(catch_unwind)]
+    pub fn explanation(&self, index: u32) -> napi::Result<String> {
+        guarded("explanation", || Ok(self.inner.current().explanation(index as usize).to_string()))
+    }
+
     /// NeuralForecast's `make_future_dataframe`: `unique_id` and `ds` of the horizon of every series.
     #[napi(catch_unwind)]
     pub fn make_future_dataframe(&self, df: Option<NativeFrame>, h: Option<u32>) -> napi::Result<NativeOutput> {
