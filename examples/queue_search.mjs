@@ -8,19 +8,12 @@
 //   REDIS_URL=redis://10.0.0.5:6379 WORKERS=0 node examples/queue_search.mjs # the coordinator alone
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { createServer, connect } from 'node:net'
 import { fileURLToPath } from 'node:url'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { NeuralForecast, AutoNHITS, choice, loguniform } from '../index.mjs'
 import { BullMQBackend, runTrialWorker } from '../queue.mjs'
+import { startRedis, connectionOf } from './redis_server.mjs'
 
 const QUEUE = 'nd-example'
-
-/** ioredis options from a redis:// URL. */
-function connectionOf(url) {
-  const u = new URL(url)
-  return { host: u.hostname, port: Number(u.port || 6379), password: u.password || undefined, db: Number(u.pathname.slice(1) || 0) }
-}
 
 if (process.argv[2] === 'worker') {
   // A worker: fits trials until SIGTERM or Ctrl-C, then finishes the running one and exits.
@@ -33,22 +26,9 @@ if (process.argv[2] === 'worker') {
 const children = []
 let url = process.env.REDIS_URL
 if (!url) {
-  // No Redis given: a throwaway redis-server on a free local port, without persistence.
-  const server = createServer()
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address()
-  await new Promise((resolve) => server.close(resolve))
-  const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
-  redis.on('error', () => {
-    console.error('redis-server is not installed: install it (apt-get install redis-server) or set REDIS_URL')
-    process.exit(1)
-  })
-  children.push(redis)
-  url = `redis://127.0.0.1:${port}`
-  // Listening once it answers a connection.
-  for (let up = false; !up; await sleep(50)) {
-    up = await new Promise((resolve) => connect(port, '127.0.0.1', function () { this.destroy(); resolve(true) }).once('error', () => resolve(false)))
-  }
+  const redis = await startRedis() // none given: a throwaway one
+  children.push({ kill: redis.stop })
+  url = redis.url
 }
 const workers = Number(process.env.WORKERS ?? 2)
 for (let i = 0; i < workers; i++) {

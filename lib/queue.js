@@ -160,6 +160,9 @@ class BullMQBackend {
       this._events = new QueueEvents(this.queueName, { connection: this._connection })
       // An unhandled 'error' event would throw in the host; ioredis reconnects by itself.
       this._queue.on('error', this._warn)
+      // Each trial awaited adds a listener to the queue (BullMQ's waitUntilFinished): a search
+      // awaits numSamples of them at once by design.
+      this._queue.setMaxListeners(0)
       this._events.on('error', this._warn)
       this._events.on('progress', ({ jobId, data }) => this._progress.get(jobId)?.(data))
     }
