@@ -1342,6 +1342,17 @@ export interface AutoOptions<O> {
   alias?: string
   /** Seed of the search's draws (default 1); each trial's weights follow its config's `randomSeed`. */
   randomSeed?: number
+  /**
+   * Where the trials run: this machine (default), or a queue's workers on any machine:
+   * `new BullMQBackend({ connection, queue })` from 'neuro-divergent/queue'.
+   */
+  backend?: SearchBackend
+}
+
+/** Runs an Auto*'s trials; the one to pass is `BullMQBackend` from 'neuro-divergent/queue'. */
+export interface SearchBackend {
+  /** @internal */
+  _open(search: unknown): unknown
 }
 
 /** One trial of a search. */

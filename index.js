@@ -150,18 +150,6 @@ function nativeConfig(list, freq, holidays, threads) {
   return JSON.stringify({ models: list.map(declared).map((m) => ({ class: m.className, options: m.options })), freq, holidays, threads })
 }
 
-/** Rebuilds a model object from the class and options saved with it (losses become Loss objects again). */
-function reviveModel({ class: className, options }) {
-  const Class = models.modelClasses[className]
-  if (!Class) throw new ModelFileError(`the model file names a model class this version does not have: ${describe(className)}`)
-  const revive = (l) => {
-    if (l == null || typeof l !== 'object' || !models.lossClasses[l.type]) return l
-    const { type, ...rest } = l
-    return new models.lossClasses[type](rest)
-  }
-  return new Class({ ...options, ...(options.loss ? { loss: revive(options.loss) } : {}), ...(options.validLoss ? { validLoss: revive(options.validLoss) } : {}) })
-}
-
 /**
  * Warns when a series is too short for one training window with a full horizon. NeuralForecast
  * trains on such windows without a word (the steps past the series' end are masked out of the
@@ -445,7 +433,7 @@ class NeuralForecast {
     nf._kinds = extra.kinds ?? null
     nf.freq = extra.freq
     // The model objects as they were declared (files written before they were saved have none).
-    nf.models = Array.isArray(extra.models) ? extra.models.map(reviveModel) : []
+    nf.models = Array.isArray(extra.models) ? extra.models.map(models.reviveModel) : []
     nf._engineModels = nf.models
     return nf
   }

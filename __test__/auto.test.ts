@@ -7,22 +7,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import * as nd from '../index.js'
 import { NeuralForecast, MLP, AutoMLP, AutoNHITS, AbortError, choice, uniform, loguniform, quniform, randint } from '../index.js'
-import { airPassengers, lastYearWithMonth } from './helpers'
+import { airPassengers, lastYearWithMonth, tinyMlpSpace as space } from './helpers'
 
 const { Rng } = require('../lib/space.js')
 const tpe = require('../lib/tpe.js')
-
-/** A tiny MLP space: each trial fits in milliseconds. */
-const space = {
-  inputSize: choice([12, 24, 36]),
-  hiddenSize: choice([8, 16]),
-  numLayers: 1,
-  maxSteps: 20,
-  windowsBatchSize: 32,
-  scalerType: 'standard' as const,
-  learningRate: loguniform(1e-3, 1e-1),
-  randomSeed: randint(1, 5),
-}
 
 const strip = (results: { fitSeconds: number }[]) => results.map(({ fitSeconds, ...rest }) => rest)
 

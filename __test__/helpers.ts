@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { NeuralForecast } from '../index.js'
+import { NeuralForecast, choice, loguniform, randint } from '../index.js'
 
 export interface AirRow {
   unique_id: string
@@ -101,4 +101,16 @@ export async function learnsRepeatsRoundTrips(opts: {
   const path = join(mkdtempSync(join(tmpdir(), `nd-${name}-`)), 'm.nd')
   await nf.save(path)
   assert.deepEqual(await (await NeuralForecast.load(path)).predict(opts.predict as any), fc)
+}
+
+/** A tiny MLP search space for Auto* tests: each trial fits in milliseconds. */
+export const tinyMlpSpace = {
+  inputSize: choice([12, 24, 36]),
+  hiddenSize: choice([8, 16]),
+  numLayers: 1,
+  maxSteps: 20,
+  windowsBatchSize: 32,
+  scalerType: 'standard' as const,
+  learningRate: loguniform(1e-3, 1e-1),
+  randomSeed: randint(1, 5),
 }

@@ -13,7 +13,7 @@ const { NeuroDivergentError, AbortError } = require('./errors.js')
 const { Rng, Domain, choice, uniform, loguniform, quniform, randint } = require('./space.js')
 const tpe = require('./tpe.js')
 
-const OPTIONS = ['h', 'nSeries', 'loss', 'validLoss', 'config', 'numSamples', 'searchAlg', 'scheduler', 'cpus', 'refitWithVal', 'alias', 'randomSeed']
+const OPTIONS = ['h', 'nSeries', 'loss', 'validLoss', 'config', 'numSamples', 'searchAlg', 'scheduler', 'cpus', 'refitWithVal', 'alias', 'randomSeed', 'backend']
 const SEARCH_ALGS = ['random', 'tpe']
 const SCHEDULERS = ['fifo', 'asha']
 /** Set by the Auto class itself, never by the space (NeuralForecast's BaseAuto refuses them too). */
@@ -262,6 +262,12 @@ class Auto {
     if (!SCHEDULERS.includes(scheduler)) throw new RangeError(`${autoName} option 'scheduler' must be one of ${SCHEDULERS.join(', ')}, got ${describe(scheduler)}`)
     if (opts.refitWithVal !== undefined && typeof opts.refitWithVal !== 'boolean') throw new TypeError(`${autoName} option 'refitWithVal' must be true or false, got ${describe(opts.refitWithVal)}`)
     if (opts.alias !== undefined && typeof opts.alias !== 'string') throw new TypeError(`${autoName} option 'alias' must be a string, got ${describe(opts.alias)}`)
+    const backend = opts.backend ?? localBackend
+    if (backend === null || typeof backend !== 'object' || typeof backend._open !== 'function') {
+      throw new TypeError(`${autoName} option 'backend' must be a search backend such as new BullMQBackend({ connection, queue }) from 'neuro-divergent/queue', got ${describe(backend)}`)
+    }
+    // ASHA decides as each validation check comes in, which only the local backend can act on.
+    if (scheduler === 'asha' && backend !== localBackend) throw new TypeError(`${autoName}: scheduler 'asha' needs the local backend (a queue's trials run to their end); drop 'backend' or use scheduler 'fifo'`)
     const defaults = { loss: opts.loss, validLoss: opts.validLoss ?? d.validLoss?.() }
     Object.defineProperties(this, {
       className: { value: autoName, enumerable: true },
@@ -274,6 +280,7 @@ class Auto {
     this._numSamples = wholeNumber(opts.numSamples ?? 10, 'numSamples', autoName, 1)
     this._searchAlg = searchAlg
     this._scheduler = scheduler
+    this._backend = backend
     this._cpus = wholeNumber(opts.cpus ?? 1, 'cpus', autoName, 1)
     this._seed = wholeNumber(opts.randomSeed ?? 1, 'randomSeed', autoName, 0)
     // NF refits with the validation part when asked, or when the space sets early stopping
@@ -341,96 +348,73 @@ class Auto {
     }
   }
 
-  /** Trials side by side on this machine: as many as `cpus`-thread pools fit on its cores. */
-  _concurrency() {
-    return Math.max(1, Math.min(this._numSamples, Math.floor(os.availableParallelism() / this._cpus)))
-  }
-
   /**
    * The search (NF's BaseAuto.fit): `numSamples` trials, each a fit with the last `valSize`
    * points (h when 0, as NF) held out, then the best config built as `this.model`. Returns the
    * validation size its refit trains with. `NeuralForecast` is passed in to avoid a require cycle.
+   * The configs are drawn here; the backend only fits them (here, or on a queue's workers).
    */
-  async _search(NeuralForecast, { frame, staticDf, kinds }, { freq, valSize, onProgress, signal, verbose }) {
+  async _search(NeuralForecast, data, { freq, valSize, onProgress, signal, verbose }) {
     const vs = valSize > 0 ? valSize : this._h
     const rng = new Rng(this._seed)
     const history = [] // finished trials, in trial order: what TPE learns from
     const results = []
-    const parallel = this._concurrency()
+    const session = await this._backend._open({ NeuralForecast, data, freq, valSize: vs, verbose, signal, auto: this })
+    const parallel = session.concurrency
     // TPE draws a round of `parallel` configs from the trials finished before the round, so the
     // order trials finish in never changes the search; random search is one round (each trial
     // draws as it starts, in trial order).
     const round = this._searchAlg === 'tpe' ? parallel : this._numSamples
-    const asha = this._scheduler === 'asha' ? new Asha() : null
     let aborted = false
     let fatal = null // an error of the data itself, the same for every trial: it ends the search
     const stop = () => aborted || fatal !== null || (signal !== undefined && signal.aborted)
-    for (let first = 0; first < this._numSamples && !stop(); first += round) {
-      const known = history.slice()
-      const draw = (trial) => {
-        const domains = {}
-        const config = sampleConfig(this._space, this._h, trial, (name, dom) => {
-          domains[name] = dom
-          return this._searchAlg === 'tpe' ? tpe.suggest(name, dom, known, rng) : dom.sample(rng)
-        })
-        return { trial, config, domains }
-      }
-      const run = async (i) => {
-        let t
-        try {
-          t = draw(i)
-        } catch (e) {
-          fatal ??= e // the config function threw: stop before more trials start
-          return
+    try {
+      for (let first = 0; first < this._numSamples && !stop(); first += round) {
+        const known = history.slice()
+        const draw = (trial) => {
+          const domains = {}
+          const config = sampleConfig(this._space, this._h, trial, (name, dom) => {
+            domains[name] = dom
+            return this._searchAlg === 'tpe' ? tpe.suggest(name, dom, known, rng) : dom.sample(rng)
+          })
+          return { trial, config, domains }
         }
-        let validLoss = NaN
-        const started = performance.now()
-        const entry = { trial: t.trial, config: t.config, validLoss, fitSeconds: 0 }
-        // The trial's own signal: the caller's abort, or ASHA stopping this trial.
-        const own = new AbortController()
-        const follow = () => own.abort()
-        signal?.addEventListener('abort', follow, { once: true })
-        try {
-          const model = this._build(t.config, `${this.className} trial ${t.trial}`)
-          const nf = new NeuralForecast({ models: [model], freq, threads: this._cpus })
-          const { valCheckSteps, maxSteps } = model.config
-          // `onProgress` is fit's, which catches what the caller's callback throws.
-          const progress = (e) => {
-            if (e.valLoss !== null && e.valLoss !== undefined) validLoss = e.valLoss
-            if (onProgress) onProgress({ ...e, model: this.alias, trial: t.trial })
-            // A validation check lands on a multiple of valCheckSteps (those events are never thinned out).
-            if (asha && e.valLoss != null && e.step % valCheckSteps === 0 && e.step < maxSteps && entry.stoppedAtStep === undefined) {
-              if (!asha.keep(t.trial, e.step / valCheckSteps, e.valLoss, Math.ceil(maxSteps / valCheckSteps))) {
-                entry.stoppedAtStep = e.step
-                own.abort()
-              }
-            }
+        const run = async (i) => {
+          let t
+          try {
+            t = draw(i)
+          } catch (e) {
+            fatal ??= e // the config function threw: stop before more trials start
+            return
           }
-          await nf._fitFrames(frame, staticDf, kinds, { valSize: vs, verbose, onProgress: progress, signal: own.signal })
-          entry.validLoss = validLoss
-        } catch (e) {
-          if (signal && signal.aborted) {
-            aborted = true
-            return
-          } else if (entry.stoppedAtStep !== undefined && e instanceof AbortError) {
-            entry.validLoss = validLoss // ASHA's stop: the trial counts with its last validation loss, as in Ray
-          } else if (/^(df|staticDf): /.test(e && e.message)) {
-            fatal ??= e
-            return
-          } else {
+          const started = performance.now()
+          const entry = { trial: t.trial, config: t.config, validLoss: NaN, fitSeconds: 0 }
+          // `onProgress` is fit's, which catches what the caller's callback throws.
+          const progress = onProgress && ((e) => onProgress({ ...e, model: this.alias, trial: t.trial }))
+          try {
+            const model = this._build(t.config, `${this.className} trial ${t.trial}`)
+            Object.assign(entry, await session.run(t.trial, model, progress))
+          } catch (e) {
+            entry.fitSeconds = (performance.now() - started) / 1000
+            if (signal && signal.aborted) {
+              aborted = true
+              return
+            } else if (/^(df|staticDf): /.test(e && e.message)) {
+              fatal ??= e
+              return
+            }
             // NF's Ray backend records a failed trial (a config that does not fit the data, a
             // diverged training) and goes on; so do we, with its error.
             entry.error = e && e.message
           }
-        } finally {
-          signal?.removeEventListener('abort', follow)
+          results.push(entry)
+          if (Number.isFinite(entry.validLoss)) history.push({ trial: t.trial, params: pick(t.config, t.domains), domains: t.domains, loss: entry.validLoss })
         }
-        entry.fitSeconds = (performance.now() - started) / 1000
-        results.push(entry)
-        if (Number.isFinite(entry.validLoss)) history.push({ trial: t.trial, params: pick(t.config, t.domains), domains: t.domains, loss: entry.validLoss })
+        await runPool(first, Math.min(first + round, this._numSamples), parallel, stop, run)
+        history.sort((a, b) => a.trial - b.trial)
       }
-      await runPool(first, Math.min(first + round, this._numSamples), parallel, stop, run)
-      history.sort((a, b) => a.trial - b.trial)
+    } finally {
+      await session.close()
     }
     this.results = results.sort(byLoss)
     if (fatal) throw fatal
@@ -442,6 +426,67 @@ class Auto {
     this.model = this._build(best.config, `${this.className} best config`, this.alias)
     return this._refitWithVal ? vs : 0
   }
+}
+
+/**
+ * Fits one trial's model with the last `valSize` points held out, off the JS thread; resolves
+ * to its final validation loss (NaN without one). The local backend and the queue's workers
+ * both fit through here.
+ */
+async function fitTrial(NeuralForecast, model, { frame, staticDf, kinds }, { freq, threads, valSize, verbose, onProgress, signal }) {
+  let validLoss = NaN
+  const nf = new NeuralForecast({ models: [model], freq, threads })
+  const progress = (e) => {
+    if (e.valLoss !== null && e.valLoss !== undefined) validLoss = e.valLoss
+    if (onProgress) onProgress(e)
+  }
+  await nf._fitFrames(frame, staticDf, kinds, { valSize, verbose, onProgress: progress, signal })
+  return validLoss
+}
+
+/**
+ * The default backend: trials on this machine, as many side by side as `cpus`-thread pools fit
+ * on its cores, each on its own engine pool; runs ASHA when the Auto asks for it.
+ */
+const localBackend = {
+  _open({ NeuralForecast, data, freq, valSize, verbose, signal, auto }) {
+    const asha = auto._scheduler === 'asha' ? new Asha() : null
+    return {
+      concurrency: Math.max(1, Math.min(auto._numSamples, Math.floor(os.availableParallelism() / auto._cpus))),
+      async run(trial, model, onProgress) {
+        const started = performance.now()
+        let validLoss = NaN
+        let stoppedAtStep
+        // The trial's own signal: the caller's abort, or ASHA stopping this trial.
+        const own = new AbortController()
+        const follow = () => own.abort()
+        signal?.addEventListener('abort', follow, { once: true })
+        const { valCheckSteps, maxSteps } = model.config
+        const progress = (e) => {
+          if (e.valLoss !== null && e.valLoss !== undefined) validLoss = e.valLoss
+          if (onProgress) onProgress(e)
+          // A validation check lands on a multiple of valCheckSteps (those events are never thinned out).
+          if (asha && e.valLoss != null && e.step % valCheckSteps === 0 && e.step < maxSteps && stoppedAtStep === undefined) {
+            if (!asha.keep(trial, e.step / valCheckSteps, e.valLoss, Math.ceil(maxSteps / valCheckSteps))) {
+              stoppedAtStep = e.step
+              own.abort()
+            }
+          }
+        }
+        try {
+          validLoss = await fitTrial(NeuralForecast, model, data, { freq, threads: auto._cpus, valSize, verbose, onProgress: progress, signal: own.signal })
+        } catch (e) {
+          // ASHA's stop: the trial counts with its last validation loss, as in Ray.
+          if (stoppedAtStep === undefined || !(e instanceof AbortError) || signal?.aborted) throw e
+        } finally {
+          signal?.removeEventListener('abort', follow)
+        }
+        const out = { validLoss, fitSeconds: (performance.now() - started) / 1000 }
+        return stoppedAtStep === undefined ? out : { ...out, stoppedAtStep }
+      },
+      async close() {},
+    }
+  },
 }
 
 /**
@@ -508,4 +553,4 @@ function autoClass(className) {
 
 const autoClasses = Object.fromEntries(Object.keys(DEFAULT_CONFIGS).map((c) => [`Auto${c}`, autoClass(c)]))
 
-module.exports = { Auto, autoClasses, choice, uniform, loguniform, quniform, randint, Domain }
+module.exports = { Auto, autoClasses, fitTrial, byLoss, choice, uniform, loguniform, quniform, randint, Domain }

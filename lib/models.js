@@ -3,7 +3,7 @@
 // typo or a wrong type throws at `new NHITS({...})`, naming the option.
 
 const native = require('../binding.js')
-const { wrap } = require('./errors.js')
+const { wrap, ModelFileError } = require('./errors.js')
 const { describe } = require('./frames.js')
 const { didYouMean } = require('./suggest.js')
 const explain = require('./explain.js')
@@ -466,4 +466,19 @@ const modelClasses = { MLP, NHITS, LSTM, RNN, GRU, TCN, BiTCN, PatchTST, Vanilla
 /** The loss classes the engine implements, by name. */
 const lossClasses = { MAE, MSE, RMSE, MAPE, SMAPE, HuberLoss, QuantileLoss, MQLoss, MASE, DistributionLoss }
 
-module.exports = { ...modelClasses, ...lossClasses, modelClasses, lossClasses, Loss, Model, checkJsonSafe, optionsObject }
+/**
+ * Rebuilds a model object from its class name and options as JSON gave them back (losses
+ * become Loss objects again): a saved file's models, a queued trial's.
+ */
+function reviveModel({ class: className, options }) {
+  const Class = modelClasses[className]
+  if (!Class) throw new ModelFileError(`the model file names a model class this version does not have: ${describe(className)}`)
+  const revive = (l) => {
+    if (l == null || typeof l !== 'object' || !lossClasses[l.type]) return l
+    const { type, ...rest } = l
+    return new lossClasses[type](rest)
+  }
+  return new Class({ ...options, ...(options.loss ? { loss: revive(options.loss) } : {}), ...(options.validLoss ? { validLoss: revive(options.validLoss) } : {}) })
+}
+
+module.exports = { ...modelClasses, ...lossClasses, modelClasses, lossClasses, Loss, Model, checkJsonSafe, optionsObject, reviveModel }

@@ -1,0 +1,78 @@
+// neuro-divergent/queue: Auto* trials fitted by workers on any machine through BullMQ on Redis.
+// Needs the optional peer dependencies: npm install bullmq ioredis
+import type { ProgressEvent, SearchBackend } from './index.js'
+
+/** ioredis connection options (`{ host, port, password, ... }`) or an ioredis instance. */
+export type RedisConnection = Record<string, unknown>
+
+export interface BullMQBackendOptions {
+  /** Where Redis is: ioredis options such as `{ host: '127.0.0.1', port: 6379 }`, or an ioredis instance. */
+  connection: RedisConnection
+  /** The queue's name; the workers' `runTrialWorker` names the same. */
+  queue: string
+  /**
+   * Trials in flight at once (default: every trial with `searchAlg: 'random'`, 4 with 'tpe').
+   * TPE draws each round of `concurrency` configs from the trials finished before it, so a
+   * queued TPE search with `concurrency` n draws what a local search running n trials at once
+   * draws; set it to the trials your workers run at once.
+   */
+  concurrency?: number
+  /** Data up to this many bytes (as JSON, default 524288) travels inside each job; larger needs `dataDir`. */
+  maxInlineBytes?: number
+  /**
+   * A directory every worker reads at the same path (a shared volume): data over
+   * `maxInlineBytes` is written there once per search (atomically) and jobs carry its path;
+   * the file is removed when the search ends.
+   */
+  dataDir?: string
+}
+
+/**
+ * An Auto* search backend whose trials are BullMQ jobs, one per trial, fitted by
+ * `runTrialWorker` processes on any machine. The coordinator draws the configs, ranks the results
+ * and refits the best config itself, as the local backend. `scheduler: 'asha'` is local only.
+ * An AbortSignal removes the search's waiting jobs (running ones finish on their workers unread).
+ * @example
+ * const backend = new BullMQBackend({ connection: { host: '127.0.0.1', port: 6379 }, queue: 'nd' })
+ * const auto = new AutoNHITS({ h: 12, numSamples: 64, backend })
+ * await new NeuralForecast({ models: [auto], freq: 'MS' }).fit(df, { valSize: 12 })
+ * await backend.close()
+ */
+export declare class BullMQBackend implements SearchBackend {
+  constructor(options: BullMQBackendOptions)
+  readonly queueName: string
+  /** @internal */
+  _open(search: unknown): Promise<unknown>
+  /** Closes its Redis connections (a process with an open backend does not exit). */
+  close(): Promise<void>
+}
+
+/** A worker's progress report: the fit's event with the trial's search and number. */
+export interface TrialProgressEvent extends ProgressEvent {
+  searchId: string
+  trial: number
+}
+
+export interface TrialWorkerOptions {
+  connection: RedisConnection
+  queue: string
+  /** Trials this worker fits at once (default 1), each with its Auto's `cpus` threads. */
+  concurrency?: number
+  /** BullMQ's job lock in ms (default 30000): a killed worker's trial runs again elsewhere after it expires. */
+  lockDuration?: number
+  /** How often (ms, BullMQ's default 30000) this worker looks for trials whose worker died. */
+  stalledInterval?: number
+  /** Every training step of the trials this worker fits (for its own logs). */
+  onProgress?: (event: TrialProgressEvent) => void
+  /** Stops taking trials; the promise resolves once the running ones have finished. */
+  signal?: AbortSignal
+}
+
+/**
+ * Fits the queue's trials on this machine, off the JS thread, until `signal` aborts (without
+ * one, for the life of the process). A trial that fails (a config the data does not fit) is
+ * reported as its result, not retried.
+ * @example
+ * await runTrialWorker({ connection: { host: 'redis.internal', port: 6379 }, queue: 'nd' })
+ */
+export declare function runTrialWorker(options: TrialWorkerOptions): Promise<void>
