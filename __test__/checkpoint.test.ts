@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { NeuralForecast, MLP, NHITS, ModelFileError } from '../index.js'
+import { NeuralForecast, MLP, NHITS, AutoMLP, ModelFileError } from '../index.js'
 import { airPassengers, quick } from './helpers'
 
 const root = join(__dirname, '..')
@@ -125,5 +125,7 @@ test('checkpoint options are checked', async () => {
   await assert.rejects(nf.fit(df, { checkpointPath: 7 as any }), (e: Error) => e instanceof TypeError && /'checkpointPath'/.test(e.message))
   await assert.rejects(nf.fit(df, { checkpointPath: path, resume: 'yes' as any }), (e: Error) => e instanceof TypeError && /'resume'/.test(e.message))
   await assert.rejects(nf.fit(df, { checkpointEvry: 5 } as any), /unknown option 'checkpointEvry'/)
+  const search = new NeuralForecast({ models: [new AutoMLP({ h: 12, numSamples: 2 })], freq: 'ME' })
+  await assert.rejects(search.fit(df, { checkpointPath: path }), (e: Error) => e instanceof TypeError && /Auto\* model's search/.test(e.message))
   assert.ok(!existsSync(path), 'nothing was written')
 })
