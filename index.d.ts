@@ -976,6 +976,29 @@ export interface FitOptions {
    * await nf.fit(newerHistory, { maxSteps: 50 }) // 50 more steps from the fitted weights
    */
   maxSteps?: number
+  /**
+   * Save the whole training state to `checkpointPath` every this many training steps (a positive
+   * integer), and when each model finishes: weights, optimizer moments, the learning-rate schedule's
+   * position, random streams, early-stopping state, and the models already trained. Each save
+   * replaces the file atomically. Needs `checkpointPath`. Not with Auto* models.
+   */
+  checkpointEvery?: number
+  /**
+   * The checkpoint file. Without `checkpointEvery` the state is saved only when each model
+   * finishes. Without `resume`, an existing file is overwritten.
+   */
+  checkpointPath?: string
+  /**
+   * Continue from the checkpoint at `checkpointPath` when it exists (start afresh when it does
+   * not: a job's first run). The resumed fit ends with the forecasts of an uninterrupted fit, bit
+   * for bit. A checkpoint written by a fit given other data, models or options is refused with an
+   * error naming what differs; a corrupted one with a `ModelFileError` naming the file.
+   *
+   * @example
+   * // The same command after a crash, a preemption or a launcher's restart continues the fit.
+   * await nf.fit(df, { checkpointEvery: 50, checkpointPath: '/scratch/run.ckpt', resume: true })
+   */
+  resume?: boolean
   /** Called with progress at most ~20 times a second per model, and at each model's last step. */
   onProgress?: (event: ProgressEvent) => void
   /** Aborting stops training within one step and rejects with an AbortError. */

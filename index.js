@@ -15,7 +15,7 @@ const CONSTRUCTOR_OPTIONS = ['models', 'freq', 'holidays', 'localScalerType', 't
 const LOAD_OPTIONS = ['threads']
 const MAX_THREADS = 1024
 const LOCAL_SCALER_TYPES = ['standard', 'robust', 'robust-iqr', 'minmax', 'boxcox']
-const FIT_OPTIONS = ['valSize', 'staticDf', 'predictionIntervals', 'useInitModels', 'maxSteps', 'onProgress', 'signal', 'verbose']
+const FIT_OPTIONS = ['valSize', 'staticDf', 'predictionIntervals', 'useInitModels', 'maxSteps', 'checkpointEvery', 'checkpointPath', 'resume', 'onProgress', 'signal', 'verbose']
 const INTERVAL_OPTIONS = ['nWindows', 'stepSize', 'method']
 const INTERVAL_METHODS = ['conformal_distribution', 'conformal_error']
 const PREDICT_OPTIONS = ['df', 'futrDf', 'staticDf', 'h', 'level', 'signal']
@@ -52,6 +52,19 @@ function flag(v, name, where) {
   if (v === undefined) return false
   if (typeof v !== 'boolean') throw new TypeError(`${where} option '${name}' must be true or false, got ${describe(v)}`)
   return v
+}
+
+/** fit's `checkpointEvery`, `checkpointPath` and `resume` for the engine; undefined when none is set. */
+function checkpointOptions(opts) {
+  const every = count(opts.checkpointEvery, 'checkpointEvery', 'fit', 1)
+  const resume = flag(opts.resume, 'resume', 'fit')
+  const path = opts.checkpointPath
+  if (path === undefined && every === undefined && !resume) return undefined
+  if (typeof path !== 'string' || path === '') {
+    const needs = every !== undefined ? "with 'checkpointEvery'" : resume ? "with 'resume'" : ''
+    throw new TypeError(`fit option 'checkpointPath' must be a file path (a non-empty string)${needs && ` ${needs}`}, got ${describe(path)}`)
+  }
+  return { path, every: every ?? 0, resume }
 }
 
 /** `predictionIntervals` (NeuralForecast's `PredictionIntervals`) with its defaults. */
@@ -240,12 +253,16 @@ class NeuralForecast {
     const intervals = predictionIntervals(opts.predictionIntervals, 'fit')
     const useInitModels = flag(opts.useInitModels, 'useInitModels', 'fit')
     const maxSteps = count(opts.maxSteps, 'maxSteps', 'fit', 1)
+    const checkpoint = checkpointOptions(opts)
+    if (checkpoint && this.models.some((m) => m instanceof auto.Auto)) {
+      throw new TypeError("fit options 'checkpointEvery', 'checkpointPath' and 'resume' checkpoint one fit's training: an Auto* model's search is many fits; checkpoint the refit of its best config with a NeuralForecast of that model instead")
+    }
     const onProgress = progressCallback(opts.onProgress, 'fit')
     const used = usedColumns(this.models)
     const { frame, kinds } = toNative(df, 'df', { keep: used.df })
     this._checkDsKind(kinds, 'df')
     const staticDf = opts.staticDf === undefined ? undefined : toNative(opts.staticDf, 'staticDf', { requireY: false, requireDs: false, keep: used.staticDf }).frame
-    return this._fitFrames(frame, staticDf, kinds, { valSize, verbose, onProgress, signal: opts.signal, intervals, useInitModels, maxSteps })
+    return this._fitFrames(frame, staticDf, kinds, { valSize, verbose, onProgress, signal: opts.signal, intervals, useInitModels, maxSteps, checkpoint })
   }
 
   /** `fit` on frames converted already (an Auto* search converts its data once for all its trials). */
@@ -255,7 +272,7 @@ class NeuralForecast {
     if (this.models.some((m) => m instanceof auto.Auto)) return this._fitWithSearch(frame, staticDf, kinds, opts)
     const signal = abortSignal(opts.signal, 'fit') // last: it adds a listener that the call releases
     await withProgress(opts.onProgress, signal, () =>
-      this._native.fit(frame, staticDf, opts.valSize, undefined, opts.verbose, opts.intervals, opts.useInitModels ?? false, opts.maxSteps, opts.onProgress, signal.native),
+      this._native.fit(frame, staticDf, opts.valSize, undefined, opts.verbose, opts.intervals, opts.useInitModels ?? false, opts.maxSteps, opts.checkpoint, opts.onProgress, signal.native),
     )
     this._kinds = kinds
   }
@@ -279,7 +296,7 @@ class NeuralForecast {
       const signal = abortSignal(opts.signal, 'fit')
       // A new engine object: nothing to continue from, so useInitModels changes nothing here.
       await withProgress(opts.onProgress, signal, () =>
-        next.fit(frame, staticDf, opts.valSize, valSizes, opts.verbose, opts.intervals, false, opts.maxSteps, opts.onProgress, signal.native),
+        next.fit(frame, staticDf, opts.valSize, valSizes, opts.verbose, opts.intervals, false, opts.maxSteps, undefined, opts.onProgress, signal.native),
       )
       this._native = next
       this._engineModels = engineModels

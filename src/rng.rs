@@ -6,7 +6,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 
 /// The crate's random number generator.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Rng(ChaCha8Rng);
 
 impl Rng {
@@ -56,6 +56,17 @@ impl Rng {
     pub fn fork(&mut self) -> Rng {
         Rng(ChaCha8Rng::seed_from_u64(self.0.gen::<u64>()))
     }
+    /// Where the stream stands, to continue it later with [`Rng::from_state`] (checkpoints).
+    pub fn state(&self) -> RngState {
+        RngState { seed: self.0.get_seed(), stream: self.0.get_stream(), word_pos: self.0.get_word_pos() }
+    }
+    /// The generator at `state`: it draws what the one `state` was taken from would have drawn next.
+    pub fn from_state(state: &RngState) -> Rng {
+        let mut r = ChaCha8Rng::from_seed(state.seed);
+        r.set_stream(state.stream);
+        r.set_word_pos(state.word_pos);
+        Rng(r)
+    }
     /// Fisher-Yates shuffle.
     pub fn shuffle<T>(&mut self, v: &mut [T]) {
         for i in (1..v.len()).rev() {
@@ -65,9 +76,52 @@ impl Rng {
     }
 }
 
+/// A generator's whole state: ChaCha's key, stream and position (a counter-based generator keeps
+/// no other state, so these three continue the stream exactly).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RngState {
+    pub seed: [u8; 32],
+    pub stream: u64,
+    pub word_pos: u128,
+}
+
+impl RngState {
+    /// As text: `seed-hex:stream:position` (JSON numbers cannot hold a u128 exactly).
+    pub fn to_text(&self) -> String {
+        let seed: String = self.seed.iter().map(|b| format!("{b:02x}")).collect();
+        format!("{seed}:{}:{}", self.stream, self.word_pos)
+    }
+    /// Reads [`RngState::to_text`]; None when `text` is not one.
+    pub fn from_text(text: &str) -> Option<RngState> {
+        let mut parts = text.split(':');
+        let (hex, stream, pos) = (parts.next()?, parts.next()?, parts.next()?);
+        if parts.next().is_some() || hex.len() != 64 || !hex.is_ascii() {
+            return None;
+        }
+        let mut seed = [0u8; 32];
+        for (i, b) in seed.iter_mut().enumerate() {
+            *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
+        }
+        Some(RngState { seed, stream: stream.parse().ok()?, word_pos: pos.parse().ok()? })
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::Rng;
+    use super::{Rng, RngState};
+
+    #[test]
+    fn a_restored_state_continues_the_stream() {
+        let mut a = Rng::seed(11);
+        a.normal();
+        a.below(5);
+        let text = a.state().to_text();
+        let mut b = Rng::from_state(&RngState::from_text(&text).unwrap());
+        let draws = |r: &mut Rng| (r.next_u64(), r.uniform(0.0, 1.0).to_bits(), r.normal().to_bits());
+        assert_eq!(draws(&mut a), draws(&mut b));
+        assert_eq!(RngState::from_text("00:1:2"), None);
+        assert_eq!(RngState::from_text(&format!("{}:1", "0".repeat(64))), None);
+    }
 
     #[test]
     fn a_chunked_fill_is_the_sequential_stream() {

@@ -222,6 +222,25 @@ impl TrainSampler {
         }
     }
 
+    /// Where the epoch stands: the shuffled series order and how much of it is used (checkpoints).
+    pub fn position(&self) -> (Vec<usize>, usize) {
+        (self.order.clone(), self.cursor)
+    }
+
+    /// Continues at a [`TrainSampler::position`] of a sampler over the same data.
+    pub fn set_position(&mut self, order: Vec<usize>, cursor: usize) -> Result<()> {
+        let n = self.ranges.len();
+        let mut seen = vec![false; n];
+        let permutation = order.iter().all(|&i| i < n && !std::mem::replace(&mut seen[i], true));
+        let fresh = order.is_empty() && cursor == usize::MAX;
+        if !(fresh || order.len() == n && permutation && cursor <= n) {
+            return Err(Error::format("the training state's sampler position does not fit the data"));
+        }
+        self.order = order;
+        self.cursor = cursor;
+        Ok(())
+    }
+
     /// The windows of one training step.
     pub fn sample(&mut self, rng: &mut Rng) -> Vec<Window> {
         let n = self.ranges.len();

@@ -5,6 +5,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::checkpoint::{fingerprint, FitCheckpoint};
 use super::conformal::{column_names, intervals, levels, Conformal};
 use super::frame::{InputFrame, OutputFrame};
 use super::inputs::{config_name, exog_indices, future_values, model_name, Statics};
@@ -22,7 +23,7 @@ use crate::kernels::threads::on_worker;
 use crate::models::{self, memory, Model, ModelConfig};
 use crate::nn::{named_buffers, named_params};
 use crate::rng::Rng;
-use crate::train::{fit as train, TrainConfig};
+use crate::train::{fit_checkpointed as train, Checkpoints, TrainConfig};
 
 /// Progress reports are thinned to at most one per this interval (plus each model's last step).
 const PROGRESS_INTERVAL: Duration = Duration::from_millis(50);
@@ -215,14 +216,22 @@ impl NeuralForecast {
         let data = self.dataset(df, "df")?;
         let statics = Self::read_statics(static_df)?;
         let models = self.start_models(opts.use_init_models)?;
+        let mut checkpoint = match &opts.checkpoint {
+            Some(c) => Some(FitCheckpoint::open(c, fingerprint(&models, &data, &statics, &val_sizes, opts.max_steps))?),
+            None => None,
+        };
         // Calibrated first, on copies trained from the same start, so the final models are the
-        // ones a fit without intervals gives.
+        // ones a fit without intervals gives. (Not checkpointed: a resumed fit calibrates again.)
         let conformal = match &opts.prediction_intervals {
             Some(pi) => Some(self.conformity_scores(&models, &data, &statics, pi, opts, ctl)?),
             None => None,
         };
-        for (m, &val_size) in models.iter().zip(&val_sizes) {
-            train_model(m.as_ref(), &data, &statics, &Run { val_size, holdout: 0, max_steps: opts.max_steps, verbose: opts.verbose }, ctl)?;
+        for (i, (m, &val_size)) in models.iter().zip(&val_sizes).enumerate() {
+            let run = Run { val_size, holdout: 0, max_steps: opts.max_steps, verbose: opts.verbose };
+            match &mut checkpoint {
+                None => train_model(m.as_ref(), &data, &statics, &run, ctl, None)?,
+                Some(c) => c.train(i, m.as_ref(), |saved| train_model(m.as_ref(), &data, &statics, &run, ctl, Some(saved)))?,
+            }
         }
         Ok(self.with_fitted(models, data, statics, conformal))
     }
@@ -630,7 +639,7 @@ impl NeuralForecast {
                     _ => None,
                 };
                 let mut rows = Vec::new();
-                train_model(m.as_ref(), data, statics, &Run { val_size: opts.val_size, holdout, max_steps: opts.max_steps, verbose: opts.verbose }, ctl)?;
+                train_model(m.as_ref(), data, statics, &Run { val_size: opts.val_size, holdout, max_steps: opts.max_steps, verbose: opts.verbose }, ctl, None)?;
                 let spec = Self::window_spec(m.as_ref(), data, Purpose::Predict(h))?;
                 let st = statics.for_model(m.as_ref(), data)?;
                 let inputs = Inputs { data, spec, statics: st.as_deref(), future: None, recurrent: m.recurrence().is_some() };
@@ -766,8 +775,9 @@ struct Run {
     verbose: bool,
 }
 
-/// Trains one model (further, from the weights it has) as `run` says.
-fn train_model(model: &dyn Model, data: &Dataset, statics: &Statics, run: &Run, ctl: &Control) -> Result<()> {
+/// Trains one model (further, from the weights it has) as `run` says, continuing from and
+/// saving to `checkpoints` when given.
+fn train_model(model: &dyn Model, data: &Dataset, statics: &Statics, run: &Run, ctl: &Control, checkpoints: Option<&mut dyn Checkpoints>) -> Result<()> {
     let Run { val_size, holdout, max_steps, verbose } = *run;
     let c = model.common();
     let name = model_name(model);
@@ -816,6 +826,6 @@ fn train_model(model: &dyn Model, data: &Dataset, statics: &Statics, run: &Run, 
             last_report = Instant::now();
             ctl.report(&ProgressEvent { model: name.clone(), step: r.step, max_steps: r.max_steps, train_loss: r.train_loss, val_loss: r.val_loss });
         }
-    })
+    }, checkpoints)
     .map(|_| ())
 }

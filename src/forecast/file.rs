@@ -98,7 +98,12 @@ fn sort_header(bytes: &mut [u8]) -> Result<()> {
 
 /// Parses model-file bytes, checking format, version and checksum. `origin` names the file in errors.
 pub fn decode(bytes: &[u8], origin: &str) -> Result<(Value, HashMap<String, StoredTensor>)> {
-    let bad = |why: String| Error::format(format!("{origin} is not a valid neuro-divergent model file: {why}"));
+    decode_as(bytes, origin, "model file")
+}
+
+/// [`decode`] of a file of another kind in the same container (`kind` names it: "checkpoint").
+pub fn decode_as(bytes: &[u8], origin: &str, kind: &str) -> Result<(Value, HashMap<String, StoredTensor>)> {
+    let bad = |why: String| Error::format(format!("{origin} is not a valid neuro-divergent {kind}: {why}"));
     let st = SafeTensors::deserialize(bytes).map_err(|e| bad(format!("corrupted ({e})")))?;
     let (_, metadata) = SafeTensors::read_metadata(bytes).map_err(|e| bad(format!("corrupted ({e})")))?;
     let meta = metadata.metadata().clone().ok_or_else(|| bad("it has no metadata".into()))?;
@@ -157,7 +162,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     })();
     if let Err(e) = result {
         let _ = std::fs::remove_file(&tmp);
-        return Err(Error::io(format!("cannot save the model to {shown}: {e}")));
+        return Err(Error::io(format!("cannot write {shown}: {e}")));
     }
     Ok(())
 }
@@ -183,9 +188,14 @@ fn remove_stale_temps(path: &Path, prefix: &str) {
 
 /// Reads a model file from disk.
 pub fn read(path: &Path) -> Result<(Value, HashMap<String, StoredTensor>)> {
+    read_as(path, "model file")
+}
+
+/// [`read`] of a file of another kind in the same container (see [`decode_as`]).
+pub fn read_as(path: &Path, kind: &str) -> Result<(Value, HashMap<String, StoredTensor>)> {
     let shown = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| Error::io(format!("cannot read model file {shown}: {e}")))?;
-    decode(&bytes, &shown)
+    let bytes = std::fs::read(path).map_err(|e| Error::io(format!("cannot read {kind} {shown}: {e}")))?;
+    decode_as(&bytes, &shown, kind)
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! NeuralForecast orchestration: fit / predict / cross-validation / save / load over many models.
 //! The binding converts JS values into these types and calls these methods on a worker thread.
 
+mod checkpoint;
 pub(crate) mod conformal;
 mod core;
 pub mod explain;
@@ -16,6 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 pub use self::core::NeuralForecast;
+pub use checkpoint::CheckpointOptions;
 pub use conformal::{IntervalMethod, PredictionIntervals};
 pub use frame::{InputFrame, OutputFrame};
 pub use inline::INLINE_BUDGET;
@@ -54,6 +56,9 @@ pub struct FitOptions {
     /// Training steps of this fit for every model instead of its `maxSteps` (a short warm
     /// refit; NeuralForecast's users set `model.max_steps` between fits for it).
     pub max_steps: Option<usize>,
+    /// Save the training state to a file as the fit goes, and continue from it (see
+    /// [`CheckpointOptions`]).
+    pub checkpoint: Option<CheckpointOptions>,
 }
 
 impl FitOptions {

@@ -8,10 +8,11 @@ use crate::error::{Error, Result};
 use super::explain::Explanation;
 use crate::loss::{Loss, LossContext, Summary};
 use crate::models::{Batch, Model};
-use crate::nn::{named_params, Ctx};
-use crate::rng::Rng;
+use crate::nn::{named_buffers, named_params, Ctx};
+use crate::rng::{Rng, RngState};
 use crate::tensor::{no_grad, Tensor};
-use crate::train::TrainTask;
+use crate::train::{TaskState, TrainTask};
+use serde_json::{json, Value};
 
 /// The windows a model needs, cut from a dataset.
 pub struct Inputs<'a> {
@@ -255,6 +256,43 @@ impl TrainTask for FitTask<'_> {
             count += rows;
         }
         Ok(Some(sum / count as f64))
+    }
+
+    /// The sampler's epoch, dropout's stream and the model's buffers (BatchNorm statistics).
+    fn state(&self) -> TaskState {
+        let sampler = match &self.sampler {
+            Sampler::Series(s) => {
+                let (order, cursor) = s.position();
+                json!({"order": order, "cursor": cursor})
+            }
+            // Draws every step afresh: no position.
+            Sampler::Time(_) => Value::Null,
+        };
+        TaskState {
+            meta: json!({"dropout_rng": self.dropout_rng.state().to_text(), "sampler": sampler}),
+            tensors: named_buffers(self.model).into_iter().map(|(n, t)| (n, t.to_vec())).collect(),
+        }
+    }
+
+    fn restore(&mut self, state: TaskState) -> Result<()> {
+        let bad = |what: &str| Error::format(format!("the training state's {what} does not fit this model and data"));
+        let buffers = named_buffers(self.model);
+        let fits = buffers.len() == state.tensors.len() && buffers.iter().zip(&state.tensors).all(|((n, t), (m, v))| n == m && t.numel() == v.len());
+        if !fits {
+            return Err(bad("buffers"));
+        }
+        let rng = state.meta["dropout_rng"].as_str().and_then(RngState::from_text).ok_or_else(|| bad("dropout stream"))?;
+        if let Sampler::Series(s) = &mut self.sampler {
+            let sampler = &state.meta["sampler"];
+            let order = sampler["order"].as_array().and_then(|a| a.iter().map(|i| i.as_u64().map(|i| i as usize)).collect::<Option<Vec<_>>>());
+            let (Some(order), Some(cursor)) = (order, sampler["cursor"].as_u64()) else { return Err(bad("sampler position")) };
+            s.set_position(order, cursor as usize)?;
+        }
+        self.dropout_rng = Rng::from_state(&rng);
+        for ((_, t), (_, v)) in buffers.iter().zip(state.tensors) {
+            t.data_mut().copy_from_slice(&v);
+        }
+        Ok(())
     }
 }
 

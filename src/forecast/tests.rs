@@ -817,3 +817,46 @@ fn conformal_intervals_are_the_cross_validation_errors_around_the_point_forecast
         assert_eq!(loaded.predict_cancellable(None, None, None, &opts, &std::sync::atomic::AtomicBool::new(false)).unwrap(), fc);
     }
 }
+
+#[test]
+fn a_cancelled_checkpointed_fit_resumes_to_the_uninterrupted_forecasts() {
+    // PatchTST has dropout and BatchNorm statistics (the task's state), MLP trains after it (a
+    // finished model then a model in training); validation every 5 steps reports each check.
+    let (train, _) = split(&air_passengers(), 12);
+    let specs = || {
+        let m = |class: &str, o: serde_json::Value| ModelSpec { class: class.into(), options: o };
+        let common = json!({"h": 12, "inputSize": 24, "maxSteps": 30, "scalerType": "standard", "windowsBatchSize": 32, "valCheckSteps": 5, "earlyStopPatienceSteps": 3, "numLrDecays": 2});
+        let mut patch = common.clone();
+        patch["hiddenSize"] = json!(16);
+        patch["nHeads"] = json!(4);
+        patch["dropout"] = json!(0.2);
+        NeuralForecast::new(vec![m("PatchTST", patch), m("MLP", common)], FreqSpec::Alias("ME".into())).unwrap()
+    };
+    let path = std::env::temp_dir().join(format!("nd-ckpt-{}/run.ckpt", std::process::id()));
+    let fit = |nf: &mut NeuralForecast, cancel_at: Option<(&'static str, usize)>| {
+        let ctl = Control::default();
+        let flag = ctl.cancel.clone();
+        let ctl = Control {
+            on_progress: Some(Box::new(move |e: &ProgressEvent| {
+                if cancel_at.is_some_and(|(m, s)| e.model == m && e.step == s) {
+                    flag.store(true, Ordering::Relaxed);
+                }
+            })),
+            ..ctl
+        };
+        let ck = CheckpointOptions { path: path.clone(), every: 5, resume: true };
+        nf.fit(&train, None, &FitOptions { val_size: 12, checkpoint: Some(ck), ..Default::default() }, &ctl)
+    };
+    let mut whole = specs();
+    whole.fit(&train, None, &FitOptions { val_size: 12, ..Default::default() }, &Control::default()).unwrap();
+    let expected = whole.predict(None, None, None).unwrap();
+    // Killed mid-PatchTST, then mid-MLP (after PatchTST finished), then run to the end.
+    for at in [("PatchTST", 10), ("MLP", 15)] {
+        let err = fit(&mut specs(), Some(at)).unwrap_err();
+        assert_eq!(err.kind, crate::ErrorKind::Aborted, "{at:?}");
+    }
+    let mut resumed = specs();
+    fit(&mut resumed, None).unwrap();
+    assert_eq!(resumed.predict(None, None, None).unwrap(), expected);
+    std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
+}

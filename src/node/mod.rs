@@ -17,7 +17,7 @@ use napi_derive::napi;
 use serde_json::Value;
 
 use crate::error::Error;
-use crate::forecast::{CvOptions, FitOptions, FreqSpec, IntervalMethod, ModelSpec, NeuralForecast, PredictOptions, PredictionIntervals, Shared};
+use crate::forecast::{CheckpointOptions, CvOptions, FitOptions, FreqSpec, IntervalMethod, ModelSpec, NeuralForecast, PredictOptions, PredictionIntervals, Shared};
 use crate::kernels::half::HalfKind;
 use error::{guarded, to_js};
 use frame::{to_input, to_output, NativeFrame, NativeOutput};
@@ -45,6 +45,21 @@ pub struct PredictionIntervalsOptions {
 impl PredictionIntervalsOptions {
     fn to_engine(&self) -> crate::Result<PredictionIntervals> {
         Ok(PredictionIntervals { n_windows: self.n_windows as usize, step_size: self.step_size as usize, method: IntervalMethod::parse(&self.method)? })
+    }
+}
+
+/// fit's `checkpointEvery`, `checkpointPath` and `resume`, checked by the JS side.
+#[napi(object)]
+pub struct CheckpointSpec {
+    pub path: String,
+    /// 0: only when each model finishes.
+    pub every: u32,
+    pub resume: bool,
+}
+
+impl CheckpointSpec {
+    fn to_engine(&self) -> CheckpointOptions {
+        CheckpointOptions { path: PathBuf::from(&self.path), every: self.every as usize, resume: self.resume }
     }
 }
 
@@ -158,6 +173,7 @@ impl Forecaster {
         prediction_intervals: Option<PredictionIntervalsOptions>,
         use_init_models: bool,
         max_steps: Option<u32>,
+        checkpoint: Option<CheckpointSpec>,
         on_progress: Option<ProgressCallback>,
         signal: Option<AbortSignal>,
     ) -> napi::Result<Object<'env>> {
@@ -165,7 +181,8 @@ impl Forecaster {
         let static_df = static_df.as_ref().map(to_input).transpose().map_err(to_js)?;
         let model_val_sizes = model_val_sizes.unwrap_or_default().into_iter().map(|v| v as usize).collect();
         let prediction_intervals = prediction_intervals.as_ref().map(PredictionIntervalsOptions::to_engine).transpose().map_err(to_js)?;
-        let opts = FitOptions { val_size: val_size as usize, model_val_sizes, verbose, prediction_intervals, use_init_models, max_steps: max_steps.map(|s| s as usize) };
+        let checkpoint = checkpoint.as_ref().map(CheckpointSpec::to_engine);
+        let opts = FitOptions { val_size: val_size as usize, model_val_sizes, verbose, prediction_intervals, use_init_models, max_steps: max_steps.map(|s| s as usize), checkpoint };
         let writer = self.inner.begin_write("fit").map_err(to_js)?;
         let cancel = cancel_flag(signal.as_ref());
         tasks::fit(env, WriteCall { writer, df, static_df, opts, cancel, progress: progress_sink(on_progress), threads: self.threads })

@@ -4,7 +4,8 @@ use std::collections::HashMap;
 
 use rayon::prelude::*;
 
-use super::Optimizer;
+use super::{OptimState, Optimizer, ParamState};
+use crate::error::Result;
 use crate::kernels::simd::vectorized;
 use crate::tensor::{Gradients, Tensor};
 
@@ -12,6 +13,14 @@ struct Moments {
     m: Vec<f32>,
     v: Vec<f32>,
     t: i32,
+}
+
+impl Moments {
+    fn from_buffers(mut b: Vec<Vec<f32>>, t: u64) -> Moments {
+        let v = b.pop().unwrap_or_default();
+        let m = b.pop().unwrap_or_default();
+        Moments { m, v, t: t.min(i32::MAX as u64) as i32 }
+    }
 }
 
 pub struct Adam {
@@ -54,6 +63,15 @@ impl Optimizer for Adam {
                 k.update(w, m, v, g);
             }
         }
+    }
+
+    fn state(&self) -> OptimState {
+        OptimState(self.state.iter().map(|(n, s)| (n.clone(), ParamState { buffers: vec![s.m.clone(), s.v.clone()], step: s.t as u64 })).collect())
+    }
+
+    fn restore(&mut self, state: OptimState) -> Result<()> {
+        self.state = state.entries(2, Moments::from_buffers)?;
+        Ok(())
     }
 }
 

@@ -11,12 +11,47 @@ pub use clip::{clip_grad_norm, clip_grad_value};
 pub use rmsprop::RmsProp;
 pub use sgd::Sgd;
 
+use std::collections::BTreeMap;
+
+use crate::error::{Error, Result};
 use crate::tensor::{Gradients, Tensor};
 
 /// Updates parameters in place from their gradients.
 pub trait Optimizer: Send {
     /// One update with learning rate `lr`. Parameters without a gradient are left alone.
     fn step(&mut self, params: &[(String, Tensor)], grads: &Gradients, lr: f64);
+    /// Everything the next steps depend on, for a checkpoint.
+    fn state(&self) -> OptimState;
+    /// Continues from `state` (taken by [`Optimizer::state`] of the same kind of optimizer).
+    fn restore(&mut self, state: OptimState) -> Result<()>;
+}
+
+/// An optimizer's state, per parameter name: its buffers (moments, velocity), each as long as
+/// the parameter, and its step count. A parameter not yet stepped has no entry.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct OptimState(pub BTreeMap<String, ParamState>);
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ParamState {
+    pub buffers: Vec<Vec<f32>>,
+    pub step: u64,
+}
+
+impl OptimState {
+    /// Per parameter, `state`'s buffers (exactly `buffers` of them, all of one length) turned
+    /// into an optimizer's own entries by `make`.
+    fn entries<T>(self, buffers: usize, mut make: impl FnMut(Vec<Vec<f32>>, u64) -> T) -> Result<std::collections::HashMap<String, T>> {
+        self.0
+            .into_iter()
+            .map(|(name, p)| {
+                let len = p.buffers.first().map_or(0, Vec::len);
+                if p.buffers.len() != buffers || p.buffers.iter().any(|b| b.len() != len) {
+                    return Err(Error::format(format!("the optimizer state of '{name}' has {} buffers, this optimizer keeps {buffers}", p.buffers.len())));
+                }
+                Ok((name, make(p.buffers, p.step)))
+            })
+            .collect()
+    }
 }
 
 /// Which optimizer to train with, and its settings.

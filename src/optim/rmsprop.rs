@@ -2,7 +2,8 @@
 
 use std::collections::HashMap;
 
-use super::Optimizer;
+use super::{OptimState, Optimizer, ParamState};
+use crate::error::Result;
 use crate::tensor::{Gradients, Tensor};
 
 #[derive(Default)]
@@ -56,6 +57,20 @@ impl Optimizer for RmsProp {
                 }
             }
         }
+    }
+
+    fn state(&self) -> OptimState {
+        let buffers = |s: &State| vec![s.square_avg.clone(), s.grad_avg.clone(), s.momentum.clone()];
+        OptimState(self.state.iter().map(|(n, s)| (n.clone(), ParamState { buffers: buffers(s), step: 0 })).collect())
+    }
+
+    fn restore(&mut self, state: OptimState) -> Result<()> {
+        self.state = state.entries(3, |b, _| {
+            let mut b = b.into_iter();
+            let mut next = || b.next().unwrap_or_default();
+            State { square_avg: next(), grad_avg: next(), momentum: next() }
+        })?;
+        Ok(())
     }
 }
 

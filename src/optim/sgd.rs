@@ -2,7 +2,8 @@
 
 use std::collections::HashMap;
 
-use super::Optimizer;
+use super::{OptimState, Optimizer, ParamState};
+use crate::error::Result;
 use crate::tensor::{Gradients, Tensor};
 
 pub struct Sgd {
@@ -37,6 +38,15 @@ impl Optimizer for Sgd {
                 w[i] -= lr * d;
             }
         }
+    }
+
+    fn state(&self) -> OptimState {
+        OptimState(self.velocity.iter().map(|(n, v)| (n.clone(), ParamState { buffers: vec![v.clone()], step: 0 })).collect())
+    }
+
+    fn restore(&mut self, state: OptimState) -> Result<()> {
+        self.velocity = state.entries(1, |mut b, _| b.pop().unwrap_or_default())?;
+        Ok(())
     }
 }
 

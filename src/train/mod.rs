@@ -1,7 +1,11 @@
 //! The training loop: sample, forward, backward, clip, step, schedule; validate every
 //! `val_check_steps`; stop early on a validation plateau; report progress; honour cancellation.
 
+mod checkpoint;
+
 use std::sync::atomic::{AtomicBool, Ordering};
+
+pub use checkpoint::{Checkpoints, TaskState, TrainState};
 
 use crate::error::{Error, Result};
 use crate::optim::{clip_grad_norm, clip_grad_value, OptimizerKind};
@@ -17,6 +21,14 @@ pub trait TrainTask {
     fn train_loss(&mut self, step: usize, rng: &mut Rng) -> Result<Tensor>;
     /// The validation loss, or None when there is no validation data.
     fn valid_loss(&mut self) -> Result<Option<f64>>;
+    /// What the task changes as it trains besides its parameters, for checkpoints.
+    fn state(&self) -> TaskState {
+        TaskState::default()
+    }
+    /// Continues from a [`TrainTask::state`] of the same task.
+    fn restore(&mut self, _state: TaskState) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// Training settings, with NeuralForecast's meanings.
@@ -71,7 +83,7 @@ pub struct StepReport {
 }
 
 /// What happened during training.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TrainHistory {
     pub train_loss: Vec<f64>,
     /// (step, loss) at each validation check.
@@ -85,25 +97,49 @@ fn snapshot(params: &[(String, Tensor)]) -> Vec<Vec<f32>> {
     params.iter().map(|(_, t)| t.to_vec()).collect()
 }
 
+/// Where the loop stands: the steps taken, the sampling stream, early stopping's count and best
+/// check (with its weights when `restore_best`), and the history so far.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Progress {
+    pub step: usize,
+    pub rng: Rng,
+    pub bad_checks: i64,
+    pub best: Option<(f64, Vec<Vec<f32>>)>,
+    pub last_val: Option<f64>,
+    pub history: TrainHistory,
+}
+
 /// Trains `task` per `cfg`. `cancel` is checked before every step; `on_step` hears every step.
 pub fn fit(task: &mut dyn TrainTask, cfg: &TrainConfig, cancel: &AtomicBool, on_step: &mut dyn FnMut(&StepReport)) -> Result<TrainHistory> {
+    fit_checkpointed(task, cfg, cancel, on_step, None)
+}
+
+/// [`fit`], continuing from the state `checkpoints` holds, if any, and saving it there every
+/// `checkpoints.every()` steps (but on the step training ends with: the caller saves the result).
+pub fn fit_checkpointed(
+    task: &mut dyn TrainTask,
+    cfg: &TrainConfig,
+    cancel: &AtomicBool,
+    on_step: &mut dyn FnMut(&StepReport),
+    mut checkpoints: Option<&mut dyn Checkpoints>,
+) -> Result<TrainHistory> {
     let params = task.params();
     let mut optimizer = cfg.optimizer.build();
     let mut schedule = StepLr::neuralforecast(cfg.learning_rate, cfg.max_steps, cfg.num_lr_decays);
-    let mut rng = Rng::seed(cfg.seed);
-    let mut history = TrainHistory::default();
-    let mut best: Option<(f64, Vec<Vec<f32>>)> = None;
-    let mut bad_checks = 0i64;
+    let mut run = match checkpoints.as_deref_mut().map(|c| c.resume()).transpose()?.flatten() {
+        Some(saved) => saved.restore(&params, optimizer.as_mut(), task)?,
+        None => Progress::fresh(cfg.seed),
+    };
     let early_stop = cfg.early_stop_patience_steps > 0;
-    let mut last_val = None;
-    for step in 0..cfg.max_steps {
+    while run.step < cfg.max_steps {
+        let step = run.step;
         if cancel.load(Ordering::Relaxed) {
             return Err(Error::aborted());
         }
         let lr = schedule.lr(step);
         // Autograd on for this step whatever mode the running thread was left in.
         let (value, mut grads) = with_grad_mode(true, || -> Result<(f64, Gradients)> {
-            let loss = task.train_loss(step, &mut rng)?;
+            let loss = task.train_loss(step, &mut run.rng)?;
             let value = loss.item() as f64;
             if !value.is_finite() {
                 return Err(Error::value(format!(
@@ -128,43 +164,47 @@ pub fn fit(task: &mut dyn TrainTask, cfg: &TrainConfig, cancel: &AtomicBool, on_
             clip_grad_norm(&params, &mut grads, max_norm);
         }
         optimizer.step(&params, &grads, lr);
-        history.train_loss.push(value);
-        history.lr.push(lr);
+        run.step += 1;
+        run.history.train_loss.push(value);
+        run.history.lr.push(lr);
 
         let done = step + 1 == cfg.max_steps;
         let mut stop = false;
         if cfg.val_check_steps > 0 && ((step + 1) % cfg.val_check_steps == 0 || done) {
             if let Some(v) = task.valid_loss()? {
-                history.val_loss.push((step + 1, v));
+                run.history.val_loss.push((step + 1, v));
                 schedule.observe_validation(v);
-                last_val = Some(v);
+                run.last_val = Some(v);
                 // Lightning's EarlyStopping (mode 'min', min_delta 0): a strictly lower loss
                 // than the best so far resets the count; anything else adds one, and the
                 // count reaching the patience stops. A non-finite loss stops at once.
-                if v.is_finite() && best.as_ref().map_or(true, |(b, _)| v < *b) {
-                    best = Some((v, if cfg.restore_best { snapshot(&params) } else { Vec::new() }));
-                    history.best_step = Some(step + 1);
-                    bad_checks = 0;
+                if v.is_finite() && run.best.as_ref().map_or(true, |(b, _)| v < *b) {
+                    run.best = Some((v, if cfg.restore_best { snapshot(&params) } else { Vec::new() }));
+                    run.history.best_step = Some(step + 1);
+                    run.bad_checks = 0;
                 } else {
-                    bad_checks += 1;
+                    run.bad_checks += 1;
                 }
-                stop = early_stop && (!v.is_finite() || bad_checks >= cfg.early_stop_patience_steps);
+                stop = early_stop && (!v.is_finite() || run.bad_checks >= cfg.early_stop_patience_steps);
             }
         }
-        on_step(&StepReport { step: step + 1, max_steps: cfg.max_steps, train_loss: value, val_loss: last_val, lr, last: done || stop });
+        on_step(&StepReport { step: step + 1, max_steps: cfg.max_steps, train_loss: value, val_loss: run.last_val, lr, last: done || stop });
         if stop {
-            history.stopped_early = true;
+            run.history.stopped_early = true;
             break;
+        }
+        if let Some(c) = checkpoints.as_deref_mut().filter(|c| c.every() > 0 && run.step % c.every() == 0 && !done) {
+            c.save(&TrainState::capture(&run, &params, optimizer.as_ref(), task))?;
         }
     }
     if cfg.restore_best {
-        if let Some((_, weights)) = best {
+        if let Some((_, weights)) = run.best {
             for ((_, p), w) in params.iter().zip(weights) {
                 p.data_mut().copy_from_slice(&w);
             }
         }
     }
-    Ok(history)
+    Ok(run.history)
 }
 
 #[cfg(test)]

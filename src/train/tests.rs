@@ -12,6 +12,8 @@ struct Regression {
     y: Tensor,
     /// Validation targets that grow worse as the fit improves (to test early stopping).
     adversarial_val: bool,
+    /// Train on a random half of the points each step (so the sampling stream matters).
+    stochastic: bool,
 }
 
 impl Module for Regression {
@@ -32,6 +34,7 @@ impl Regression {
             x: Tensor::from_vec(xs, &[256, 2]),
             y: Tensor::from_vec(ys, &[256, 1]),
             adversarial_val: false,
+            stochastic: false,
         }
     }
     fn mse(&self) -> Tensor {
@@ -43,8 +46,13 @@ impl TrainTask for Regression {
     fn params(&self) -> Vec<(String, Tensor)> {
         named_params(self)
     }
-    fn train_loss(&mut self, _step: usize, _rng: &mut Rng) -> Result<Tensor> {
-        Ok(self.mse())
+    fn train_loss(&mut self, _step: usize, rng: &mut Rng) -> Result<Tensor> {
+        if !self.stochastic {
+            return Ok(self.mse());
+        }
+        let mask: Vec<f32> = (0..256).map(|_| rng.below(2) as f32).collect();
+        let err = self.l2.forward(&self.l1.forward(&self.x).tanh()).sub(&self.y).square();
+        Ok(err.mul(&Tensor::from_vec(mask, &[256, 1])).mean_all())
     }
     fn valid_loss(&mut self) -> Result<Option<f64>> {
         let v = crate::tensor::no_grad(|| self.mse().item() as f64);
@@ -233,4 +241,117 @@ fn a_step_that_reaches_no_parameter_is_an_error_not_a_silent_commit() {
     assert!(err.message.contains("no gradient") && err.message.contains("step 1"), "{err}");
     let after: Vec<f32> = task.params().iter().flat_map(|(_, t)| t.to_vec()).collect();
     assert_eq!(before, after);
+}
+
+/// Checkpoints kept in memory, as a file holds them (JSON text and named buffers).
+struct InMemory {
+    every: usize,
+    saved: Option<(String, HashMap<String, Vec<f32>>)>,
+    saves: usize,
+}
+
+impl Checkpoints for InMemory {
+    fn every(&self) -> usize {
+        self.every
+    }
+    fn resume(&mut self) -> Result<Option<TrainState>> {
+        let Some((text, buffers)) = &self.saved else { return Ok(None) };
+        TrainState::decode(&serde_json::from_str(text).unwrap(), "m.", &mut buffers.clone()).map(Some)
+    }
+    fn save(&mut self, state: &TrainState) -> Result<()> {
+        let (config, buffers) = state.encode("m.");
+        self.saved = Some((config.to_string(), buffers.into_iter().collect()));
+        self.saves += 1;
+        Ok(())
+    }
+}
+
+use std::collections::HashMap;
+
+fn bits(task: &Regression) -> Vec<u32> {
+    named_params(task).into_iter().flat_map(|(_, t)| t.to_vec()).map(f32::to_bits).collect()
+}
+
+#[test]
+fn a_fit_cancelled_and_resumed_ends_bit_for_bit_as_an_uninterrupted_one() {
+    // Adam with three lr halvings, early stopping with restore_best, a sampling stream: with the
+    // adversarial validation the resumed run stops early (step 25), without it it runs to the end.
+    for adversarial in [false, true] {
+        let task = || {
+            let mut t = Regression::new(8);
+            t.stochastic = true;
+            t.adversarial_val = adversarial;
+            t
+        };
+        let mut cfg = TrainConfig::new(60, 0.01);
+        cfg.num_lr_decays = 3;
+        cfg.val_check_steps = 5;
+        cfg.early_stop_patience_steps = 4;
+        cfg.restore_best = true;
+        let mut whole = task();
+        let expected = fit(&mut whole, &cfg, &AtomicBool::new(false), &mut |_| {}).unwrap();
+        assert_eq!(expected.stopped_early, adversarial);
+
+        let mut store = InMemory { every: 10, saved: None, saves: 0 };
+        let cancel = AtomicBool::new(false);
+        let mut first = task();
+        let err = fit_checkpointed(&mut first, &cfg, &cancel, &mut |r| cancel.store(r.step == 17, Ordering::Relaxed), Some(&mut store)).unwrap_err();
+        assert_eq!(err.kind, crate::ErrorKind::Aborted);
+        assert_eq!(store.saves, 1, "saved at step 10 only");
+        // A new process: fresh weights, optimizer and stream, all replaced by the checkpoint's.
+        let mut resumed = task();
+        let mut steps = Vec::new();
+        let history = fit_checkpointed(&mut resumed, &cfg, &AtomicBool::new(false), &mut |r| steps.push(r.step), Some(&mut store)).unwrap();
+        assert_eq!(steps.first(), Some(&11), "continues after the checkpoint's step");
+        assert_eq!(bits(&resumed), bits(&whole), "adversarial {adversarial}");
+        assert_eq!(history, expected);
+    }
+}
+
+#[test]
+fn every_optimizer_continues_exactly_from_its_state() {
+    let kinds = [
+        OptimizerKind::default(),
+        OptimizerKind::adamw(),
+        OptimizerKind::Sgd { momentum: 0.9, dampening: 0.1, nesterov: false, weight_decay: 0.01 },
+        OptimizerKind::RmsProp { alpha: 0.99, eps: 1e-8, momentum: 0.5, centered: true, weight_decay: 0.0 },
+    ];
+    for kind in kinds {
+        let p = Tensor::param(vec![0.5, -1.5, 2.0], &[3]);
+        let params = vec![("p".to_string(), p.clone())];
+        let step = |opt: &mut dyn crate::optim::Optimizer| {
+            let grads = p.square().sum_all().backward();
+            opt.step(&params, &grads, 0.05);
+        };
+        let mut a = kind.build();
+        (0..3).for_each(|_| step(a.as_mut()));
+        let state = a.state();
+        assert!(!state.0.is_empty(), "{kind:?} keeps state");
+        let weights = p.to_vec();
+        let mut b = kind.build();
+        b.restore(state.clone()).unwrap();
+        assert_eq!(b.state(), state, "{kind:?}: state round-trips");
+        (0..2).for_each(|_| step(a.as_mut()));
+        let after_a = p.to_vec();
+        p.data_mut().copy_from_slice(&weights);
+        (0..2).for_each(|_| step(b.as_mut()));
+        assert_eq!(p.to_vec(), after_a, "{kind:?}");
+    }
+    // A state of another kind (other buffers) is refused, not misread.
+    let mut adam = OptimizerKind::default().build();
+    let mut sgd_state = crate::optim::OptimState::default();
+    sgd_state.0.insert("p".into(), crate::optim::ParamState { buffers: vec![vec![0.0; 3]], step: 0 });
+    assert!(adam.restore(sgd_state).is_err());
+}
+
+#[test]
+fn a_state_of_another_model_is_refused() {
+    let mut store = InMemory { every: 5, saved: None, saves: 0 };
+    let cfg = TrainConfig::new(12, 0.01);
+    fit_checkpointed(&mut Regression::new(1), &cfg, &AtomicBool::new(false), &mut |_| {}, Some(&mut store)).unwrap();
+    assert_eq!(store.saves, 2);
+    let mut other = Scripted { w: Tensor::param(vec![1.0], &[1]), vals: vec![1.0], checks: 0 };
+    let err = fit_checkpointed(&mut other, &cfg, &AtomicBool::new(false), &mut |_| {}, Some(&mut store)).unwrap_err();
+    assert_eq!(err.kind, crate::ErrorKind::Format);
+    assert!(err.message.contains("not this model's"), "{err}");
 }
