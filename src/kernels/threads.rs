@@ -17,6 +17,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use rayon::{ThreadPool, ThreadPoolBuilder};
 
+/// The engine's pool threads are named this and a number (the Node binding knows its own
+/// threads' panics by it).
+pub const THREAD_PREFIX: &str = "neuro-divergent-";
+
 use crate::tensor::with_grad_mode;
 
 /// Idle pools kept for the next calls (more concurrent calls than this build and drop their own).
@@ -75,7 +79,7 @@ fn pool_size(threads: usize) -> usize {
 fn build_pool(threads: usize) -> Result<Arc<ThreadPool>, String> {
     ThreadPoolBuilder::new()
         .num_threads(threads)
-        .thread_name(|i| format!("neuro-divergent-{i}"))
+        .thread_name(|i| format!("{THREAD_PREFIX}{i}"))
         .start_handler(|_| CALL_WORKER.with(|c| c.set(true)))
         // A panic escaping a spawned job would abort the process; callers catch their own, this
         // is the last line.
