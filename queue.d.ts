@@ -1,6 +1,6 @@
 // neuro-divergent/queue: Auto* trials fitted by workers on any machine through BullMQ on Redis.
 // Needs the optional peer dependencies: npm install bullmq ioredis
-import type { ProgressEvent, SearchBackend } from './index.js'
+import type { CrossValidationOptions, Frame, NeuralForecast, OutputFrame, ProgressEvent, Row, SearchBackend } from './index.js'
 
 /** ioredis connection options (`{ host, port, password, ... }`) or an ioredis instance. */
 export type RedisConnection = Record<string, unknown>
@@ -43,20 +43,37 @@ export declare class BullMQBackend implements SearchBackend {
   readonly queueName: string
   /** @internal */
   _open(search: unknown): Promise<unknown>
+  /**
+   * `nf.crossValidation(df, { ...options, refit: true })` with one job per window, the windows
+   * fitted side by side on the workers: the same rows and columns. Each window is a fresh fit of
+   * `nf`'s models (from their `randomSeed`) on the data before its cutoff, which is what
+   * `nf.crossValidation` of that data with `nWindows: 1` gives; the local refit instead continues
+   * each window from the previous window's weights (as NeuralForecast), so forecasts differ.
+   * `nf` is left as it was (not fitted). Progress events carry `window`.
+   * @example
+   * const cv = await backend.crossValidation(nf, df, { nWindows: 4, stepSize: 12 })
+   */
+  crossValidation<R extends Row>(nf: NeuralForecast, df: Frame<R>, options?: QueueCrossValidationOptions): Promise<OutputFrame>
   /** Closes its Redis connections (a process with an open backend does not exit). */
   close(): Promise<void>
 }
 
-/** A worker's progress report: the fit's event with the trial's search and number. */
+/** `crossValidation`'s options that a queue fans out (refit is implied; `testSize` and `useInitModels` are local only). */
+export interface QueueCrossValidationOptions extends Pick<CrossValidationOptions, 'nWindows' | 'stepSize' | 'valSize' | 'staticDf' | 'level' | 'predictionIntervals' | 'signal' | 'verbose'> {
+  onProgress?: (event: ProgressEvent & { window: number }) => void
+}
+
+/** A worker's progress report: the fit's event with its batch (search or cross-validation) and its trial or window. */
 export interface TrialProgressEvent extends ProgressEvent {
   searchId: string
-  trial: number
+  trial?: number
+  window?: number
 }
 
 export interface TrialWorkerOptions {
   connection: RedisConnection
   queue: string
-  /** Trials this worker fits at once (default 1), each with its Auto's `cpus` threads. */
+  /** Jobs (trials, cross-validation windows) this worker fits at once (default 1); a trial uses its Auto's `cpus` threads. */
   concurrency?: number
   /** BullMQ's job lock in ms (default 30000): a killed worker's trial runs again elsewhere after it expires. */
   lockDuration?: number
@@ -69,9 +86,9 @@ export interface TrialWorkerOptions {
 }
 
 /**
- * Fits the queue's trials on this machine, off the JS thread, until `signal` aborts (without
- * one, for the life of the process). A trial that fails (a config the data does not fit) is
- * reported as its result, not retried.
+ * Fits the queue's trials and cross-validation windows on this machine, off the JS thread, until
+ * `signal` aborts (without one, for the life of the process). A fit that fails (a config the data
+ * does not fit) is reported as its result, not retried.
  * @example
  * await runTrialWorker({ connection: { host: 'redis.internal', port: 6379 }, queue: 'nd' })
  */

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Queue } from 'bullmq'
-import { NeuralForecast, AutoMLP, AbortError } from '../index.js'
+import { NeuralForecast, MLP, AutoMLP, AbortError } from '../index.js'
 import { BullMQBackend, runTrialWorker } from 'neuro-divergent/queue'
 import { airPassengers, tinyMlpSpace as space } from './helpers'
 
@@ -145,6 +145,34 @@ test('a worker killed mid-trial: its trial runs again on another worker and coun
     assert.ok(auto.results.every((r) => Number.isFinite(r.validLoss)))
     // Delivered twice (the victim, then the rescuer), counted once.
     assert.deepEqual(started(log).filter((s) => s.trial === killed).map((s) => s.pid), [victim.pid, rescuer.pid])
+  } finally {
+    await backend.close()
+  }
+})
+
+test('crossValidation fans its windows out: each equals a one-window cross-validation of the data before its cutoff', { skip }, async () => {
+  const backend = new BullMQBackend({ connection: connection(), queue: 'search' })
+  try {
+    const mlp = () => new MLP({ h: 12, inputSize: 24, hiddenSize: 16, numLayers: 1, maxSteps: 20, scalerType: 'standard', randomSeed: 1 })
+    const nf = new NeuralForecast({ models: [mlp()], freq: 'ME' })
+    const windows = new Set<number>()
+    // Two series, rows shuffled: the windows' rows must merge in NeuralForecast's order (series, cutoff, ds).
+    const two = [...df, ...df.map((r) => ({ ...r, unique_id: 'Double', y: 2 * r.y }))].reverse()
+    const cv = await backend.crossValidation(nf, two, { nWindows: 3, stepSize: 12, onProgress: (e) => windows.add(e.window) })
+    assert.deepEqual([...windows].sort(), [0, 1, 2])
+    // The rows and columns of the local refit, which continues each window from the last one's weights.
+    const local = await new NeuralForecast({ models: [mlp()], freq: 'ME' }).crossValidation(two, { nWindows: 3, stepSize: 12, refit: true })
+    assert.deepEqual(Object.keys(cv), Object.keys(local))
+    for (const c of ['unique_id', 'ds', 'cutoff', 'y']) assert.deepEqual(cv[c], local[c], c)
+    for (let w = 0; w < 3; w++) {
+      const before = (id: string) => two.filter((r) => r.unique_id === id).reverse().slice(0, df.length - (2 - w) * 12)
+      const alone = await new NeuralForecast({ models: [mlp()], freq: 'ME' }).crossValidation([...before('AirPassengers'), ...before('Double')], { nWindows: 1 })
+      // Rows: AirPassengers' 3 windows of 12, then Double's.
+      for (const [s, from] of [[0, 0], [1, 36]]) assert.deepEqual(cv.MLP!.slice(from + w * 12, from + (w + 1) * 12), alone.MLP!.slice(s * 12, (s + 1) * 12), `window ${w}, series ${s}`)
+    }
+    await assert.rejects(backend.crossValidation(nf, df, { nWindows: 20, stepSize: 12 }), /series 'AirPassengers' has 144 points, too few for 20 windows/)
+    // An option the worker's crossValidation refuses comes back as its TypeError.
+    await assert.rejects(backend.crossValidation(nf, df, { nWindows: 2, level: [80] }), (e: any) => e instanceof TypeError && /predictionIntervals/.test(e.message))
   } finally {
     await backend.close()
   }
