@@ -1,6 +1,6 @@
 // neuro-divergent/queue: Auto* trials fitted by workers on any machine through BullMQ on Redis.
 // Needs the optional peer dependencies: npm install bullmq ioredis
-import type { CrossValidationOptions, Frame, NeuralForecast, OutputFrame, ProgressEvent, Row, SearchBackend } from './index.js'
+import type { CrossValidationOptions, FitOptions, Frame, NeuralForecast, OutputFrame, ProgressEvent, Row, SearchBackend } from './index.js'
 
 /** ioredis connection options (`{ host, port, password, ... }`) or an ioredis instance. */
 export type RedisConnection = Record<string, unknown>
@@ -17,12 +17,12 @@ export interface BullMQBackendOptions {
    * draws; set it to the trials your workers run at once.
    */
   concurrency?: number
-  /** Data up to this many bytes (as JSON, default 524288) travels inside each job; larger needs `dataDir`. */
+  /** Data up to this many bytes (as JSON, default 524288) travels inside each job, and fitted models (`fit`) inside its result; larger needs `dataDir`. */
   maxInlineBytes?: number
   /**
-   * A directory every worker reads at the same path (a shared volume): data over
-   * `maxInlineBytes` is written there once per search (atomically) and jobs carry its path;
-   * the file is removed when the search ends.
+   * A directory the coordinator and every worker reach at the same path (a shared volume): data
+   * over `maxInlineBytes` is written there once per batch (atomically) and jobs carry its path,
+   * and so are `fit`'s larger fitted models; the files are removed once read.
    */
   dataDir?: string
 }
@@ -54,9 +54,21 @@ export declare class BullMQBackend implements SearchBackend {
    * const cv = await backend.crossValidation(nf, df, { nWindows: 4, stepSize: 12 })
    */
   crossValidation<R extends Row>(nf: NeuralForecast, df: Frame<R>, options?: QueueCrossValidationOptions): Promise<OutputFrame>
+  /**
+   * `nf.fit(df, options)` on a worker: the models train there and their weights come back into
+   * `nf`, which then predicts and saves as if it had fitted here. Independent fits (a model per
+   * market, per shard) run side by side on the workers when awaited together. The fitted models
+   * come back inside the job's result under `maxInlineBytes`, else through a file under `dataDir`.
+   * @example
+   * await Promise.all(markets.map(({ nf, df }) => backend.fit(nf, df, { valSize: 12 })))
+   */
+  fit<R extends Row>(nf: NeuralForecast, df: Frame<R>, options?: QueueFitOptions): Promise<void>
   /** Closes its Redis connections (a process with an open backend does not exit). */
   close(): Promise<void>
 }
+
+/** `fit`'s options that a queue runs on a worker (`useInitModels` is local only: the worker starts afresh). */
+export type QueueFitOptions = Pick<FitOptions, 'valSize' | 'staticDf' | 'predictionIntervals' | 'maxSteps' | 'onProgress' | 'signal' | 'verbose'>
 
 /** `crossValidation`'s options that a queue fans out (refit is implied; `testSize` and `useInitModels` are local only). */
 export interface QueueCrossValidationOptions extends Pick<CrossValidationOptions, 'nWindows' | 'stepSize' | 'valSize' | 'staticDf' | 'level' | 'predictionIntervals' | 'signal' | 'verbose'> {

@@ -178,6 +178,25 @@ test('crossValidation fans its windows out: each equals a one-window cross-valid
   }
 })
 
+test('fit on a worker: independent fits side by side, each nf then predicts as if fitted here', { skip }, async () => {
+  const backend = new BullMQBackend({ connection: connection(), queue: 'search' })
+  try {
+    const mlp = () => new MLP({ h: 12, inputSize: 24, hiddenSize: 16, numLayers: 1, maxSteps: 20, scalerType: 'standard', randomSeed: 2 })
+    const markets = [df, df.map((r) => ({ ...r, unique_id: 'Double', y: 2 * r.y }))]
+    const remote = markets.map(() => new NeuralForecast({ models: [mlp()], freq: 'ME' }))
+    await Promise.all(remote.map((nf, i) => backend.fit(nf, markets[i], { valSize: 12 })))
+    for (const [i, nf] of remote.entries()) {
+      const here = new NeuralForecast({ models: [mlp()], freq: 'ME' })
+      await here.fit(markets[i], { valSize: 12 })
+      assert.deepEqual(await nf.predict(), await here.predict(), `market ${i}`)
+    }
+    assert.equal((await remote[1].predict()).ds[0], '1961-01-31', 'ds of the kind given')
+    await assert.rejects(backend.fit(remote[0], df, { valSize: -1 }), /BullMQBackend.fit option 'valSize' must be >= 0/)
+  } finally {
+    await backend.close()
+  }
+})
+
 test('data over maxInlineBytes reaches the workers through a file under dataDir, removed after the search', { skip }, async () => {
   const shared = mkdtempSync(join(tmpdir(), 'nd-queue-data-'))
   const tight = { connection: connection(), queue: 'search', maxInlineBytes: 100 }
@@ -187,6 +206,10 @@ test('data over maxInlineBytes reaches the workers through a file under dataDir,
     const auto = new AutoMLP({ h: 12, numSamples: 2, config: space, backend })
     await new NeuralForecast({ models: [auto], freq: 'ME' }).fit(df, { valSize: 12 })
     assert.ok(auto.results.every((r) => Number.isFinite(r.validLoss)))
+    // The fitted models come back through dataDir too.
+    const nf = new NeuralForecast({ models: [new MLP({ h: 12, inputSize: 24, maxSteps: 5 })], freq: 'ME' })
+    await backend.fit(nf, df)
+    assert.equal((await nf.predict()).MLP!.length, 12)
     assert.deepEqual(readdirSync(shared), [])
     const big = new AutoMLP({ h: 12, numSamples: 2, config: space, backend: refused })
     await assert.rejects(new NeuralForecast({ models: [big], freq: 'ME' }).fit(df, { valSize: 12 }), /over option 'maxInlineBytes' \(100\); give option 'dataDir'/)

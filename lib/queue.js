@@ -8,7 +8,8 @@
 // coordinator reads each job's result once.
 
 const { randomUUID } = require('node:crypto')
-const { unlink } = require('node:fs/promises')
+const { unlink, readFile, writeFile } = require('node:fs/promises')
+const { tmpdir } = require('node:os')
 const { join } = require('node:path')
 const { NeuralForecast, AbortError } = require('../index.js')
 const models = require('./models.js')
@@ -25,6 +26,7 @@ const DEFAULT_TPE_CONCURRENCY = 4
 /** Progress between validation checks reaches the coordinator at most this often (each is a Redis write). */
 const PROGRESS_INTERVAL_MS = 250
 const BACKEND_OPTIONS = ['connection', 'queue', 'concurrency', 'maxInlineBytes', 'dataDir']
+const FIT_OPTIONS = ['valSize', 'staticDf', 'predictionIntervals', 'maxSteps', 'onProgress', 'signal', 'verbose']
 const CV_OPTIONS = ['nWindows', 'stepSize', 'valSize', 'staticDf', 'level', 'predictionIntervals', 'onProgress', 'signal', 'verbose']
 const WORKER_OPTIONS = ['connection', 'queue', 'concurrency', 'lockDuration', 'stalledInterval', 'onProgress', 'signal']
 
@@ -130,7 +132,13 @@ class BullMQBackend {
       // awaits numSamples of them at once by design.
       this._queue.setMaxListeners(0)
       this._events.on('error', this._warn)
-      this._events.on('progress', ({ jobId, data }) => this._progress.get(jobId)?.(data))
+      this._events.on('progress', ({ jobId, data }) => {
+        try {
+          this._progress.get(jobId)?.(data)
+        } catch (e) {
+          this._warn(new Error(`onProgress threw (the work goes on): ${e && e.message}`))
+        }
+      })
     }
     await Promise.all([this._queue.waitUntilReady(), this._events.waitUntilReady()])
   }
@@ -219,19 +227,10 @@ class BullMQBackend {
    */
   async crossValidation(nf, df, options = {}) {
     const where = 'BullMQBackend.crossValidation'
-    if (!(nf instanceof NeuralForecast)) throw new TypeError(`${where} needs a NeuralForecast to cross-validate, got ${describe(nf)}`)
-    const opts = checkKeys(options, CV_OPTIONS, where)
-    const searched = nf.models.find((m) => m instanceof Auto)
-    if (searched) throw new TypeError(`${where} does not search: ${searched.alias} is an Auto* model; fit it, then cross-validate its best config (${searched.alias}.model)`)
+    const { opts, frame, staticDf, kinds, signal } = prepare(nf, df, options, CV_OPTIONS, where)
     const nWindows = whole(opts.nWindows, 'nWindows', where, 1)
     const stepSize = whole(opts.stepSize, 'stepSize', where, 1)
     const valSize = whole(opts.valSize, 'valSize', where, 0, 0)
-    const onProgress = callback(opts.onProgress, 'onProgress', where)
-    const signal = abortSignal(opts.signal, where)
-    if (signal?.aborted) throw new AbortError()
-    const used = models.usedColumns(nf.models)
-    const { frame, kinds } = toNative(df, 'df', { keep: used.df })
-    const staticDf = opts.staticDf === undefined ? undefined : toNative(opts.staticDf, 'staticDf', { requireY: false, requireDs: false, keep: used.staticDf }).frame
     // The engine's check, before any job: every window needs a point before its cutoff.
     const testSize = nf.models[0].h + stepSize * (nWindows - 1)
     const lengths = new Map()
@@ -239,18 +238,13 @@ class BullMQBackend {
     for (const [id, n] of lengths) {
       if (n <= testSize) throw new RangeError(`${where}: series '${id}' has ${n} points, too few for ${nWindows} windows of h=${nf.models[0].h} every ${stepSize} steps (needs more than ${testSize})`)
     }
-    const job = {
-      kind: 'window',
-      models: nf.models.map((m) => ({ class: m.className, options: m.options })),
-      nf: { freq: nf.freq, holidays: nf._holidays, threads: nf._threads ?? undefined },
-      cv: { valSize, level: opts.level, predictionIntervals: opts.predictionIntervals, verbose: opts.verbose },
-    }
+    const job = { kind: 'window', ...spec(nf), cv: { valSize, level: opts.level, predictionIntervals: opts.predictionIntervals, verbose: opts.verbose } }
     const batch = await this._batch({ frame, staticDf, kinds }, signal)
     let outs
     try {
       outs = await Promise.all(
         Array.from({ length: nWindows }, (_, w) =>
-          batch.run(w, { ...job, window: w, drop: (nWindows - 1 - w) * stepSize }, onProgress && ((e) => onProgress({ ...e, window: w }))),
+          batch.run(w, { ...job, window: w, drop: (nWindows - 1 - w) * stepSize }, opts.onProgress && ((e) => opts.onProgress({ ...e, window: w }))),
         ),
       )
     } finally {
@@ -259,10 +253,65 @@ class BullMQBackend {
     return fromNative(mergeWindows(outs), kinds)
   }
 
+  /**
+   * `nf.fit(df, options)` on a worker: the models train there and their weights come back into
+   * `nf`, which then predicts and saves as if it had fitted here. Independent fits (a model per
+   * market, per shard) run side by side on the workers when awaited together. The fitted models
+   * come back inside the job's result under `maxInlineBytes`, else through a file under
+   * `dataDir`. Options: `valSize`, `staticDf`, `predictionIntervals`, `maxSteps`, `verbose`,
+   * `onProgress`, `signal`.
+   */
+  async fit(nf, df, options = {}) {
+    const where = 'BullMQBackend.fit'
+    const { opts, frame, staticDf, kinds, signal } = prepare(nf, df, options, FIT_OPTIONS, where)
+    const fit = { valSize: whole(opts.valSize, 'valSize', where, 0, 0), maxSteps: whole(opts.maxSteps, 'maxSteps', where, undefined), predictionIntervals: opts.predictionIntervals, verbose: opts.verbose }
+    const batch = await this._batch({ frame, staticDf, kinds }, signal)
+    let result
+    try {
+      result = await batch.run(0, { kind: 'fit', ...spec(nf), fit, resultBytes: this._maxInlineBytes, dataDir: this._dataDir }, opts.onProgress)
+    } finally {
+      await batch.close()
+    }
+    const path = result.path ?? join(tmpdir(), `nd-${batch.id}.nd`)
+    try {
+      if (result.path === undefined) await writeFile(path, Buffer.from(result.models, 'base64'))
+      const fitted = await NeuralForecast.load(path, { threads: nf._threads ?? undefined })
+      nf._native = fitted._native
+      nf._kinds = kinds // the worker saw ds as numbers and ids as strings; predictions give the caller's
+    } finally {
+      await unlink(path).catch(() => {})
+    }
+  }
+
   /** Closes the backend's Redis connections. */
   async close() {
     await Promise.all([this._queue?.close(), this._events?.close()])
   }
+}
+
+/** Checks `nf`, `df` and the options of `fit` and `crossValidation`, and converts the data once. */
+function prepare(nf, df, options, allowed, where) {
+  if (!(nf instanceof NeuralForecast)) throw new TypeError(`${where} needs a NeuralForecast, got ${describe(nf)}`)
+  const opts = checkKeys(options, allowed, where)
+  const searched = nf.models.find((m) => m instanceof Auto)
+  if (searched) throw new TypeError(`${where} does not search: ${searched.alias} is an Auto* model; give it this backend as its 'backend' option`)
+  callback(opts.onProgress, 'onProgress', where)
+  const signal = abortSignal(opts.signal, where)
+  if (signal?.aborted) throw new AbortError()
+  const used = models.usedColumns(nf.models)
+  const { frame, kinds } = toNative(df, 'df', { keep: used.df })
+  const staticDf = opts.staticDf === undefined ? undefined : toNative(opts.staticDf, 'staticDf', { requireY: false, requireDs: false, keep: used.staticDf }).frame
+  return { opts, frame, staticDf, kinds, signal }
+}
+
+/** What a worker needs to build `nf` again: its models and constructor options. */
+function spec(nf) {
+  return { models: nf.models.map((m) => ({ class: m.className, options: m.options })), nf: { freq: nf.freq, holidays: nf._holidays, threads: nf._threads ?? undefined } }
+}
+
+/** `opts` without its undefined and null entries (the public API refuses some nulls). */
+function defined(opts) {
+  return Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined && v !== null))
 }
 
 /**
@@ -304,7 +353,7 @@ function columnsOf(frame, withDs = true) {
  */
 function reporter(job, onProgress) {
   const d = job.data
-  const which = d.kind === 'trial' ? { trial: d.trial } : { window: d.window }
+  const which = d.kind === 'trial' ? { trial: d.trial } : d.kind === 'window' ? { window: d.window } : {}
   let sent = 0
   let valLoss
   return (e) => {
@@ -328,11 +377,31 @@ const JOBS = {
   async window(d, data, onProgress, signal) {
     const nf = new NeuralForecast({ models: d.models.map(models.reviveModel), ...d.nf })
     const staticDf = data.staticDf && columnsOf(data.staticDf, false)
-    const cv = { ...d.cv, nWindows: 1, refit: true, staticDf, signal, onProgress }
-    for (const k of Object.keys(cv)) if (cv[k] === undefined || cv[k] === null) delete cv[k]
-    const out = await nf.crossValidation(columnsOf(withoutLast(data.frame, d.drop)), cv)
+    const out = await nf.crossValidation(columnsOf(withoutLast(data.frame, d.drop)), defined({ ...d.cv, nWindows: 1, refit: true, staticDf, signal, onProgress }))
     const columnNames = Object.keys(out).filter((c) => c !== 'unique_id' && c !== 'ds')
     return { uniqueId: out.unique_id, ds: encodeF64(out.ds), columnNames, columns: columnNames.map((c) => encodeF64(out[c])) }
+  },
+
+  async fit(d, data, onProgress, signal) {
+    const nf = new NeuralForecast({ models: d.models.map(models.reviveModel), ...d.nf })
+    const staticDf = data.staticDf && columnsOf(data.staticDf, false)
+    await nf.fit(columnsOf(data.frame), defined({ ...d.fit, staticDf, signal, onProgress }))
+    // The saved file is the fitted state; `save` writes it atomically.
+    const path = join(tmpdir(), `nd-${d.batch}-${process.pid}.nd`)
+    let bytes
+    try {
+      await nf.save(path)
+      bytes = await readFile(path)
+    } finally {
+      await unlink(path).catch(() => {})
+    }
+    if (Math.ceil(bytes.length / 3) * 4 <= d.resultBytes) return { models: bytes.toString('base64') }
+    if (d.dataDir === undefined) {
+      throw new RangeError(`BullMQBackend.fit: the fitted models are ${bytes.length} bytes, over option 'maxInlineBytes' (${d.resultBytes}); give option 'dataDir', a directory every worker and the coordinator share, or raise 'maxInlineBytes'`)
+    }
+    const shared = join(d.dataDir, `nd-${d.batch}-fitted.nd`)
+    await writeAtomic(shared, bytes)
+    return { path: shared }
   },
 }
 
