@@ -235,7 +235,7 @@ test('abort removes the waiting trials from the queue and rejects with AbortErro
   }
 })
 
-test('options are checked, naming the option; ASHA stays local', () => {
+test('options are checked, naming the option; ASHA stays local', async () => {
   const connection = { host: '127.0.0.1', port: 1 }
   assert.throws(() => new BullMQBackend({ connection, queue: 'q', concurency: 2 } as any), /BullMQBackend: unknown option 'concurency'.*concurrency/)
   assert.throws(() => new BullMQBackend({ queue: 'q' } as any), /BullMQBackend option 'connection'/)
@@ -245,8 +245,26 @@ test('options are checked, naming the option; ASHA stays local', () => {
   assert.throws(() => new AutoMLP({ h: 12, backend: {} as any }), /AutoMLP option 'backend' must be a search backend/)
   const backend = new BullMQBackend({ connection, queue: 'q' })
   assert.throws(() => new AutoMLP({ h: 12, config: space, scheduler: 'asha', backend }), /scheduler 'asha' needs the local backend/)
-  assert.rejects(runTrialWorker({ connection, queue: 'q', lockDuration: -1 }), RangeError)
-  return backend.close()
+  await assert.rejects(runTrialWorker({ connection, queue: 'q', lockDuration: -1 }), /runTrialWorker option 'lockDuration' must be >= 1/)
+  await assert.rejects(backend.crossValidation({} as any, []), /BullMQBackend.crossValidation needs a NeuralForecast/)
+  await backend.close()
+})
+
+test('without a Redis server, a search and a worker wait for one until their signal aborts', async () => {
+  const closed = await freePort() // nothing listens there
+  const backend = new BullMQBackend({ connection: { host: '127.0.0.1', port: closed }, queue: 'q' })
+  const warnings: string[] = []
+  const onWarning = (w: Error) => warnings.push(w.message)
+  process.on('warning', onWarning)
+  try {
+    const auto = new AutoMLP({ h: 12, numSamples: 2, config: space, backend })
+    await assert.rejects(new NeuralForecast({ models: [auto], freq: 'ME' }).fit(df, { valSize: 12, signal: AbortSignal.timeout(500) }), AbortError)
+    assert.ok(warnings.some((w) => /BullMQBackend: .*ECONNREFUSED/.test(w)), warnings.join('; '))
+    await runTrialWorker({ connection: { host: '127.0.0.1', port: closed }, queue: 'q', signal: AbortSignal.timeout(300) })
+  } finally {
+    process.off('warning', onWarning)
+    await backend.close()
+  }
 })
 
 test('without bullmq, neuro-divergent/queue loads and its use names what to install', () => {

@@ -120,17 +120,23 @@ class BullMQBackend {
     this._warn = warner('BullMQBackend')
   }
 
-  /** The queue and its event stream, opened at the first batch. */
+  /**
+   * The queue and its event stream, opened at the first batch. The stream only once Redis has
+   * answered: BullMQ's QueueEvents.close() waits for a first connection forever.
+   */
   async _ready() {
+    const { Queue, QueueEvents } = this._lib
     if (!this._queue) {
-      const { Queue, QueueEvents } = this._lib
       this._queue = new Queue(this.queueName, { connection: this._connection })
-      this._events = new QueueEvents(this.queueName, { connection: this._connection })
       // An unhandled 'error' event would throw in the host; ioredis reconnects by itself.
       this._queue.on('error', this._warn)
       // Each job awaited adds a listener to the queue (BullMQ's waitUntilFinished): a search
       // awaits numSamples of them at once by design.
       this._queue.setMaxListeners(0)
+    }
+    await this._queue.waitUntilReady()
+    if (!this._events) {
+      this._events = new QueueEvents(this.queueName, { connection: this._connection })
       this._events.on('error', this._warn)
       this._events.on('progress', ({ jobId, data }) => {
         try {
@@ -140,7 +146,7 @@ class BullMQBackend {
         }
       })
     }
-    await Promise.all([this._queue.waitUntilReady(), this._events.waitUntilReady()])
+    await this._events.waitUntilReady()
   }
 
   /**
@@ -165,10 +171,6 @@ class BullMQBackend {
    * the jobs not yet read (running ones finish on their workers, unread) and the data file.
    */
   async _batch(data, signal) {
-    await this._ready()
-    const id = randomUUID()
-    const placed = await this._place(encodeData(data), id)
-    const unread = new Set()
     let onAbort
     const aborted = new Promise((_, reject) => {
       onAbort = () => reject(new AbortError())
@@ -176,6 +178,16 @@ class BullMQBackend {
       signal?.addEventListener('abort', onAbort, { once: true })
     })
     aborted.catch(() => {})
+    try {
+      // Until Redis answers (ioredis retries without end, warning once), only an abort ends the wait.
+      await Promise.race([this._ready(), aborted])
+    } catch (e) {
+      signal?.removeEventListener('abort', onAbort)
+      throw e
+    }
+    const id = randomUUID()
+    const placed = await this._place(encodeData(data), id)
+    const unread = new Set()
     return {
       id,
       run: async (number, job, onProgress) => {
@@ -445,11 +457,15 @@ async function runTrialWorker(options) {
   const cache = new DataCache()
   const worker = new Worker(queue, (job, _token, jobSignal) => runJob(job, cache, jobSignal, onProgress), { connection, concurrency, ...timing })
   worker.on('error', warner(where))
+  let connected = false
+  worker.waitUntilReady().then(() => (connected = true), () => {})
   await new Promise((resolve) => {
     if (!signal) return // runs as long as the process
     signal.addEventListener('abort', resolve, { once: true })
   })
-  await worker.close()
+  // Running trials finish first; a worker that never reached Redis has none (and BullMQ's
+  // graceful close would wait for that first connection forever).
+  await worker.close(!connected)
 }
 
 module.exports = { BullMQBackend, runTrialWorker }
