@@ -147,13 +147,6 @@ function isList(v) {
   return Array.isArray(v) || (ArrayBuffer.isView(v) && !(v instanceof DataView))
 }
 
-/** The extra columns the models read from df, futrDf and staticDf (others are ignored). */
-function usedColumns(list) {
-  const cols = (key) => new Set(list.flatMap((m) => m.config[key] ?? []))
-  const futr = cols('futrExogList')
-  return { df: new Set([...futr, ...cols('histExogList')]), futrDf: futr, staticDf: cols('statExogList') }
-}
-
 /** The model the engine runs for `m`: an Auto* model's best (or, before its search, one draw of its space). */
 function declared(m) {
   return m instanceof auto.Auto ? m._declared() : m
@@ -258,7 +251,7 @@ class NeuralForecast {
       throw new TypeError("fit options 'checkpointEvery', 'checkpointPath' and 'resume' checkpoint one fit's training: an Auto* model's search is many fits; checkpoint the refit of its best config with a NeuralForecast of that model instead")
     }
     const onProgress = progressCallback(opts.onProgress, 'fit')
-    const used = usedColumns(this.models)
+    const used = models.usedColumns(this.models)
     const { frame, kinds } = toNative(df, 'df', { keep: used.df })
     this._checkDsKind(kinds, 'df')
     const staticDf = opts.staticDf === undefined ? undefined : toNative(opts.staticDf, 'staticDf', { requireY: false, requireDs: false, keep: used.staticDf }).frame
@@ -316,7 +309,7 @@ class NeuralForecast {
     const opts = checkKeys(options, PREDICT_OPTIONS, 'predict')
     let kinds = this._kinds ?? { id: 'string', ds: 'number' }
     let df
-    const used = usedColumns(this._engineModels)
+    const used = models.usedColumns(this._engineModels)
     if (opts.df !== undefined) {
       const n = toNative(opts.df, 'df', { keep: used.df })
       df = n.frame
@@ -412,7 +405,7 @@ class NeuralForecast {
     const level = levelList(opts.level, 'crossValidation')
     const verbose = flag(opts.verbose, 'verbose', 'crossValidation')
     const onProgress = progressCallback(opts.onProgress, 'crossValidation')
-    const used = usedColumns(this.models)
+    const used = models.usedColumns(this.models)
     const { frame, kinds } = toNative(df, 'df', { keep: used.df })
     this._checkDsKind(kinds, 'df')
     const staticDf = opts.staticDf === undefined ? undefined : toNative(opts.staticDf, 'staticDf', { requireY: false, requireDs: false, keep: used.staticDf }).frame

@@ -1,6 +1,6 @@
 // neuro-divergent/queue: Auto* trials fitted by workers on any machine through BullMQ on Redis.
 // Needs the optional peer dependencies: npm install bullmq ioredis
-import type { ProgressEvent, SearchBackend } from './index.js'
+import type { CrossValidationOptions, FitOptions, Frame, NeuralForecast, OutputFrame, ProgressEvent, Row, SearchBackend } from './index.js'
 
 /** ioredis connection options (`{ host, port, password, ... }`) or an ioredis instance. */
 export type RedisConnection = Record<string, unknown>
@@ -17,12 +17,12 @@ export interface BullMQBackendOptions {
    * draws; set it to the trials your workers run at once.
    */
   concurrency?: number
-  /** Data up to this many bytes (as JSON, default 524288) travels inside each job; larger needs `dataDir`. */
+  /** Data up to this many bytes (as JSON, default 524288) travels inside each job, and fitted models (`fit`) inside its result; larger needs `dataDir`. */
   maxInlineBytes?: number
   /**
-   * A directory every worker reads at the same path (a shared volume): data over
-   * `maxInlineBytes` is written there once per search (atomically) and jobs carry its path;
-   * the file is removed when the search ends.
+   * A directory the coordinator and every worker reach at the same path (a shared volume): data
+   * over `maxInlineBytes` is written there once per batch (atomically) and jobs carry its path,
+   * and so are `fit`'s larger fitted models; the files are removed once read.
    */
   dataDir?: string
 }
@@ -43,20 +43,49 @@ export declare class BullMQBackend implements SearchBackend {
   readonly queueName: string
   /** @internal */
   _open(search: unknown): Promise<unknown>
+  /**
+   * `nf.crossValidation(df, { ...options, refit: true })` with one job per window, the windows
+   * fitted side by side on the workers: the same rows and columns. Each window is a fresh fit of
+   * `nf`'s models (from their `randomSeed`) on the data before its cutoff, which is what
+   * `nf.crossValidation` of that data with `nWindows: 1` gives; the local refit instead continues
+   * each window from the previous window's weights (as NeuralForecast), so forecasts differ.
+   * `nf` is left as it was (not fitted). Progress events carry `window`.
+   * @example
+   * const cv = await backend.crossValidation(nf, df, { nWindows: 4, stepSize: 12 })
+   */
+  crossValidation<R extends Row>(nf: NeuralForecast, df: Frame<R>, options?: QueueCrossValidationOptions): Promise<OutputFrame>
+  /**
+   * `nf.fit(df, options)` on a worker: the models train there and their weights come back into
+   * `nf`, which then predicts and saves as if it had fitted here. Independent fits (a model per
+   * market, per shard) run side by side on the workers when awaited together. The fitted models
+   * come back inside the job's result under `maxInlineBytes`, else through a file under `dataDir`.
+   * @example
+   * await Promise.all(markets.map(({ nf, df }) => backend.fit(nf, df, { valSize: 12 })))
+   */
+  fit<R extends Row>(nf: NeuralForecast, df: Frame<R>, options?: QueueFitOptions): Promise<void>
   /** Closes its Redis connections (a process with an open backend does not exit). */
   close(): Promise<void>
 }
 
-/** A worker's progress report: the fit's event with the trial's search and number. */
+/** `fit`'s options that a queue runs on a worker (`useInitModels` is local only: the worker starts afresh). */
+export type QueueFitOptions = Pick<FitOptions, 'valSize' | 'staticDf' | 'predictionIntervals' | 'maxSteps' | 'onProgress' | 'signal' | 'verbose'>
+
+/** `crossValidation`'s options that a queue fans out (refit is implied; `testSize` and `useInitModels` are local only). */
+export interface QueueCrossValidationOptions extends Pick<CrossValidationOptions, 'nWindows' | 'stepSize' | 'valSize' | 'staticDf' | 'level' | 'predictionIntervals' | 'signal' | 'verbose'> {
+  onProgress?: (event: ProgressEvent & { window: number }) => void
+}
+
+/** A worker's progress report: the fit's event with its batch (search or cross-validation) and its trial or window. */
 export interface TrialProgressEvent extends ProgressEvent {
   searchId: string
-  trial: number
+  trial?: number
+  window?: number
 }
 
 export interface TrialWorkerOptions {
   connection: RedisConnection
   queue: string
-  /** Trials this worker fits at once (default 1), each with its Auto's `cpus` threads. */
+  /** Jobs (trials, cross-validation windows) this worker fits at once (default 1); a trial uses its Auto's `cpus` threads. */
   concurrency?: number
   /** BullMQ's job lock in ms (default 30000): a killed worker's trial runs again elsewhere after it expires. */
   lockDuration?: number
@@ -69,9 +98,9 @@ export interface TrialWorkerOptions {
 }
 
 /**
- * Fits the queue's trials on this machine, off the JS thread, until `signal` aborts (without
- * one, for the life of the process). A trial that fails (a config the data does not fit) is
- * reported as its result, not retried.
+ * Fits the queue's trials and cross-validation windows on this machine, off the JS thread, until
+ * `signal` aborts (without one, for the life of the process). A fit that fails (a config the data
+ * does not fit) is reported as its result, not retried.
  * @example
  * await runTrialWorker({ connection: { host: 'redis.internal', port: 6379 }, queue: 'nd' })
  */

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Queue } from 'bullmq'
-import { NeuralForecast, AutoMLP, AbortError } from '../index.js'
+import { NeuralForecast, MLP, AutoMLP, AbortError } from '../index.js'
 import { BullMQBackend, runTrialWorker } from 'neuro-divergent/queue'
 import { airPassengers, tinyMlpSpace as space } from './helpers'
 
@@ -150,6 +150,53 @@ test('a worker killed mid-trial: its trial runs again on another worker and coun
   }
 })
 
+test('crossValidation fans its windows out: each equals a one-window cross-validation of the data before its cutoff', { skip }, async () => {
+  const backend = new BullMQBackend({ connection: connection(), queue: 'search' })
+  try {
+    const mlp = () => new MLP({ h: 12, inputSize: 24, hiddenSize: 16, numLayers: 1, maxSteps: 20, scalerType: 'standard', randomSeed: 1 })
+    const nf = new NeuralForecast({ models: [mlp()], freq: 'ME' })
+    const windows = new Set<number>()
+    // Two series, rows shuffled: the windows' rows must merge in NeuralForecast's order (series, cutoff, ds).
+    const two = [...df, ...df.map((r) => ({ ...r, unique_id: 'Double', y: 2 * r.y }))].reverse()
+    const cv = await backend.crossValidation(nf, two, { nWindows: 3, stepSize: 12, onProgress: (e) => windows.add(e.window) })
+    assert.deepEqual([...windows].sort(), [0, 1, 2])
+    // The rows and columns of the local refit, which continues each window from the last one's weights.
+    const local = await new NeuralForecast({ models: [mlp()], freq: 'ME' }).crossValidation(two, { nWindows: 3, stepSize: 12, refit: true })
+    assert.deepEqual(Object.keys(cv), Object.keys(local))
+    for (const c of ['unique_id', 'ds', 'cutoff', 'y']) assert.deepEqual(cv[c], local[c], c)
+    for (let w = 0; w < 3; w++) {
+      const before = (id: string) => two.filter((r) => r.unique_id === id).reverse().slice(0, df.length - (2 - w) * 12)
+      const alone = await new NeuralForecast({ models: [mlp()], freq: 'ME' }).crossValidation([...before('AirPassengers'), ...before('Double')], { nWindows: 1 })
+      // Rows: AirPassengers' 3 windows of 12, then Double's.
+      for (const [s, from] of [[0, 0], [1, 36]]) assert.deepEqual(cv.MLP!.slice(from + w * 12, from + (w + 1) * 12), alone.MLP!.slice(s * 12, (s + 1) * 12), `window ${w}, series ${s}`)
+    }
+    await assert.rejects(backend.crossValidation(nf, df, { nWindows: 20, stepSize: 12 }), /series 'AirPassengers' has 144 points, too few for 20 windows/)
+    // An option the worker's crossValidation refuses comes back as its TypeError.
+    await assert.rejects(backend.crossValidation(nf, df, { nWindows: 2, level: [80] }), (e: any) => e instanceof TypeError && /predictionIntervals/.test(e.message))
+  } finally {
+    await backend.close()
+  }
+})
+
+test('fit on a worker: independent fits side by side, each nf then predicts as if fitted here', { skip }, async () => {
+  const backend = new BullMQBackend({ connection: connection(), queue: 'search' })
+  try {
+    const mlp = () => new MLP({ h: 12, inputSize: 24, hiddenSize: 16, numLayers: 1, maxSteps: 20, scalerType: 'standard', randomSeed: 2 })
+    const markets = [df, df.map((r) => ({ ...r, unique_id: 'Double', y: 2 * r.y }))]
+    const remote = markets.map(() => new NeuralForecast({ models: [mlp()], freq: 'ME' }))
+    await Promise.all(remote.map((nf, i) => backend.fit(nf, markets[i], { valSize: 12 })))
+    for (const [i, nf] of remote.entries()) {
+      const here = new NeuralForecast({ models: [mlp()], freq: 'ME' })
+      await here.fit(markets[i], { valSize: 12 })
+      assert.deepEqual(await nf.predict(), await here.predict(), `market ${i}`)
+    }
+    assert.equal((await remote[1].predict()).ds[0], '1961-01-31', 'ds of the kind given')
+    await assert.rejects(backend.fit(remote[0], df, { valSize: -1 }), /BullMQBackend.fit option 'valSize' must be >= 0/)
+  } finally {
+    await backend.close()
+  }
+})
+
 test('data over maxInlineBytes reaches the workers through a file under dataDir, removed after the search', { skip }, async () => {
   const shared = mkdtempSync(join(tmpdir(), 'nd-queue-data-'))
   const tight = { connection: connection(), queue: 'search', maxInlineBytes: 100 }
@@ -159,6 +206,10 @@ test('data over maxInlineBytes reaches the workers through a file under dataDir,
     const auto = new AutoMLP({ h: 12, numSamples: 2, config: space, backend })
     await new NeuralForecast({ models: [auto], freq: 'ME' }).fit(df, { valSize: 12 })
     assert.ok(auto.results.every((r) => Number.isFinite(r.validLoss)))
+    // The fitted models come back through dataDir too.
+    const nf = new NeuralForecast({ models: [new MLP({ h: 12, inputSize: 24, maxSteps: 5 })], freq: 'ME' })
+    await backend.fit(nf, df)
+    assert.equal((await nf.predict()).MLP!.length, 12)
     assert.deepEqual(readdirSync(shared), [])
     const big = new AutoMLP({ h: 12, numSamples: 2, config: space, backend: refused })
     await assert.rejects(new NeuralForecast({ models: [big], freq: 'ME' }).fit(df, { valSize: 12 }), /over option 'maxInlineBytes' \(100\); give option 'dataDir'/)
@@ -184,7 +235,7 @@ test('abort removes the waiting trials from the queue and rejects with AbortErro
   }
 })
 
-test('options are checked, naming the option; ASHA stays local', () => {
+test('options are checked, naming the option; ASHA stays local', async () => {
   const connection = { host: '127.0.0.1', port: 1 }
   assert.throws(() => new BullMQBackend({ connection, queue: 'q', concurency: 2 } as any), /BullMQBackend: unknown option 'concurency'.*concurrency/)
   assert.throws(() => new BullMQBackend({ queue: 'q' } as any), /BullMQBackend option 'connection'/)
@@ -194,8 +245,26 @@ test('options are checked, naming the option; ASHA stays local', () => {
   assert.throws(() => new AutoMLP({ h: 12, backend: {} as any }), /AutoMLP option 'backend' must be a search backend/)
   const backend = new BullMQBackend({ connection, queue: 'q' })
   assert.throws(() => new AutoMLP({ h: 12, config: space, scheduler: 'asha', backend }), /scheduler 'asha' needs the local backend/)
-  assert.rejects(runTrialWorker({ connection, queue: 'q', lockDuration: -1 }), RangeError)
-  return backend.close()
+  await assert.rejects(runTrialWorker({ connection, queue: 'q', lockDuration: -1 }), /runTrialWorker option 'lockDuration' must be >= 1/)
+  await assert.rejects(backend.crossValidation({} as any, []), /BullMQBackend.crossValidation needs a NeuralForecast/)
+  await backend.close()
+})
+
+test('without a Redis server, a search and a worker wait for one until their signal aborts', async () => {
+  const closed = await freePort() // nothing listens there
+  const backend = new BullMQBackend({ connection: { host: '127.0.0.1', port: closed }, queue: 'q' })
+  const warnings: string[] = []
+  const onWarning = (w: Error) => warnings.push(w.message)
+  process.on('warning', onWarning)
+  try {
+    const auto = new AutoMLP({ h: 12, numSamples: 2, config: space, backend })
+    await assert.rejects(new NeuralForecast({ models: [auto], freq: 'ME' }).fit(df, { valSize: 12, signal: AbortSignal.timeout(500) }), AbortError)
+    assert.ok(warnings.some((w) => /BullMQBackend: .*ECONNREFUSED/.test(w)), warnings.join('; '))
+    await runTrialWorker({ connection: { host: '127.0.0.1', port: closed }, queue: 'q', signal: AbortSignal.timeout(300) })
+  } finally {
+    process.off('warning', onWarning)
+    await backend.close()
+  }
 })
 
 test('without bullmq, neuro-divergent/queue loads and its use names what to install', () => {

@@ -481,4 +481,11 @@ function reviveModel({ class: className, options }) {
   return new Class({ ...options, ...(options.loss ? { loss: revive(options.loss) } : {}), ...(options.validLoss ? { validLoss: revive(options.validLoss) } : {}) })
 }
 
-module.exports = { ...modelClasses, ...lossClasses, modelClasses, lossClasses, Loss, Model, checkJsonSafe, optionsObject, reviveModel }
+/** The extra columns the models read from df, futrDf and staticDf (others are ignored). */
+function usedColumns(list) {
+  const cols = (key) => new Set(list.flatMap((m) => m.config[key] ?? []))
+  const futr = cols('futrExogList')
+  return { df: new Set([...futr, ...cols('histExogList')]), futrDf: futr, staticDf: cols('statExogList') }
+}
+
+module.exports = { ...modelClasses, ...lossClasses, modelClasses, lossClasses, Loss, Model, checkJsonSafe, optionsObject, reviveModel, usedColumns }

@@ -1,20 +1,23 @@
 'use strict'
-// neuro-divergent/queue: Auto* trials fitted by workers on any machine, through BullMQ on Redis.
-// The coordinator (the Auto's search) draws every config and ranks the results; a job carries
-// one trial (the model's options, the data or a path to it) and its worker fits it off the JS
-// thread and returns { validLoss, fitSeconds }. BullMQ delivers a job at least once (a killed
-// worker's job goes back to the queue once its lock expires), so each job id is the search's id
-// and the trial's number, and the coordinator counts each trial once.
+// neuro-divergent/queue: Auto* trials and cross-validation windows fitted by workers on any
+// machine, through BullMQ on Redis. The coordinator (the Auto's search) draws every config and
+// ranks the results; a job carries one trial (the model's options, the data or a path to it) and
+// its worker fits it off the JS thread and returns { validLoss, fitSeconds }; a window's job
+// returns its forecasts. BullMQ delivers a job at least once (a killed worker's job goes back to
+// the queue once its lock expires), so each job id is its batch's id and its number, and the
+// coordinator reads each job's result once.
 
 const { randomUUID } = require('node:crypto')
-const { writeFile, rename, unlink, readFile, stat } = require('node:fs/promises')
+const { unlink, readFile, writeFile } = require('node:fs/promises')
+const { tmpdir } = require('node:os')
 const { join } = require('node:path')
 const { NeuralForecast, AbortError } = require('../index.js')
 const models = require('./models.js')
-const { fitTrial } = require('./auto.js')
-const { describe } = require('./frames.js')
+const { Auto, fitTrial } = require('./auto.js')
+const { describe, toNative, fromNative } = require('./frames.js')
 const { didYouMean } = require('./suggest.js')
 const { NeuroDivergentError } = require('./errors.js')
+const { encodeF64, decodeF64, encodeData, writeAtomic, DataCache, withoutLast } = require('./queue_data.js')
 
 /** The job format; a worker refuses jobs of another (a coordinator and workers of other versions). */
 const JOB_VERSION = 1
@@ -23,6 +26,8 @@ const DEFAULT_TPE_CONCURRENCY = 4
 /** Progress between validation checks reaches the coordinator at most this often (each is a Redis write). */
 const PROGRESS_INTERVAL_MS = 250
 const BACKEND_OPTIONS = ['connection', 'queue', 'concurrency', 'maxInlineBytes', 'dataDir']
+const FIT_OPTIONS = ['valSize', 'staticDf', 'predictionIntervals', 'maxSteps', 'onProgress', 'signal', 'verbose']
+const CV_OPTIONS = ['nWindows', 'stepSize', 'valSize', 'staticDf', 'level', 'predictionIntervals', 'onProgress', 'signal', 'verbose']
 const WORKER_OPTIONS = ['connection', 'queue', 'concurrency', 'lockDuration', 'stalledInterval', 'onProgress', 'signal']
 
 /** bullmq, required only when the queue is used: it and ioredis are optional peer dependencies. */
@@ -54,11 +59,29 @@ function target(opts, where) {
   return { connection: opts.connection, queue: opts.queue }
 }
 
-function positive(v, name, where, fallback) {
+function whole(v, name, where, fallback, min = 1) {
   if (v === undefined) return fallback
   if (!Number.isSafeInteger(v)) throw new TypeError(`${where} option '${name}' must be a whole number, got ${describe(v)}`)
-  if (v < 1) throw new RangeError(`${where} option '${name}' must be >= 1, got ${v}`)
+  if (v < min) throw new RangeError(`${where} option '${name}' must be >= ${min}, got ${v}`)
   return v
+}
+
+function abortSignal(signal, where) {
+  if (signal !== undefined && (signal === null || typeof signal.aborted !== 'boolean' || typeof signal.addEventListener !== 'function')) {
+    throw new TypeError(`${where} option 'signal' must be an AbortSignal, got ${describe(signal)}`)
+  }
+  return signal
+}
+
+function callback(fn, name, where) {
+  if (fn !== undefined && typeof fn !== 'function') throw new TypeError(`${where} option '${name}' must be a function, got ${describe(fn)}`)
+  return fn
+}
+
+/** A worker's error as the coordinator rethrows it: the class it had (option errors stay TypeErrors). */
+function remoteError({ error, errorName }) {
+  const Class = { TypeError, RangeError }[errorName] ?? NeuroDivergentError
+  return new Class(error)
 }
 
 /** Warns once per distinct message: a Redis outage repeats its error every reconnection attempt. */
@@ -72,66 +95,11 @@ function warner(where) {
   }
 }
 
-// The converted frames travel as JSON, each Float64Array as the base64 of its bytes (exact, and
-// a third of the size of decimal text). Every platform Node runs on is little-endian.
-const encodeF64 = (a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64')
-
-function decodeF64(s, n, what) {
-  if (typeof s !== 'string') throw new TypeError(`${what} must be base64 text`)
-  // Checked before allocating: 4 base64 characters hold 3 bytes.
-  if (Math.floor((s.length * 3) / 4) - (s.endsWith('==') ? 2 : s.endsWith('=') ? 1 : 0) !== n * 8) throw new RangeError(`${what} does not hold ${n} numbers`)
-  const bytes = Buffer.from(s, 'base64')
-  const out = new Float64Array(n)
-  new Uint8Array(out.buffer).set(bytes)
-  return out
-}
-
-function encodeFrame(f) {
-  if (f === undefined) return undefined
-  return { uniqueId: f.uniqueId, ds: encodeF64(f.ds), y: f.y === undefined ? undefined : encodeF64(f.y), columnNames: f.columnNames, columns: f.columns.map(encodeF64) }
-}
-
-function decodeFrame(f, what) {
-  if (f === undefined || f === null) return undefined
-  if (!Array.isArray(f.uniqueId) || !Array.isArray(f.columnNames) || !Array.isArray(f.columns) || f.columns.length !== f.columnNames.length) {
-    throw new TypeError(`${what} is not a frame this version wrote`)
-  }
-  const n = f.uniqueId.length
-  return {
-    uniqueId: f.uniqueId,
-    ds: decodeF64(f.ds, n, `${what}.ds`),
-    y: f.y === undefined || f.y === null ? undefined : decodeF64(f.y, n, `${what}.y`),
-    columnNames: f.columnNames,
-    columns: f.columns.map((c, i) => decodeF64(c, n, `${what}.${f.columnNames[i]}`)),
-  }
-}
-
-/** A search's data as one JSON text: the frames as the Auto converted them, and their kinds. */
-function encodeData({ frame, staticDf, kinds }) {
-  return JSON.stringify({ frame: encodeFrame(frame), staticDf: encodeFrame(staticDf), kinds })
-}
-
-function decodeData(text, what) {
-  const d = JSON.parse(text)
-  return { frame: decodeFrame(d.frame, `${what} frame`), staticDf: decodeFrame(d.staticDf, `${what} staticDf`), kinds: d.kinds }
-}
-
-/** Writes `text` to `path` through a temporary file and a rename: a reader never sees half of it. */
-async function writeAtomic(path, text) {
-  const tmp = `${path}.${process.pid}.${randomUUID()}.tmp`
-  try {
-    await writeFile(tmp, text)
-    await rename(tmp, path)
-  } catch (e) {
-    await unlink(tmp).catch(() => {})
-    throw e
-  }
-}
-
 /**
  * Auto* search on a BullMQ queue: `new AutoNHITS({ ..., backend: new BullMQBackend({ connection,
- * queue }) })`; each trial is a job that a `runTrialWorker` process fits. One backend serves any
- * number of searches; `close()` it when done (it holds Redis connections).
+ * queue }) })`; each trial is a job that a `runTrialWorker` process fits. Also cross-validates
+ * with one job per window (`crossValidation`). One backend serves any number of searches;
+ * `close()` it when done (it holds Redis connections).
  */
 class BullMQBackend {
   constructor(options) {
@@ -140,8 +108,8 @@ class BullMQBackend {
     this._lib = loadBullMQ()
     this._connection = connection
     this.queueName = queue
-    this._concurrency = positive(opts.concurrency, 'concurrency', 'BullMQBackend', undefined)
-    this._maxInlineBytes = opts.maxInlineBytes === undefined ? DEFAULT_MAX_INLINE_BYTES : positive(opts.maxInlineBytes, 'maxInlineBytes', 'BullMQBackend')
+    this._concurrency = whole(opts.concurrency, 'concurrency', 'BullMQBackend', undefined)
+    this._maxInlineBytes = whole(opts.maxInlineBytes, 'maxInlineBytes', 'BullMQBackend', DEFAULT_MAX_INLINE_BYTES)
     if (opts.dataDir !== undefined && (typeof opts.dataDir !== 'string' || opts.dataDir.length === 0)) {
       throw new TypeError(`BullMQBackend option 'dataDir' must be a directory path every worker can read, got ${describe(opts.dataDir)}`)
     }
@@ -152,25 +120,37 @@ class BullMQBackend {
     this._warn = warner('BullMQBackend')
   }
 
-  /** The queue and its event stream, opened at the first search. */
+  /**
+   * The queue and its event stream, opened at the first batch. The stream only once Redis has
+   * answered: BullMQ's QueueEvents.close() waits for a first connection forever.
+   */
   async _ready() {
+    const { Queue, QueueEvents } = this._lib
     if (!this._queue) {
-      const { Queue, QueueEvents } = this._lib
       this._queue = new Queue(this.queueName, { connection: this._connection })
-      this._events = new QueueEvents(this.queueName, { connection: this._connection })
       // An unhandled 'error' event would throw in the host; ioredis reconnects by itself.
       this._queue.on('error', this._warn)
-      // Each trial awaited adds a listener to the queue (BullMQ's waitUntilFinished): a search
+      // Each job awaited adds a listener to the queue (BullMQ's waitUntilFinished): a search
       // awaits numSamples of them at once by design.
       this._queue.setMaxListeners(0)
-      this._events.on('error', this._warn)
-      this._events.on('progress', ({ jobId, data }) => this._progress.get(jobId)?.(data))
     }
-    await Promise.all([this._queue.waitUntilReady(), this._events.waitUntilReady()])
+    await this._queue.waitUntilReady()
+    if (!this._events) {
+      this._events = new QueueEvents(this.queueName, { connection: this._connection })
+      this._events.on('error', this._warn)
+      this._events.on('progress', ({ jobId, data }) => {
+        try {
+          this._progress.get(jobId)?.(data)
+        } catch (e) {
+          this._warn(new Error(`onProgress threw (the work goes on): ${e && e.message}`))
+        }
+      })
+    }
+    await this._events.waitUntilReady()
   }
 
   /**
-   * Where the workers find a search's data: inside each job under `maxInlineBytes`, else in a
+   * Where the workers find a batch's data: inside each job under `maxInlineBytes`, else in a
    * file under `dataDir`. Returns the reference and a function that removes what it made.
    */
   async _place(text, id) {
@@ -184,28 +164,13 @@ class BullMQBackend {
     return { ref: { path, bytes }, release: () => unlink(path).catch(() => {}) }
   }
 
-  /** One job and its result, `{ validLoss, fitSeconds }`; throws the trial's error as the worker reported it. */
-  async _job(jobId, data, onProgress, aborted) {
-    if (onProgress) this._progress.set(jobId, onProgress)
-    try {
-      // An id already in the queue is not added again: a retried coordinator call counts once.
-      const job = await this._queue.add('trial', data, { jobId, removeOnComplete: { age: 86400 }, removeOnFail: { age: 86400 } })
-      const result = await Promise.race([job.waitUntilFinished(this._events), aborted])
-      await job.remove().catch(() => {}) // read: nothing else needs it
-      if (result.error !== undefined) throw new NeuroDivergentError(result.error)
-      return { validLoss: result.validLoss ?? NaN, fitSeconds: result.fitSeconds }
-    } finally {
-      this._progress.delete(jobId)
-    }
-  }
-
-  /** A session of the Auto's search (see lib/auto.js, the local backend): fits trials as jobs. */
-  async _open({ data, freq, valSize, verbose, signal, auto }) {
-    await this._ready()
-    const id = randomUUID()
-    const placed = await this._place(encodeData(data), id)
-    const jobs = new Set() // ids of this search's jobs not yet read
-    // Every waiting trial rejects at once on abort; close() then removes their jobs.
+  /**
+   * A batch of jobs over one data set (a search's trials, a cross-validation's windows):
+   * `run(number, job, onProgress)` enqueues one and resolves to its result, or rejects with the
+   * error its worker reported; on abort every waiting one rejects at once, and `close()` removes
+   * the jobs not yet read (running ones finish on their workers, unread) and the data file.
+   */
+  async _batch(data, signal) {
     let onAbort
     const aborted = new Promise((_, reject) => {
       onAbort = () => reject(new AbortError())
@@ -213,25 +178,120 @@ class BullMQBackend {
       signal?.addEventListener('abort', onAbort, { once: true })
     })
     aborted.catch(() => {})
-    const backend = this
+    try {
+      // Until Redis answers (ioredis retries without end, warning once), only an abort ends the wait.
+      await Promise.race([this._ready(), aborted])
+    } catch (e) {
+      signal?.removeEventListener('abort', onAbort)
+      throw e
+    }
+    const id = randomUUID()
+    const placed = await this._place(encodeData(data), id)
+    const unread = new Set()
+    return {
+      id,
+      run: async (number, job, onProgress) => {
+        const jobId = `${id}-${number}`
+        unread.add(jobId)
+        if (onProgress) this._progress.set(jobId, onProgress)
+        try {
+          // An id already in the queue is not added again: delivered twice, read once.
+          const added = await this._queue.add(job.kind, { ...job, v: JOB_VERSION, batch: id, data: placed.ref }, { jobId, removeOnComplete: { age: 86400 }, removeOnFail: { age: 86400 } })
+          const result = await Promise.race([added.waitUntilFinished(this._events), aborted])
+          await added.remove().catch(() => {})
+          unread.delete(jobId)
+          if (result.error !== undefined) throw remoteError(result)
+          return result
+        } finally {
+          this._progress.delete(jobId)
+        }
+      },
+      close: async () => {
+        signal?.removeEventListener('abort', onAbort)
+        await Promise.all([...unread].map((j) => this._queue.remove(j).catch(() => 0)))
+        await placed.release()
+      },
+    }
+  }
+
+  /** A session of the Auto's search (see lib/auto.js, the local backend): fits trials as jobs. */
+  async _open({ data, freq, valSize, verbose, signal, auto }) {
+    const batch = await this._batch(data, signal)
     return {
       concurrency: this._concurrency ?? (auto._searchAlg === 'tpe' ? DEFAULT_TPE_CONCURRENCY : auto._numSamples),
       async run(trial, model, onProgress) {
-        const jobId = `${id}-${trial}`
-        jobs.add(jobId)
-        const job = { v: JOB_VERSION, kind: 'trial', searchId: id, trial, model: { class: model.className, options: model.options }, freq, valSize, verbose, threads: auto._cpus, data: placed.ref }
-        try {
-          return await backend._job(jobId, job, onProgress, aborted)
-        } finally {
-          if (!signal?.aborted) jobs.delete(jobId) // read (a result or a failed trial): nothing to remove
-        }
+        const job = { kind: 'trial', trial, model: { class: model.className, options: model.options }, freq, valSize, verbose, threads: auto._cpus }
+        const { validLoss, fitSeconds } = await batch.run(trial, job, onProgress)
+        return { validLoss: validLoss ?? NaN, fitSeconds }
       },
-      async close() {
-        signal?.removeEventListener('abort', onAbort)
-        // The jobs of an aborted search still waiting; a running one finishes on its worker unread.
-        await Promise.all([...jobs].map((j) => backend._queue.remove(j).catch(() => 0)))
-        await placed.release()
-      },
+      close: batch.close,
+    }
+  }
+
+  /**
+   * `nf.crossValidation(df, { ...options, refit: true })` with one job per window, the windows
+   * fitted side by side on the workers. Each window is a fresh fit of `nf`'s models (from their
+   * `randomSeed`) on the data before its cutoff, as `nf.crossValidation` of that data with
+   * `nWindows: 1` gives; the local refit instead continues each window from the previous one's
+   * weights (NeuralForecast's), so the forecasts differ, the rows and columns do not. `nf`
+   * itself is left as it was. Options: `nWindows`, `stepSize`, `valSize`, `staticDf`, `level`,
+   * `predictionIntervals`, `verbose`, `onProgress` (events with `window`), `signal`.
+   */
+  async crossValidation(nf, df, options = {}) {
+    const where = 'BullMQBackend.crossValidation'
+    const { opts, frame, staticDf, kinds, signal } = prepare(nf, df, options, CV_OPTIONS, where)
+    const nWindows = whole(opts.nWindows, 'nWindows', where, 1)
+    const stepSize = whole(opts.stepSize, 'stepSize', where, 1)
+    const valSize = whole(opts.valSize, 'valSize', where, 0, 0)
+    // The engine's check, before any job: every window needs a point before its cutoff.
+    const testSize = nf.models[0].h + stepSize * (nWindows - 1)
+    const lengths = new Map()
+    for (const id of frame.uniqueId) lengths.set(id, (lengths.get(id) ?? 0) + 1)
+    for (const [id, n] of lengths) {
+      if (n <= testSize) throw new RangeError(`${where}: series '${id}' has ${n} points, too few for ${nWindows} windows of h=${nf.models[0].h} every ${stepSize} steps (needs more than ${testSize})`)
+    }
+    const job = { kind: 'window', ...spec(nf), cv: { valSize, level: opts.level, predictionIntervals: opts.predictionIntervals, verbose: opts.verbose } }
+    const batch = await this._batch({ frame, staticDf, kinds }, signal)
+    let outs
+    try {
+      outs = await Promise.all(
+        Array.from({ length: nWindows }, (_, w) =>
+          batch.run(w, { ...job, window: w, drop: (nWindows - 1 - w) * stepSize }, opts.onProgress && ((e) => opts.onProgress({ ...e, window: w }))),
+        ),
+      )
+    } finally {
+      await batch.close() // after a failed window, the others still waiting
+    }
+    return fromNative(mergeWindows(outs), kinds)
+  }
+
+  /**
+   * `nf.fit(df, options)` on a worker: the models train there and their weights come back into
+   * `nf`, which then predicts and saves as if it had fitted here. Independent fits (a model per
+   * market, per shard) run side by side on the workers when awaited together. The fitted models
+   * come back inside the job's result under `maxInlineBytes`, else through a file under
+   * `dataDir`. Options: `valSize`, `staticDf`, `predictionIntervals`, `maxSteps`, `verbose`,
+   * `onProgress`, `signal`.
+   */
+  async fit(nf, df, options = {}) {
+    const where = 'BullMQBackend.fit'
+    const { opts, frame, staticDf, kinds, signal } = prepare(nf, df, options, FIT_OPTIONS, where)
+    const fit = { valSize: whole(opts.valSize, 'valSize', where, 0, 0), maxSteps: whole(opts.maxSteps, 'maxSteps', where, undefined), predictionIntervals: opts.predictionIntervals, verbose: opts.verbose }
+    const batch = await this._batch({ frame, staticDf, kinds }, signal)
+    let result
+    try {
+      result = await batch.run(0, { kind: 'fit', ...spec(nf), fit, resultBytes: this._maxInlineBytes, dataDir: this._dataDir }, opts.onProgress)
+    } finally {
+      await batch.close()
+    }
+    const path = result.path ?? join(tmpdir(), `nd-${batch.id}.nd`)
+    try {
+      if (result.path === undefined) await writeFile(path, Buffer.from(result.models, 'base64'))
+      const fitted = await NeuralForecast.load(path, { threads: nf._threads ?? undefined })
+      nf._native = fitted._native
+      nf._kinds = kinds // the worker saw ds as numbers and ids as strings; predictions give the caller's
+    } finally {
+      await unlink(path).catch(() => {})
     }
   }
 
@@ -241,85 +301,171 @@ class BullMQBackend {
   }
 }
 
-/** A worker's data of the searches it has seen lately: a search's trials all read the same. */
-class DataCache {
-  constructor(size = 2) {
-    this.size = size
-    this.entries = new Map()
-  }
-  async get(ref) {
-    const key = ref.path ?? ref.inline
-    if (this.entries.has(key)) return this.entries.get(key)
-    let text = ref.inline
-    if (text === undefined) {
-      if (typeof ref.path !== 'string') throw new TypeError('the job has no data (neither inline nor a path)')
-      const { size } = await stat(ref.path)
-      if (size !== ref.bytes) throw new RangeError(`the data file ${ref.path} has ${size} bytes, the coordinator wrote ${ref.bytes}`)
-      text = await readFile(ref.path, 'utf8')
+/** Checks `nf`, `df` and the options of `fit` and `crossValidation`, and converts the data once. */
+function prepare(nf, df, options, allowed, where) {
+  if (!(nf instanceof NeuralForecast)) throw new TypeError(`${where} needs a NeuralForecast, got ${describe(nf)}`)
+  const opts = checkKeys(options, allowed, where)
+  const searched = nf.models.find((m) => m instanceof Auto)
+  if (searched) throw new TypeError(`${where} does not search: ${searched.alias} is an Auto* model; give it this backend as its 'backend' option`)
+  callback(opts.onProgress, 'onProgress', where)
+  const signal = abortSignal(opts.signal, where)
+  if (signal?.aborted) throw new AbortError()
+  const used = models.usedColumns(nf.models)
+  const { frame, kinds } = toNative(df, 'df', { keep: used.df })
+  const staticDf = opts.staticDf === undefined ? undefined : toNative(opts.staticDf, 'staticDf', { requireY: false, requireDs: false, keep: used.staticDf }).frame
+  return { opts, frame, staticDf, kinds, signal }
+}
+
+/** What a worker needs to build `nf` again: its models and constructor options. */
+function spec(nf) {
+  return { models: nf.models.map((m) => ({ class: m.className, options: m.options })), nf: { freq: nf.freq, holidays: nf._holidays, threads: nf._threads ?? undefined } }
+}
+
+/** `opts` without its undefined and null entries (the public API refuses some nulls). */
+function defined(opts) {
+  return Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined && v !== null))
+}
+
+/**
+ * The windows' outputs as one frame in NeuralForecast's row order (by series, then cutoff, then
+ * ds): each window holds h rows of every series, in the same series order.
+ */
+function mergeWindows(outs) {
+  const n = outs[0].uniqueId.length
+  const series = new Set(outs[0].uniqueId).size
+  const h = n / series
+  const decoded = outs.map((o) => ({ ds: decodeF64(o.ds, n, 'a window'), columns: o.columns.map((c) => decodeF64(c, n, 'a window')) }))
+  const rows = outs.length * n
+  const out = { uniqueId: new Array(rows), ds: new Float64Array(rows), columnNames: outs[0].columnNames, columns: outs[0].columnNames.map(() => new Float64Array(rows)) }
+  let r = 0
+  for (let s = 0; s < series; s++) {
+    for (let w = 0; w < outs.length; w++) {
+      for (let k = s * h; k < (s + 1) * h; k++, r++) {
+        out.uniqueId[r] = outs[w].uniqueId[k]
+        out.ds[r] = decoded[w].ds[k]
+        decoded[w].columns.forEach((c, j) => (out.columns[j][r] = c[k]))
+      }
     }
-    const data = decodeData(text, 'the job data')
-    this.entries.set(key, data)
-    if (this.entries.size > this.size) this.entries.delete(this.entries.keys().next().value)
-    return data
+  }
+  return out
+}
+
+/** The public columns object of a converted frame (ds as numbers: epoch ms or the integer index). */
+function columnsOf(frame, withDs = true) {
+  const df = { unique_id: frame.uniqueId }
+  if (withDs) df.ds = frame.ds
+  if (frame.y) df.y = frame.y
+  frame.columnNames.forEach((c, i) => (df[c] = frame.columns[i]))
+  return df
+}
+
+/**
+ * A job's progress: every step to the worker's own `onProgress`; to the coordinator (each a Redis
+ * write) each new validation loss and the last step always, other steps a few times a second.
+ */
+function reporter(job, onProgress) {
+  const d = job.data
+  const which = d.kind === 'trial' ? { trial: d.trial } : d.kind === 'window' ? { window: d.window } : {}
+  let sent = 0
+  let valLoss
+  return (e) => {
+    const now = performance.now()
+    if (e.valLoss !== valLoss || e.step === e.maxSteps || now - sent >= PROGRESS_INTERVAL_MS) {
+      sent = now
+      valLoss = e.valLoss
+      job.updateProgress(e).catch(() => {})
+    }
+    if (onProgress) onProgress({ ...e, searchId: d.batch, ...which })
   }
 }
 
-/** Fits one trial job; a trial that fails is a result (`error`), not a failed job, so it is not retried. */
-async function fitJob(job, cache, signal, onProgress) {
+/** The fits of each kind of job: a trial's validation loss, a window's forecasts. */
+const JOBS = {
+  async trial(d, data, onProgress, signal) {
+    const model = models.reviveModel(d.model)
+    const validLoss = await fitTrial(NeuralForecast, model, data, { freq: d.freq, threads: d.threads, valSize: d.valSize, verbose: d.verbose, onProgress, signal })
+    return { validLoss: Number.isFinite(validLoss) ? validLoss : null }
+  },
+  async window(d, data, onProgress, signal) {
+    const nf = new NeuralForecast({ models: d.models.map(models.reviveModel), ...d.nf })
+    const staticDf = data.staticDf && columnsOf(data.staticDf, false)
+    const out = await nf.crossValidation(columnsOf(withoutLast(data.frame, d.drop)), defined({ ...d.cv, nWindows: 1, refit: true, staticDf, signal, onProgress }))
+    const columnNames = Object.keys(out).filter((c) => c !== 'unique_id' && c !== 'ds')
+    return { uniqueId: out.unique_id, ds: encodeF64(out.ds), columnNames, columns: columnNames.map((c) => encodeF64(out[c])) }
+  },
+
+  async fit(d, data, onProgress, signal) {
+    const nf = new NeuralForecast({ models: d.models.map(models.reviveModel), ...d.nf })
+    const staticDf = data.staticDf && columnsOf(data.staticDf, false)
+    await nf.fit(columnsOf(data.frame), defined({ ...d.fit, staticDf, signal, onProgress }))
+    // The saved file is the fitted state; `save` writes it atomically.
+    const path = join(tmpdir(), `nd-${d.batch}-${process.pid}.nd`)
+    let bytes
+    try {
+      await nf.save(path)
+      bytes = await readFile(path)
+    } finally {
+      await unlink(path).catch(() => {})
+    }
+    if (Math.ceil(bytes.length / 3) * 4 <= d.resultBytes) return { models: bytes.toString('base64') }
+    if (d.dataDir === undefined) {
+      throw new RangeError(`BullMQBackend.fit: the fitted models are ${bytes.length} bytes, over option 'maxInlineBytes' (${d.resultBytes}); give option 'dataDir', a directory every worker and the coordinator share, or raise 'maxInlineBytes'`)
+    }
+    const shared = join(d.dataDir, `nd-${d.batch}-fitted.nd`)
+    await writeAtomic(shared, bytes)
+    return { path: shared }
+  },
+}
+
+/** Runs one job; a fit that fails is a result (`error`), not a failed job, so it is not retried. */
+async function runJob(job, cache, signal, onProgress) {
   const d = job.data
   const started = performance.now()
   const seconds = () => (performance.now() - started) / 1000
   try {
-    if (d.v !== JOB_VERSION) throw new NeuroDivergentError(`the job is of format ${describe(d.v)}, this worker reads ${JOB_VERSION}: run the same neuro-divergent version on the coordinator and the workers`)
-    const data = await cache.get(d.data)
-    const model = models.reviveModel(d.model)
-    const { valCheckSteps } = model.config
-    let sent = 0
-    const progress = (e) => {
-      const now = performance.now()
-      // Validation checks always reach the coordinator, other steps a few times a second.
-      if (e.step % valCheckSteps === 0 || e.step === e.maxSteps || now - sent >= PROGRESS_INTERVAL_MS) {
-        sent = now
-        job.updateProgress(e).catch(() => {})
-      }
-      if (onProgress) onProgress({ ...e, searchId: d.searchId, trial: d.trial })
+    if (d.v !== JOB_VERSION || !Object.hasOwn(JOBS, d.kind)) {
+      throw new NeuroDivergentError(`the job is of format ${describe(d.v)} '${d.kind}', this worker reads ${JOB_VERSION}: run the same neuro-divergent version on the coordinator and the workers`)
     }
-    const validLoss = await fitTrial(NeuralForecast, model, data, { freq: d.freq, threads: d.threads, valSize: d.valSize, verbose: d.verbose, onProgress: progress, signal })
-    return { validLoss: Number.isFinite(validLoss) ? validLoss : null, fitSeconds: seconds() }
+    const data = await cache.get(d.data)
+    return { ...(await JOBS[d.kind](d, data, reporter(job, onProgress), signal)), fitSeconds: seconds() }
   } catch (e) {
-    if (e instanceof AbortError) throw e // the worker is closing: the job is not this trial's failure
-    return { validLoss: null, fitSeconds: seconds(), error: (e && e.message) || String(e) }
+    if (e instanceof AbortError) throw e // the worker is closing: the job is not this fit's failure
+    return { validLoss: null, fitSeconds: seconds(), error: (e && e.message) || String(e), errorName: e && e.name }
   }
 }
 
 /**
- * Runs trials from the queue on this machine until `signal` aborts; then finishes the running
- * ones and resolves. `concurrency` trials at once (default 1; each uses the Auto's `cpus`
- * threads). A killed worker's trials go back to the queue after `lockDuration` ms (BullMQ's,
- * default 30000) and run on another worker.
+ * Runs trials and cross-validation windows from the queue on this machine until `signal`
+ * aborts; then finishes the running ones and resolves. `concurrency` jobs at once (default 1;
+ * a trial uses its Auto's `cpus` threads). A killed worker's jobs go back to the queue after
+ * `lockDuration` ms (BullMQ's, default 30000) and run on another worker.
  */
 async function runTrialWorker(options) {
-  const opts = checkKeys(options, WORKER_OPTIONS, 'runTrialWorker')
-  const { connection, queue } = target(opts, 'runTrialWorker')
-  const concurrency = positive(opts.concurrency, 'concurrency', 'runTrialWorker', 1)
-  const lockDuration = positive(opts.lockDuration, 'lockDuration', 'runTrialWorker', undefined)
-  const stalledInterval = positive(opts.stalledInterval, 'stalledInterval', 'runTrialWorker', undefined)
-  if (opts.onProgress !== undefined && typeof opts.onProgress !== 'function') throw new TypeError(`runTrialWorker option 'onProgress' must be a function, got ${describe(opts.onProgress)}`)
-  const { signal } = opts
-  if (signal !== undefined && (signal === null || typeof signal.aborted !== 'boolean' || typeof signal.addEventListener !== 'function')) {
-    throw new TypeError(`runTrialWorker option 'signal' must be an AbortSignal, got ${describe(signal)}`)
+  const where = 'runTrialWorker'
+  const opts = checkKeys(options, WORKER_OPTIONS, where)
+  const { connection, queue } = target(opts, where)
+  const concurrency = whole(opts.concurrency, 'concurrency', where, 1)
+  const timing = {
+    lockDuration: whole(opts.lockDuration, 'lockDuration', where, undefined),
+    stalledInterval: whole(opts.stalledInterval, 'stalledInterval', where, undefined),
   }
+  for (const k of Object.keys(timing)) if (timing[k] === undefined) delete timing[k]
+  const onProgress = callback(opts.onProgress, 'onProgress', where)
+  const signal = abortSignal(opts.signal, where)
   const { Worker } = loadBullMQ()
   if (signal?.aborted) return
   const cache = new DataCache()
-  const timing = Object.fromEntries(Object.entries({ lockDuration, stalledInterval }).filter(([, v]) => v !== undefined))
-  const worker = new Worker(queue, (job, _token, jobSignal) => fitJob(job, cache, jobSignal, opts.onProgress), { connection, concurrency, ...timing })
-  worker.on('error', warner('runTrialWorker'))
+  const worker = new Worker(queue, (job, _token, jobSignal) => runJob(job, cache, jobSignal, onProgress), { connection, concurrency, ...timing })
+  worker.on('error', warner(where))
+  let connected = false
+  worker.waitUntilReady().then(() => (connected = true), () => {})
   await new Promise((resolve) => {
     if (!signal) return // runs as long as the process
     signal.addEventListener('abort', resolve, { once: true })
   })
-  await worker.close()
+  // Running trials finish first; a worker that never reached Redis has none (and BullMQ's
+  // graceful close would wait for that first connection forever).
+  await worker.close(!connected)
 }
 
 module.exports = { BullMQBackend, runTrialWorker }
