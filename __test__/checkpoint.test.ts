@@ -111,6 +111,9 @@ test('a corrupted or truncated checkpoint is a ModelFileError naming the file; a
   await model.fit(airPassengers())
   await model.save(path)
   await assert.rejects(fresh().fit(airPassengers(), { checkpointPath: path, resume: true }), /is not a checkpoint/)
+  // And the other way round.
+  await fresh().fit(airPassengers(), { checkpointPath: path })
+  await assert.rejects(NeuralForecast.load(path), (e: Error) => e instanceof ModelFileError && /run\.ckpt is a training checkpoint .*not a saved model/.test(e.message))
 })
 
 test('checkpoint options are checked', async () => {
