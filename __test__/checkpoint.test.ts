@@ -12,11 +12,11 @@ import { airPassengers, quick } from './helpers'
 const root = join(__dirname, '..')
 
 // Two models, so a checkpoint holds a finished model beside the one in training; early stopping
-// on, so its state is checkpointed too. Steps are made heavy enough (large window batches) that
-// the kill below lands mid-fit.
+// and lr decay on, so their state is checkpointed too. (The 110 steps after the first checkpoint
+// take over a second here: the kill, polled every 2 ms, lands mid-fit.)
 const modelOptions = {
-  mlp: { ...quick, maxSteps: 60, hiddenSize: 256, numLayers: 2, windowsBatchSize: 512, valCheckSteps: 10, earlyStopPatienceSteps: 5, numLrDecays: 2, randomSeed: 3 },
-  nhits: { ...quick, maxSteps: 60, windowsBatchSize: 512, valCheckSteps: 10, earlyStopPatienceSteps: 5, randomSeed: 4 },
+  mlp: { ...quick, maxSteps: 60, valCheckSteps: 10, earlyStopPatienceSteps: 5, numLrDecays: 2, randomSeed: 3 },
+  nhits: { ...quick, maxSteps: 60, valCheckSteps: 10, earlyStopPatienceSteps: 5, randomSeed: 4 },
 }
 const build = () => new NeuralForecast({ models: [new MLP(modelOptions.mlp), new NHITS(modelOptions.nhits)], freq: 'ME' })
 
@@ -111,6 +111,9 @@ test('a corrupted or truncated checkpoint is a ModelFileError naming the file; a
   await model.fit(airPassengers())
   await model.save(path)
   await assert.rejects(fresh().fit(airPassengers(), { checkpointPath: path, resume: true }), /is not a checkpoint/)
+  // And the other way round.
+  await fresh().fit(airPassengers(), { checkpointPath: path })
+  await assert.rejects(NeuralForecast.load(path), (e: Error) => e instanceof ModelFileError && /run\.ckpt is a training checkpoint .*not a saved model/.test(e.message))
 })
 
 test('checkpoint options are checked', async () => {

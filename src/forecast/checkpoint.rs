@@ -113,8 +113,10 @@ impl FitCheckpoint {
 
     fn read(&mut self) -> Result<()> {
         let (config, tensors) = file::read_as(&self.opts.path, KIND)?;
-        if config["checkpoint"].as_u64() != Some(VERSION) {
-            return Err(self.bad("it is not a checkpoint (a saved model is loaded with NeuralForecast.load)"));
+        match config["checkpoint"].as_u64() {
+            Some(VERSION) => {}
+            None => return Err(self.bad("it is not a checkpoint (a saved model is loaded with NeuralForecast.load)")),
+            Some(v) => return Err(self.bad(format!("it is a checkpoint of format {v}, and this version of neuro-divergent reads format {VERSION}"))),
         }
         if let Some(what) = difference(&config["fingerprint"], &self.fingerprint) {
             return Err(Error::value(format!(

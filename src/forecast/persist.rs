@@ -97,6 +97,12 @@ pub fn save(nf: &NeuralForecast, extra: &Value, path: &Path, weights: Option<Hal
 
 pub fn load(path: &Path) -> Result<NeuralForecast> {
     let (config, tensors) = file::read(path)?;
+    if !config["checkpoint"].is_null() {
+        return Err(Error::format(format!(
+            "{} is a training checkpoint (fit option 'checkpointPath'), not a saved model: fit with resume: true continues from it, and save() writes a model",
+            path.display()
+        )));
+    }
     from_parts(&config, tensors)
 }
 

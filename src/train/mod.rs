@@ -115,7 +115,7 @@ pub fn fit(task: &mut dyn TrainTask, cfg: &TrainConfig, cancel: &AtomicBool, on_
 }
 
 /// [`fit`], continuing from the state `checkpoints` holds, if any, and saving it there every
-/// `checkpoints.every()` steps (but on the step training ends with: the caller saves the result).
+/// `checkpoints.every()` steps (not on the step training ends with: the caller saves what it ends with).
 pub fn fit_checkpointed(
     task: &mut dyn TrainTask,
     cfg: &TrainConfig,
