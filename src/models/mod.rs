@@ -106,6 +106,12 @@ pub trait Spec: Clone + Send + Sync + 'static {
     fn check(&self, _common: &CommonOptions) -> Result<()> {
         Ok(())
     }
+    /// Loads what the options name on disk and `build` needs (TimeLLM's language model): file
+    /// work too slow for the JS thread, which the pipeline does in its worker tasks before building.
+    /// Once done, later calls return at once.
+    fn prepare(&self) -> Result<()> {
+        Ok(())
+    }
     /// The model's own options as camelCase JSON entries (defaults filled in).
     fn to_json(&self) -> serde_json::Map<String, Value>;
     /// Parameters and per-window activations, counted in f32 values from the options alone (no
@@ -165,6 +171,8 @@ pub trait ModelConfig: Send + Sync {
     fn options_json(&self) -> Value;
     fn capabilities(&self) -> Capabilities;
     fn footprint(&self) -> Footprint;
+    /// Loads the files `build` needs ([`Spec::prepare`]); must succeed before `build` is called.
+    fn prepare(&self) -> Result<()>;
     /// Allocates the weights, seeded from `randomSeed`.
     fn build(&self) -> Box<dyn Model>;
     fn recurrence(&self) -> Option<Recurrence>;
@@ -203,6 +211,9 @@ impl<S: Spec> ModelConfig for Configured<S> {
             f.params += 2.0 * revin::Revin::features(&self.common) as f64;
         }
         f
+    }
+    fn prepare(&self) -> Result<()> {
+        self.spec.prepare()
     }
     fn build(&self) -> Box<dyn Model> {
         let mut rng = Rng::seed(self.common.random_seed);
@@ -342,9 +353,12 @@ pub fn configure_class(class: &str, options: &Value) -> Result<Box<dyn ModelConf
     Ok(config)
 }
 
-/// Builds a model from its class name and camelCase options, validating every option.
+/// Builds a model from its class name and camelCase options, validating every option (and
+/// loading the files they name: not for the JS thread).
 pub fn build(class: &str, options: &Value) -> Result<Box<dyn Model>> {
-    Ok(configure_class(class, options)?.build())
+    let config = configure_class(class, options)?;
+    config.prepare()?;
+    Ok(config.build())
 }
 
 /// Validates options without building the model; returns them normalised (defaults filled in).

