@@ -178,15 +178,16 @@ class BullMQBackend {
       signal?.addEventListener('abort', onAbort, { once: true })
     })
     aborted.catch(() => {})
+    const id = randomUUID()
+    let placed
     try {
       // Until Redis answers (ioredis retries without end, warning once), only an abort ends the wait.
       await Promise.race([this._ready(), aborted])
+      placed = await this._place(encodeData(data), id)
     } catch (e) {
       signal?.removeEventListener('abort', onAbort)
       throw e
     }
-    const id = randomUUID()
-    const placed = await this._place(encodeData(data), id)
     const unread = new Set()
     return {
       id,
@@ -379,7 +380,7 @@ function reporter(job, onProgress) {
   }
 }
 
-/** The fits of each kind of job: a trial's validation loss, a window's forecasts. */
+/** The work of each kind of job: a trial's validation loss, a window's forecasts, a fit's saved models. */
 const JOBS = {
   async trial(d, data, onProgress, signal) {
     const model = models.reviveModel(d.model)
@@ -393,7 +394,6 @@ const JOBS = {
     const columnNames = Object.keys(out).filter((c) => c !== 'unique_id' && c !== 'ds')
     return { uniqueId: out.unique_id, ds: encodeF64(out.ds), columnNames, columns: columnNames.map((c) => encodeF64(out[c])) }
   },
-
   async fit(d, data, onProgress, signal) {
     const nf = new NeuralForecast({ models: d.models.map(models.reviveModel), ...d.nf })
     const staticDf = data.staticDf && columnsOf(data.staticDf, false)
