@@ -3,6 +3,13 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
+pub mod collective;
+mod data_parallel;
+#[cfg(feature = "mpi")]
+pub mod mpi;
+
+pub use collective::{Collective, Local};
+
 use crate::error::{Error, Result};
 use crate::optim::{clip_grad_norm, clip_grad_value, OptimizerKind};
 use crate::rng::Rng;
@@ -17,6 +24,16 @@ pub trait TrainTask {
     fn train_loss(&mut self, step: usize, rng: &mut Rng) -> Result<Tensor>;
     /// The validation loss, or None when there is no validation data.
     fn valid_loss(&mut self) -> Result<Option<f64>>;
+    /// Data-parallel training: this rank's share of a freshly sampled global batch, as the sum of
+    /// its points' losses (a 0-d tensor with a graph) and their count.
+    fn train_loss_sum(&mut self, _step: usize, _rng: &mut Rng) -> Result<(Tensor, f64)> {
+        Err(Error::value("this model cannot train data-parallel"))
+    }
+    /// Data-parallel training: this rank's share of the validation loss as (sum, count), count 0
+    /// without validation data.
+    fn valid_loss_sum(&mut self) -> Result<(f64, f64)> {
+        Err(Error::value("this model cannot validate data-parallel"))
+    }
 }
 
 /// Training settings, with NeuralForecast's meanings.
@@ -85,9 +102,32 @@ fn snapshot(params: &[(String, Tensor)]) -> Vec<Vec<f32>> {
     params.iter().map(|(_, t)| t.to_vec()).collect()
 }
 
-/// Trains `task` per `cfg`. `cancel` is checked before every step; `on_step` hears every step.
+/// The loss of one step's batch and its gradients, on one process.
+fn local_gradients(task: &mut dyn TrainTask, step: usize, rng: &mut Rng, cancel: &AtomicBool) -> Result<(f64, Gradients)> {
+    if cancel.load(Ordering::Relaxed) {
+        return Err(Error::aborted());
+    }
+    // Autograd on for this step whatever mode the running thread was left in.
+    with_grad_mode(true, || -> Result<(f64, Gradients)> {
+        let loss = task.train_loss(step, rng)?;
+        Ok((loss.item() as f64, loss.backward()))
+    })
+}
+
+/// Trains `task` per `cfg` on one process. `cancel` is checked before every step; `on_step`
+/// hears every step.
 pub fn fit(task: &mut dyn TrainTask, cfg: &TrainConfig, cancel: &AtomicBool, on_step: &mut dyn FnMut(&StepReport)) -> Result<TrainHistory> {
+    fit_in(&Local, task, cfg, cancel, on_step)
+}
+
+/// [`fit`] as one rank of `world`: with more than one rank, data-parallel ([`data_parallel`]);
+/// every rank ends with the same parameters.
+pub fn fit_in(world: &dyn Collective, task: &mut dyn TrainTask, cfg: &TrainConfig, cancel: &AtomicBool, on_step: &mut dyn FnMut(&StepReport)) -> Result<TrainHistory> {
     let params = task.params();
+    let parallel = world.size() > 1;
+    if parallel {
+        data_parallel::start(world, &params, cfg)?;
+    }
     let mut optimizer = cfg.optimizer.build();
     let mut schedule = StepLr::neuralforecast(cfg.learning_rate, cfg.max_steps, cfg.num_lr_decays);
     let mut rng = Rng::seed(cfg.seed);
@@ -97,22 +137,14 @@ pub fn fit(task: &mut dyn TrainTask, cfg: &TrainConfig, cancel: &AtomicBool, on_
     let early_stop = cfg.early_stop_patience_steps > 0;
     let mut last_val = None;
     for step in 0..cfg.max_steps {
-        if cancel.load(Ordering::Relaxed) {
-            return Err(Error::aborted());
-        }
         let lr = schedule.lr(step);
-        // Autograd on for this step whatever mode the running thread was left in.
-        let (value, mut grads) = with_grad_mode(true, || -> Result<(f64, Gradients)> {
-            let loss = task.train_loss(step, &mut rng)?;
-            let value = loss.item() as f64;
-            if !value.is_finite() {
-                return Err(Error::value(format!(
-                    "training diverged: the loss is {value} at step {} (try a smaller learningRate or another scalerType)",
-                    step + 1
-                )));
-            }
-            Ok((value, loss.backward()))
-        })?;
+        let (value, mut grads) = match parallel {
+            true => data_parallel::gradients(world, task, &params, step, &mut rng, cancel)?,
+            false => local_gradients(task, step, &mut rng, cancel)?,
+        };
+        if !value.is_finite() {
+            return Err(Error::value(format!("training diverged: the loss is {value} at step {} (try a smaller learningRate or another scalerType)", step + 1)));
+        }
         // A step that reached no parameter would leave the initial weights in place and let them
         // be committed as a trained model: refuse it.
         if !params.iter().any(|(_, p)| grads.get(p).is_some()) {
@@ -134,7 +166,8 @@ pub fn fit(task: &mut dyn TrainTask, cfg: &TrainConfig, cancel: &AtomicBool, on_
         let done = step + 1 == cfg.max_steps;
         let mut stop = false;
         if cfg.val_check_steps > 0 && ((step + 1) % cfg.val_check_steps == 0 || done) {
-            if let Some(v) = task.valid_loss()? {
+            let valid = if parallel { data_parallel::valid_loss(world, task, step + 1)? } else { task.valid_loss()? };
+            if let Some(v) = valid {
                 history.val_loss.push((step + 1, v));
                 schedule.observe_validation(v);
                 last_val = Some(v);
