@@ -16,6 +16,7 @@
 
 /** This process's place in a data-parallel fit. */
 export declare class World {
+  #private
   private constructor()
   /** 0 to size - 1. */
   readonly rank: number
