@@ -1007,6 +1007,22 @@ export interface FitOptions {
   signal?: AbortSignal
   /** Log training progress to stderr. */
   verbose?: boolean
+  /**
+   * Train data-parallel as one process of this world, from `mpiWorld()` of
+   * `'neuro-divergent/distributed'` (see distributed.d.ts). Rank 0's initial weights go to every
+   * rank; `batchSize` and `windowsBatchSize` are the global batch, every rank computes its share
+   * and every rank takes the same optimizer step, so every rank ends with the same models. The
+   * validation loss and early stopping are the whole world's. A world of one is a plain fit.
+   * Every rank must build the same models with the same options and call fit alike. Not with
+   * `predictionIntervals`, Auto* models or the RMSE loss (the root of a mean does not split).
+   */
+  world?: import('./distributed').World
+  /**
+   * With `world`: each rank was given its own series (NeuralForecast's sharding by series;
+   * scalers stay per series, each rank draws its share of the batch from its own windows) rather
+   * than the same frame. Not for multivariate models. Default false.
+   */
+  sharded?: boolean
 }
 
 export interface PredictOptions<D extends Row = Row, F extends Row = Row> {

@@ -2,7 +2,8 @@
 // neuro-divergent: NeuralForecast's API for Node.js over a Rust engine. Training and prediction
 // run on the engine's own threads and return Promises; the event loop and libuv's threads stay free.
 
-const native = require('./binding.js')
+const { native } = require('./lib/native.js')
+const { worldOption } = require('./lib/world.js')
 const { toNative, fromNative, toRows, describe, parseDs } = require('./lib/frames.js')
 const { didYouMean } = require('./lib/suggest.js')
 const { NeuroDivergentError, ModelFileError, AbortError, wrap } = require('./lib/errors.js')
@@ -15,7 +16,7 @@ const CONSTRUCTOR_OPTIONS = ['models', 'freq', 'holidays', 'localScalerType', 't
 const LOAD_OPTIONS = ['threads']
 const MAX_THREADS = 1024
 const LOCAL_SCALER_TYPES = ['standard', 'robust', 'robust-iqr', 'minmax', 'boxcox']
-const FIT_OPTIONS = ['valSize', 'staticDf', 'predictionIntervals', 'useInitModels', 'maxSteps', 'checkpointEvery', 'checkpointPath', 'resume', 'onProgress', 'signal', 'verbose']
+const FIT_OPTIONS = ['valSize', 'staticDf', 'predictionIntervals', 'useInitModels', 'maxSteps', 'checkpointEvery', 'checkpointPath', 'resume', 'onProgress', 'signal', 'verbose', 'world', 'sharded']
 const INTERVAL_OPTIONS = ['nWindows', 'stepSize', 'method']
 const INTERVAL_METHODS = ['conformal_distribution', 'conformal_error']
 const PREDICT_OPTIONS = ['df', 'futrDf', 'staticDf', 'h', 'level', 'signal']
@@ -251,11 +252,15 @@ class NeuralForecast {
       throw new TypeError("fit options 'checkpointEvery', 'checkpointPath' and 'resume' checkpoint one fit's training: an Auto* model's search is many fits; checkpoint the refit of its best config with a NeuralForecast of that model instead")
     }
     const onProgress = progressCallback(opts.onProgress, 'fit')
+    const worldSharded = worldOption(opts.world, opts.sharded, 'fit')
+    if (worldSharded !== undefined && this.models.some((m) => m instanceof auto.Auto)) {
+      throw new TypeError("fit option 'world': Auto* models search on one process; fit the best config found with the world")
+    }
     const used = models.usedColumns(this.models)
     const { frame, kinds } = toNative(df, 'df', { keep: used.df })
     this._checkDsKind(kinds, 'df')
     const staticDf = opts.staticDf === undefined ? undefined : toNative(opts.staticDf, 'staticDf', { requireY: false, requireDs: false, keep: used.staticDf }).frame
-    return this._fitFrames(frame, staticDf, kinds, { valSize, verbose, onProgress, signal: opts.signal, intervals, useInitModels, maxSteps, checkpoint })
+    return this._fitFrames(frame, staticDf, kinds, { valSize, verbose, onProgress, signal: opts.signal, intervals, useInitModels, maxSteps, checkpoint, worldSharded })
   }
 
   /** `fit` on frames converted already (an Auto* search converts its data once for all its trials). */
@@ -265,7 +270,7 @@ class NeuralForecast {
     if (this.models.some((m) => m instanceof auto.Auto)) return this._fitWithSearch(frame, staticDf, kinds, opts)
     const signal = abortSignal(opts.signal, 'fit') // last: it adds a listener that the call releases
     await withProgress(opts.onProgress, signal, () =>
-      this._native.fit(frame, staticDf, opts.valSize, undefined, opts.verbose, opts.intervals, opts.useInitModels ?? false, opts.maxSteps, opts.checkpoint, opts.onProgress, signal.native),
+      this._native.fit(frame, staticDf, opts.valSize, undefined, opts.verbose, opts.intervals, opts.useInitModels ?? false, opts.maxSteps, opts.checkpoint, opts.onProgress, signal.native, opts.worldSharded),
     )
     this._kinds = kinds
   }

@@ -11,7 +11,7 @@ use super::frame::{InputFrame, OutputFrame};
 use super::inputs::{config_name, exog_indices, future_values, model_name, Statics};
 use super::explain::{Explanation, LastExplanations};
 use super::task::{forecast_columns, FitTask, Inputs, Sampler, Windows};
-use super::{Control, CvOptions, FitOptions, FreqSpec, ModelSpec, PredictOptions, ProgressEvent};
+use super::{Control, CvOptions, FitOptions, FreqSpec, ModelSpec, PredictOptions, ProgressEvent, World};
 use crate::loss::Loss;
 use crate::data::{
     check_n_series, forecast_windows, mv_forecast_window, mv_validation_windows, mv_window_at, static_table, validation_windows, Dataset, FrameColumns, Freq, MvSampler,
@@ -23,7 +23,7 @@ use crate::kernels::threads::on_worker;
 use crate::models::{self, memory, Model, ModelConfig};
 use crate::nn::{named_buffers, named_params};
 use crate::rng::Rng;
-use crate::train::{fit_checkpointed as train, Checkpoints, TrainConfig};
+use crate::train::{fit_in as train, Checkpoints, Collective, Local, TrainConfig};
 
 /// Progress reports are thinned to at most one per this interval (plus each model's last step).
 const PROGRESS_INTERVAL: Duration = Duration::from_millis(50);
@@ -211,14 +211,8 @@ impl NeuralForecast {
     }
 
     fn fitted_here(&self, df: &InputFrame, static_df: Option<&InputFrame>, opts: &FitOptions, ctl: &Control) -> Result<NeuralForecast> {
-        let val_sizes = opts.val_sizes(self.configs.len())?;
-        self.check_val_size(&val_sizes)?;
-        if opts.max_steps == Some(0) {
-            return Err(Error::range("fit option 'maxSteps' must be >= 1"));
-        }
-        let data = self.dataset(df, "df")?;
-        let statics = Self::read_statics(static_df)?;
-        let models = self.start_models(opts.use_init_models)?;
+        let world = opts.world.as_ref().filter(|w| w.collective.size() > 1);
+        let (val_sizes, data, statics, models) = agreed(world, self.fit_inputs(df, static_df, opts, world.is_some()), "fit's checks of its options and data")?;
         let mut checkpoint = match &opts.checkpoint {
             Some(c) => Some(FitCheckpoint::open(c, fingerprint(&models, &data, &statics, &val_sizes, opts.max_steps))?),
             None => None,
@@ -230,13 +224,34 @@ impl NeuralForecast {
             None => None,
         };
         for (i, (m, &val_size)) in models.iter().zip(&val_sizes).enumerate() {
-            let run = Run { val_size, holdout: 0, max_steps: opts.max_steps, verbose: opts.verbose };
+            let run = Run { val_size, holdout: 0, max_steps: opts.max_steps, verbose: opts.verbose, world };
             match &mut checkpoint {
                 None => train_model(m.as_ref(), &data, &statics, &run, ctl, None)?,
                 Some(c) => c.train(i, m.as_ref(), |saved| train_model(m.as_ref(), &data, &statics, &run, ctl, Some(saved)))?,
             }
         }
         Ok(self.with_fitted(models, data, statics, conformal))
+    }
+
+    /// fit's checked options and data: each model's validation size, the dataset, the statics
+    /// and the models to train.
+    fn fit_inputs(&self, df: &InputFrame, static_df: Option<&InputFrame>, opts: &FitOptions, distributed: bool) -> Result<(Vec<usize>, Dataset, Statics, Vec<Box<dyn Model>>)> {
+        if distributed && opts.prediction_intervals.is_some() {
+            return Err(Error::type_err("fit options 'world' (of more than one process) and 'predictionIntervals' together are not supported: fit with the world, then calibrate intervals in a fit of one process"));
+        }
+        // Each rank would need its own checkpoint, and all of them the same step to resume from.
+        if distributed && opts.checkpoint.is_some() {
+            return Err(Error::type_err("fit options 'world' (of more than one process) and 'checkpointEvery'/'checkpointPath'/'resume' together are not supported yet: checkpoint a fit of one process"));
+        }
+        let val_sizes = opts.val_sizes(self.configs.len())?;
+        self.check_val_size(&val_sizes)?;
+        if opts.max_steps == Some(0) {
+            return Err(Error::range("fit option 'maxSteps' must be >= 1"));
+        }
+        let data = self.dataset(df, "df")?;
+        let statics = Self::read_statics(static_df)?;
+        let models = self.start_models(opts.use_init_models)?;
+        Ok((val_sizes, data, statics, models))
     }
 
     fn with_fitted(&self, models: Vec<Box<dyn Model>>, data: Dataset, statics: Statics, conformal: Option<Conformal>) -> NeuralForecast {
@@ -645,7 +660,7 @@ impl NeuralForecast {
                     _ => None,
                 };
                 let mut rows = Vec::new();
-                train_model(m.as_ref(), data, statics, &Run { val_size: opts.val_size, holdout, max_steps: opts.max_steps, verbose: opts.verbose }, ctl, None)?;
+                train_model(m.as_ref(), data, statics, &Run { val_size: opts.val_size, holdout, max_steps: opts.max_steps, verbose: opts.verbose, world: None }, ctl, None)?;
                 let spec = Self::window_spec(m.as_ref(), data, Purpose::Predict(h))?;
                 let st = statics.for_model(m.as_ref(), data)?;
                 let inputs = Inputs { data, spec, statics: st.as_deref(), future: None, recurrent: m.recurrence().is_some() };
@@ -774,49 +789,99 @@ pub(super) fn copy_model(config: &dyn ModelConfig, from: &dyn Model) -> Box<dyn 
 
 /// How one model trains: on the data minus the last `holdout` points of every series, the
 /// `val_size` before them validating, for `max_steps` (None: the model's own `maxSteps`).
-struct Run {
+struct Run<'a> {
     val_size: usize,
     holdout: usize,
     max_steps: Option<usize>,
     verbose: bool,
+    /// Data-parallel training as one rank of this world (of more than one process).
+    world: Option<&'a World>,
 }
 
-/// Trains one model (further, from the weights it has) as `run` says, continuing from and
-/// saving to `checkpoints` when given.
-fn train_model(model: &dyn Model, data: &Dataset, statics: &Statics, run: &Run, ctl: &Control, checkpoints: Option<&mut dyn Checkpoints>) -> Result<()> {
-    let Run { val_size, holdout, max_steps, verbose } = *run;
+/// How a rank of `world` trains `model`: the part of each global batch it computes (rank, size)
+/// and the batch sizes its own sampler draws (the whole batch when ranks split it; their share
+/// of it when each rank has its own series). Refuses what cannot be split.
+fn rank_batches(model: &dyn Model, world: Option<&World>, multivariate: bool) -> Result<((usize, usize), usize, usize)> {
+    let c = model.common();
+    let Some(w) = world else { return Ok(((0, 1), c.batch_size, c.windows_batch_size)) };
+    let name = model_name(model);
+    if c.loss() == Loss::Rmse {
+        return Err(Error::value(format!("{name}: a data-parallel fit cannot split the RMSE loss (the root of a mean over the whole batch): train with MSE, whose minimum is the same")));
+    }
+    let (rank, size) = (w.collective.rank(), w.collective.size());
+    if !w.sharded {
+        return Ok(((rank, size), c.batch_size, c.windows_batch_size));
+    }
+    if multivariate {
+        return Err(Error::value(format!("{name} forecasts all series jointly, so its series cannot be sharded over ranks: give every rank the same frame (fit option 'sharded': false)")));
+    }
+    let part = |n: usize| crate::train::collective::share(n, rank, size).len().max(1);
+    Ok(((0, 1), part(c.batch_size), part(c.windows_batch_size)))
+}
+
+/// `local` as it is on one process; across a world, an error on every rank if any rank failed
+/// (so that none waits for another that stopped).
+fn agreed<T>(world: Option<&World>, local: Result<T>, what: &str) -> Result<T> {
+    match world {
+        Some(w) => crate::train::collective::agree(w.collective.as_ref(), local, what),
+        None => local,
+    }
+}
+
+/// What `model` trains on, and how, as `run` says.
+fn fit_task<'a>(model: &'a dyn Model, data: &'a Dataset, st: Option<&'a [Vec<f32>]>, run: &Run) -> Result<(FitTask<'a>, TrainConfig)> {
+    let Run { val_size, holdout, max_steps, world, .. } = *run;
+    let rank = world.map_or(0, |w| w.collective.rank());
     let c = model.common();
     let name = model_name(model);
     let spec = NeuralForecast::window_spec(model, data, Purpose::Validate)?;
     let train_spec = NeuralForecast::window_spec(model, data, Purpose::Train)?;
-    let st = statics.for_model(model, data)?;
-    let (sampler, val_windows) = if checked_multivariate(model, data, "df")? {
-        let sampler = MvSampler::new(data, &spec, val_size + holdout, c.windows_batch_size).map_err(|e| e.context(&name))?;
+    let multivariate = checked_multivariate(model, data, "df")?;
+    let (share, batch_size, windows_batch_size) = rank_batches(model, world, multivariate)?;
+    let (sampler, val_windows) = if multivariate {
+        let sampler = MvSampler::new(data, &spec, val_size + holdout, windows_batch_size).map_err(|e| e.context(&name))?;
         (Sampler::Time(sampler), Windows::Time(mv_validation_windows(data, &spec, val_size, holdout)))
     } else {
-        let sampler = TrainSampler::new(data, &train_spec, val_size + holdout, c.batch_size, c.windows_batch_size).map_err(|e| e.context(&name))?;
+        let sampler = TrainSampler::new(data, &train_spec, val_size + holdout, batch_size, windows_batch_size).map_err(|e| e.context(&name))?;
         (Sampler::Series(sampler), Windows::Series(validation_windows(data, &spec, val_size, holdout)))
     };
     let recurrent = model.recurrence().is_some();
     memory::check_batch(model.config(), "validation", val_windows.len(), false, &memory::limit()?)?;
-    let mut task = FitTask {
+    let task = FitTask {
         model,
-        train_inputs: Inputs { data, spec: train_spec, statics: st.as_deref(), future: None, recurrent },
-        inputs: Inputs { data, spec, statics: st.as_deref(), future: None, recurrent },
+        train_inputs: Inputs { data, spec: train_spec, statics: st, future: None, recurrent },
+        inputs: Inputs { data, spec, statics: st, future: None, recurrent },
         sampler,
         loss: c.loss(),
         valid_loss: c.valid_loss(),
         val_windows,
-        dropout_rng: Rng::seed(c.random_seed.wrapping_add(0x5eed)),
+        // Each rank's dropout masks its own rows; the same stream on every rank would repeat them.
+        dropout_rng: Rng::seed(c.random_seed.wrapping_add(0x5eed).wrapping_add(rank as u64)),
+        share,
     };
     let mut cfg = TrainConfig::new(max_steps.unwrap_or(c.max_steps), c.learning_rate);
     cfg.num_lr_decays = c.num_lr_decays;
     cfg.val_check_steps = c.val_check_steps;
     cfg.early_stop_patience_steps = c.early_stop_patience_steps;
-    cfg.seed = c.random_seed;
+    // Ranks that split one global batch draw it alike; ranks with series of their own draw apart.
+    cfg.seed = c.random_seed.wrapping_add(if world.is_some_and(|w| w.sharded) { rank as u64 } else { 0 });
+    Ok((task, cfg))
+}
+
+/// Trains one model (further, from the weights it has) as `run` says, continuing from and
+/// saving to `checkpoints` when given.
+fn train_model(model: &dyn Model, data: &Dataset, statics: &Statics, run: &Run, ctl: &Control, checkpoints: Option<&mut dyn Checkpoints>) -> Result<()> {
+    let (name, verbose) = (model_name(model), run.verbose);
+    let st = statics.for_model(model, data);
+    let ready = match &st {
+        Ok(st) => fit_task(model, data, st.as_deref(), run),
+        Err(e) => Err(e.clone()),
+    };
+    let (mut task, cfg) = agreed(run.world, ready, &format!("the checks before training {name}"))?;
     let mut last_report = Instant::now() - PROGRESS_INTERVAL;
     let mut last_val = None;
-    train(&mut task, &cfg, &ctl.cancel, &mut |r| {
+    let collective = run.world.map_or(&Local as &dyn Collective, |w| w.collective.as_ref());
+    train(collective, &mut task, &cfg, &ctl.cancel, &mut |r| {
         let fresh_val = r.val_loss != last_val;
         last_val = r.val_loss;
         if verbose && (r.step % 50 == 0 || r.last) {

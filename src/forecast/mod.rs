@@ -59,6 +59,22 @@ pub struct FitOptions {
     /// Save the training state to a file as the fit goes, and continue from it (see
     /// [`CheckpointOptions`]).
     pub checkpoint: Option<CheckpointOptions>,
+    /// Train data-parallel as one rank of a world (None, or a world of one: on this process alone).
+    pub world: Option<World>,
+}
+
+/// A data-parallel fit's world: the processes training together, and what each was given.
+#[derive(Clone)]
+pub struct World {
+    pub collective: Arc<dyn crate::train::Collective>,
+    /// Each rank was given its own series (and scales them itself), rather than the same frame.
+    pub sharded: bool,
+}
+
+impl std::fmt::Debug for World {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "World {{ rank: {}, size: {}, sharded: {} }}", self.collective.rank(), self.collective.size(), self.sharded)
+    }
 }
 
 impl FitOptions {
@@ -135,3 +151,5 @@ impl Control {
 mod tests;
 #[cfg(test)]
 mod fuzz;
+#[cfg(test)]
+mod tests_parallel;

@@ -56,6 +56,15 @@ impl Windows {
             Windows::Time(w) => w.len(),
         }
     }
+
+    /// Rank `rank`'s contiguous part of these windows in a world of `size` (data-parallel training).
+    pub fn share(&self, rank: usize, size: usize) -> Windows {
+        let part = crate::train::collective::share(self.len(), rank, size);
+        match self {
+            Windows::Series(w) => Windows::Series(w[part].to_vec()),
+            Windows::Time(w) => Windows::Time(w[part].to_vec()),
+        }
+    }
 }
 
 /// Training windows per step: per-series windows, or time windows over all series.
@@ -205,6 +214,10 @@ pub struct FitTask<'a> {
     pub val_windows: Windows,
     /// Dropout's stream, apart from the sampler's.
     pub dropout_rng: Rng,
+    /// Which part of each sampled batch and of the validation windows this process computes in
+    /// data-parallel training, as (rank, size): every rank samples the same global batch and takes
+    /// its share. (0, 1) takes them whole (one process, or ranks that sample their own series).
+    pub share: (usize, usize),
 }
 
 /// Each window's statistics as the model maps its outputs back (`[B, 1]` shift and scale).
@@ -235,12 +248,25 @@ impl TrainTask for FitTask<'_> {
 
     fn train_loss(&mut self, _step: usize, rng: &mut Rng) -> Result<Tensor> {
         let windows = self.sampler.sample(rng);
-        let inputs = &self.train_inputs;
-        let (batch, wb) = inputs.batch(&windows);
-        let y_hat = inputs.rows(self.model.forward(&batch, &mut Ctx::train(&mut self.dropout_rng)), &windows);
-        let (y, ctx) = loss_inputs(self.model, &self.loss, &wb, &batch, &inputs.spec);
-        let mask = Tensor::from_vec(wb.outsample_mask, &[wb.n, inputs.spec.h]);
-        Ok(self.loss.compute(&y_hat, &y, &mask, &ctx))
+        Ok(self.batch_loss(&windows).0)
+    }
+
+    /// The loss is a mean over the available points (`Loss::compute`), so times their count it is
+    /// their sum. RMSE, the root of such a mean, does not split: refused before training.
+    fn train_loss_sum(&mut self, _step: usize, rng: &mut Rng) -> Result<(Tensor, f64)> {
+        let (rank, size) = self.share;
+        let windows = self.sampler.sample(rng).share(rank, size);
+        if windows.is_empty() {
+            // A global batch smaller than the world: this rank adds nothing to the sums.
+            return Ok((Tensor::scalar(0.0), 0.0));
+        }
+        let (loss, points) = self.batch_loss(&windows);
+        Ok((loss.mul_scalar(points as f32), points))
+    }
+
+    fn valid_loss_sum(&mut self) -> Result<(f64, f64)> {
+        let (rank, size) = self.share;
+        Ok(self.valid_sum(rank, size))
     }
 
     /// NeuralForecast's validation loss: each chunk's loss (a masked mean over its points),
@@ -249,13 +275,8 @@ impl TrainTask for FitTask<'_> {
         if self.val_windows.is_empty() {
             return Ok(None);
         }
-        let (mut sum, mut count) = (0.0f64, 0usize);
-        for part in self.val_windows.eval_chunks(self.model.common()) {
-            let (loss, rows) = self.chunk_valid_loss(&part);
-            sum += loss as f64 * rows as f64;
-            count += rows;
-        }
-        Ok(Some(sum / count as f64))
+        let (sum, count) = self.valid_sum(0, 1);
+        Ok(Some(sum / count))
     }
 
     /// The sampler's epoch, dropout's stream and the model's buffers (BatchNorm statistics).
@@ -297,6 +318,30 @@ impl TrainTask for FitTask<'_> {
 }
 
 impl FitTask<'_> {
+    /// The validation loss summed over the evaluation chunks of rank `rank` of `size` (whole
+    /// chunks dealt out in turn, so the ranks' sums add up to the one-process sum), each chunk's
+    /// mean times its rows, and the rows.
+    fn valid_sum(&self, rank: usize, size: usize) -> (f64, f64) {
+        let (mut sum, mut count) = (0.0f64, 0usize);
+        for part in self.val_windows.eval_chunks(self.model.common()).iter().skip(rank).step_by(size) {
+            let (loss, rows) = self.chunk_valid_loss(part);
+            sum += loss as f64 * rows as f64;
+            count += rows;
+        }
+        (sum, count as f64)
+    }
+
+    /// The training loss of `windows` (a graph) and the number of available points it averages.
+    fn batch_loss(&mut self, windows: &Windows) -> (Tensor, f64) {
+        let inputs = &self.train_inputs;
+        let (batch, wb) = inputs.batch(windows);
+        let y_hat = inputs.rows(self.model.forward(&batch, &mut Ctx::train(&mut self.dropout_rng)), windows);
+        let (y, ctx) = loss_inputs(self.model, &self.loss, &wb, &batch, &inputs.spec);
+        let points: f32 = wb.outsample_mask.iter().sum();
+        let mask = Tensor::from_vec(wb.outsample_mask, &[wb.n, inputs.spec.h]);
+        (self.loss.compute(&y_hat, &y, &mask, &ctx), points as f64)
+    }
+
     /// The validation loss of one chunk of windows, in the original scale as NeuralForecast
     /// validates, and the number of forecast rows it averages.
     fn chunk_valid_loss(&self, windows: &Windows) -> (f32, usize) {
@@ -396,7 +441,7 @@ pub fn forecast_columns(model: &dyn Model, loss: &Loss, inputs: &Inputs, windows
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::{ScalerType, Series};
+    use crate::data::{ScalerType, Series, TrainSampler};
     use serde_json::json;
 
     /// One series `y = t` with a historic column `x = 10·t` and a future one `f = 100 + t`.
@@ -419,6 +464,47 @@ mod tests {
 
     fn inputs(data: &Dataset, l: usize, h: usize) -> Inputs<'_> {
         Inputs { data, spec: spec(l, h), statics: None, future: None, recurrent: true }
+    }
+
+    /// A FitTask of an MLP over `data`, computing part `share` of each batch of 8 windows.
+    fn mlp_task<'a>(data: &'a Dataset, model: &'a dyn Model, share: (usize, usize)) -> FitTask<'a> {
+        let spec = WindowSpec { hist_cols: vec![], futr_cols: vec![], ..spec(4, 2) };
+        let inputs = || Inputs { data, spec: spec.clone(), statics: None, future: None, recurrent: false };
+        let sampler = Sampler::Series(TrainSampler::new(data, &spec, 0, 1, 8).unwrap());
+        let val_windows = Windows::Series(crate::data::validation_windows(data, &spec, 4, 0));
+        FitTask { model, train_inputs: inputs(), inputs: inputs(), sampler, loss: Loss::Mae, valid_loss: Loss::Mae, val_windows, dropout_rng: Rng::seed(1), share }
+    }
+
+    #[test]
+    fn the_shares_of_a_batch_sum_to_the_whole_batch_loss_and_gradient() {
+        let d = data();
+        let model = crate::models::build("MLP", &json!({"h": 2, "inputSize": 4, "hiddenSize": 8, "numLayers": 1})).unwrap();
+        let grad_of = |share: (usize, usize)| {
+            let mut task = mlp_task(&d, model.as_ref(), share);
+            let (sum, count) = crate::tensor::with_grad_mode(true, || task.train_loss_sum(0, &mut Rng::seed(7))).unwrap();
+            let grads = sum.backward();
+            let flat: Vec<f32> = task.params().iter().flat_map(|(_, p)| grads.get(p).cloned().unwrap_or(vec![0.0; p.numel()])).collect();
+            (sum.item() as f64, count, flat, task.valid_loss_sum().unwrap())
+        };
+        let (whole, whole_count, whole_grad, whole_valid) = grad_of((0, 1));
+        // 8 windows of 2 targets, some past the end of the series (masked out, not counted).
+        assert!(whole_count > 8.0 && whole_count <= 16.0, "{whole_count} points");
+        // The mean loss of one process, times the count, is the sum.
+        let mut task = mlp_task(&d, model.as_ref(), (0, 1));
+        let mean = crate::tensor::with_grad_mode(true, || task.train_loss(0, &mut Rng::seed(7))).unwrap().item() as f64;
+        assert!((mean * whole_count - whole).abs() <= 1e-5 * whole.abs());
+        for size in [2, 3, 9] {
+            let parts: Vec<_> = (0..size).map(|r| grad_of((r, size))).collect();
+            let sum: f64 = parts.iter().map(|p| p.0).sum();
+            assert!((sum - whole).abs() <= 1e-5 * whole.abs(), "{size} shares: {sum} vs {whole}");
+            assert_eq!(parts.iter().map(|p| p.1).sum::<f64>(), whole_count);
+            for (i, g) in whole_grad.iter().enumerate() {
+                let part: f32 = parts.iter().map(|p| p.2[i]).sum();
+                assert!((part - g).abs() <= 1e-5 * (g.abs() + 1.0), "{size} shares, gradient {i}: {part} vs {g}");
+            }
+            let (vs, vc) = parts.iter().fold((0.0, 0.0), |(s, c), p| (s + p.3 .0, c + p.3 .1));
+            assert!((vs - whole_valid.0).abs() <= 1e-9 * whole_valid.0.abs() && vc == whole_valid.1, "validation ({vs}, {vc}) vs {whole_valid:?}");
+        }
     }
 
     #[test]

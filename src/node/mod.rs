@@ -5,6 +5,7 @@ mod error;
 mod frame;
 mod tasks;
 mod teardown;
+mod world;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -176,13 +177,16 @@ impl Forecaster {
         checkpoint: Option<CheckpointSpec>,
         on_progress: Option<ProgressCallback>,
         signal: Option<AbortSignal>,
+        world_sharded: Option<bool>,
     ) -> napi::Result<Object<'env>> {
         let df = to_input(&df).map_err(to_js)?;
+        // Set (to whether each rank has its own series) for a world of more than one process.
+        let world = world_sharded.map(world::world).transpose().map_err(to_js)?;
         let static_df = static_df.as_ref().map(to_input).transpose().map_err(to_js)?;
         let model_val_sizes = model_val_sizes.unwrap_or_default().into_iter().map(|v| v as usize).collect();
         let prediction_intervals = prediction_intervals.as_ref().map(PredictionIntervalsOptions::to_engine).transpose().map_err(to_js)?;
         let checkpoint = checkpoint.as_ref().map(CheckpointSpec::to_engine);
-        let opts = FitOptions { val_size: val_size as usize, model_val_sizes, verbose, prediction_intervals, use_init_models, max_steps: max_steps.map(|s| s as usize), checkpoint };
+        let opts = FitOptions { val_size: val_size as usize, model_val_sizes, verbose, prediction_intervals, use_init_models, max_steps: max_steps.map(|s| s as usize), checkpoint, world };
         let writer = self.inner.begin_write("fit").map_err(to_js)?;
         let cancel = cancel_flag(signal.as_ref());
         tasks::fit(env, WriteCall { writer, df, static_df, opts, cancel, progress: progress_sink(on_progress), threads: self.threads })

@@ -5,7 +5,13 @@ mod checkpoint;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
+pub mod collective;
+mod data_parallel;
+#[cfg(feature = "mpi")]
+pub mod mpi;
+
 pub use checkpoint::{Checkpoints, TaskState, TrainState};
+pub use collective::{Collective, Local};
 
 use crate::error::{Error, Result};
 use crate::optim::{clip_grad_norm, clip_grad_value, OptimizerKind};
@@ -28,6 +34,16 @@ pub trait TrainTask {
     /// Continues from a [`TrainTask::state`] of the same task.
     fn restore(&mut self, _state: TaskState) -> Result<()> {
         Ok(())
+    }
+    /// Data-parallel training: this rank's share of a freshly sampled global batch, as the sum of
+    /// its points' losses (a 0-d tensor with a graph) and their count.
+    fn train_loss_sum(&mut self, _step: usize, _rng: &mut Rng) -> Result<(Tensor, f64)> {
+        Err(Error::value("this model cannot train data-parallel"))
+    }
+    /// Data-parallel training: this rank's share of the validation loss as (sum, count), count 0
+    /// without validation data.
+    fn valid_loss_sum(&mut self) -> Result<(f64, f64)> {
+        Err(Error::value("this model cannot validate data-parallel"))
     }
 }
 
@@ -109,14 +125,30 @@ pub struct Progress {
     pub history: TrainHistory,
 }
 
-/// Trains `task` per `cfg`. `cancel` is checked before every step; `on_step` hears every step.
-pub fn fit(task: &mut dyn TrainTask, cfg: &TrainConfig, cancel: &AtomicBool, on_step: &mut dyn FnMut(&StepReport)) -> Result<TrainHistory> {
-    fit_checkpointed(task, cfg, cancel, on_step, None)
+/// The loss of one step's batch and its gradients, on one process.
+fn local_gradients(task: &mut dyn TrainTask, step: usize, rng: &mut Rng, cancel: &AtomicBool) -> Result<(f64, Gradients)> {
+    if cancel.load(Ordering::Relaxed) {
+        return Err(Error::aborted());
+    }
+    // Autograd on for this step whatever mode the running thread was left in.
+    with_grad_mode(true, || -> Result<(f64, Gradients)> {
+        let loss = task.train_loss(step, rng)?;
+        Ok((loss.item() as f64, loss.backward()))
+    })
 }
 
-/// [`fit`], continuing from the state `checkpoints` holds, if any, and saving it there every
-/// `checkpoints.every()` steps (not on the step training ends with: the caller saves what it ends with).
-pub fn fit_checkpointed(
+/// Trains `task` per `cfg` on one process. `cancel` is checked before every step; `on_step`
+/// hears every step.
+pub fn fit(task: &mut dyn TrainTask, cfg: &TrainConfig, cancel: &AtomicBool, on_step: &mut dyn FnMut(&StepReport)) -> Result<TrainHistory> {
+    fit_in(&Local, task, cfg, cancel, on_step, None)
+}
+
+/// [`fit`] as one rank of `world`: with more than one rank, data-parallel ([`data_parallel`]);
+/// every rank ends with the same parameters. With `checkpoints`, it continues from the state
+/// they hold, if any, and saves it there every `checkpoints.every()` steps (not on the step
+/// training ends with: the caller saves what it ends with).
+pub fn fit_in(
+    world: &dyn Collective,
     task: &mut dyn TrainTask,
     cfg: &TrainConfig,
     cancel: &AtomicBool,
@@ -124,6 +156,10 @@ pub fn fit_checkpointed(
     mut checkpoints: Option<&mut dyn Checkpoints>,
 ) -> Result<TrainHistory> {
     let params = task.params();
+    let parallel = world.size() > 1;
+    if parallel {
+        data_parallel::start(world, &params, cfg)?;
+    }
     let mut optimizer = cfg.optimizer.build();
     let mut schedule = StepLr::neuralforecast(cfg.learning_rate, cfg.max_steps, cfg.num_lr_decays);
     let mut run = match checkpoints.as_deref_mut().map(|c| c.resume()).transpose()?.flatten() {
@@ -133,22 +169,14 @@ pub fn fit_checkpointed(
     let early_stop = cfg.early_stop_patience_steps > 0;
     while run.step < cfg.max_steps {
         let step = run.step;
-        if cancel.load(Ordering::Relaxed) {
-            return Err(Error::aborted());
-        }
         let lr = schedule.lr(step);
-        // Autograd on for this step whatever mode the running thread was left in.
-        let (value, mut grads) = with_grad_mode(true, || -> Result<(f64, Gradients)> {
-            let loss = task.train_loss(step, &mut run.rng)?;
-            let value = loss.item() as f64;
-            if !value.is_finite() {
-                return Err(Error::value(format!(
-                    "training diverged: the loss is {value} at step {} (try a smaller learningRate or another scalerType)",
-                    step + 1
-                )));
-            }
-            Ok((value, loss.backward()))
-        })?;
+        let (value, mut grads) = match parallel {
+            true => data_parallel::gradients(world, task, &params, step, &mut run.rng, cancel)?,
+            false => local_gradients(task, step, &mut run.rng, cancel)?,
+        };
+        if !value.is_finite() {
+            return Err(Error::value(format!("training diverged: the loss is {value} at step {} (try a smaller learningRate or another scalerType)", step + 1)));
+        }
         // A step that reached no parameter would leave the initial weights in place and let them
         // be committed as a trained model: refuse it.
         if !params.iter().any(|(_, p)| grads.get(p).is_some()) {
@@ -171,7 +199,8 @@ pub fn fit_checkpointed(
         let done = step + 1 == cfg.max_steps;
         let mut stop = false;
         if cfg.val_check_steps > 0 && ((step + 1) % cfg.val_check_steps == 0 || done) {
-            if let Some(v) = task.valid_loss()? {
+            let valid = if parallel { data_parallel::valid_loss(world, task, step + 1)? } else { task.valid_loss()? };
+            if let Some(v) = valid {
                 run.history.val_loss.push((step + 1, v));
                 schedule.observe_validation(v);
                 run.last_val = Some(v);

@@ -295,13 +295,13 @@ fn a_fit_cancelled_and_resumed_ends_bit_for_bit_as_an_uninterrupted_one() {
         let mut store = InMemory { every: 10, saved: None, saves: 0 };
         let cancel = AtomicBool::new(false);
         let mut first = task();
-        let err = fit_checkpointed(&mut first, &cfg, &cancel, &mut |r| cancel.store(r.step == 17, Ordering::Relaxed), Some(&mut store)).unwrap_err();
+        let err = fit_in(&Local, &mut first, &cfg, &cancel, &mut |r| cancel.store(r.step == 17, Ordering::Relaxed), Some(&mut store)).unwrap_err();
         assert_eq!(err.kind, crate::ErrorKind::Aborted);
         assert_eq!(store.saves, 1, "saved at step 10 only");
         // A new process: fresh weights, optimizer and stream, all replaced by the checkpoint's.
         let mut resumed = task();
         let mut steps = Vec::new();
-        let history = fit_checkpointed(&mut resumed, &cfg, &AtomicBool::new(false), &mut |r| steps.push(r.step), Some(&mut store)).unwrap();
+        let history = fit_in(&Local, &mut resumed, &cfg, &AtomicBool::new(false), &mut |r| steps.push(r.step), Some(&mut store)).unwrap();
         assert_eq!(steps.first(), Some(&11), "continues after the checkpoint's step");
         assert_eq!(bits(&resumed), bits(&whole), "adversarial {adversarial}");
         assert_eq!(history, expected);
@@ -348,10 +348,10 @@ fn every_optimizer_continues_exactly_from_its_state() {
 fn a_state_of_another_model_is_refused() {
     let mut store = InMemory { every: 5, saved: None, saves: 0 };
     let cfg = TrainConfig::new(12, 0.01);
-    fit_checkpointed(&mut Regression::new(1), &cfg, &AtomicBool::new(false), &mut |_| {}, Some(&mut store)).unwrap();
+    fit_in(&Local, &mut Regression::new(1), &cfg, &AtomicBool::new(false), &mut |_| {}, Some(&mut store)).unwrap();
     assert_eq!(store.saves, 2);
     let mut other = Scripted { w: Tensor::param(vec![1.0], &[1]), vals: vec![1.0], checks: 0 };
-    let err = fit_checkpointed(&mut other, &cfg, &AtomicBool::new(false), &mut |_| {}, Some(&mut store)).unwrap_err();
+    let err = fit_in(&Local, &mut other, &cfg, &AtomicBool::new(false), &mut |_| {}, Some(&mut store)).unwrap_err();
     assert_eq!(err.kind, crate::ErrorKind::Format);
     assert!(err.message.contains("not this model's"), "{err}");
 }
