@@ -332,6 +332,39 @@ mod tests {
         assert_eq!(b.sha256.len(), 64);
     }
 
+    /// SmolLM2 as its GGUF file (`ND_SMOLLM2`) and as the directory transformers converts that
+    /// file to (`ND_SMOLLM2_HF`; scripts/timellm_nf_compare.py writes one): the same sizes, token
+    /// ids and hidden states. Prints the differences; run with --ignored.
+    #[test]
+    #[ignore]
+    fn smollm2_directory_matches_its_gguf() {
+        let (Ok(gguf), Ok(dir)) = (std::env::var("ND_SMOLLM2"), std::env::var("ND_SMOLLM2_HF")) else { return };
+        let open = |p: &str| {
+            let t0 = std::time::Instant::now();
+            let f = super::super::LlmFile::open(p).unwrap();
+            let opened = t0.elapsed().as_secs_f64();
+            f.load().unwrap();
+            println!("{p}: header {:.1} ms, load {:.2} s", opened * 1e3, t0.elapsed().as_secs_f64() - opened);
+            f
+        };
+        let (a, b) = (open(&gguf), open(&dir));
+        assert_eq!(a.header, b.header);
+        let (a, b) = (a.loaded().unwrap(), b.loaded().unwrap());
+        assert_eq!(a.tokenizer.eos, b.tokenizer.eos);
+        let r: Value = serde_json::from_str(include_str!("tiny_llama_hf_reference.json")).unwrap();
+        for case in r["tokenized"].as_array().unwrap() {
+            let text = case["text"].as_str().unwrap();
+            assert_eq!(a.tokenizer.encode(text), b.tokenizer.encode(text), "{text}");
+        }
+        let ids: Vec<usize> = a.tokenizer.encode(r["tokenized"][0]["text"].as_str().unwrap()).iter().map(|&i| i as usize).collect();
+        let run = |m: &Backbone| m.llama.forward(&m.llama.embed.embedding(&ids).reshape(&[1, ids.len(), 576])).to_vec();
+        let (x, y) = (run(a), run(b));
+        let worst = x.iter().zip(&y).map(|(p, q)| (p - q).abs()).fold(0.0f32, f32::max);
+        let scale = x.iter().map(|v| v.abs()).fold(0.0f32, f32::max);
+        println!("{} prompt tokens: hidden states differ by at most {worst:e} (largest value {scale})", ids.len());
+        assert!(worst <= 1e-4 * scale.max(1.0));
+    }
+
     #[test]
     fn directories_that_are_not_llama_models_are_refused_by_name() {
         let dir = std::env::temp_dir().join(format!("nd-hf-bad-{}", std::process::id()));
