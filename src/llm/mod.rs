@@ -220,7 +220,7 @@ pub fn describe(g: &Gguf) -> Result<Header> {
         }
     }
     tokenizer_options(g)?;
-    let tokens = g.get("tokenizer.ggml.tokens")?.as_array().map_or(0, |a| a.len());
+    let tokens = g.get("tokenizer.ggml.tokens")?.array_len().unwrap_or(0);
     if tokens != vocab {
         return Err(Error::format(format!("GGUF tokenizer has {tokens} tokens, the embedding {vocab} rows")));
     }
