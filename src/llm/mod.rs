@@ -73,7 +73,9 @@ fn key_of(path: &str) -> Result<(Vec<PathBuf>, Key)> {
 pub struct LlmFile {
     pub path: String,
     pub header: Header,
-    /// The file itself, or a directory's files.
+    /// A Hugging Face directory (else a GGUF file).
+    is_dir: bool,
+    /// The file itself, or the directory's files.
     files: Vec<PathBuf>,
     /// The files as their headers were read: different ones at load time are refused.
     key: Key,
@@ -85,31 +87,22 @@ impl LlmFile {
     /// most, whatever the size of the weights).
     pub fn open(path: &str) -> Result<LlmFile> {
         let (files, key) = key_of(path)?;
-        let header = Self::describe(path, &files).map_err(|e| e.context(format!("language model '{path}'")))?;
-        Ok(LlmFile { path: path.to_string(), header, files, key, backbone: OnceLock::new() })
+        let is_dir = Path::new(path).is_dir();
+        let header = if is_dir { hf::describe(Path::new(path), &files) } else { describe(&Gguf::open_header(Path::new(path))?) };
+        let header = header.map_err(|e| e.context(format!("language model '{path}'")))?;
+        Ok(LlmFile { path: path.to_string(), header, is_dir, files, key, backbone: OnceLock::new() })
     }
 
-    fn is_dir(&self) -> bool {
-        self.files.len() > 1
-    }
-
-    fn describe(path: &str, files: &[PathBuf]) -> Result<Header> {
-        match files {
-            [file] => describe(&Gguf::open_header(file)?),
-            _ => hf::describe(Path::new(path), files),
-        }
-    }
-
-    /// Reads the whole backbone (its header read again: the file may have changed in place).
+    /// Reads the whole backbone, checking its header again (a file may change in place).
     fn read(&self) -> Result<Backbone> {
-        let header = if self.is_dir() { hf::describe(Path::new(&self.path), &self.files) } else { Ok(self.header) };
-        if header.ok() != Some(self.header) {
-            return Err(self.changed());
+        let path = Path::new(&self.path);
+        if self.is_dir {
+            if hf::describe(path, &self.files).ok() != Some(self.header) {
+                return Err(self.changed());
+            }
+            return hf::load(path, &self.files, &self.header);
         }
-        if self.is_dir() {
-            return hf::load(Path::new(&self.path), &self.files, &self.header);
-        }
-        let g = Gguf::open(Path::new(&self.path))?;
+        let g = Gguf::open(path)?;
         if describe(&g).ok() != Some(self.header) {
             return Err(self.changed());
         }
