@@ -365,6 +365,38 @@ mod tests {
         assert!(worst <= 1e-4 * scale.max(1.0));
     }
 
+    /// Weights split into shards by `model.safetensors.index.json` read as one file does.
+    #[test]
+    fn sharded_weights_are_read_from_the_index() {
+        let dir = std::env::temp_dir().join(format!("nd-hf-shards-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for f in ["config.json", "tokenizer.json", "tokenizer_config.json"] {
+            std::fs::copy(Path::new(TINY_DIR).join(f), dir.join(f)).unwrap();
+        }
+        let bytes = std::fs::read(Path::new(TINY_DIR).join(WEIGHTS)).unwrap();
+        let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+        let mut names = st.names();
+        names.sort();
+        // Two shards: the first half of the names and the rest.
+        let mut map = serde_json::Map::new();
+        for (i, part) in names.chunks(names.len() / 2 + 1).enumerate() {
+            let shard = format!("model-0000{}-of-00002.safetensors", i + 1);
+            let views: Vec<(String, safetensors::tensor::TensorView)> = part.iter().map(|n| (n.to_string(), st.tensor(n).unwrap())).collect();
+            std::fs::write(dir.join(&shard), safetensors::serialize(views, None).unwrap()).unwrap();
+            for n in part {
+                map.insert(n.to_string(), Value::String(shard.clone()));
+            }
+        }
+        std::fs::write(dir.join(WEIGHTS_INDEX), serde_json::json!({"metadata": {}, "weight_map": map}).to_string()).unwrap();
+        let (one, sharded) = (super::super::LlmFile::open(TINY_DIR).unwrap(), super::super::LlmFile::open(dir.to_str().unwrap()).unwrap());
+        assert_eq!(one.header, sharded.header);
+        let (a, b) = (one.load().unwrap(), sharded.load().unwrap());
+        let x = Tensor::from_vec((0..48).map(|i| (i as f32 * 0.37).sin()).collect(), &[1, 2, 24]);
+        assert_eq!(a.llama.forward(&x).to_vec(), b.llama.forward(&x).to_vec());
+        assert_ne!(a.sha256, b.sha256, "the checksum covers the files as they are");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     #[test]
     fn directories_that_are_not_llama_models_are_refused_by_name() {
         let dir = std::env::temp_dir().join(format!("nd-hf-bad-{}", std::process::id()));
