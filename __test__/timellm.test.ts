@@ -12,6 +12,8 @@ import { MQLoss, NeuralForecast, TimeLLM } from '../index.js'
 import { airPassengers, mae } from './helpers'
 
 const TINY = join(__dirname, '..', 'src', 'llm', 'tiny_llama.gguf')
+// The same kind of tiny random model as a Hugging Face directory (scripts/make_tiny_llm_dir.py).
+const TINY_DIR = join(__dirname, '..', 'src', 'llm', 'tiny_llama_hf')
 const SMOLLM2 = process.env.ND_SMOLLM2 ?? ''
 const air = airPassengers()
 const train = air.slice(0, -12)
@@ -35,6 +37,18 @@ test('TimeLLM trains on the tiny backbone, repeats with a seed and saves/loads e
   const path = join(mkdtempSync(join(tmpdir(), 'nd-timellm-')), 'm.nd')
   await nf.save(path)
   assert.deepEqual(await (await NeuralForecast.load(path)).predict(), fc)
+})
+
+test('TimeLLM reads a Hugging Face directory backbone: trains, saves and loads exactly', async () => {
+  const options = { ...tiny, dLlm: 24, maxSteps: 5, llm: TINY_DIR }
+  const { nf, fc } = await fitPredict(options)
+  assert.ok((fc.TimeLLM as Float64Array).every(Number.isFinite))
+  assert.deepEqual((await fitPredict(options)).fc, fc, 'same seed, same forecast')
+  const path = join(mkdtempSync(join(tmpdir(), 'nd-timellm-dir-')), 'm.nd')
+  await nf.save(path)
+  const loaded = await NeuralForecast.load(path)
+  assert.deepEqual(await loaded.predict(), fc)
+  assert.throws(() => new TimeLLM({ ...tiny, llm: TINY_DIR }), (e: any) => e instanceof RangeError && /'dLlm' \(32\).*\(24\)/.test(e.message))
 })
 
 test('TimeLLM: a saved model refuses a changed or missing backbone file', async () => {

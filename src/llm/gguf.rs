@@ -26,6 +26,9 @@ pub enum Value {
     Bool(bool),
     Str(String),
     Array(Vec<Value>),
+    /// An array of strings a header-only read stepped over (a tokenizer's vocabulary or merges):
+    /// its length.
+    Skipped(usize),
 }
 
 impl Value {
@@ -51,6 +54,14 @@ impl Value {
     pub fn as_array(&self) -> Option<&[Value]> {
         match self {
             Value::Array(a) => Some(a),
+            _ => None,
+        }
+    }
+    /// The length of an array, read or stepped over.
+    pub fn array_len(&self) -> Option<usize> {
+        match self {
+            Value::Array(a) => Some(a.len()),
+            Value::Skipped(n) => Some(*n),
             _ => None,
         }
     }
@@ -118,11 +129,13 @@ struct Cursor<'a> {
     file_len: usize,
     /// Set when a read went past the prefix but not past the file: read more and parse again.
     short: bool,
+    /// Step over arrays of strings instead of reading them (a header-only read).
+    skip_strings: bool,
 }
 
 impl<'a> Cursor<'a> {
     fn new(bytes: &'a [u8], file_len: usize) -> Cursor<'a> {
-        Cursor { bytes, at: 0, file_len, short: false }
+        Cursor { bytes, at: 0, file_len, short: false, skip_strings: false }
     }
     fn remaining(&self) -> usize {
         self.file_len - self.at
@@ -180,6 +193,13 @@ impl<'a> Cursor<'a> {
                     _ => 12,
                 };
                 let n = self.count(min, &format!("elements in '{key}'"))?;
+                if inner == 8 && self.skip_strings {
+                    for _ in 0..n {
+                        let len = self.count(1, &what)?;
+                        self.take(len, &what)?;
+                    }
+                    return Ok(Value::Skipped(n));
+                }
                 Value::Array((0..n).map(|_| self.value(inner, key, depth + 1)).collect::<Result<_>>()?)
             }
             10 => Value::Int(u64::from_le_bytes(b(self, 8)?.try_into().expect("8")).min(i64::MAX as u64) as i64),
@@ -258,7 +278,9 @@ impl Gguf {
     }
 
     /// Reads the header of the file at `path` only (metadata and tensor table, no tensor data):
-    /// a first chunk, doubled until the header fits.
+    /// a first chunk, doubled until the header fits. Arrays of strings are stepped over (their
+    /// lengths kept as [`Value::Skipped`]): allocating SmolLM2's 100k tokenizer strings was most of
+    /// the time.
     pub fn open_header(path: &std::path::Path) -> Result<Gguf> {
         use std::io::Read;
         let io = |e: std::io::Error| Error::io(format!("cannot read the GGUF file '{}': {e}", path.display()));
@@ -272,7 +294,7 @@ impl Gguf {
                 // The file shrank since it was measured: what was read is all there is.
                 file_len = bytes.len();
             }
-            let mut c = Cursor::new(&bytes, file_len);
+            let mut c = Cursor { skip_strings: true, ..Cursor::new(&bytes, file_len) };
             match parse_header(&mut c) {
                 Ok((metadata, tensors)) => return Ok(Gguf { bytes, metadata, tensors }),
                 Err(_) if c.short && bytes.len() < file_len => want = want.saturating_mul(2).min(file_len),
@@ -421,7 +443,9 @@ mod tests {
     fn the_header_alone_is_read_in_growing_chunks() {
         // A header of about 3 chunks (one long string), then 2 chunks of F32 data.
         let long = "x".repeat(3 * HEADER_CHUNK);
-        let kv = [("long", 8, [(long.len() as u64).to_le_bytes().to_vec(), long.into_bytes()].concat())];
+        let s = |v: &str| [(v.len() as u64).to_le_bytes().to_vec(), v.as_bytes().to_vec()].concat();
+        let names = [8u32.to_le_bytes().to_vec(), 3u64.to_le_bytes().to_vec(), s("a"), s("bc"), s("")].concat();
+        let kv = [("long", 8, s(&long)), ("names", 9, names)];
         let values = 2 * HEADER_CHUNK / 4;
         let file = encode(&kv, &[("t", &[values as u64], 0, vec![7; 4 * values])]);
         let dir = std::env::temp_dir().join(format!("nd-gguf-header-{}", std::process::id()));
@@ -430,6 +454,9 @@ mod tests {
         std::fs::write(&path, &file).unwrap();
         let g = Gguf::open_header(&path).unwrap();
         assert_eq!(g.get_str("long").unwrap().len(), 3 * HEADER_CHUNK);
+        // Arrays of strings are stepped over, their lengths kept; a whole read has them.
+        assert_eq!(g.get("names").unwrap(), &Value::Skipped(3));
+        assert_eq!(Gguf::parse(file.clone()).unwrap().strings("names").unwrap(), ["a", "bc", ""]);
         assert_eq!(g.shape("t").unwrap(), [values]);
         assert!(g.bytes().len() < file.len(), "read {} of {} bytes", g.bytes().len(), file.len());
         assert!(g.tensor("t").unwrap_err().message.contains("not read"));

