@@ -820,8 +820,8 @@ fn conformal_intervals_are_the_cross_validation_errors_around_the_point_forecast
 
 #[test]
 fn a_cancelled_checkpointed_fit_resumes_to_the_uninterrupted_forecasts() {
-    // PatchTST has dropout and BatchNorm statistics (the task's state), MLP trains after it (a
-    // finished model then a model in training); validation every 5 steps reports each check.
+    // PatchTST has dropout and BatchNorm statistics (the task's state), the others train after it
+    // (finished models, then one in training); validation every 5 steps reports each check.
     let (train, _) = split(&air_passengers(), 12);
     let specs = || {
         let m = |class: &str, o: serde_json::Value| ModelSpec { class: class.into(), options: o };
@@ -830,7 +830,14 @@ fn a_cancelled_checkpointed_fit_resumes_to_the_uninterrupted_forecasts() {
         patch["hiddenSize"] = json!(16);
         patch["nHeads"] = json!(4);
         patch["dropout"] = json!(0.2);
-        NeuralForecast::new(vec![m("PatchTST", patch), m("MLP", common)], FreqSpec::Alias("ME".into())).unwrap()
+        // A recurrent model and a multivariate one (time windows, a sampler without an epoch).
+        let mut lstm = common.clone();
+        lstm["recurrent"] = json!(true);
+        lstm["encoderHiddenSize"] = json!(8);
+        lstm["decoderHiddenSize"] = json!(8);
+        let mut mixer = common.clone();
+        mixer["nSeries"] = json!(1);
+        NeuralForecast::new(vec![m("PatchTST", patch), m("MLP", common), m("LSTM", lstm), m("TSMixer", mixer)], FreqSpec::Alias("ME".into())).unwrap()
     };
     let path = std::env::temp_dir().join(format!("nd-ckpt-{}/run.ckpt", std::process::id()));
     let fit = |nf: &mut NeuralForecast, cancel_at: Option<(&'static str, usize)>| {
@@ -850,8 +857,8 @@ fn a_cancelled_checkpointed_fit_resumes_to_the_uninterrupted_forecasts() {
     let mut whole = specs();
     whole.fit(&train, None, &FitOptions { val_size: 12, ..Default::default() }, &Control::default()).unwrap();
     let expected = whole.predict(None, None, None).unwrap();
-    // Killed mid-PatchTST, then mid-MLP (after PatchTST finished), then run to the end.
-    for at in [("PatchTST", 10), ("MLP", 15)] {
+    // Stopped mid-PatchTST, then mid-MLP (after PatchTST finished), and so on, then run to the end.
+    for at in [("PatchTST", 10), ("MLP", 15), ("LSTM", 10), ("TSMixer", 5)] {
         let err = fit(&mut specs(), Some(at)).unwrap_err();
         assert_eq!(err.kind, crate::ErrorKind::Aborted, "{at:?}");
     }
