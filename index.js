@@ -5,7 +5,7 @@
 const { native } = require('./lib/native.js')
 const { worldOption } = require('./lib/world.js')
 const { toNative, fromNative, toRows, describe, parseDs } = require('./lib/frames.js')
-const { didYouMean } = require('./lib/suggest.js')
+const { didYouMean, checkKeys } = require('./lib/suggest.js')
 const { NeuroDivergentError, ModelFileError, AbortError, wrap } = require('./lib/errors.js')
 const models = require('./lib/models.js')
 const explain = require('./lib/explain.js')
@@ -24,15 +24,6 @@ const INSAMPLE_OPTIONS = ['stepSize', 'signal']
 const SAVE_OPTIONS = ['weights']
 const WEIGHT_TYPES = ['f32', 'bf16', 'f16']
 const CV_OPTIONS = ['nWindows', 'testSize', 'stepSize', 'valSize', 'refit', 'useInitModels', 'predictionIntervals', 'level', 'staticDf', 'onProgress', 'signal', 'verbose']
-
-function checkKeys(opts, allowed, where) {
-  if (opts === undefined) return {}
-  if (opts === null || typeof opts !== 'object' || Array.isArray(opts)) throw new TypeError(`${where} options must be an object, got ${describe(opts)}`)
-  for (const k of Object.keys(opts)) {
-    if (!allowed.includes(k)) throw new TypeError(`${where}: unknown option '${k}'${didYouMean(k, allowed)} (allowed: ${allowed.join(', ')})`)
-  }
-  return opts
-}
 
 function count(v, name, where, min = 0) {
   if (v === undefined) return undefined

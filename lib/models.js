@@ -2,7 +2,8 @@
 // Model and loss classes. Options are checked by the engine when a model is constructed, so a
 // typo or a wrong type throws at `new NHITS({...})`, naming the option.
 
-const native = require('../binding.js')
+// The addon index.js uses (the MPI build under a launcher), not a second copy of it.
+const { native } = require('./native.js')
 const { wrap, ModelFileError } = require('./errors.js')
 const { describe } = require('./frames.js')
 const { didYouMean } = require('./suggest.js')

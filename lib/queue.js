@@ -15,7 +15,7 @@ const { NeuralForecast, AbortError } = require('../index.js')
 const models = require('./models.js')
 const { Auto, fitTrial } = require('./auto.js')
 const { describe, toNative, fromNative } = require('./frames.js')
-const { didYouMean } = require('./suggest.js')
+const { checkKeys } = require('./suggest.js')
 const { NeuroDivergentError } = require('./errors.js')
 const { encodeF64, decodeF64, encodeData, writeAtomic, DataCache, withoutLast } = require('./queue_data.js')
 
@@ -40,14 +40,6 @@ function loadBullMQ() {
     }
     throw e
   }
-}
-
-function checkKeys(opts, allowed, where) {
-  if (opts === null || typeof opts !== 'object' || Array.isArray(opts)) throw new TypeError(`${where} options must be an object, got ${describe(opts)}`)
-  for (const k of Object.keys(opts)) {
-    if (!allowed.includes(k)) throw new TypeError(`${where}: unknown option '${k}'${didYouMean(k, allowed)} (allowed: ${allowed.join(', ')})`)
-  }
-  return opts
 }
 
 /** `connection` (ioredis options or an ioredis instance) and `queue` (its name), both required. */
@@ -103,7 +95,7 @@ function warner(where) {
  */
 class BullMQBackend {
   constructor(options) {
-    const opts = checkKeys(options, BACKEND_OPTIONS, 'BullMQBackend')
+    const opts = checkKeys(options, BACKEND_OPTIONS, 'BullMQBackend', true)
     const { connection, queue } = target(opts, 'BullMQBackend')
     this._lib = loadBullMQ()
     this._connection = connection
@@ -305,7 +297,7 @@ class BullMQBackend {
 /** Checks `nf`, `df` and the options of `fit` and `crossValidation`, and converts the data once. */
 function prepare(nf, df, options, allowed, where) {
   if (!(nf instanceof NeuralForecast)) throw new TypeError(`${where} needs a NeuralForecast, got ${describe(nf)}`)
-  const opts = checkKeys(options, allowed, where)
+  const opts = checkKeys(options, allowed, where, true)
   const searched = nf.models.find((m) => m instanceof Auto)
   if (searched) throw new TypeError(`${where} does not search: ${searched.alias} is an Auto* model; give it this backend as its 'backend' option`)
   callback(opts.onProgress, 'onProgress', where)
@@ -442,7 +434,7 @@ async function runJob(job, cache, signal, onProgress) {
  */
 async function runTrialWorker(options) {
   const where = 'runTrialWorker'
-  const opts = checkKeys(options, WORKER_OPTIONS, where)
+  const opts = checkKeys(options, WORKER_OPTIONS, where, true)
   const { connection, queue } = target(opts, where)
   const concurrency = whole(opts.concurrency, 'concurrency', where, 1)
   const timing = {

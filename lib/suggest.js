@@ -25,4 +25,19 @@ function didYouMean(name, known) {
   return bestD <= 3 && 3 * bestD <= best.length ? ` (did you mean '${best}'?)` : ''
 }
 
-module.exports = { didYouMean }
+const { describe } = require('./frames.js')
+
+/**
+ * `opts` (an options object of `where`) with only `allowed` keys, or a TypeError naming the
+ * unknown one; `undefined` is no options unless `required`.
+ */
+function checkKeys(opts, allowed, where, required = false) {
+  if (opts === undefined && !required) return {}
+  if (opts === null || typeof opts !== 'object' || Array.isArray(opts)) throw new TypeError(`${where} options must be an object, got ${describe(opts)}`)
+  for (const k of Object.keys(opts)) {
+    if (!allowed.includes(k)) throw new TypeError(`${where}: unknown option '${k}'${didYouMean(k, allowed)} (allowed: ${allowed.join(', ')})`)
+  }
+  return opts
+}
+
+module.exports = { didYouMean, checkKeys }
