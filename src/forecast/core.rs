@@ -863,6 +863,7 @@ fn fit_task<'a>(model: &'a dyn Model, data: &'a Dataset, st: Option<&'a [Vec<f32
     cfg.num_lr_decays = c.num_lr_decays;
     cfg.val_check_steps = c.val_check_steps;
     cfg.early_stop_patience_steps = c.early_stop_patience_steps;
+    cfg.precision = c.precision;
     // Ranks that split one global batch draw it alike; ranks with series of their own draw apart.
     cfg.seed = c.random_seed.wrapping_add(if world.is_some_and(|w| w.sharded) { rank as u64 } else { 0 });
     Ok((task, cfg))

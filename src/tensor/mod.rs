@@ -11,6 +11,7 @@
 mod autodiff;
 pub mod gradcheck;
 pub mod ops;
+pub mod precision;
 mod shape;
 
 use std::cell::Cell;
@@ -19,6 +20,7 @@ use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 pub use autodiff::Gradients;
 pub use ops::{interpolation_matrix, AttentionSpec, Conv2dSpec, PadMode};
+pub use precision::{with_precision, Precision};
 pub use shape::{broadcast_shapes, numel, strides_of};
 
 use crate::kernels::half::{HalfKind, HalfMatrix};
@@ -262,6 +264,12 @@ impl Tensor {
 
     /// Runs reverse-mode autodiff from this tensor (which must hold one value, e.g. a loss).
     pub fn backward(&self) -> Gradients {
-        autodiff::backward(self)
+        autodiff::backward(self, 1.0)
+    }
+
+    /// The gradients of `scale` times this tensor (a loss scaler's scaled loss), without an op
+    /// for the product: every gradient is `scale` times [`Tensor::backward`]'s, as rounded.
+    pub fn backward_scaled(&self, scale: f32) -> Gradients {
+        autodiff::backward(self, scale)
     }
 }
