@@ -62,6 +62,35 @@ pub fn map3(a: &[f32], b: &[f32], c: &[f32], out: &mut [f32], f: impl Fn(f32, f3
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernels::simd::{same, scalar, ODD_LENGTHS};
+
+    #[test]
+    fn vectorized_loops_give_the_bits_of_the_scalar_functions_at_odd_lengths_and_offsets() {
+        // Element-wise loops reassociate nothing, so every vector width gives the same bits.
+        let values: Vec<f32> = (0..1003).map(|i| (i as f32 * 0.731).sin() * 30.0).chain([f32::INFINITY, f32::NEG_INFINITY, -0.0, 1e-40, 90.0, -90.0]).collect();
+        for n in ODD_LENGTHS {
+            for offset in 0..4 {
+                let xs = &values[values.len() - n - offset..values.len() - offset];
+                let (b, c) = (&values[offset..][..n], &values[2 * offset..][..n]);
+                let f = |x: f32| exp(x) * 0.5 - x;
+                let g = |x: f32, y: f32, z: f32| sigmoid(x) * tanh(y) + z;
+                let run = || {
+                    let (mut s, mut t, mut m, mut m3) = (xs.to_vec(), xs.to_vec(), vec![0.0; n], vec![0.0; n]);
+                    sigmoid_in_place(&mut s);
+                    tanh_in_place(&mut t);
+                    map(xs, &mut m, f);
+                    map3(xs, b, c, &mut m3, g);
+                    [s, t, m, m3]
+                };
+                for [s, t, m, m3] in [run(), scalar(run)] {
+                    for i in 0..n {
+                        let x = xs[i];
+                        assert!(same(s[i], sigmoid(x)) && same(t[i], tanh(x)) && same(m[i], f(x)) && same(m3[i], g(x, b[i], c[i])), "n {n} offset {offset} x {x}");
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn close_to_libm_across_the_range_including_saturation() {

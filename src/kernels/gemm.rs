@@ -3,6 +3,8 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::simd::F32Vector;
+
 /// A row-major or strided view of an `rows × cols` matrix inside a slice. Any fields are accepted
 /// here; [`matmul_into`] checks that every element the strides reach lies inside `data` before it
 /// reads one.
@@ -129,9 +131,9 @@ fn skinny_matmul(a: MatRef, b: MatRef, c: &mut [f32], accumulate: bool, threads:
     }
 }
 
-/// The dot products of `x` with four columns at once. With AVX2+FMA (picked at run time) eight
-/// independent vector accumulators keep the FMA units busy where one running sum would wait on
-/// each add.
+/// The dot products of `x` with four columns at once. With AVX2+FMA or NEON (picked at run time)
+/// eight independent vector accumulators keep the FMA units busy where one running sum would
+/// wait on each add.
 fn dot4(x: &[f32], cols: [&[f32]; 4]) -> [f32; 4] {
     // Intrinsics, not `simd::vectorized`: a plain loop here keeps one running sum per column.
     #[cfg(target_arch = "x86_64")]
@@ -141,44 +143,57 @@ fn dot4(x: &[f32], cols: [&[f32]; 4]) -> [f32; 4] {
             return unsafe { dot4_avx2(x, cols) };
         }
     }
+    #[cfg(target_arch = "aarch64")]
+    {
+        if super::simd::has_neon() {
+            // SAFETY: NEON is baseline on aarch64.
+            return unsafe { dot4_neon(x, cols) };
+        }
+    }
     std::array::from_fn(|q| x.iter().zip(cols[q]).map(|(a, b)| a * b).sum())
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn dot4_avx2(x: &[f32], cols: [&[f32]; 4]) -> [f32; 4] {
-    use std::arch::x86_64::_mm256_loadu_ps;
-    dot4_lanes(x, cols, |p| _mm256_loadu_ps(p), |w| w)
+    use std::arch::x86_64::{__m256, _mm256_loadu_ps};
+    dot4_lanes::<__m256, f32>(x, cols, |p| _mm256_loadu_ps(p), |w| w)
 }
 
-/// The loop of [`dot4_avx2`] over weights of any type: `widen` loads eight of them as f32 lanes,
-/// `scalar` converts one (the tail past the last multiple of 16). Inlined into callers compiled
-/// with AVX2 and FMA (and whatever `widen` needs).
-#[cfg(target_arch = "x86_64")]
+#[cfg(target_arch = "aarch64")]
+#[target_feature(enable = "neon")]
+unsafe fn dot4_neon(x: &[f32], cols: [&[f32]; 4]) -> [f32; 4] {
+    use std::arch::aarch64::{float32x4_t, vld1q_f32};
+    dot4_lanes::<float32x4_t, f32>(x, cols, |p| vld1q_f32(p), |w| w)
+}
+
+/// The loop of [`dot4_avx2`] and [`dot4_neon`] over weights of any type: `widen` loads
+/// `V::LANES` of them as f32 lanes, `scalar` converts one (the tail past the last multiple of
+/// `2·V::LANES`). Each column sums into two vector accumulators, added lane by lane at the end,
+/// then the lanes in order, then the tail. Inlined into callers compiled with the features `V`
+/// (and `widen`) need.
 #[inline(always)]
-pub(super) unsafe fn dot4_lanes<W: Copy>(x: &[f32], cols: [&[W]; 4], widen: impl Fn(*const W) -> std::arch::x86_64::__m256, scalar: impl Fn(W) -> f32) -> [f32; 4] {
-    use std::arch::x86_64::*;
+pub(super) unsafe fn dot4_lanes<V: F32Vector, W: Copy>(x: &[f32], cols: [&[W]; 4], widen: impl Fn(*const W) -> V, scalar: impl Fn(W) -> f32) -> [f32; 4] {
     let k = x.len();
     // A real check, not a debug one: the loads below read k values from every column.
     assert!(cols.iter().all(|c| c.len() >= k), "dot4: a column is shorter than the row");
-    let full = k / 16 * 16;
-    let mut acc = [_mm256_setzero_ps(); 8];
+    let step = 2 * V::LANES;
+    let full = k / step * step;
+    let mut acc = [V::zero(); 8];
     let mut p = 0;
     while p < full {
-        // SAFETY: p + 16 <= k, and every column holds at least k values.
-        let (x0, x1) = (_mm256_loadu_ps(x.as_ptr().add(p)), _mm256_loadu_ps(x.as_ptr().add(p + 8)));
+        // SAFETY: p + step <= k, and every column holds at least k values.
+        let (x0, x1) = (V::load(x.as_ptr().add(p)), V::load(x.as_ptr().add(p + V::LANES)));
         for q in 0..4 {
             let c = cols[q].as_ptr().add(p);
-            acc[2 * q] = _mm256_fmadd_ps(x0, widen(c), acc[2 * q]);
-            acc[2 * q + 1] = _mm256_fmadd_ps(x1, widen(c.add(8)), acc[2 * q + 1]);
+            acc[2 * q] = acc[2 * q].mul_add(x0, widen(c));
+            acc[2 * q + 1] = acc[2 * q + 1].mul_add(x1, widen(c.add(V::LANES)));
         }
-        p += 16;
+        p += step;
     }
     let mut out = [0.0f32; 4];
     for q in 0..4 {
-        let mut lanes = [0.0f32; 8];
-        _mm256_storeu_ps(lanes.as_mut_ptr(), _mm256_add_ps(acc[2 * q], acc[2 * q + 1]));
-        out[q] = lanes.iter().sum::<f32>() + x[full..].iter().zip(&cols[q][full..k]).map(|(a, &b)| a * scalar(b)).sum::<f32>();
+        out[q] = acc[2 * q].add(acc[2 * q + 1]).sum() + x[full..].iter().zip(&cols[q][full..k]).map(|(a, &b)| a * scalar(b)).sum::<f32>();
     }
     out
 }
@@ -269,6 +284,41 @@ mod tests {
             }
         }
         c
+    }
+
+    /// The four columns of `w` that `dot4` gets for a row of length `k`: each starts at a
+    /// different offset, so no two share an alignment.
+    fn four_columns<T>(w: &[T], k: usize) -> [&[T]; 4] {
+        std::array::from_fn(|q| &w[q * (k + 1) + q..][..k])
+    }
+
+    #[test]
+    fn dot4_agrees_with_its_scalar_path_on_odd_lengths_and_unaligned_slices() {
+        use crate::kernels::simd::{same, scalar, ODD_LENGTHS};
+        for k in ODD_LENGTHS {
+            for offset in 0..4 {
+                // Multiples of 1/8 below 2^21: every partial sum is exact, so every summation
+                // order gives the same bits, and so must every path.
+                let x: Vec<f32> = (0..k + offset).map(|i| ((i * 7 % 11) as f32 - 5.0) * 0.25).collect();
+                let w: Vec<f32> = (0..4 * (k + 3)).map(|i| ((i * 5 % 13) as f32 - 6.0) * 0.5).collect();
+                let (x, cols) = (&x[offset..], four_columns(&w[offset..], k));
+                let exact: [f32; 4] = std::array::from_fn(|q| x.iter().zip(cols[q]).map(|(a, b)| (a * b) as f64).sum::<f64>() as f32);
+                let (fast, plain) = (dot4(x, cols), scalar(|| dot4(x, cols)));
+                assert!((0..4).all(|q| same(fast[q], exact[q]) && same(plain[q], exact[q])), "k {k} offset {offset}: {fast:?} / {plain:?} vs {exact:?}");
+                // Arbitrary values: within the rounding of some summation order.
+                let x: Vec<f32> = (0..k + offset).map(|i| (i as f32 * 0.37).sin()).collect();
+                let w: Vec<f32> = (0..4 * (k + 3)).map(|i| (i as f32 * 0.11).cos()).collect();
+                let (x, cols) = (&x[offset..], four_columns(&w[offset..], k));
+                let (fast, plain) = (dot4(x, cols), scalar(|| dot4(x, cols)));
+                for q in 0..4 {
+                    let want: f64 = x.iter().zip(cols[q]).map(|(a, b)| (a * b) as f64).sum();
+                    let bound = k as f64 * f32::EPSILON as f64 * x.iter().zip(cols[q]).map(|(a, b)| (a * b).abs() as f64).sum::<f64>();
+                    for got in [fast[q], plain[q]] {
+                        assert!((got as f64 - want).abs() <= bound, "k {k} offset {offset} column {q}: {got} vs {want}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -91,6 +91,13 @@ fn dot4(x: &[f32], cols: [&[u16]; 4], kind: HalfKind) -> [f32; 4] {
             return unsafe { dot4_avx2(x, cols, kind) };
         }
     }
+    #[cfg(target_arch = "aarch64")]
+    {
+        if super::simd::has_neon() {
+            // SAFETY: NEON is baseline on aarch64.
+            return unsafe { dot4_neon(x, cols, kind) };
+        }
+    }
     std::array::from_fn(|q| x.iter().zip(cols[q]).map(|(a, &b)| a * kind.decode(b)).sum())
 }
 
@@ -104,6 +111,21 @@ unsafe fn dot4_avx2(x: &[f32], cols: [&[u16]; 4], kind: HalfKind) -> [f32; 4] {
         match kind {
             HalfKind::F16 => _mm256_cvtph_ps(h),
             HalfKind::Bf16 => _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16)),
+        }
+    };
+    super::gemm::dot4_lanes(x, cols, widen, |b| kind.decode(b))
+}
+
+#[cfg(target_arch = "aarch64")]
+#[target_feature(enable = "neon")]
+unsafe fn dot4_neon(x: &[f32], cols: [&[u16]; 4], kind: HalfKind) -> [f32; 4] {
+    use std::arch::aarch64::*;
+    // Four 16-bit weights widened to f32 lanes (FCVTL for f16, a widening shift for bf16).
+    let widen = |p: *const u16| -> float32x4_t {
+        let h = vld1_u16(p);
+        match kind {
+            HalfKind::F16 => vcvt_f32_f16(vreinterpret_f16_u16(h)),
+            HalfKind::Bf16 => vreinterpretq_f32_u32(vshll_n_u16::<16>(h)),
         }
     };
     super::gemm::dot4_lanes(x, cols, widen, |b| kind.decode(b))
@@ -134,6 +156,78 @@ mod tests {
                 let mut c1 = vec![0.0; m * n];
                 super::super::inline::run(|| linear_rows(&x, m, k, &half, n, &mut c1, false));
                 assert!(c1.iter().zip(&c).all(|(a, b)| (a - (b - 1.0)).abs() <= 1e-4 * (1.0 + a.abs())));
+            }
+        }
+    }
+
+    use crate::kernels::simd::{same, scalar, ODD_LENGTHS};
+
+    #[test]
+    fn every_16_bit_pattern_widens_as_the_scalar_decode_on_every_path() {
+        // Subnormals, infinities and NaNs included: each pattern sits alone in a column of
+        // zeros (at every position, vector part and tail), multiplied by ones.
+        const K: usize = 17;
+        let x = [1.0f32; K];
+        for kind in [HalfKind::Bf16, HalfKind::F16] {
+            for first in (0..=u16::MAX).step_by(4) {
+                let mut cols = [[0u16; K]; 4];
+                for q in 0..4 {
+                    let b = first + q as u16;
+                    cols[q][b as usize % K] = b;
+                }
+                let cols: [&[u16]; 4] = std::array::from_fn(|q| &cols[q][..]);
+                for got in [dot4(&x, cols, kind), scalar(|| dot4(&x, cols, kind))] {
+                    for (q, g) in got.into_iter().enumerate() {
+                        let want = kind.decode(first + q as u16);
+                        assert!(same(g, want), "{kind:?} {:#06x}: {g:e} vs {want:e}", first + q as u16);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn dot4_agrees_with_its_scalar_path_on_odd_lengths_unaligned_slices_and_special_values() {
+        for kind in [HalfKind::Bf16, HalfKind::F16] {
+            let (inf, nan, tiny) = (kind.encode(f32::INFINITY), kind.encode(f32::NAN), 1u16); // 1: the smallest subnormal
+            for k in ODD_LENGTHS {
+                for offset in 0..4 {
+                    // Exact in both formats, with exact partial sums: every path gives the same bits.
+                    let x: Vec<f32> = (0..k + offset).map(|i| ((i * 7 % 11) as f32 - 5.0) * 0.25).collect();
+                    let w: Vec<u16> = (0..4 * (k + 3)).map(|i| kind.encode(((i * 5 % 13) as f32 - 6.0) * 0.5)).collect();
+                    let x = &x[offset..];
+                    // An odd offset into u16s: no column starts on a 4-byte boundary.
+                    let cols: [&[u16]; 4] = std::array::from_fn(|q| &w[offset + q * (k + 1) + q..][..k]);
+                    let exact: [f32; 4] = std::array::from_fn(|q| x.iter().zip(cols[q]).map(|(a, &b)| (a * kind.decode(b)) as f64).sum::<f64>() as f32);
+                    let (fast, plain) = (dot4(x, cols, kind), scalar(|| dot4(x, cols, kind)));
+                    assert!((0..4).all(|q| same(fast[q], exact[q]) && same(plain[q], exact[q])), "{kind:?} k {k} offset {offset}: {fast:?} / {plain:?} vs {exact:?}");
+                    if k == 0 {
+                        continue;
+                    }
+                    // Subnormal weights among normal ones: within rounding of the f64 sum.
+                    let mut w = w.clone();
+                    w.iter_mut().step_by(3).for_each(|b| *b = tiny);
+                    let cols: [&[u16]; 4] = std::array::from_fn(|q| &w[offset + q * (k + 1) + q..][..k]);
+                    for got in [dot4(x, cols, kind), scalar(|| dot4(x, cols, kind))] {
+                        for q in 0..4 {
+                            let terms = x.iter().zip(cols[q]).map(|(&a, &b)| a as f64 * kind.decode(b) as f64);
+                            let (want, size) = terms.fold((0.0, 0.0), |(s, m), t| (s + t, m + t.abs()));
+                            assert!((got[q] as f64 - want).abs() <= k as f64 * f32::EPSILON as f64 * size, "{kind:?} k {k}: {} vs {want}", got[q]);
+                        }
+                    }
+                    // An infinite weight (at the first position, in the vector part from k 8 or
+                    // 16 on, and at the last, in the tail) makes an infinite product; a NaN, NaN.
+                    let x = vec![0.5f32; k];
+                    for at in [0, k - 1] {
+                        let mut w = vec![kind.encode(0.25); 4 * k];
+                        w[at] = inf;
+                        w[k + at] = nan;
+                        let cols: [&[u16]; 4] = std::array::from_fn(|q| &w[q * k..][..k]);
+                        for got in [dot4(&x, cols, kind), scalar(|| dot4(&x, cols, kind))] {
+                            assert!(got[0] == f32::INFINITY && got[1].is_nan() && same(got[2], 0.125 * k as f32), "{kind:?} k {k} at {at}: {got:?}");
+                        }
+                    }
+                }
             }
         }
     }
