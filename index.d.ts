@@ -996,6 +996,11 @@ export interface FitOptions {
    * for bit. A checkpoint written by a fit given other data, models or options is refused with an
    * error naming what differs; a corrupted one with a `ModelFileError` naming the file.
    *
+   * With a `world` of several ranks, rank 0 alone writes and reads the file (the other ranks'
+   * `checkpointPath` is not used) and every rank resumes from the step it holds; another world
+   * size, `sharded` mode or any rank's data is refused on every rank. Every rank must be given
+   * the same checkpoint options.
+   *
    * @example
    * // The same command after a crash, a preemption or a launcher's restart continues the fit.
    * await nf.fit(df, { checkpointEvery: 50, checkpointPath: '/scratch/run.ckpt', resume: true })
@@ -1013,8 +1018,9 @@ export interface FitOptions {
    * rank; `batchSize` and `windowsBatchSize` are the global batch, every rank computes its share
    * and every rank takes the same optimizer step, so every rank ends with the same models. The
    * validation loss and early stopping are the whole world's. A world of one is a plain fit.
-   * Every rank must build the same models with the same options and call fit alike. Not with
-   * `predictionIntervals`, Auto* models or the RMSE loss (the root of a mean does not split).
+   * Every rank must build the same models with the same options and call fit alike. Checkpoints
+   * (`checkpointEvery`, `checkpointPath`, `resume`) are written by rank 0 for the whole world. Not
+   * with `predictionIntervals`, Auto* models or the RMSE loss (the root of a mean does not split).
    */
   world?: import('./distributed').World
   /**

@@ -213,10 +213,7 @@ impl NeuralForecast {
     fn fitted_here(&self, df: &InputFrame, static_df: Option<&InputFrame>, opts: &FitOptions, ctl: &Control) -> Result<NeuralForecast> {
         let world = opts.world.as_ref().filter(|w| w.collective.size() > 1);
         let (val_sizes, data, statics, models) = agreed(world, self.fit_inputs(df, static_df, opts, world.is_some()), "fit's checks of its options and data")?;
-        let mut checkpoint = match &opts.checkpoint {
-            Some(c) => Some(FitCheckpoint::open(c, fingerprint(&models, &data, &statics, &val_sizes, opts.max_steps))?),
-            None => None,
-        };
+        let mut checkpoint = FitCheckpoint::open_in(opts.checkpoint.as_ref(), world, || fingerprint(&models, &data, &statics, &val_sizes, opts.max_steps, world))?;
         // Calibrated first, on copies trained from the same start, so the final models are the
         // ones a fit without intervals gives. (Not checkpointed: a resumed fit calibrates again.)
         let conformal = match &opts.prediction_intervals {
@@ -238,10 +235,6 @@ impl NeuralForecast {
     fn fit_inputs(&self, df: &InputFrame, static_df: Option<&InputFrame>, opts: &FitOptions, distributed: bool) -> Result<(Vec<usize>, Dataset, Statics, Vec<Box<dyn Model>>)> {
         if distributed && opts.prediction_intervals.is_some() {
             return Err(Error::type_err("fit options 'world' (of more than one process) and 'predictionIntervals' together are not supported: fit with the world, then calibrate intervals in a fit of one process"));
-        }
-        // Each rank would need its own checkpoint, and all of them the same step to resume from.
-        if distributed && opts.checkpoint.is_some() {
-            return Err(Error::type_err("fit options 'world' (of more than one process) and 'checkpointEvery'/'checkpointPath'/'resume' together are not supported yet: checkpoint a fit of one process"));
         }
         let val_sizes = opts.val_sizes(self.configs.len())?;
         self.check_val_size(&val_sizes)?;
