@@ -148,6 +148,9 @@ export declare class DistributionLoss extends Loss {
  * a `RangeError` saying how much, before allocating anything. Whole-number options are at most
  * `Number.MAX_SAFE_INTEGER`.
  */
+/** Lightning's training precisions and their aliases (32 and '32' are '32-true', 16 and '16' '16-mixed', 'bf16' 'bf16-mixed'). */
+export type Precision = '32-true' | 'bf16-mixed' | '16-mixed' | 32 | '32' | 16 | '16' | 'bf16'
+
 export interface CommonOptions {
   /** Forecast horizon (required). */
   h: number
@@ -197,6 +200,15 @@ export interface CommonOptions {
   validLoss?: Loss
   /** Seed of initialisation, sampling and dropout (default 1). */
   randomSeed?: number
+  /**
+   * Training precision, Lightning's `precision` (default '32-true'). 'bf16-mixed' and '16-mixed'
+   * train as PyTorch's autocast: f32 weights updated in f32, products (linear, matmul, conv)
+   * computed from operands rounded to bf16 / f16 and accumulated in f32, their outputs and
+   * gradients rounded to 16 bits; '16-mixed' adds dynamic loss scaling (GradScaler's). Emulated:
+   * on a CPU without 16-bit arithmetic it is slower than f32 and uses the same memory (see the
+   * README). Predictions are computed in f32. `config` lists it only when not '32-true'.
+   */
+  precision?: Precision
   /** Output column name (default: the class name). */
   alias?: string
   /**

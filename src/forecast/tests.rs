@@ -687,9 +687,20 @@ fn exog_panel(n: usize, len: usize, h: usize) -> (InputFrame, InputFrame, InputF
 /// threaded kernels) trains two steps and predicts with pools of 1, 2 and 4 threads: same bits.
 #[test]
 fn every_model_gives_the_same_bits_with_1_2_and_4_threads() {
+    same_bits_with_1_2_and_4_threads("32-true");
+}
+
+#[test]
+fn every_model_gives_the_same_bits_with_1_2_and_4_threads_in_mixed_precision() {
+    same_bits_with_1_2_and_4_threads("bf16-mixed");
+    same_bits_with_1_2_and_4_threads("16-mixed");
+}
+
+fn same_bits_with_1_2_and_4_threads(precision: &str) {
     let mut differ = Vec::new();
     for (class, opts) in crate::models::tests::sample_options() {
         let mut options = opts.clone();
+        options["precision"] = json!(precision);
         options["maxSteps"] = json!(2);
         options["windowsBatchSize"] = json!(8);
         let n = opts["nSeries"].as_u64().map_or(3, |n| n as usize);
@@ -707,7 +718,7 @@ fn every_model_gives_the_same_bits_with_1_2_and_4_threads() {
         assert!(!one.is_empty());
         for threads in [2, 4] {
             if run(threads) != one {
-                differ.push(format!("{class} {opts} with {threads} threads"));
+                differ.push(format!("{class} {opts} with {threads} threads ({precision})"));
             }
         }
     }
