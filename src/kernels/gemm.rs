@@ -133,7 +133,9 @@ fn skinny_matmul(a: MatRef, b: MatRef, c: &mut [f32], accumulate: bool, threads:
 
 /// The dot products of `x` with four columns at once. With AVX2+FMA or NEON (picked at run time)
 /// eight independent vector accumulators keep the FMA units busy where one running sum would
-/// wait on each add.
+/// wait on each add. AVX-512 CPUs take the AVX2 path: a one-row product reads each weight once,
+/// so memory sets its speed, and a 32-value step would leave rows shorter than 32 (the MLP's
+/// 24 inputs) to the scalar tail.
 fn dot4(x: &[f32], cols: [&[f32]; 4]) -> [f32; 4] {
     // Intrinsics, not `simd::vectorized`: a plain loop here keeps one running sum per column.
     #[cfg(target_arch = "x86_64")]

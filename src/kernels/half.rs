@@ -114,11 +114,17 @@ unsafe fn dot4_avx2(x: &[f32], cols: [&[u16]; 4], kind: HalfKind) -> [f32; 4] {
 #[target_feature(enable = "neon")]
 unsafe fn dot4_neon(x: &[f32], cols: [&[u16]; 4], kind: HalfKind) -> [f32; 4] {
     use std::arch::aarch64::*;
-    // Four 16-bit weights widened to f32 lanes (FCVTL for f16, a widening shift for bf16).
+    // Four 16-bit weights widened to f32 lanes: FCVTL for f16, a widening shift for bf16.
     let widen = |p: *const u16| -> float32x4_t {
         let h = vld1_u16(p);
         match kind {
-            HalfKind::F16 => vcvt_f32_f16(vreinterpret_f16_u16(h)),
+            HalfKind::F16 => {
+                // FCVTL by `asm!`: its intrinsic, `vcvt_f32_f16`, is stable only from Rust 1.94
+                // (the crate builds with 1.80).
+                let wide: float32x4_t;
+                std::arch::asm!("fcvtl {wide:v}.4s, {h:v}.4h", h = in(vreg) h, wide = lateout(vreg) wide, options(pure, nomem, nostack, preserves_flags));
+                wide
+            }
             HalfKind::Bf16 => vreinterpretq_f32_u32(vshll_n_u16::<16>(h)),
         }
     };

@@ -2,21 +2,31 @@
 //!
 //! The crate is compiled for each platform's baseline so the same binary loads on every CPU of
 //! it. Hot loops are plain Rust over slices; [`vectorized`] runs them inside a function compiled
-//! with AVX2 and FMA enabled when an x86-64 CPU has both, which lets LLVM use eight-lane vectors
-//! there. On aarch64 NEON is part of the baseline, so the same loops are four-lane NEON code
-//! without any dispatch. The few kernels written with intrinsics (the one-row dot products of
-//! `gemm` and `half`) have one body, generic over [`F32Vector`], instantiated per instruction set.
-//!
-//! There is no AVX-512 path: no machine here can execute one (this CPU has no AVX-512, and
-//! Debian's qemu-x86_64 7.2 reports "TCG doesn't support requested feature: avx512f" for every
-//! AVX-512 CPU model), and an untested path is not shipped.
+//! with AVX-512 (16 lanes) or AVX2 and FMA (8 lanes) enabled when an x86-64 CPU has them, which
+//! lets LLVM vectorize them that wide. On aarch64 NEON is part of the baseline, so the same loops
+//! are four-lane NEON code without any dispatch. The few kernels written with intrinsics (the
+//! one-row dot products of `gemm` and `half`) have one body, generic over [`F32Vector`],
+//! instantiated for AVX2 and for NEON; they have no AVX-512 instantiation (see `gemm::dot4`).
 
 /// Whether this CPU has AVX2 and FMA (detected once; later calls read a cached flag).
 #[inline]
 pub fn has_avx2_fma() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        !forced_scalar() && std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        ceiling() >= AVX2 && std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// Whether this CPU has AVX-512 F (with AVX2 and FMA, which every AVX-512 CPU has).
+#[inline]
+pub fn has_avx512() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        ceiling() >= AVX512 && std::arch::is_x86_feature_detected!("avx512f") && has_avx2_fma()
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
@@ -27,20 +37,28 @@ pub fn has_avx2_fma() -> bool {
 /// Whether the NEON kernels run: always on aarch64, where NEON is baseline.
 #[inline]
 pub fn has_neon() -> bool {
-    cfg!(target_arch = "aarch64") && !forced_scalar()
+    cfg!(target_arch = "aarch64") && ceiling() > SCALAR
 }
 
-/// Runs `f`, compiled for AVX2+FMA when the CPU has them. `f` must be a closure over slice loops
-/// of inlinable arithmetic: it is inlined into the feature-enabled function and vectorized
-/// there. The arithmetic is the same either way (no contraction into fused multiply-adds), so
-/// results do not depend on the CPU.
+/// Runs `f`, compiled for AVX-512 or AVX2+FMA when the CPU has them. `f` must be a closure over
+/// slice loops of inlinable arithmetic: it is inlined into the feature-enabled function and
+/// vectorized there. The arithmetic is the same either way (element by element, no
+/// reassociation, no contraction into fused multiply-adds), so results do not depend on the CPU.
 #[inline(always)]
 pub fn vectorized<R>(f: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]
     {
+        #[target_feature(enable = "avx512f,avx2,fma")]
+        unsafe fn avx512<R>(f: impl FnOnce() -> R) -> R {
+            f()
+        }
         #[target_feature(enable = "avx2,fma")]
         unsafe fn avx2<R>(f: impl FnOnce() -> R) -> R {
             f()
+        }
+        if has_avx512() {
+            // SAFETY: the CPU has the features `avx512` was compiled for.
+            return unsafe { avx512(f) };
         }
         if has_avx2_fma() {
             // SAFETY: the CPU has the features `avx2` was compiled for.
@@ -120,20 +138,37 @@ impl F32Vector for std::arch::aarch64::float32x4_t {
     }
 }
 
+// The widest instruction set dispatched to; tests lower it on their thread.
+const SCALAR: u8 = 0;
+const AVX2: u8 = 1;
+const AVX512: u8 = 2;
+
 #[cfg(test)]
 thread_local! {
-    static SCALAR: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    static CEILING: std::cell::Cell<u8> = const { std::cell::Cell::new(AVX512) };
 }
 
 #[cfg(test)]
-fn forced_scalar() -> bool {
-    SCALAR.get()
+fn ceiling() -> u8 {
+    CEILING.get()
 }
 
 #[cfg(not(test))]
 #[inline(always)]
-fn forced_scalar() -> bool {
-    false
+fn ceiling() -> u8 {
+    AVX512
+}
+
+#[cfg(test)]
+fn capped<R>(level: u8, f: impl FnOnce() -> R) -> R {
+    struct Restore(u8);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            CEILING.set(self.0);
+        }
+    }
+    let _restore = Restore(CEILING.replace(level.min(CEILING.get())));
+    f()
 }
 
 /// Runs `f` on this thread with every dispatched kernel on its baseline path, so tests check
@@ -141,14 +176,14 @@ fn forced_scalar() -> bool {
 /// threads is not affected: run it inline ([`super::inline::run`]).
 #[cfg(test)]
 pub fn scalar<R>(f: impl FnOnce() -> R) -> R {
-    struct Restore(bool);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            SCALAR.set(self.0);
-        }
-    }
-    let _restore = Restore(SCALAR.replace(true));
-    f()
+    capped(SCALAR, f)
+}
+
+/// As [`scalar`], with AVX2 and FMA still allowed: the AVX2 build of the loops, on a CPU with
+/// AVX-512. (NEON is unaffected.)
+#[cfg(test)]
+pub fn avx2<R>(f: impl FnOnce() -> R) -> R {
+    capped(AVX2, f)
 }
 
 /// The lengths kernel tests run at: empty, shorter than one vector, around one and two vectors
@@ -174,8 +209,17 @@ mod tests {
         assert_eq!(has_avx2_fma(), std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma"));
         #[cfg(target_arch = "aarch64")]
         assert!(has_neon());
-        scalar(|| assert!(!has_avx2_fma() && !has_neon()));
+        #[cfg(target_arch = "x86_64")]
+        assert_eq!(has_avx512(), std::arch::is_x86_feature_detected!("avx512f"));
+        avx2(|| {
+            #[cfg(target_arch = "x86_64")]
+            assert!(!has_avx512() && has_avx2_fma() == std::arch::is_x86_feature_detected!("avx2"));
+            scalar(|| assert!(!has_avx2_fma() && !has_neon()));
+            assert!(!has_avx512(), "an inner switch restores the outer one");
+        });
         let _ = std::panic::catch_unwind(|| scalar(|| panic!("inside")));
         assert_eq!(has_neon(), cfg!(target_arch = "aarch64"), "the switch is reset after a panic");
+        #[cfg(target_arch = "x86_64")]
+        assert_eq!(has_avx512(), std::arch::is_x86_feature_detected!("avx512f"));
     }
 }
