@@ -43,6 +43,9 @@ test('inline predicts sharing their products with the helper thread equal the po
   const first = await nf.predict({ df: tick() })
   // Back to back, so the helper is awake for most of them.
   for (let i = 0; i < 200; i++) assert.deepEqual(await nf.predict({ df: tick() }), first)
+  // What bench/predict_latency.mjs reads beside its JS timings: the engine's own time.
+  const engine = (nf as unknown as { _native: { lastPredictMicros(): number | null } })._native.lastPredictMicros()
+  assert.ok(typeof engine === 'number' && engine > 0, `${engine}`)
   for (const threads of [1, 4]) {
     const other = new NeuralForecast({ models: [new MLP(wide)], freq: 'ME', threads })
     await other.fit(rows)
