@@ -684,7 +684,8 @@ fn exog_panel(n: usize, len: usize, h: usize) -> (InputFrame, InputFrame, InputF
 
 /// Issue 14: a forecast made on a 64-core server reproduces on a 2-core laptop. Every model class
 /// (each sample config of `models::tests`, defaults included so that the large products take the
-/// threaded kernels) trains two steps and predicts with pools of 1, 2 and 4 threads: same bits.
+/// threaded kernels) trains two steps and predicts with pools of 1, 2 and 4 threads, and inline:
+/// same bits.
 #[test]
 fn every_model_gives_the_same_bits_with_1_2_and_4_threads() {
     same_bits_with_1_2_and_4_threads("32-true");
@@ -710,8 +711,12 @@ fn same_bits_with_1_2_and_4_threads(precision: &str) {
             crate::kernels::threads::on_threads(threads, || {
                 let mut nf = NeuralForecast::new(vec![ModelSpec { class: class.into(), options: options.clone() }], FreqSpec::Step(1.0)).unwrap();
                 nf.fit(&df, Some(&statics), &FitOptions::default(), &Control::default()).unwrap_or_else(|e| panic!("{class} {opts}: {e}"));
-                let fc = nf.predict(None, Some(&futr), None).unwrap_or_else(|e| panic!("{class} {opts}: {e}"));
-                fc.columns.iter().flat_map(|(_, v)| v.iter().map(|x| x.to_bits())).collect::<Vec<u64>>()
+                let bits = |fc: OutputFrame| fc.columns.iter().flat_map(|(_, v)| v.iter().map(|x| x.to_bits())).collect::<Vec<u64>>();
+                let fc = bits(nf.predict(None, Some(&futr), None).unwrap_or_else(|e| panic!("{class} {opts}: {e}")));
+                // Inline, as a small predict from JS runs (its products shared with the helper thread).
+                let inline = bits(crate::kernels::inline::run(|| nf.predict(None, Some(&futr), None)).unwrap());
+                assert!(fc == inline, "{class} {opts}: the inline forecast differs from the pool's with {threads} threads");
+                fc
             })
         };
         let one = run(1);

@@ -12,7 +12,8 @@
 //! helps from the next ones on.
 //!
 //! The trade-off: while predicts come faster than the spin window, the helper keeps one core busy
-//! spinning (with `pause`, yielding the core's sibling); `NEURO_DIVERGENT_SPIN_US` sets the window
+//! (it spins by yielding, so a thread that shares its core, the caller's included, gets the core at
+//! once, but an otherwise idle core is kept busy); `NEURO_DIVERGENT_SPIN_US` sets the window
 //! in µs (`0`: no helper, the calling thread does all the work). With one thread allowed
 //! (`RAYON_NUM_THREADS=1` or one core) there is no helper either.
 //!
@@ -31,6 +32,9 @@ const DEFAULT_SPIN: Duration = Duration::from_micros(200);
 /// The longest spin window the variable may ask for (1 s): a typo must not make a thread spin
 /// for minutes after each predict.
 const MAX_SPIN_US: u64 = 1_000_000;
+
+/// How long the caller spins for the helper's last chunk before it yields its core instead.
+const YIELD_AFTER: Duration = Duration::from_micros(5);
 
 /// Work posted to the helper: chunks `0..chunks`, claimed one at a time by whoever is free.
 struct Job<'a> {
@@ -117,7 +121,9 @@ fn serve(window: Duration) {
             }
         }
         if idle_since.elapsed() < window {
-            std::hint::spin_loop();
+            // Yield rather than spin: on a machine with more runnable threads than cores the
+            // helper may share one with the calling thread, and a pure spin would take its time.
+            std::thread::yield_now();
             continue;
         }
         PARKED.store(true, SeqCst);
@@ -140,8 +146,14 @@ struct Retract;
 impl Drop for Retract {
     fn drop(&mut self) {
         SLOT.store(std::ptr::null_mut(), SeqCst);
+        let start = Instant::now();
         while USERS.load(SeqCst) != 0 {
-            std::hint::spin_loop();
+            // A chunk takes µs; longer, the helper was descheduled, maybe for this thread's core.
+            if start.elapsed() < YIELD_AFTER {
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
         }
         OWNED.store(false, Release);
     }
