@@ -12,6 +12,7 @@
 //! given, its sampling streams and positions, its models' buffers) is gathered at each save and
 //! stored per rank. On resume rank 0 reads the file and broadcasts it, and each rank checks it
 //! against what it was given; a rank that refuses stops every rank.
+
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -187,12 +188,9 @@ impl FitCheckpoint {
             None => return Err(self.bad("it is not a checkpoint (a saved model is loaded with NeuralForecast.load)")),
             Some(v) => return Err(self.bad(format!("it is a checkpoint of format {v}, and this version of neuro-divergent reads format {VERSION}"))),
         }
-        let size = |fp: &Value| fp["world"]["size"].as_u64().unwrap_or(1);
-        let (then, now) = (size(&config["fingerprint"]), size(&self.fingerprint));
-        if then != now {
-            let ranks = |n: u64| if n == 1 { "one process".to_string() } else { format!("{n} processes") };
-            let hint = if then == 1 { "resume it in one process".to_string() } else { format!("resume it with `mpirun -n {then}`") };
-            return Err(self.refused(format!("world size ({} in the checkpoint, {} now: {hint})", ranks(then), ranks(now))));
+        // Before anything a rank's own part holds: another world has other parts.
+        if let Some(what) = world_difference(&config["fingerprint"], &self.fingerprint) {
+            return Err(self.refused(what));
         }
         if let Some(w) = self.world.clone() {
             self.take_rank_part(&mut config, &mut tensors, w.rank())?;
@@ -326,6 +324,20 @@ impl Checkpoints for FitCheckpoint {
     fn save(&mut self, state: &TrainState) -> Result<()> {
         self.write(Some(state))
     }
+}
+
+/// How the world of a checkpoint's fit and this fit's differ, in the user's words: the number of
+/// ranks, or the mode (which, sharded, gives each rank other data).
+fn world_difference(saved: &Value, now: &Value) -> Option<String> {
+    let size = |fp: &Value| fp["world"]["size"].as_u64().unwrap_or(1);
+    let (then, size_now) = (size(saved), size(now));
+    if then != size_now {
+        let ranks = |n: u64| if n == 1 { "one process".to_string() } else { format!("{n} processes") };
+        let hint = if then == 1 { "resume it in one process".to_string() } else { format!("resume it with `mpirun -n {then}`") };
+        return Some(format!("world size ({} in the checkpoint, {} now: {hint})", ranks(then), ranks(size_now)));
+    }
+    let sharded = |fp: &Value| fp["fit"]["sharded"].as_bool().unwrap_or(false);
+    (sharded(saved) != sharded(now)).then(|| format!("fit options ('sharded': {} in the checkpoint, {} now)", sharded(saved), sharded(now)))
 }
 
 /// What differs between a checkpoint's fingerprint and this fit's, in the user's words.
