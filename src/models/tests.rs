@@ -449,6 +449,10 @@ fn memory_limit_counts_params_batches_and_data_dependent_windows() {
     let e = memory::check_options(config.as_ref(), &short).unwrap_err();
     assert!(e.kind == crate::ErrorKind::Range && e.message.contains("hiddenSize=256") && e.message.contains("windowsBatchSize=64"), "{e}");
     memory::check_batch(config.as_ref(), "validation", 10, false, &enough).unwrap();
+    // Inference counts the weights twice (their transposed copies for products of many rows).
+    let weights_only = memory::Limit { bytes: config.footprint().params * 8.0 - 1.0, source: "test".into() };
+    let e = memory::check_batch(config.as_ref(), "predict", 1, false, &weights_only).unwrap_err();
+    assert!(e.message.contains("predict"), "{e}");
     let e = memory::check_batch(config.as_ref(), "validation", 1_000_000, false, &enough).unwrap_err();
     assert!(e.kind == crate::ErrorKind::Range && e.message.contains("validation") && e.message.contains("1000000 windows"), "{e}");
 }

@@ -174,6 +174,15 @@ impl LinearBackward {
     }
 }
 
+/// Whether `gemm` runs `[rows, fan_in] · Wᵀ` (W `[fan_out, fan_in]`) through its packing
+/// kernel. Its other paths pack nothing, and some (a dot-product kernel for at most 16×16
+/// outputs, matrix-vector ones for one output column) read W's rows as they are: their
+/// results would change in the last bits with W's layout. Fewer than [`SKINNY_ROWS`] rows take
+/// our own dot products, which want W as it is.
+fn takes_packed_gemm(rows: usize, fan_in: usize, fan_out: usize) -> bool {
+    rows > SKINNY_ROWS && fan_in > 2 && fan_out > 1 && rows * fan_out > 16 * 16
+}
+
 impl Tensor {
     /// Matrix product over the last two axes: `[.., m, k] · [.., k, n] → [.., m, n]`, the batch
     /// dims broadcast as NumPy's (`[4, 1, N, N] · [B, 1, 1, N, L] → [B, 4, 1, N, L]`, or a 2-d
@@ -225,15 +234,28 @@ impl Tensor {
                 row.copy_from_slice(&bd);
             }
         }
-        match weight.half().filter(|_| rows <= SKINNY_ROWS && !crate::tensor::grad_enabled() && kind.is_none()) {
+        let xd = self.data();
+        // Inference (no gradients, no autocast) may read the weight's 16-bit or transposed copy.
+        let inference = !crate::tensor::grad_enabled() && kind.is_none();
+        match weight.half().filter(|_| rows <= SKINNY_ROWS && inference) {
             // A forecast for a few series reads 16-bit weights when the model has them.
-            Some(half) => linear_rows(&self.data(), rows, fan_in, &half, fan_out, &mut out, bias.is_some()),
+            Some(half) => linear_rows(&xd, rows, fan_in, &half, fan_out, &mut out, bias.is_some()),
+            // Many rows read the weight's inference copy, Wᵀ with contiguous rows: through
+            // `gemm`'s row-major trick (it computes (x·Wᵀ)ᵀ = W·xᵀ, W being its left operand),
+            // a contiguous Wᵀ is W column-major, the layout its kernel reads without packing
+            // W for every product. The same multiply-adds in the same order: the same bits.
+            None if inference && takes_packed_gemm(rows, fan_in, fan_out) => {
+                let t = weight.transposed();
+                let wt = MatRef { data: &t.values, rows: fan_in, cols: fan_out, row_stride: t.stride as isize, col_stride: 1 };
+                matmul_into(MatRef::new(&xd, rows, fan_in), wt, &mut out, bias.is_some())
+            }
             None => {
-                let (x, w) = (self.data(), weight.data());
-                let (x, w) = (rounded(kind, &x), rounded(kind, &w));
+                let w = weight.data();
+                let (x, w) = (rounded(kind, &xd), rounded(kind, &w));
                 matmul_into(MatRef::new(&x, rows, fan_in), MatRef::new(&w, fan_out, fan_in).t(), &mut out, bias.is_some());
             }
         }
+        drop(xd);
         round_in_place(kind, &mut out);
         let mut shape = self.shape().to_vec();
         *shape.last_mut().unwrap() = fan_out;
@@ -350,6 +372,29 @@ mod tests {
             for transposed in [false, true] {
                 assert!(product(true, transposed) == product(false, transposed), "{m}x{k}x{n} (rhs transposed: {transposed}): threaded and serial products differ");
             }
+        }
+    }
+
+    #[test]
+    fn inference_linear_gives_the_training_bits_and_follows_weight_writes() {
+        let mut rng = Rng::seed(48);
+        // MLP's and NHITS' layers for a batch of 32 series, an output layer of 18, shapes at the
+        // edges of `takes_packed_gemm`, and strides padded or not (1024 and 512 rows).
+        for (rows, fan_in, fan_out) in [(32, 36, 1024), (32, 1024, 1024), (32, 1024, 18), (32, 512, 512), (70, 48, 20), (5, 20, 16), (17, 16, 16), (40, 64, 1), (9, 2, 64), (3, 64, 64)] {
+            let x = Tensor::randn(&[rows, fan_in], &mut rng);
+            let w = Tensor::param(Tensor::randn(&[fan_out, fan_in], &mut rng).to_vec(), &[fan_out, fan_in]);
+            let b = Tensor::param(Tensor::randn(&[fan_out], &mut rng).to_vec(), &[fan_out]);
+            let on_threads = |f: &(dyn Fn() -> Vec<f32> + Sync)| on_two_threads(|| f().iter().map(|v| v.to_bits()).collect::<Vec<u32>>());
+            let training = on_threads(&|| x.linear(&w, Some(&b)).to_vec());
+            let inference = || on_threads(&|| crate::tensor::no_grad(|| x.linear(&w, Some(&b)).to_vec()));
+            assert!(inference() == training, "{rows}x{fan_in}x{fan_out}: inference and training products differ");
+            // A write (an optimizer step, a load) drops the copy: the next product sees the new weight.
+            w.data_mut().iter_mut().for_each(|v| *v = -*v);
+            let flipped = on_threads(&|| x.linear(&w, Some(&b)).to_vec());
+            assert!(inference() == flipped, "{rows}x{fan_in}x{fan_out}: a stale copy after a write");
+            // Also through another handle on the same values.
+            w.detach().data_mut().iter_mut().for_each(|v| *v *= 2.0);
+            assert!(inference() == on_threads(&|| x.linear(&w, Some(&b)).to_vec()), "{rows}x{fan_in}x{fan_out}: a stale copy after a write through a detached handle");
         }
     }
 
