@@ -135,7 +135,7 @@ impl Spec for TimeLlmOptions {
         if valid.outputs() > 1 || valid.is_distribution() {
             return Err(Error::type_err(format!("{CLASS} only supports point loss functions (MAE, MSE, etc) as valid loss function (option 'validLoss' is {})", valid.class_name())));
         }
-        let hidden = self.llm.header.config.hidden;
+        let hidden = self.llm.header.config.hidden();
         if self.d_llm != hidden {
             return Err(Error::range(format!("{CLASS} option 'dLlm' ({}) must equal the hidden size of the language model in '{}' ({hidden})", self.d_llm, self.llm.path)));
         }
@@ -144,6 +144,18 @@ impl Spec for TimeLlmOptions {
         }
         if self.patch_len > c.input_size {
             return Err(Error::range(format!("{CLASS} option 'patchLen' ({}) must not exceed inputSize ({})", self.patch_len, c.input_size)));
+        }
+        // Learned positions end at n_positions (HF's GPT-2 fails with an index error past them).
+        // The prompt's tokens are counted by their bound (one per byte), before the tokenizer
+        // is loaded, so a context within a few hundred tokens of the end may be refused.
+        if let Some(positions) = self.llm.header.config.positions() {
+            let (prompt, patches) = (self.prompt_bound(c), self.patch_nums(c));
+            if prompt + patches > positions {
+                return Err(Error::range(format!(
+                    "{CLASS}: the prompt (up to {prompt} tokens) and {patches} patches (options 'inputSize', 'patchLen', 'stride') exceed the {positions} positions of the language model in '{}' (n_positions); use a shorter inputSize or promptPrefix, or a larger stride",
+                    self.llm.path
+                )));
+            }
         }
         Ok(())
     }
@@ -198,13 +210,13 @@ impl Spec for TimeLlmOptions {
 
 impl TimeLlmOptions {
     /// A bound on the tokens of the longest prompt these options can produce (numbers as long
-    /// as Python's repr of an f32 gets, the largest lags): its bytes and a start token, since a
+    /// as Python's repr of an f32 gets, the largest lags, "downward"): its bytes and a start token, since a
     /// byte-level BPE token is at least one byte. The tokenizer itself is not loaded yet when
     /// the options are checked.
     fn prompt_bound(&self, c: &CommonOptions) -> usize {
         let n = "-1.2345678901234567e-05";
         let lags = vec![c.input_size.saturating_sub(1); self.top_k];
-        let text = prompt_text(self.prompt_prefix.as_deref(), c.h, c.input_size, [n, n, n], true, &lags);
+        let text = prompt_text(self.prompt_prefix.as_deref(), c.h, c.input_size, [n, n, n], false, &lags);
         (text.len() + 1).min(MAX_PROMPT_TOKENS)
     }
 }
@@ -324,12 +336,12 @@ impl TimeLlm {
     /// The forecast from normalised windows `[B, L]` and prompt ids `[B, P]`.
     pub fn forecast(&self, x: &Tensor, ids: &[usize], prompt_len: usize, ctx: &mut Ctx) -> Tensor {
         let o = &self.opts;
-        let llama = &o.backbone().llama;
+        let llm = &o.backbone().decoder;
         let (b, d) = (x.dim(0), o.d_llm);
-        let prompt = llama.embed.embedding(ids).reshape(&[b, prompt_len, d]);
+        let prompt = llm.embed().embedding(ids).reshape(&[b, prompt_len, d]);
         // mapping_layer(word_embeddings.T).T = W·E + bias, [1024, d_llm].
         let bias = self.mapping.bias.as_ref().expect("mapping has a bias").reshape(&[NUM_TOKENS, 1]);
-        let source = self.mapping.weight.matmul(&llama.embed).add(&bias);
+        let source = self.mapping.weight.matmul(llm.embed()).add(&bias);
 
         // Patches: the window plus `stride` copies of its last value, cut every `stride` points.
         let padded = x.pad(1, 0, o.stride, PadMode::Replicate);
@@ -349,7 +361,9 @@ impl TimeLlm {
         let attended = q.attention(&k, &v, spec).reshape(&[heads, b * p, e]).permute(&[1, 0, 2]).reshape(&[b, p, heads * e]);
         let reprogrammed = self.out.forward(&attended);
 
-        let hidden = llama.forward(&Tensor::concat(&[prompt, reprogrammed], 1));
+        // In training the language model's own dropouts are on, as NeuralForecast leaves it in
+        // train mode (GPT-2's 0.1s; a Llama has none).
+        let hidden = llm.forward(&Tensor::concat(&[prompt, reprogrammed], 1), ctx);
         let t = hidden.dim(1);
         let last = hidden.narrow(1, t - p, p).narrow(-1, 0, o.d_ff);
         // FlattenHead: features-major flattening of [d_ff, patch_nums].
@@ -564,7 +578,7 @@ mod tests {
             let g = grads.get(&p).unwrap_or_else(|| panic!("{name} has no gradient"));
             assert!(g.iter().any(|v| *v != 0.0), "{name}");
         }
-        assert!(grads.get(&net.opts.backbone().llama.embed).is_none());
+        assert!(grads.get(net.opts.backbone().decoder.embed()).is_none());
     }
 
     #[test]
