@@ -44,6 +44,9 @@ const CLASS: &str = "TimeLLM";
 /// The tiny random backbone the tests run on (scripts/make_tiny_llm.py).
 #[cfg(test)]
 pub(crate) const TINY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src/llm/tiny_llama.gguf");
+/// A tiny random GPT-2 directory (scripts/make_tiny_gpt2_dir.py): hidden 24, 512 positions.
+#[cfg(test)]
+pub(crate) const TINY_GPT2: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src/llm/tiny_gpt2_hf");
 const REVIN_EPS: f32 = 1e-5;
 /// `num_tokens`: the reprogramming layer's source prototypes.
 const NUM_TOKENS: usize = 1024;
@@ -577,6 +580,45 @@ mod tests {
         for (name, p) in named_params(&net) {
             let g = grads.get(&p).unwrap_or_else(|| panic!("{name} has no gradient"));
             assert!(g.iter().any(|v| *v != 0.0), "{name}");
+        }
+        assert!(grads.get(net.opts.backbone().decoder.embed()).is_none());
+    }
+
+    /// GPT-2's learned positions end at n_positions: a prompt (by its bound) and patches past
+    /// them are refused when the options are read, naming the options and the limit.
+    #[test]
+    fn gpt2_contexts_past_n_positions_are_refused_at_construction() {
+        let opts = |input: usize| json!({"h": 4, "inputSize": input, "llm": TINY_GPT2, "dLlm": 24, "dFf": 8});
+        assert!(crate::models::configure_class(CLASS, &opts(400)).is_ok());
+        let e = error(CLASS, opts(2000));
+        assert_eq!(e.kind, crate::ErrorKind::Range, "{e}");
+        for w in ["250 patches", "'inputSize'", "'stride'", "512 positions", "n_positions", TINY_GPT2] {
+            assert!(e.message.contains(w), "{w}: {e}");
+        }
+        // A Llama (rotary positions) has no such limit.
+        assert!(crate::models::configure_class(CLASS, &json!({"h": 4, "inputSize": 2000, "llm": TINY, "dLlm": 32, "dFf": 8})).is_ok());
+    }
+
+    /// With GPT-2, a training forward runs its dropouts (NeuralForecast leaves the language model
+    /// in train mode): seeded, so it repeats; gradients reach the trained layers, not GPT-2's.
+    #[test]
+    fn the_gpt2_backbone_trains_with_its_dropouts() {
+        let spec = json!({"h": 4, "inputSize": 20, "llm": TINY_GPT2, "dLlm": 24, "dFf": 8, "dModel": 8, "nHeads": 2, "dropout": 0.0});
+        let mut reader = OptionReader::new(CLASS, &spec).unwrap();
+        let common = CommonOptions::read(&mut reader, TimeLlmOptions::DEFAULTS).unwrap();
+        let opts = TimeLlmOptions::read(&mut reader, &common).unwrap();
+        opts.check(&common).unwrap();
+        opts.prepare().unwrap();
+        let net = opts.build(&common, 1, &mut Rng::seed(1));
+        let y = Tensor::from_vec((0..60).map(|i| (i as f32 * 0.7).sin() + 0.05 * i as f32).collect(), &[3, 20]);
+        let batch = Batch { insample_y: y, insample_mask: Tensor::ones(&[3, 20]), futr_exog: None, hist_exog: None, stat_exog: None };
+        let run = |train: bool, seed: u64| net.forward(&batch, &mut Ctx::new(train, &mut Rng::seed(seed)));
+        assert_eq!(run(true, 3).to_vec(), run(true, 3).to_vec());
+        assert_ne!(run(true, 3).to_vec(), run(true, 4).to_vec(), "GPT-2's dropouts draw from the stream");
+        assert_eq!(run(false, 3).to_vec(), run(false, 4).to_vec(), "and are off in eval mode (dropout 0 elsewhere)");
+        let grads = run(true, 3).square().mean_all().backward();
+        for (name, p) in named_params(&net) {
+            assert!(grads.get(&p).is_some_and(|g| g.iter().any(|v| *v != 0.0)), "{name}");
         }
         assert!(grads.get(net.opts.backbone().decoder.embed()).is_none());
     }
