@@ -197,6 +197,7 @@ pub(crate) fn sample_options() -> Vec<(&'static str, serde_json::Value)> {
         ("TFT", json!({"h": 12, "inputSize": 24})),
         ("TimeLLM", json!({"h": 4, "inputSize": 20, "llm": super::timellm::TINY, "dLlm": 32, "dFf": 8, "dModel": 8, "nHeads": 2})),
         ("TimeLLM", json!({"h": 4, "inputSize": 20, "llm": concat!(env!("CARGO_MANIFEST_DIR"), "/src/llm/tiny_llama_hf"), "dLlm": 24, "dFf": 8, "dModel": 8, "nHeads": 2})),
+        ("TimeLLM", json!({"h": 4, "inputSize": 20, "llm": super::timellm::TINY_GPT2, "dLlm": 24, "dFf": 8, "dModel": 8, "nHeads": 2})),
         ("TimeLLM", json!({"h": 3, "inputSize": 9, "llm": super::timellm::TINY, "dLlm": 32, "dFf": 4, "patchLen": 4, "stride": 2, "topK": 3, "promptPrefix": "Sales.", "loss": {"type": "MSE"}, "scalerType": "revin"})),
         ("TFT", with(json!({"h": 4, "inputSize": 6, "hiddenSize": 8, "nHead": 2, "nRnnLayers": 2, "loss": {"type": "MQLoss"}}), &exog)),
         ("TFT", with(json!({"h": 3, "inputSize": 5, "hiddenSize": 6, "nHead": 3, "rnnType": "gru", "oneRnnInitialState": true, "nRnnLayers": 2, "grnActivation": "SELU", "attnDropout": 0.2}), &json!({"statExogList": ["s", "t"]}))),
