@@ -205,7 +205,7 @@ export interface CommonOptions {
    * train as PyTorch's autocast: f32 weights updated in f32, products (linear, matmul, conv)
    * computed from operands rounded to bf16 / f16 and accumulated in f32, their outputs and
    * gradients rounded to 16 bits; '16-mixed' adds dynamic loss scaling (GradScaler's). Emulated:
-   * on a CPU without 16-bit arithmetic it is slower than f32 and uses the same memory (see the
+   * on a CPU without 16-bit arithmetic it is slower than f32 and saves no memory (see the
    * README). Predictions are computed in f32. `config` lists it only when not '32-true'.
    */
   precision?: Precision
