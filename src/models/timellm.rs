@@ -420,8 +420,12 @@ mod tests {
 
     /// The reference options with the tiny backbone, read and built as `configure` does.
     fn tiny_net(r: &serde_json::Value) -> TimeLlm {
+        tiny_net_on(r, TINY)
+    }
+
+    fn tiny_net_on(r: &serde_json::Value, llm: &str) -> TimeLlm {
         let mut opts = r["options"].clone();
-        opts["llm"] = json!(TINY);
+        opts["llm"] = json!(llm);
         let mut reader = OptionReader::new(CLASS, &opts).unwrap();
         let common = CommonOptions::read(&mut reader, TimeLlmOptions::DEFAULTS).unwrap();
         let spec = TimeLlmOptions::read(&mut reader, &common).unwrap();
@@ -502,14 +506,31 @@ mod tests {
     #[test]
     fn forward_matches_neuralforecast() {
         let r = reference();
-        let net = tiny_net(&r);
+        forward_matches(&r, &tiny_net(&r));
+    }
+
+    /// NeuralForecast's TimeLLM on the tiny GPT-2 directory (scripts/timellm_reference.py --gpt2),
+    /// eval mode: the same prompts' ids and forward.
+    #[test]
+    fn gpt2_forward_matches_neuralforecast() {
+        let r: serde_json::Value = serde_json::from_str(include_str!("timellm_gpt2_reference.json")).unwrap();
+        let net = tiny_net_on(&r, TINY_GPT2);
+        let prompts: Vec<String> = r["prompts"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
+        let (ids, _) = net.tokenize(&prompts);
+        let want: Vec<usize> = r["ids"].as_array().unwrap().iter().flat_map(|row| row.as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize)).collect();
+        assert_eq!(ids, want);
+        forward_matches(&r, &net);
+    }
+
+    /// The forward on the reference's windows and ids, against NeuralForecast's output.
+    fn forward_matches(r: &serde_json::Value, net: &TimeLlm) {
         let (b, l) = (3, net.input_size);
-        let y = Tensor::from_vec(floats(&r, "y"), &[b, l]);
+        let y = Tensor::from_vec(floats(r, "y"), &[b, l]);
         let ids: Vec<usize> = r["ids"].as_array().unwrap().iter().flat_map(|row| row.as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize)).collect();
         let (x, mean, std) = TimeLlm::normalise(&y);
         let mut rng = Rng::seed(0);
         let out = net.forecast(&x, &ids, ids.len() / b, &mut Ctx::eval(&mut rng)).mul(&std).add(&mean);
-        let want = floats(&r, "out");
+        let want = floats(r, "out");
         for (i, (a, w)) in out.to_vec().iter().zip(&want).enumerate() {
             assert!((a - w).abs() <= 2e-4 * (1.0 + w.abs()), "output {i}: ours {a}, NeuralForecast {w}");
         }
