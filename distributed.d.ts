@@ -12,6 +12,8 @@
  * const nf = new NeuralForecast({ models: [new MLP({ h: 12, inputSize: 24 })], freq: 'MS' })
  * await nf.fit(df, { world })                 // every rank the same df: ranks split each batch
  * await nf.fit(myShard, { world, sharded: true }) // or each rank its own series
+ * // A launcher that restarts the failed job resumes every rank from rank 0's checkpoint:
+ * await nf.fit(df, { world, checkpointEvery: 50, checkpointPath: '/scratch/run.ckpt', resume: true })
  */
 
 /** This process's place in a data-parallel fit. */

@@ -148,6 +148,9 @@ export declare class DistributionLoss extends Loss {
  * a `RangeError` saying how much, before allocating anything. Whole-number options are at most
  * `Number.MAX_SAFE_INTEGER`.
  */
+/** Lightning's training precisions and their aliases (32 and '32' are '32-true', 16 and '16' '16-mixed', 'bf16' 'bf16-mixed'). */
+export type Precision = '32-true' | 'bf16-mixed' | '16-mixed' | 32 | '32' | 16 | '16' | 'bf16'
+
 export interface CommonOptions {
   /** Forecast horizon (required). */
   h: number
@@ -197,6 +200,15 @@ export interface CommonOptions {
   validLoss?: Loss
   /** Seed of initialisation, sampling and dropout (default 1). */
   randomSeed?: number
+  /**
+   * Training precision, Lightning's `precision` (default '32-true'). 'bf16-mixed' and '16-mixed'
+   * train as PyTorch's autocast: f32 weights updated in f32, products (linear, matmul, conv)
+   * computed from operands rounded to bf16 / f16 and accumulated in f32, their outputs and
+   * gradients rounded to 16 bits; '16-mixed' adds dynamic loss scaling (GradScaler's). Emulated:
+   * on a CPU without 16-bit arithmetic it is slower than f32 and saves no memory (see the
+   * README). Predictions are computed in f32. `config` lists it only when not '32-true'.
+   */
+  precision?: Precision
   /** Output column name (default: the class name). */
   alias?: string
   /**
@@ -996,6 +1008,11 @@ export interface FitOptions {
    * for bit. A checkpoint written by a fit given other data, models or options is refused with an
    * error naming what differs; a corrupted one with a `ModelFileError` naming the file.
    *
+   * With a `world` of several ranks, rank 0 alone writes and reads the file (the other ranks'
+   * `checkpointPath` is not used) and every rank resumes from the step it holds; another world
+   * size, `sharded` mode or any rank's data is refused on every rank. Every rank must be given
+   * the same checkpoint options.
+   *
    * @example
    * // The same command after a crash, a preemption or a launcher's restart continues the fit.
    * await nf.fit(df, { checkpointEvery: 50, checkpointPath: '/scratch/run.ckpt', resume: true })
@@ -1013,8 +1030,9 @@ export interface FitOptions {
    * rank; `batchSize` and `windowsBatchSize` are the global batch, every rank computes its share
    * and every rank takes the same optimizer step, so every rank ends with the same models. The
    * validation loss and early stopping are the whole world's. A world of one is a plain fit.
-   * Every rank must build the same models with the same options and call fit alike. Not with
-   * `predictionIntervals`, Auto* models or the RMSE loss (the root of a mean does not split).
+   * Every rank must build the same models with the same options and call fit alike. Checkpoints
+   * (`checkpointEvery`, `checkpointPath`, `resume`) are written by rank 0 for the whole world. Not
+   * with `predictionIntervals`, Auto* models or the RMSE loss (the root of a mean does not split).
    */
   world?: import('./distributed').World
   /**

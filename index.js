@@ -5,7 +5,7 @@
 const { native } = require('./lib/native.js')
 const { worldOption } = require('./lib/world.js')
 const { toNative, fromNative, toRows, describe, parseDs } = require('./lib/frames.js')
-const { didYouMean, checkKeys } = require('./lib/suggest.js')
+const { didYouMean, checkKeys, wholeNumber } = require('./lib/checks.js')
 const { NeuroDivergentError, ModelFileError, AbortError, wrap } = require('./lib/errors.js')
 const models = require('./lib/models.js')
 const explain = require('./lib/explain.js')
@@ -25,11 +25,9 @@ const SAVE_OPTIONS = ['weights']
 const WEIGHT_TYPES = ['f32', 'bf16', 'f16']
 const CV_OPTIONS = ['nWindows', 'testSize', 'stepSize', 'valSize', 'refit', 'useInitModels', 'predictionIntervals', 'level', 'staticDf', 'onProgress', 'signal', 'verbose']
 
+/** A whole-number option the engine stores in 32 bits; `undefined` when not given. */
 function count(v, name, where, min = 0) {
-  if (v === undefined) return undefined
-  if (typeof v !== 'number' || !Number.isInteger(v)) throw new TypeError(`${where} option '${name}' must be a whole number, got ${describe(v)}`)
-  if (v < min || v > 0xffffffff) throw new RangeError(`${where} option '${name}' must be >= ${min}, got ${v}`)
-  return v
+  return v === undefined ? undefined : wholeNumber(v, name, where, min, 0xffffffff)
 }
 
 /** `threads`: the engine threads each call of the object uses (undefined or null: the core count). */

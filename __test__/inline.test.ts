@@ -32,3 +32,50 @@ test('an inline predict rejects (never throws) with the JS error, and an aborted
   await assert.rejects(nf.predict({ df: tick(), signal: ac.signal }), AbortError)
   assert.equal((await nf.predict({ df: tick() })).MLP?.length, 12)
 })
+
+// Large enough (256 × 256 multiply-adds and more) for inline predicts to share their products with
+// the engine's spinning helper thread (kernels::helper).
+const wide = { ...quick, hiddenSize: 256 }
+
+test('inline predicts sharing their products with the helper thread equal the pool-run forecast bit for bit', async () => {
+  const nf = new NeuralForecast({ models: [new MLP(wide)], freq: 'ME', threads: 2 })
+  await nf.fit(rows)
+  const first = await nf.predict({ df: tick() })
+  // Back to back, so the helper is awake for most of them.
+  for (let i = 0; i < 200; i++) assert.deepEqual(await nf.predict({ df: tick() }), first)
+  // What bench/predict_latency.mjs reads beside its JS timings: the engine's own time.
+  const engine = (nf as unknown as { _native: { lastPredictMicros(): number | null } })._native.lastPredictMicros()
+  assert.ok(typeof engine === 'number' && engine > 0, `${engine}`)
+  for (const threads of [1, 4]) {
+    const other = new NeuralForecast({ models: [new MLP(wide)], freq: 'ME', threads })
+    await other.fit(rows)
+    assert.deepEqual(await other.predict({ df: tick() }), first, `threads: ${threads}, through a pool`)
+    assert.deepEqual(await other.predict({ df: tick() }), first, `threads: ${threads}, inline`)
+  }
+})
+
+test('an inline predict fails with the same error as the same request through a pool', async () => {
+  const bad = { ...tick(), ds: Array(24).fill(rows[rows.length - 1].ds) }
+  const fresh = new NeuralForecast({ models: [new MLP(wide)], freq: 'ME' })
+  await fresh.fit(rows)
+  // The first predict after a fit runs on a pool; after one success, one this size runs inline.
+  const viaPool = await fresh.predict({ df: bad }).catch((e: Error) => e)
+  await fresh.predict({ df: tick() })
+  const inline = await fresh.predict({ df: bad }).catch((e: Error) => e)
+  assert.ok(viaPool instanceof Error && inline instanceof Error)
+  assert.equal(inline.constructor, viaPool.constructor)
+  assert.equal(inline.message, viaPool.message)
+})
+
+test('the helper thread stops spinning once predicts stop', async () => {
+  const nf = new NeuralForecast({ models: [new MLP(wide)], freq: 'ME' })
+  await nf.fit(rows)
+  for (let i = 0; i < 300; i++) await nf.predict({ df: tick() })
+  // Its spin window is 200 µs: well past it, an idle second costs the process next to no CPU
+  // (a thread still spinning would take most of a core).
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  const before = process.cpuUsage()
+  await new Promise((resolve) => setTimeout(resolve, 1000))
+  const used = process.cpuUsage(before)
+  assert.ok(used.user + used.system < 150_000, `${(used.user + used.system) / 1000} ms of CPU in an idle second`)
+})

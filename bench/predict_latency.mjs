@@ -4,11 +4,14 @@
 //   node bench/predict_latency.mjs [--models MLP,NHITS,LSTM,PatchTST] [--calls 2000]
 //
 // Per model: median, p90 and p99 of `await nf.predict({ df: tick })`, where a request this small
-// runs on the calling thread once one like it was measured (the first goes to a pool); then the
-// same call on a model that was never fitted, which the engine rejects after the hop to a pool
-// worker and back: what that hop costs here, with no forecasting in it. Compare the medians with
-// `cargo bench --bench predict` (the forecast in Rust, inline and through a pool).
+// runs on the calling thread once one like it was measured (the first goes to a pool); beside it,
+// the engine's own time for the same calls (the forecast itself, timed inside Rust and read after
+// each call), and the median per-call difference: what the binding and the JS wrapper add. Then
+// the same call on a model that was never fitted, which the engine rejects after the hop to a pool
+// worker and back: what that hop costs here, with no forecasting in it. The load average is
+// printed before and after: on a shared machine, compare figures of the same run.
 import { readFileSync } from 'node:fs'
+import { loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import * as nd from '../index.mjs'
 import { timeCalls, quantile } from './timing.mjs'
@@ -28,21 +31,23 @@ const rows = csv.trim().split('\n').slice(1).map((l) => {
 // The tick: the latest 24 points as columns (the cheapest form to hand over).
 const tick = { unique_id: Array(24).fill('AirPassengers'), ds: rows.slice(-24).map((r) => r.ds), y: Float64Array.from(rows.slice(-24), (r) => r.y) }
 
-async function summary(call) {
-  const times = await timeCalls(call, calls)
-  return [0.5, 0.9, 0.99].map((p) => quantile(times, p).toFixed(0)).join(' / ')
-}
+const fmt = (sorted) => [0.5, 0.9, 0.99].map((p) => quantile(sorted, p).toFixed(0)).join(' / ')
+const load = () => loadavg().map((l) => l.toFixed(2)).join(', ')
 
-console.log(`single-series predict from JS over ${calls} calls, µs (median / p90 / p99)`)
-console.log('| model | predict | the hop alone |')
-console.log('|---|---|---|')
+console.log(`single-series predict from JS over ${calls} calls, µs (median / p90 / p99); load average ${load()}`)
+console.log('| model | predict from JS | in the engine | JS − engine, median | the hop alone |')
+console.log('|---|---|---|---|---|')
 for (const name of names) {
   const Model = nd[name]
   if (typeof Model !== 'function') throw new TypeError(`unknown model ${name}`)
   const nf = new nd.NeuralForecast({ models: [new Model({ h: 12, inputSize: 24, maxSteps: 20, scalerType: 'standard' })], freq: 'ME' })
   await nf.fit(rows)
-  const predict = await summary(() => nf.predict({ df: tick }))
+  const engine = []
+  const js = await timeCalls(() => nf.predict({ df: tick }), calls, () => engine.push(nf._native.lastPredictMicros()))
+  // timeCalls sorts its timings: the per-call differences come from the unsorted pairs.
+  const gaps = js.unsorted.map((t, i) => t - engine[i + js.warmup]).sort((a, b) => a - b)
   const unfitted = new nd.NeuralForecast({ models: [new Model({ h: 12, inputSize: 24 })], freq: 'ME' })
-  const hop = await summary(() => unfitted.predict({ df: tick }).catch(() => {}))
-  console.log(`| ${name} | ${predict} | ${hop} |`)
+  const hop = await timeCalls(() => unfitted.predict({ df: tick }).catch(() => {}), calls)
+  console.log(`| ${name} | ${fmt(js)} | ${fmt(engine.slice(js.warmup).sort((a, b) => a - b))} | ${quantile(gaps, 0.5).toFixed(0)} | ${fmt(hop)} |`)
 }
+console.log(`load average after: ${load()}`)

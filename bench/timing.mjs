@@ -1,15 +1,26 @@
 // Timing of repeated async calls, shared by the latency scripts.
 
-/** `calls` timings (µs, sorted) of `await call()`, after 50 unmeasured warm-up calls. */
-export async function timeCalls(call, calls) {
-  for (let i = 0; i < 50; i++) await call()
+const WARMUP = 50
+
+/**
+ * `calls` timings (µs, sorted) of `await call()`, after 50 unmeasured warm-up calls; `after()`
+ * runs after every call (warm-ups too), outside the timing. The result also carries the timings
+ * in call order (`unsorted`) and the warm-up count (`warmup`), to pair them with what `after` saw.
+ */
+export async function timeCalls(call, calls, after = () => {}) {
+  for (let i = 0; i < WARMUP; i++) {
+    await call()
+    after()
+  }
   const times = []
   for (let i = 0; i < calls; i++) {
     const t0 = process.hrtime.bigint()
     await call()
     times.push(Number(process.hrtime.bigint() - t0) / 1000)
+    after()
   }
-  return times.sort((a, b) => a - b)
+  const sorted = [...times].sort((a, b) => a - b)
+  return Object.assign(sorted, { unsorted: times, warmup: WARMUP })
 }
 
 /** The `p` quantile of sorted `times`. */

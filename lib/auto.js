@@ -8,7 +8,7 @@
 const os = require('node:os')
 const models = require('./models.js')
 const { describe } = require('./frames.js')
-const { didYouMean } = require('./suggest.js')
+const { didYouMean, wholeNumber } = require('./checks.js')
 const { NeuroDivergentError, AbortError } = require('./errors.js')
 const { Rng, Domain, choice, uniform, loguniform, quniform, randint } = require('./space.js')
 const tpe = require('./tpe.js')
@@ -199,12 +199,6 @@ function sampleConfig(config, h, number, suggest) {
   }
   const space = translateMultipliers(raw, h)
   return Object.fromEntries(Object.entries(space).map(([k, v]) => [k, v instanceof Domain ? suggest(k, v) : v]))
-}
-
-function wholeNumber(v, name, where, min) {
-  if (!Number.isSafeInteger(v)) throw new TypeError(`${where} option '${name}' must be a whole number, got ${describe(v)}`)
-  if (v < min) throw new RangeError(`${where} option '${name}' must be >= ${min}, got ${v}`)
-  return v
 }
 
 /** Trials with a finite loss first, by loss, ties and failures by trial number. */

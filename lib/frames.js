@@ -270,7 +270,13 @@ function dsOut(t, kind) {
 /** The engine's output as the public columns object. */
 function fromNative(out, kinds) {
   const frame = {}
-  frame.unique_id = kinds.id === 'number' ? out.uniqueId.map(Number) : out.uniqueId
+  // One id per run of equal ids (`idRuns` their lengths), expanded to one per row.
+  const ids = new Array(out.ds.length)
+  for (let k = 0, r = 0; k < out.uniqueId.length; k++) {
+    const id = kinds.id === 'number' ? Number(out.uniqueId[k]) : out.uniqueId[k]
+    for (let end = r + out.idRuns[k]; r < end; r++) ids[r] = id
+  }
+  frame.unique_id = ids
   frame.ds = kinds.ds === 'number' ? Float64Array.from(out.ds) : Array.from(out.ds, (t) => dsOut(t, kinds.ds))
   out.columnNames.forEach((name, i) => {
     frame[name] = name === 'cutoff' ? (kinds.ds === 'number' ? Float64Array.from(out.columns[i]) : Array.from(out.columns[i], (t) => dsOut(t, kinds.ds))) : out.columns[i]

@@ -6,7 +6,7 @@
 const { native } = require('./native.js')
 const { wrap, ModelFileError } = require('./errors.js')
 const { describe } = require('./frames.js')
-const { didYouMean } = require('./suggest.js')
+const { didYouMean } = require('./checks.js')
 const explain = require('./explain.js')
 
 /** Rejects values JSON would silently change (NaN and ±Infinity become null, functions vanish). */

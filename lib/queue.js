@@ -15,7 +15,7 @@ const { NeuralForecast, AbortError } = require('../index.js')
 const models = require('./models.js')
 const { Auto, fitTrial } = require('./auto.js')
 const { describe, toNative, fromNative } = require('./frames.js')
-const { checkKeys } = require('./suggest.js')
+const { checkKeys, wholeNumber } = require('./checks.js')
 const { NeuroDivergentError } = require('./errors.js')
 const { encodeF64, decodeF64, encodeData, writeAtomic, DataCache, withoutLast } = require('./queue_data.js')
 
@@ -52,10 +52,7 @@ function target(opts, where) {
 }
 
 function whole(v, name, where, fallback, min = 1) {
-  if (v === undefined) return fallback
-  if (!Number.isSafeInteger(v)) throw new TypeError(`${where} option '${name}' must be a whole number, got ${describe(v)}`)
-  if (v < min) throw new RangeError(`${where} option '${name}' must be >= ${min}, got ${v}`)
-  return v
+  return v === undefined ? fallback : wholeNumber(v, name, where, min)
 }
 
 function abortSignal(signal, where) {

@@ -24,13 +24,19 @@ TEXTS = [
 ]
 
 
-def tokenizer():
+def train_bpe(vocab_size, special_tokens):
+    """A byte-level BPE with the GPT-2 pre-tokenizer, trained on prompt-like text."""
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
     corpus = [TEXTS[0], "the monthly number of airline passengers, trend downward; steps 1234567890"] * 20
-    trainer = trainers.BpeTrainer(vocab_size=320, special_tokens=["<|endoftext|>", "<|bos|>"], initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=special_tokens, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
     tok.train_from_iterator(corpus, trainer)
+    return tok
+
+
+def tokenizer():
+    tok = train_bpe(320, ["<|endoftext|>", "<|bos|>"])
     tok.post_processor = processors.TemplateProcessing(single="<|bos|> $A", special_tokens=[("<|bos|>", tok.token_to_id("<|bos|>"))])
     return tok
 
@@ -49,23 +55,33 @@ def main():
                 p.copy_(1.0 + 0.2 * torch.randn_like(p))
     model = model.to(torch.bfloat16)
     model.save_pretrained(OUT)
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|endoftext|>", bos_token="<|bos|>")
-    fast.save_pretrained(OUT)
-    for extra in ["generation_config.json", "special_tokens_map.json", "chat_template.jinja"]:
-        if os.path.exists(os.path.join(OUT, extra)):
-            os.remove(os.path.join(OUT, extra))
+    fast = save_tokenizer(tok, OUT, eos_token="<|endoftext|>", bos_token="<|bos|>")
+    # Here in float32 from the bfloat16 weights.
+    write_reference(fast, model.model.float(), REFERENCE)
 
-    # NeuralForecast's call: tokenizer(prompt).input_ids, then get_input_embeddings() and the
-    # model's last_hidden_state (here in float32 from the bfloat16 weights).
-    f32 = model.model.float().eval()
+
+def save_tokenizer(tok, out, **special_tokens):
+    """tokenizer.json and tokenizer_config.json in `out` (and none of the other files)."""
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, **special_tokens)
+    fast.save_pretrained(out)
+    for extra in ["generation_config.json", "special_tokens_map.json", "chat_template.jinja"]:
+        if os.path.exists(os.path.join(out, extra)):
+            os.remove(os.path.join(out, extra))
+    return fast
+
+
+def write_reference(fast, base_model, path, digits=None):
+    """The ids of TEXTS, and the last_hidden_state of the first two as NeuralForecast calls the
+    model: tokenizer(prompt).input_ids, get_input_embeddings(), inputs_embeds (eval mode)."""
+    f32 = base_model.eval()
     tokenized = [{"text": t, "ids": fast(t).input_ids} for t in TEXTS]
     forward = []
     with torch.no_grad():
         for case in tokenized[:2]:
             ids = torch.tensor([case["ids"]])
-            hidden = f32(inputs_embeds=f32.get_input_embeddings()(ids)).last_hidden_state
-            forward.append({"ids": case["ids"], "hidden": hidden.flatten().tolist()})
-    with open(REFERENCE, "w") as f:
+            hidden = f32(inputs_embeds=f32.get_input_embeddings()(ids)).last_hidden_state.flatten().tolist()
+            forward.append({"ids": case["ids"], "hidden": hidden if digits is None else [float(f"{v:.{digits}g}") for v in hidden]})
+    with open(path, "w") as f:
         json.dump({"tokenized": tokenized, "forward": forward}, f)
 
 

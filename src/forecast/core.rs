@@ -213,10 +213,7 @@ impl NeuralForecast {
     fn fitted_here(&self, df: &InputFrame, static_df: Option<&InputFrame>, opts: &FitOptions, ctl: &Control) -> Result<NeuralForecast> {
         let world = opts.world.as_ref().filter(|w| w.collective.size() > 1);
         let (val_sizes, data, statics, models) = agreed(world, self.fit_inputs(df, static_df, opts, world.is_some()), "fit's checks of its options and data")?;
-        let mut checkpoint = match &opts.checkpoint {
-            Some(c) => Some(FitCheckpoint::open(c, fingerprint(&models, &data, &statics, &val_sizes, opts.max_steps))?),
-            None => None,
-        };
+        let mut checkpoint = FitCheckpoint::open_in(opts.checkpoint.as_ref(), world, || fingerprint(&models, &data, &statics, &val_sizes, opts.max_steps, world))?;
         // Calibrated first, on copies trained from the same start, so the final models are the
         // ones a fit without intervals gives. (Not checkpointed: a resumed fit calibrates again.)
         let conformal = match &opts.prediction_intervals {
@@ -238,10 +235,6 @@ impl NeuralForecast {
     fn fit_inputs(&self, df: &InputFrame, static_df: Option<&InputFrame>, opts: &FitOptions, distributed: bool) -> Result<(Vec<usize>, Dataset, Statics, Vec<Box<dyn Model>>)> {
         if distributed && opts.prediction_intervals.is_some() {
             return Err(Error::type_err("fit options 'world' (of more than one process) and 'predictionIntervals' together are not supported: fit with the world, then calibrate intervals in a fit of one process"));
-        }
-        // Each rank would need its own checkpoint, and all of them the same step to resume from.
-        if distributed && opts.checkpoint.is_some() {
-            return Err(Error::type_err("fit options 'world' (of more than one process) and 'checkpointEvery'/'checkpointPath'/'resume' together are not supported yet: checkpoint a fit of one process"));
         }
         let val_sizes = opts.val_sizes(self.configs.len())?;
         self.check_val_size(&val_sizes)?;
@@ -863,6 +856,7 @@ fn fit_task<'a>(model: &'a dyn Model, data: &'a Dataset, st: Option<&'a [Vec<f32
     cfg.num_lr_decays = c.num_lr_decays;
     cfg.val_check_steps = c.val_check_steps;
     cfg.early_stop_patience_steps = c.early_stop_patience_steps;
+    cfg.precision = c.precision;
     // Ranks that split one global batch draw it alike; ranks with series of their own draw apart.
     cfg.seed = c.random_seed.wrapping_add(if world.is_some_and(|w| w.sharded) { rank as u64 } else { 0 });
     Ok((task, cfg))

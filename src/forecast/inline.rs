@@ -69,6 +69,12 @@ impl NeuralForecast {
         rows <= MAX_INLINE_ROWS && last.is_some_and(|m| m.kind == kind && series <= m.series && rows <= m.rows && m.took <= budget)
     }
 
+    /// How long the last successful predict took inside the engine (the forecast itself, without
+    /// the binding's conversions): what `bench/predict_latency.mjs` sets beside its JS timings.
+    pub fn last_predict_time(&self) -> Option<Duration> {
+        self.predict_cost.0.lock().unwrap_or_else(PoisonError::into_inner).map(|m| m.took)
+    }
+
     /// Runs `predict`, timing it for [`NeuralForecast::predict_is_small`] when it succeeds.
     pub(super) fn measured_predict<T>(&self, df: Option<&InputFrame>, futr_df: Option<&InputFrame>, static_df: Option<&InputFrame>, opts: &PredictOptions, predict: impl FnOnce() -> crate::Result<T>) -> crate::Result<T> {
         let start = Instant::now();

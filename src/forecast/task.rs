@@ -401,6 +401,13 @@ pub fn chunks<'w>(windows: &'w [Window], c: &crate::models::CommonOptions) -> Ve
     out
 }
 
+/// Rows an inference forward pass covers at least when the model allows it
+/// ([`Model::rows_independent`]) and `inferenceWindowsBatchSize` does not ask for fewer: every
+/// pass reads each weight once from memory, and NeuralForecast's evaluation batch (32 series by
+/// default) multiplies a read weight by too few rows to keep up with it (NHITS' twelve 1 MB
+/// weights ran at half the GEMM rate in batches of 32). Each batch is still finalized on its own.
+pub const INFERENCE_ROWS: usize = 256;
+
 /// Forecast columns for `windows` in the original scale, `[rows, h, loss.columns()]` row-major
 /// (a row per window, or per (window, series) for time windows), computed in NeuralForecast's
 /// evaluation batches.
@@ -409,17 +416,46 @@ pub fn chunks<'w>(windows: &'w [Window], c: &crate::models::CommonOptions) -> Ve
 /// with `ErrorKind::Aborted` between batches once `cancel` is set.
 ///
 /// With `explain`, the tensors the network records (see [`Ctx::record`]) are summed into it.
-pub fn forecast_columns(model: &dyn Model, loss: &Loss, inputs: &Inputs, windows: &Windows, cancel: &AtomicBool, mut explain: Option<&mut Explanation>) -> Result<Vec<f32>> {
+pub fn forecast_columns(model: &dyn Model, loss: &Loss, inputs: &Inputs, windows: &Windows, cancel: &AtomicBool, explain: Option<&mut Explanation>) -> Result<Vec<f32>> {
+    forecast_columns_merging(model, loss, inputs, windows, cancel, explain, INFERENCE_ROWS)
+}
+
+/// [`forecast_columns`], running consecutive evaluation batches of series windows in forward
+/// passes of at least `rows` rows (see [`INFERENCE_ROWS`]) where the model allows it.
+fn forecast_columns_merging(model: &dyn Model, loss: &Loss, inputs: &Inputs, windows: &Windows, cancel: &AtomicBool, mut explain: Option<&mut Explanation>, rows: usize) -> Result<Vec<f32>> {
     let h = inputs.spec.h;
     let seed = model.common().random_seed;
     let summary = model.recurrence().map_or(Summary::Direct, |r| Summary::Recurrent { samples: r.samples });
     let mut out = Vec::with_capacity(windows.len() * h * loss.columns());
     let mut rng = Rng::seed(0);
-    for (part_index, part) in windows.eval_chunks(model.common()).iter().enumerate() {
+    let parts = windows.eval_chunks(model.common());
+    let merge = model.rows_independent() && !inputs.recurrent && matches!(windows, Windows::Series(_));
+    // Never more rows at once than the memory limit was checked for (`check_inference`).
+    let rows = if merge { model.common().inference_windows_batch_size.map_or(rows, |b| b.min(rows)) } else { 1 };
+    let mut first = 0;
+    while first < parts.len() {
         if cancel.load(Ordering::Relaxed) {
             return Err(Error::aborted());
         }
-        let (batch, wb) = inputs.batch(part);
+        let mut end = first + 1;
+        let mut count = parts[first].len();
+        while end < parts.len() && count < rows && count + parts[end].len() <= rows.max(parts[first].len()) {
+            count += parts[end].len();
+            end += 1;
+        }
+        let group = &parts[first..end];
+        let merged;
+        let pass = match group {
+            [one] => one,
+            _ => {
+                merged = Windows::Series(group.iter().flat_map(|p| match p {
+                    Windows::Series(w) => w.iter().cloned(),
+                    Windows::Time(_) => unreachable!("only series windows are merged"),
+                }).collect());
+                &merged
+            }
+        };
+        let (batch, wb) = inputs.batch(pass);
         let (y_hat, shift, scale) = no_grad(|| {
             let (shift, scale) = output_stats(model, &wb);
             let (shift, scale) = (shift.to_vec(), scale.to_vec());
@@ -427,13 +463,23 @@ pub fn forecast_columns(model: &dyn Model, loss: &Loss, inputs: &Inputs, windows
             if explain.is_some() {
                 ctx = ctx.recording();
             }
-            let y_hat = inputs.forecast(model, &batch, part, &shift, &scale, &mut ctx);
+            let y_hat = inputs.forecast(model, &batch, pass, &shift, &scale, &mut ctx);
             if let (Some(e), Some(records)) = (explain.as_deref_mut(), ctx.records) {
                 e.add(records);
             }
             (y_hat, shift, scale)
         });
-        out.extend(loss.finalize_as(&y_hat.data(), h, &shift, &scale, inputs.spec.scaler, seed.wrapping_add(part_index as u64), summary));
+        // Each evaluation batch is finalized as if it had run alone (its own sampling seed).
+        let y_hat = y_hat.data();
+        let per_row = y_hat.len() / shift.len().max(1);
+        let mut row = 0;
+        for (part_index, part) in (first..end).zip(group) {
+            let n = if matches!(part, Windows::Series(_)) { part.len() } else { shift.len() };
+            let (raw, stats) = (&y_hat[row * per_row..(row + n) * per_row], row..row + n);
+            out.extend(loss.finalize_as(raw, h, &shift[stats.clone()], &scale[stats], inputs.spec.scaler, seed.wrapping_add(part_index as u64), summary));
+            row += n;
+        }
+        first = end;
     }
     Ok(out)
 }
@@ -556,6 +602,43 @@ mod tests {
             let once = model.run(&whole, None, &mut Ctx::eval(&mut rng)).unwrap().output.narrow(1, l - 1, h);
             for (a, b) in stepwise.to_vec().iter().zip(once.to_vec()) {
                 assert!((a - b).abs() < 1e-5, "{class}: stepwise {a} vs one run {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn merged_evaluation_batches_give_the_forecasts_of_batches_run_alone() {
+        // 75 series of lengths 10-22 in evaluation batches of 8 series; one merged pass of 75 rows.
+        let series: Vec<Series> = (0..75)
+            .map(|s| {
+                let n = 10 + (s * 7) % 13;
+                Series { id: format!("s{s:02}"), ds: (0..n).map(|t| t as f64).collect(), y: (0..n).map(|t| (s as f32 + 1.0) * (1.0 + 0.3 * (t as f32 * 0.7).sin())).collect(), exog: vec![] }
+            })
+            .collect();
+        let data = Dataset { series, exog_names: vec![] };
+        let normal = json!({"type": "DistributionLoss", "distribution": "Normal", "level": [80], "numSamples": 20});
+        for (class, options) in [
+            ("MLP", json!({"h": 3, "inputSize": 8, "hiddenSize": 96, "numLayers": 2, "batchSize": 8, "scalerType": "robust"})),
+            ("NHITS", json!({"h": 3, "inputSize": 8, "mlpUnits": [[64, 64], [64, 64]], "batchSize": 8, "scalerType": "standard"})),
+            ("MLP", json!({"h": 3, "inputSize": 8, "hiddenSize": 40, "batchSize": 8, "loss": normal})),
+        ] {
+            let model = crate::models::build(class, &options).unwrap();
+            assert!(model.rows_independent());
+            let c = model.common();
+            let spec = WindowSpec { input_size: c.input_size, h: c.h, step_size: 1, start_padding: false, pad_after_scaling: false, scaler: c.scaler(), hist_cols: vec![], futr_cols: vec![] };
+            let ins = Inputs { data: &data, spec, statics: None, future: None, recurrent: false };
+            let windows = Windows::Series(crate::data::forecast_windows(&data, &ins.spec));
+            let loss = c.loss();
+            let run = |rows| forecast_columns_merging(model.as_ref(), &loss, &ins, &windows, &AtomicBool::new(false), None, rows).unwrap();
+            let alone = run(1);
+            assert_eq!(alone.len(), 75 * 3 * loss.columns());
+            // The large products give the same bits whatever the rows; products small enough
+            // for gemm's other kernels (or our plain loop) may not, in the last bits. Samples
+            // of a distribution are drawn per evaluation batch, with its own seed, as before.
+            for rows in [INFERENCE_ROWS, 20] {
+                for (i, (a, b)) in run(rows).iter().zip(&alone).enumerate() {
+                    assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()), "{class}, passes of {rows} rows: value {i} is {a}, alone {b}");
+                }
             }
         }
     }

@@ -684,12 +684,24 @@ fn exog_panel(n: usize, len: usize, h: usize) -> (InputFrame, InputFrame, InputF
 
 /// Issue 14: a forecast made on a 64-core server reproduces on a 2-core laptop. Every model class
 /// (each sample config of `models::tests`, defaults included so that the large products take the
-/// threaded kernels) trains two steps and predicts with pools of 1, 2 and 4 threads: same bits.
+/// threaded kernels) trains two steps and predicts with pools of 1, 2 and 4 threads, and inline:
+/// same bits.
 #[test]
 fn every_model_gives_the_same_bits_with_1_2_and_4_threads() {
+    same_bits_with_1_2_and_4_threads("32-true");
+}
+
+#[test]
+fn every_model_gives_the_same_bits_with_1_2_and_4_threads_in_mixed_precision() {
+    same_bits_with_1_2_and_4_threads("bf16-mixed");
+    same_bits_with_1_2_and_4_threads("16-mixed");
+}
+
+fn same_bits_with_1_2_and_4_threads(precision: &str) {
     let mut differ = Vec::new();
     for (class, opts) in crate::models::tests::sample_options() {
         let mut options = opts.clone();
+        options["precision"] = json!(precision);
         options["maxSteps"] = json!(2);
         options["windowsBatchSize"] = json!(8);
         let n = opts["nSeries"].as_u64().map_or(3, |n| n as usize);
@@ -699,15 +711,19 @@ fn every_model_gives_the_same_bits_with_1_2_and_4_threads() {
             crate::kernels::threads::on_threads(threads, || {
                 let mut nf = NeuralForecast::new(vec![ModelSpec { class: class.into(), options: options.clone() }], FreqSpec::Step(1.0)).unwrap();
                 nf.fit(&df, Some(&statics), &FitOptions::default(), &Control::default()).unwrap_or_else(|e| panic!("{class} {opts}: {e}"));
-                let fc = nf.predict(None, Some(&futr), None).unwrap_or_else(|e| panic!("{class} {opts}: {e}"));
-                fc.columns.iter().flat_map(|(_, v)| v.iter().map(|x| x.to_bits())).collect::<Vec<u64>>()
+                let bits = |fc: OutputFrame| fc.columns.iter().flat_map(|(_, v)| v.iter().map(|x| x.to_bits())).collect::<Vec<u64>>();
+                let fc = bits(nf.predict(None, Some(&futr), None).unwrap_or_else(|e| panic!("{class} {opts}: {e}")));
+                // Inline, as a small predict from JS runs (its products shared with the helper thread).
+                let inline = bits(crate::kernels::inline::run(|| nf.predict(None, Some(&futr), None)).unwrap());
+                assert!(fc == inline, "{class} {opts}: the inline forecast differs from the pool's with {threads} threads");
+                fc
             })
         };
         let one = run(1);
         assert!(!one.is_empty());
         for threads in [2, 4] {
             if run(threads) != one {
-                differ.push(format!("{class} {opts} with {threads} threads"));
+                differ.push(format!("{class} {opts} with {threads} threads ({precision})"));
             }
         }
     }

@@ -44,15 +44,23 @@ fn params(nf: &NeuralForecast) -> Vec<f32> {
 
 /// One fit per rank of a world of threads, rank r fitting `frames[r]`; each rank's model or error.
 fn fit_ranks(frames: &[InputFrame], sharded: bool, model: fn() -> NeuralForecast) -> Vec<crate::Result<NeuralForecast>> {
+    fit_world(frames, sharded, model, |_| (FitOptions { val_size: 12, ..Default::default() }, Control::default()))
+}
+
+/// [`fit_ranks`] with rank r's options and control `opts(r)` (the world added to them).
+fn fit_world(frames: &[InputFrame], sharded: bool, model: fn() -> NeuralForecast, opts: impl Fn(usize) -> (FitOptions, Control) + Sync) -> Vec<crate::Result<NeuralForecast>> {
+    let opts = &opts;
     std::thread::scope(|s| {
         let handles: Vec<_> = Threads::world(frames.len())
             .into_iter()
             .zip(frames)
-            .map(|(rank, df)| {
+            .enumerate()
+            .map(|(r, (rank, df))| {
                 s.spawn(move || {
                     let mut nf = model();
+                    let (fit_opts, ctl) = opts(r);
                     let world = World { collective: Arc::new(rank), sharded };
-                    nf.fit(df, None, &FitOptions { val_size: 12, world: Some(world), ..Default::default() }, &Control::default()).map(|_| nf)
+                    nf.fit(df, None, &FitOptions { world: Some(world), ..fit_opts }, &ctl).map(|_| nf)
                 })
             })
             .collect();
@@ -134,4 +142,84 @@ fn what_cannot_be_split_is_refused_on_every_rank() {
     let e = fit_both(0);
     assert!(e[0].contains("set valSize > 0"), "{}", e[0]);
     assert!(e[1].contains("stopped at fit's checks of its options and data: 1 other rank(s) failed"), "{}", e[1]);
+}
+
+/// [`fit_ranks`] checkpointing to `path` every 10 steps and resuming from it; with `stop`, rank
+/// 0 is cancelled after that step (and the other ranks stop with it).
+fn checkpointed(frames: &[InputFrame], sharded: bool, model: fn() -> NeuralForecast, path: &std::path::Path, stop: Option<usize>) -> Vec<crate::Result<NeuralForecast>> {
+    fit_world(frames, sharded, model, |rank| {
+        let ctl = Control::default();
+        let flag = ctl.cancel.clone();
+        let cancel = move |e: &ProgressEvent| {
+            if Some(e.step) == stop {
+                flag.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        };
+        let on_progress: Option<Box<dyn Fn(&ProgressEvent) + Send + Sync>> = (rank == 0).then(|| Box::new(cancel) as _);
+        let checkpoint = Some(CheckpointOptions { path: path.to_path_buf(), every: 10, resume: true });
+        (FitOptions { val_size: 12, checkpoint, ..Default::default() }, Control { on_progress, ..ctl })
+    })
+}
+
+fn errors(results: Vec<crate::Result<NeuralForecast>>) -> Vec<String> {
+    results.into_iter().map(|r| r.err().map(|e| e.to_string()).unwrap_or_default()).collect()
+}
+
+fn temp_checkpoint(name: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("nd-ckpt-world-{}-{name}/run.ckpt", std::process::id()))
+}
+
+#[test]
+fn a_data_parallel_fit_stopped_and_resumed_from_its_checkpoint_ends_as_an_uninterrupted_one() {
+    let same = frame(&[0, 1, 2, 3]);
+    for (sharded, frames) in [(false, vec![same.clone(), same]), (true, vec![frame(&[0, 1]), frame(&[2, 3])])] {
+        let forecasts = |results: Vec<crate::Result<NeuralForecast>>| results.into_iter().map(|r| r.unwrap().predict(None, None, None).unwrap()).collect::<Vec<_>>();
+        let expected = forecasts(fit_ranks(&frames, sharded, mlp));
+        assert_eq!(expected[0] == expected[1], !sharded);
+        let path = temp_checkpoint(if sharded { "sharded" } else { "same" });
+        // Stopped at step 15, five steps after the checkpoint of step 10, which the resumed fit redoes.
+        let stopped = checkpointed(&frames, sharded, mlp, &path, Some(15));
+        assert_eq!(stopped[0].as_ref().err().map(|e| e.kind), Some(crate::ErrorKind::Aborted), "sharded {sharded}: rank 0 was stopped");
+        assert!(stopped[1].as_ref().err().unwrap().to_string().contains("1 other rank(s) failed or were aborted"));
+        assert!(path.exists(), "rank 0 wrote the checkpoint");
+        assert_eq!(std::fs::read_dir(path.parent().unwrap()).unwrap().count(), 1, "one file for the whole world");
+        assert_eq!(forecasts(checkpointed(&frames, sharded, mlp, &path, None)), expected, "sharded {sharded}: every rank ends as uninterrupted");
+        std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
+    }
+}
+
+#[test]
+fn resuming_a_data_parallel_checkpoint_otherwise_stops_every_rank_naming_what_differs() {
+    let df = frame(&[0, 1]);
+    let two = [df.clone(), df.clone()];
+    let path = temp_checkpoint("differs");
+    assert!(checkpointed(&two, false, mlp, &path, Some(15)).iter().all(|r| r.is_err()));
+    let written = std::fs::read(&path).unwrap();
+    let each = |errors: Vec<String>, what: &str| errors.iter().for_each(|e| assert!(e.contains(what), "{e} (expected {what})"));
+    each(errors(checkpointed(&[df.clone(), df.clone(), df.clone()], false, mlp, &path, None)), "world size (2 processes in the checkpoint, 3 processes now: resume it with `mpirun -n 2`)");
+    let mut alone = mlp();
+    let opts = FitOptions { val_size: 12, checkpoint: Some(CheckpointOptions { path: path.clone(), every: 10, resume: true }), ..Default::default() };
+    let e = alone.fit(&df, None, &opts, &Control::default()).unwrap_err().to_string();
+    assert!(e.contains("world size (2 processes in the checkpoint, one process now"), "{e}");
+    let faster = || {
+        let mut nf = mlp();
+        nf.configs = NeuralForecast::new(vec![ModelSpec { class: "MLP".into(), options: json!({"h": 12, "inputSize": 24, "hiddenSize": 32, "maxSteps": 25, "valCheckSteps": 5, "earlyStopPatienceSteps": 3, "scalerType": "standard", "batchSize": 3, "windowsBatchSize": 40, "learningRate": 2e-3}) }], FreqSpec::Alias("ME".into())).unwrap().configs;
+        nf
+    };
+    each(errors(checkpointed(&two, false, faster, &path, None)), "MLP option 'learningRate'");
+    // Named before the data, which differs too when each rank has its own series.
+    each(errors(checkpointed(&[df.clone(), frame(&[2, 3])], true, mlp, &path, None)), "fit options ('sharded': false in the checkpoint, true now)");
+    // Only rank 1 knows its data differs; rank 0 stops because it did.
+    let e = errors(checkpointed(&[df.clone(), frame(&[0, 2])], false, mlp, &path, None));
+    assert!(e[1].contains("other data (df differs)"), "{}", e[1]);
+    assert!(e[0].contains("stopped at the checks of the checkpoint: 1 other rank(s) failed"), "{}", e[0]);
+    // A rank that checkpoints would wait in collectives that a rank without checkpoints never calls.
+    let half = fit_world(&two, false, mlp, |rank| {
+        let checkpoint = (rank == 0).then(|| CheckpointOptions { path: path.clone(), every: 10, resume: true });
+        (FitOptions { val_size: 12, checkpoint, ..Default::default() }, Control::default())
+    });
+    each(errors(half), "the ranks disagree on checkpointPath (set or not)");
+    assert_eq!(std::fs::read(&path).unwrap(), written, "every refusal left the checkpoint as it was");
+    assert!(checkpointed(&two, false, mlp, &path, None).into_iter().all(|r| r.is_ok()));
+    std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
 }

@@ -103,6 +103,8 @@ pub const SKINNY_ROWS: usize = 4;
 
 /// `c (+)= a · b` for few rows of `a`, with `a`'s rows and `b`'s columns contiguous:
 /// `c[i][j] = a_i · b_j`, dot products over `k`, four columns at a time.
+/// One row splits over threads as [`super::inline::split_row`] decides (`threads`: callers already
+/// running in parallel pass false).
 fn skinny_matmul(a: MatRef, b: MatRef, c: &mut [f32], accumulate: bool, threads: bool) {
     let (m, k, n) = (a.rows, a.cols, b.cols);
     let row = |i: usize| &a.data[i * a.row_stride as usize..][..k];
@@ -120,10 +122,8 @@ fn skinny_matmul(a: MatRef, b: MatRef, c: &mut [f32], accumulate: bool, threads:
             j += w;
         }
     };
-    if threads && m == 1 {
-        use rayon::prelude::*;
-        let chunk = n.div_ceil(super::inline::threads()).next_multiple_of(4);
-        c.par_chunks_mut(chunk).enumerate().for_each(|(t, out)| columns(t * chunk, out, 0));
+    if m == 1 {
+        super::inline::split_row(c, k, threads, |j0, out| columns(j0, out, 0));
     } else {
         for i in 0..m {
             columns(0, &mut c[i * n..(i + 1) * n], i);
@@ -238,7 +238,7 @@ pub fn matmul_into_with(a: MatRef, b: MatRef, c: &mut [f32], accumulate: bool, a
     }
     FLOPS.fetch_add(2 * macs as u64, Ordering::Relaxed);
     if m <= SKINNY_ROWS && k >= 16 && a.col_stride == 1 && b.row_stride == 1 {
-        skinny_matmul(a, b, &mut c[..m * n], accumulate, allow_threads && macs >= PARALLEL_FLOPS && !super::inline::active());
+        skinny_matmul(a, b, &mut c[..m * n], accumulate, allow_threads);
         return;
     }
     let threads = super::inline::threads();

@@ -49,9 +49,6 @@ impl HalfMatrix {
     }
 }
 
-/// Below this many multiply-adds one thread does the whole product (as `gemm`'s skinny path).
-const PARALLEL_MACS: usize = 1 << 18;
-
 /// `c (+)= x · Wᵀ` for `m` rows `x` (`[m, k]`) and `W` = `w` as `[n, k]`, in f32.
 ///
 /// Panics unless `x` holds `m·k` values, `w` `n·k` and `c` `m·n`.
@@ -70,11 +67,8 @@ pub fn linear_rows(x: &[f32], m: usize, k: usize, w: &HalfMatrix, n: usize, c: &
             j += width;
         }
     };
-    let threads = super::inline::threads();
-    if m == 1 && threads > 1 && k * n >= PARALLEL_MACS {
-        use rayon::prelude::*;
-        let chunk = n.div_ceil(threads).next_multiple_of(4);
-        c[..n].par_chunks_mut(chunk).enumerate().for_each(|(t, out)| columns(t * chunk, out, &x[..k]));
+    if m == 1 {
+        super::inline::split_row(&mut c[..n], k, true, |j0, out| columns(j0, out, &x[..k]));
     } else {
         for i in 0..m {
             columns(0, &mut c[i * n..(i + 1) * n], &x[i * k..(i + 1) * k]);

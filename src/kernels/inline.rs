@@ -9,7 +9,10 @@
 //! constant, since the thread it blocks is the event loop.
 //!
 //! Parallel loops consult this module: thresholded ones split over [`threads`] threads, the others
-//! pass [`min_len`] to rayon's `with_min_len`, which keeps an inline loop in one piece.
+//! pass [`min_len`] to rayon's `with_min_len`, which keeps an inline loop in one piece. The one
+//! exception is a large one-row product ([`split_row`]): inline, it shares its columns with the
+//! engine's spinning helper thread (`kernels::helper`) when that one is awake, which costs no
+//! wake-up and never makes this thread wait for one.
 
 use std::cell::Cell;
 
@@ -58,6 +61,37 @@ pub fn min_len() -> usize {
     } else {
         1
     }
+}
+
+/// One-row products with fewer multiply-adds stay on one thread inside [`run`]: posting half to
+/// the helper costs about a µs of cache-line traffic.
+const HELPER_MACS: usize = 1 << 15;
+
+/// Blocks a one-row product inside [`run`] is cut into: enough that the caller rarely waits long
+/// for the helper's last one, few enough that claiming them costs little.
+const HELPER_BLOCKS: usize = 16;
+
+/// Outside [`run`], products with fewer multiply-adds stay on one thread.
+const PARALLEL_MACS: usize = 1 << 18;
+
+/// Fills one output row `c` of a product with inner size `k` by column blocks: `block(j0, out)`
+/// computes columns `j0..j0 + out.len()` (`j0` a multiple of 4), each column from its own weights
+/// alone, so the split never changes a value. Large products split: inside [`run`] with the
+/// helper thread, elsewhere (if `allow_threads`) over the pool's threads.
+pub fn split_row(c: &mut [f32], k: usize, allow_threads: bool, block: impl Fn(usize, &mut [f32]) + Sync) {
+    let n = c.len();
+    let macs = n.saturating_mul(k);
+    if active() {
+        if macs >= HELPER_MACS {
+            let chunk = n.div_ceil(HELPER_BLOCKS).next_multiple_of(4);
+            return super::helper::for_blocks(c, chunk, &|i, out| block(i * chunk, out));
+        }
+    } else if allow_threads && macs >= PARALLEL_MACS && rayon::current_num_threads() > 1 {
+        use rayon::prelude::*;
+        let chunk = n.div_ceil(rayon::current_num_threads()).next_multiple_of(4);
+        return c.par_chunks_mut(chunk).enumerate().for_each(|(i, out)| block(i * chunk, out));
+    }
+    block(0, c)
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 pub mod activation;
 pub mod gemm;
 pub mod half;
+pub mod helper;
 pub mod inline;
 pub mod simd;
 pub mod threads;

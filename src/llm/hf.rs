@@ -1,6 +1,7 @@
-//! A Hugging Face model directory as `save_pretrained` writes it: `config.json` (a Llama-type
-//! model), safetensors weights (`model.safetensors`, or the shards `model.safetensors.index.json`
-//! lists; F32, F16 or BF16, names with or without the `model.` prefix of `LlamaForCausalLM`) and
+//! A Hugging Face model directory as `save_pretrained` writes it: `config.json` (model_type
+//! `llama` or `gpt2`), safetensors weights (`model.safetensors`, or the shards
+//! `model.safetensors.index.json` lists; F32, F16 or BF16, names with or without the prefix of the
+//! language-model class, `model.` for `LlamaForCausalLM`, `transformer.` for `GPT2LMHeadModel`) and
 //! `tokenizer.json` (a byte-level BPE), with the end-of-sequence token from `tokenizer_config.json`
 //! or `config.json`.
 //!
@@ -17,8 +18,9 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::bpe::{PreTokenizer, Tokenizer};
+use super::gpt2::{Gpt2, Gpt2Config};
 use super::llama::LlamaConfig;
-use super::{assemble, Backbone, Header};
+use super::{assemble, Backbone, Config, Decoder, Header};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 
@@ -75,6 +77,12 @@ pub fn files(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// A tensor's name inside the base model: without the prefix the language-model class saves
+/// (`LlamaForCausalLM`'s `model.`, `GPT2LMHeadModel`'s `transformer.`).
+fn unprefixed(name: &str) -> &str {
+    name.strip_prefix("model.").or_else(|| name.strip_prefix("transformer.")).unwrap_or(name)
+}
+
 /// One tensor in a safetensors header.
 struct Entry {
     dtype: String,
@@ -106,8 +114,7 @@ fn header_of(path: &Path) -> Result<HashMap<String, Entry>> {
         end = end.max(offsets);
         let dtype = v["dtype"].as_str().unwrap_or("").to_string();
         let shape = v["shape"].as_array().and_then(|a| a.iter().map(|d| d.as_u64().and_then(|d| usize::try_from(d).ok())).collect::<Option<Vec<_>>>()).ok_or_else(|| bad(format!("tensor '{name}' has no shape")))?;
-        let name = name.strip_prefix("model.").map(str::to_string).unwrap_or(name);
-        out.insert(name, Entry { dtype, shape });
+        out.insert(unprefixed(&name).to_string(), Entry { dtype, shape });
     }
     if end + 8 + n != file_len {
         return Err(bad(format!("its tensors end at byte {}, the file at {file_len} (truncated?)", end + 8 + n)));
@@ -115,11 +122,30 @@ fn header_of(path: &Path) -> Result<HashMap<String, Entry>> {
     Ok(out)
 }
 
-fn config(cfg: &Value) -> Result<LlamaConfig> {
-    let model_type = cfg["model_type"].as_str().unwrap_or("(none)");
-    if model_type != "llama" {
-        return Err(Error::value(format!("config.json model_type '{model_type}' is not supported (llama is)")));
+fn config(cfg: &Value) -> Result<Config> {
+    match cfg["model_type"].as_str().unwrap_or("(none)") {
+        "llama" => llama_config(cfg).map(Config::Llama),
+        "gpt2" => Gpt2Config::from_json(cfg).map(Config::Gpt2),
+        other => Err(Error::value(format!("config.json model_type '{other}' is not supported (llama and gpt2 are)"))),
     }
+}
+
+/// The embedding's name and every tensor's name and shape, in the order the decoder takes them.
+fn tensors_of(config: &Config, vocab: usize) -> Vec<(String, Vec<usize>)> {
+    match config {
+        Config::Llama(c) => super::tensor_names(c, vocab).into_iter().map(|(_, name, shape)| (name, shape)).collect(),
+        Config::Gpt2(c) => c.tensor_names(vocab),
+    }
+}
+
+fn embedding_name(config: &Config) -> &'static str {
+    match config {
+        Config::Llama(_) => "embed_tokens.weight",
+        Config::Gpt2(_) => "wte.weight",
+    }
+}
+
+fn llama_config(cfg: &Value) -> Result<LlamaConfig> {
     let n = |k: &str| -> Result<usize> {
         let v = cfg[k].as_u64().ok_or_else(|| Error::format(format!("config.json '{k}' is missing or not a whole number")))?;
         usize::try_from(v).ok().filter(|&v| v > 0 && v <= 1 << 20).ok_or_else(|| Error::range(format!("config.json '{k}' is {v}, outside 1..=2^20")))
@@ -157,8 +183,9 @@ pub fn describe(dir: &Path, files: &[PathBuf]) -> Result<Header> {
     for f in files.iter().filter(|f| f.extension().is_some_and(|e| e == "safetensors")) {
         entries.extend(header_of(f)?);
     }
-    let vocab = entries.get("embed_tokens.weight").and_then(|e| e.shape.first().copied()).filter(|&v| v > 0).ok_or_else(|| Error::format("the weights have no embed_tokens.weight"))?;
-    for (_, name, shape) in super::tensor_names(&config, vocab) {
+    let embedding = embedding_name(&config);
+    let vocab = entries.get(embedding).and_then(|e| e.shape.first().copied()).filter(|&v| v > 0).ok_or_else(|| Error::format(format!("the weights have no {embedding}")))?;
+    for (name, shape) in tensors_of(&config, vocab) {
         let e = entries.get(&name).ok_or_else(|| Error::format(format!("the weights have no tensor '{name}'")))?;
         if e.shape != shape {
             return Err(Error::format(format!("tensor '{name}' has shape {:?}, config.json says {shape:?}", e.shape)));
@@ -173,6 +200,8 @@ pub fn describe(dir: &Path, files: &[PathBuf]) -> Result<Header> {
 /// The whole backbone (after [`describe`] checked the directory).
 pub fn load(dir: &Path, files: &[PathBuf], header: &Header) -> Result<Backbone> {
     let mut sha = Sha256::new();
+    let names = tensors_of(&header.config, header.vocab);
+    let wanted: std::collections::HashSet<&str> = names.iter().map(|(n, _)| n.as_str()).collect();
     let mut tensors: HashMap<String, Tensor> = HashMap::new();
     for f in files {
         let bytes = read(f)?;
@@ -185,17 +214,24 @@ pub fn load(dir: &Path, files: &[PathBuf], header: &Header) -> Result<Backbone> 
         if f.extension().is_some_and(|e| e == "safetensors") {
             let st = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| Error::format(format!("'{}': {e}", f.display())))?;
             for (name, view) in st.tensors() {
-                let name = name.strip_prefix("model.").unwrap_or(&name).to_string();
-                if let Some(values) = to_f32(&view) {
-                    tensors.insert(name, Tensor::from_vec(values, view.shape()));
+                let name = unprefixed(&name);
+                // Only the model's tensors (GPT-2 files may hold the attention mask buffers too).
+                if wanted.contains(name) {
+                    if let Some(values) = to_f32(&view) {
+                        tensors.insert(name.to_string(), Tensor::from_vec(values, view.shape()));
+                    }
                 }
             }
         }
     }
-    let llama = assemble(header, |_, name| tensors.remove(name).ok_or_else(|| Error::format(format!("the weights have no F32, F16 or BF16 tensor '{name}'"))))?;
+    let mut take = |name: &str| tensors.remove(name).ok_or_else(|| Error::format(format!("the weights have no F32, F16 or BF16 tensor '{name}'")));
+    let decoder = match header.config {
+        Config::Llama(c) => Decoder::Llama(assemble(&c, header.vocab, |_, name| take(name))?),
+        Config::Gpt2(c) => Decoder::Gpt2(Gpt2::assemble(c, names.iter().map(|(name, _)| take(name)).collect::<Result<_>>()?)),
+    };
     let tokenizer = tokenizer(dir, &json(&dir.join(CONFIG))?, header.vocab)?;
     let sha256 = sha.finalize().iter().map(|b| format!("{b:02x}")).collect();
-    Ok(Backbone { llama, tokenizer, sha256 })
+    Ok(Backbone { decoder, tokenizer, sha256 })
 }
 
 fn to_f32(view: &safetensors::tensor::TensorView) -> Option<Vec<f32>> {
@@ -309,27 +345,82 @@ mod tests {
 
     pub(crate) const TINY_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src/llm/tiny_llama_hf");
 
-    /// scripts/make_tiny_llm_dir.py: HF's tokenizer ids and LlamaModel's last_hidden_state.
-    #[test]
-    fn the_tiny_directory_matches_hugging_face() {
-        let r: Value = serde_json::from_str(include_str!("tiny_llama_hf_reference.json")).unwrap();
-        let file = super::super::LlmFile::open(TINY_DIR).unwrap();
-        assert_eq!((file.header.config.hidden, file.header.config.layers, file.header.vocab), (24, 2, 320));
-        let b = file.load().unwrap();
+    /// `last_hidden_state` of token ids, as NeuralForecast runs the model (eval mode here).
+    fn hidden_states(b: &Backbone, ids: &[usize]) -> Vec<f32> {
+        let x = b.decoder.embed().embedding(ids);
+        let d = x.dim(-1);
+        b.decoder.forward(&x.reshape(&[1, ids.len(), d]), &mut crate::nn::Ctx::eval(&mut crate::rng::Rng::seed(0))).to_vec()
+    }
+
+    /// A make_tiny_*_dir.py reference: the tokenizer's ids, and the hidden states within `tolerance`.
+    fn matches_reference(b: &Backbone, r: &Value, tolerance: f64) {
         for case in r["tokenized"].as_array().unwrap() {
             let want: Vec<u32> = case["ids"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u32).collect();
             assert_eq!(b.tokenizer.encode(case["text"].as_str().unwrap()), want, "{}", case["text"]);
         }
         for case in r["forward"].as_array().unwrap() {
             let ids: Vec<usize> = case["ids"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
-            let x = b.llama.embed.embedding(&ids).reshape(&[1, ids.len(), 24]);
-            let ours = b.llama.forward(&x).to_vec();
+            let ours = hidden_states(b, &ids);
             let want: Vec<f64> = case["hidden"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
             assert_eq!(ours.len(), want.len());
             let worst = ours.iter().zip(&want).map(|(a, w)| (*a as f64 - w).abs()).fold(0.0, f64::max);
-            assert!(worst < 1e-4, "largest difference from LlamaModel {worst:e}");
+            assert!(worst < tolerance, "largest difference from Hugging Face {worst:e}");
         }
+    }
+
+    /// scripts/make_tiny_llm_dir.py: HF's tokenizer ids and LlamaModel's last_hidden_state.
+    #[test]
+    fn the_tiny_directory_matches_hugging_face() {
+        let r: Value = serde_json::from_str(include_str!("tiny_llama_hf_reference.json")).unwrap();
+        let file = super::super::LlmFile::open(TINY_DIR).unwrap();
+        assert_eq!((file.header.config.hidden(), file.header.config.layers(), file.header.vocab), (24, 2, 320));
+        let b = file.load().unwrap();
+        matches_reference(b, &r, 1e-4);
         assert_eq!(b.sha256.len(), 64);
+    }
+
+    pub(crate) const TINY_GPT2_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src/llm/tiny_gpt2_hf");
+
+    /// scripts/make_tiny_gpt2_dir.py: HF's tokenizer ids and GPT2Model's last_hidden_state (eval
+    /// mode), from GPT2LMHeadModel's file (`transformer.` names, Conv1D weights, F32 and BF16).
+    #[test]
+    fn the_tiny_gpt2_directory_matches_hugging_face() {
+        let r: Value = serde_json::from_str(include_str!("tiny_gpt2_hf_reference.json")).unwrap();
+        let file = super::super::LlmFile::open(TINY_GPT2_DIR).unwrap();
+        let Config::Gpt2(c) = file.header.config else { panic!("not read as GPT-2: {:?}", file.header) };
+        assert_eq!((c.hidden, c.layers, c.heads, c.inner, c.positions, file.header.vocab), (24, 2, 4, 96, 512, 300));
+        assert_eq!((c.embd_pdrop, c.attn_pdrop, c.resid_pdrop, c.activation), (0.1, 0.1, 0.1, super::super::gpt2::Activation::GeluNew));
+        let b = file.load().unwrap();
+        assert_eq!((b.tokenizer.eos, b.tokenizer.bos), (0, None), "GPT-2 adds no start token");
+        matches_reference(b, &r, 1e-5);
+    }
+
+    /// GPT-2 options this forward does not run are refused by key, and so are wrong shapes.
+    #[test]
+    fn gpt2_configs_with_unsupported_options_are_refused_by_key() {
+        let dir = std::env::temp_dir().join(format!("nd-hf-gpt2-bad-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for f in ["config.json", "tokenizer.json", "tokenizer_config.json", "model.safetensors"] {
+            std::fs::copy(Path::new(TINY_GPT2_DIR).join(f), dir.join(f)).unwrap();
+        }
+        let cfg = std::fs::read_to_string(dir.join("config.json")).unwrap();
+        let open = |text: String| {
+            std::fs::write(dir.join("config.json"), text).unwrap();
+            super::super::LlmFile::open(dir.to_str().unwrap()).err().map(|e| e.message).unwrap_or_default()
+        };
+        for key in ["scale_attn_by_inverse_layer_idx", "reorder_and_upcast_attn", "add_cross_attention"] {
+            let e = open(cfg.replace(&format!("\"{key}\": false"), &format!("\"{key}\": true")));
+            assert!(e.contains(&format!("'{key}' is true")), "{key}: {e}");
+        }
+        let e = open(cfg.replace("\"gelu_new\"", "\"relu\""));
+        assert!(e.contains("'activation_function' is 'relu'") && e.contains("gelu_new"), "{e}");
+        let e = open(cfg.replace("\"attn_pdrop\": 0.1", "\"attn_pdrop\": 1.5"));
+        assert!(e.contains("'attn_pdrop' is 1.5"), "{e}");
+        let e = open(cfg.replace("\"n_positions\": 512", "\"n_positions\": 256"));
+        assert!(e.contains("tensor 'wpe.weight' has shape [512, 24], config.json says [256, 24]"), "{e}");
+        let e = open(cfg.replace("\"layer_norm_epsilon\": 1e-05,", ""));
+        assert!(e.contains("'layer_norm_epsilon' is missing"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     /// SmolLM2 as its GGUF file (`ND_SMOLLM2`) and as the directory transformers converts that
@@ -357,8 +448,7 @@ mod tests {
             assert_eq!(a.tokenizer.encode(text), b.tokenizer.encode(text), "{text}");
         }
         let ids: Vec<usize> = a.tokenizer.encode(r["tokenized"][0]["text"].as_str().unwrap()).iter().map(|&i| i as usize).collect();
-        let run = |m: &Backbone| m.llama.forward(&m.llama.embed.embedding(&ids).reshape(&[1, ids.len(), 576])).to_vec();
-        let (x, y) = (run(a), run(b));
+        let (x, y) = (hidden_states(a, &ids), hidden_states(b, &ids));
         let worst = x.iter().zip(&y).map(|(p, q)| (p - q).abs()).fold(0.0f32, f32::max);
         let scale = x.iter().map(|v| v.abs()).fold(0.0f32, f32::max);
         println!("{} prompt tokens: hidden states differ by at most {worst:e} (largest value {scale})", ids.len());
@@ -392,7 +482,8 @@ mod tests {
         assert_eq!(one.header, sharded.header);
         let (a, b) = (one.load().unwrap(), sharded.load().unwrap());
         let x = Tensor::from_vec((0..48).map(|i| (i as f32 * 0.37).sin()).collect(), &[1, 2, 24]);
-        assert_eq!(a.llama.forward(&x).to_vec(), b.llama.forward(&x).to_vec());
+        let run = |m: &Backbone| m.decoder.forward(&x, &mut crate::nn::Ctx::eval(&mut crate::rng::Rng::seed(0))).to_vec();
+        assert_eq!(run(a), run(b));
         assert_ne!(a.sha256, b.sha256, "the checksum covers the files as they are");
         std::fs::remove_dir_all(&dir).unwrap();
     }
@@ -407,8 +498,8 @@ mod tests {
             std::fs::copy(Path::new(TINY_DIR).join(f), dir.join(f)).unwrap();
         }
         let cfg = std::fs::read_to_string(dir.join("config.json")).unwrap();
-        std::fs::write(dir.join("config.json"), cfg.replace("\"llama\"", "\"gpt2\"")).unwrap();
-        assert!(open(&dir).contains("model_type 'gpt2' is not supported"));
+        std::fs::write(dir.join("config.json"), cfg.replace("\"llama\"", "\"mistral\"")).unwrap();
+        assert!(open(&dir).contains("model_type 'mistral' is not supported (llama and gpt2 are)"));
         std::fs::write(dir.join("config.json"), cfg.replace("\"intermediate_size\": 40", "\"intermediate_size\": 48")).unwrap();
         assert!(open(&dir).contains("has shape"));
         std::fs::write(dir.join("config.json"), &cfg).unwrap();

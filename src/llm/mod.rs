@@ -1,6 +1,8 @@
 //! Frozen language-model backbones for TimeLLM, read from local files (never downloaded): a GGUF
-//! file holding a Llama-type model and its byte-level BPE tokenizer, or a Hugging Face directory of
-//! one (`hf`).
+//! file holding a Llama-type model and its byte-level BPE tokenizer, or a Hugging Face directory
+//! (`hf`) of a Llama-type model or of GPT-2 (`gpt2`, NeuralForecast's default backbone). The two
+//! decoders ([`Decoder`]) share everything around them: the tokenizer, the file checks and the
+//! checksum, the memory estimate's shape.
 //!
 //! Naming a file ([`LlmFile::open`], when a model's options are read, on the JS thread) reads and
 //! checks its header only: sizes, tokenizer kind, tensor shapes. The weights, the tokenizer and the
@@ -11,6 +13,7 @@
 
 pub mod bpe;
 pub mod gguf;
+pub mod gpt2;
 pub mod hf;
 pub mod llama;
 
@@ -21,13 +24,48 @@ use std::time::SystemTime;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
+use crate::nn::Ctx;
 use crate::tensor::Tensor;
 use bpe::{PreTokenizer, Tokenizer};
 use gguf::Gguf;
+use gpt2::{Gpt2, Gpt2Config};
 use llama::{Block, Llama, LlamaConfig};
 
+/// The language model itself.
+pub enum Decoder {
+    Llama(Llama),
+    Gpt2(Gpt2),
+}
+
+impl Decoder {
+    /// The token embeddings `[vocab, hidden]`.
+    pub fn embed(&self) -> &Tensor {
+        match self {
+            Decoder::Llama(m) => &m.embed,
+            Decoder::Gpt2(m) => &m.wte,
+        }
+    }
+
+    /// `last_hidden_state [B, L, hidden]` for input embeddings `[B, L, hidden]`; `ctx.train`
+    /// turns on the model's own dropouts (GPT-2's; Llama has none).
+    pub fn forward(&self, x: &Tensor, ctx: &mut Ctx) -> Tensor {
+        match self {
+            Decoder::Llama(m) => m.forward(x),
+            Decoder::Gpt2(m) => m.forward(x, ctx),
+        }
+    }
+
+    /// Frozen values held in memory.
+    pub fn values(&self) -> usize {
+        match self {
+            Decoder::Llama(m) => m.embed.numel() + m.norm.numel() + m.blocks.iter().map(|b| [&b.attn_norm, &b.wq, &b.wk, &b.wv, &b.wo, &b.ffn_norm, &b.w_gate, &b.w_up, &b.w_down].iter().map(|t| t.numel()).sum::<usize>()).sum::<usize>(),
+            Decoder::Gpt2(m) => m.values(),
+        }
+    }
+}
+
 pub struct Backbone {
-    pub llama: Llama,
+    pub decoder: Decoder,
     pub tokenizer: Tokenizer,
     /// SHA-256 of the file, hex: saved with a model, checked when it is loaded.
     pub sha256: String,
@@ -36,15 +74,53 @@ pub struct Backbone {
 impl Backbone {
     /// Frozen values held in memory.
     pub fn values(&self) -> usize {
-        let b = &self.llama.blocks;
-        self.llama.embed.numel() + self.llama.norm.numel() + b.iter().map(|b| [&b.attn_norm, &b.wq, &b.wk, &b.wv, &b.wo, &b.ffn_norm, &b.w_gate, &b.w_up, &b.w_down].iter().map(|t| t.numel()).sum::<usize>()).sum::<usize>()
+        self.decoder.values()
+    }
+}
+
+/// A decoder's sizes and options, as its file's header gives them.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Config {
+    Llama(LlamaConfig),
+    Gpt2(Gpt2Config),
+}
+
+impl Config {
+    pub fn hidden(&self) -> usize {
+        match self {
+            Config::Llama(c) => c.hidden,
+            Config::Gpt2(c) => c.hidden,
+        }
+    }
+
+    pub fn layers(&self) -> usize {
+        match self {
+            Config::Llama(c) => c.layers,
+            Config::Gpt2(c) => c.layers,
+        }
+    }
+
+    /// The longest input the model takes (GPT-2's learned positions); None for rotary positions.
+    pub fn positions(&self) -> Option<usize> {
+        match self {
+            Config::Llama(_) => None,
+            Config::Gpt2(c) => Some(c.positions),
+        }
+    }
+
+    /// Values kept alive per token through a training step's forward.
+    pub fn activations_per_token(&self) -> f64 {
+        match self {
+            Config::Llama(c) => c.activations_per_token(),
+            Config::Gpt2(c) => c.activations_per_token(),
+        }
     }
 }
 
 /// What checking a model's options needs to know of a backbone, read from its file's header.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Header {
-    pub config: LlamaConfig,
+    pub config: Config,
     pub vocab: usize,
 }
 
@@ -183,6 +259,10 @@ fn tokenizer_options(g: &Gguf) -> Result<(PreTokenizer, u32, Option<u32>)> {
 /// Checks the header of a Llama-type GGUF file (architecture, sizes, every tensor's shape, the
 /// tokenizer's kind and size) without reading any tensor data.
 pub fn describe(g: &Gguf) -> Result<Header> {
+    describe_llama(g).map(|(config, vocab)| Header { config: Config::Llama(config), vocab })
+}
+
+fn describe_llama(g: &Gguf) -> Result<(LlamaConfig, usize)> {
     let arch = g.get_str("general.architecture")?;
     if arch != "llama" {
         return Err(Error::value(format!("GGUF architecture '{arch}' is not supported (llama is)")));
@@ -217,7 +297,7 @@ pub fn describe(g: &Gguf) -> Result<Header> {
     if tokens != vocab {
         return Err(Error::format(format!("GGUF tokenizer has {tokens} tokens, the embedding {vocab} rows")));
     }
-    Ok(Header { config, vocab })
+    Ok((config, vocab))
 }
 
 /// Every tensor of a Llama-type model: its GGUF name, its Hugging Face name (without `model.`)
@@ -245,21 +325,21 @@ pub(crate) fn tensor_names(c: &LlamaConfig, vocab: usize) -> Vec<(String, String
 }
 
 /// The model from its tensors, `get(gguf_name, hf_name)` giving each (shapes already checked).
-pub(crate) fn assemble(header: &Header, mut get: impl FnMut(&str, &str) -> Result<Tensor>) -> Result<Llama> {
-    let mut all = tensor_names(&header.config, header.vocab).into_iter().map(|(g, h, _)| get(&g, &h)).collect::<Result<Vec<_>>>()?.into_iter();
+pub(crate) fn assemble(config: &LlamaConfig, vocab: usize, mut get: impl FnMut(&str, &str) -> Result<Tensor>) -> Result<Llama> {
+    let mut all = tensor_names(config, vocab).into_iter().map(|(g, h, _)| get(&g, &h)).collect::<Result<Vec<_>>>()?.into_iter();
     let mut next = || all.next().expect("tensor_names lists every tensor");
     let (embed, norm) = (next(), next());
-    let blocks = (0..header.config.layers)
+    let blocks = (0..config.layers)
         .map(|_| Block { attn_norm: next(), wq: next(), wk: next(), wv: next(), wo: next(), ffn_norm: next(), w_gate: next(), w_up: next(), w_down: next() })
         .collect();
-    Ok(Llama { config: header.config, embed, blocks, norm })
+    Ok(Llama { config: *config, embed, blocks, norm })
 }
 
 /// The backbone in a whole GGUF file.
 pub fn from_gguf(g: &Gguf) -> Result<Backbone> {
-    let header = describe(g)?;
-    let (hidden, heads, kv_heads) = (header.config.hidden, header.config.heads, header.config.kv_heads);
-    let llama = assemble(&header, |name, _| {
+    let (config, vocab) = describe_llama(g)?;
+    let (hidden, heads, kv_heads) = (config.hidden, config.heads, config.kv_heads);
+    let llama = assemble(&config, vocab, |name, _| {
         let (d, s) = g.tensor(name)?;
         // The query and key rows in Hugging Face's order.
         let d = if name.ends_with("attn_q.weight") {
@@ -280,8 +360,8 @@ pub fn from_gguf(g: &Gguf) -> Result<Backbone> {
         Some(types) => types.iter().enumerate().filter(|(_, t)| matches!(t.as_u64(), Some(3) | Some(4))).map(|(i, _)| i as u32).collect(),
         None => Vec::new(),
     };
-    debug_assert_eq!(tokens.len(), header.vocab);
+    debug_assert_eq!(tokens.len(), vocab);
     let tokenizer = Tokenizer::new(tokens, &merges, specials, pre, eos, bos)?;
     let sha256 = Sha256::digest(g.bytes()).iter().map(|b| format!("{b:02x}")).collect();
-    Ok(Backbone { llama, tokenizer, sha256 })
+    Ok(Backbone { decoder: Decoder::Llama(llama), tokenizer, sha256 })
 }

@@ -19,6 +19,9 @@ const VALUE: f64 = 4.0;
 const PARAM_COPIES: f64 = 4.0;
 /// Per window, training keeps each activation and (in backward) its gradient.
 const TRAIN_ACTIVATION_COPIES: f64 = 2.0;
+/// Copies of each parameter inference holds: the weights, and the transposed copy of each
+/// linear weight that products of many rows read (`Tensor::transposed`).
+const INFERENCE_PARAM_COPIES: f64 = 2.0;
 
 /// Used when the physical memory cannot be read (not Linux, macOS or another Unix).
 const FALLBACK_PHYSICAL: f64 = 8.0 * GIB;
@@ -170,7 +173,7 @@ pub fn check_options(config: &dyn ModelConfig, limit: &Limit) -> Result<()> {
 pub fn check_batch(config: &dyn ModelConfig, what: &str, windows: usize, train: bool, limit: &Limit) -> Result<()> {
     let f = config.footprint();
     let copies = if train { TRAIN_ACTIVATION_COPIES } else { 1.0 };
-    let params = f.params * if train { PARAM_COPIES } else { 1.0 } * VALUE;
+    let params = f.params * if train { PARAM_COPIES } else { INFERENCE_PARAM_COPIES } * VALUE;
     let batch = windows as f64 * (window_inputs(config.common()) + copies * f.per_window) * VALUE;
     if params + batch <= limit.bytes {
         return Ok(());

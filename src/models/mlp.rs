@@ -85,4 +85,7 @@ impl Network for Mlp {
         }
         self.out.forward(&x).reshape(&[b, self.h, self.outputs])
     }
+    fn rows_independent(&self) -> bool {
+        true
+    }
 }

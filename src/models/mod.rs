@@ -152,6 +152,13 @@ pub trait Network: Module + Send + Sync {
     fn run(&self, _batch: &Batch, _state: Option<&RecurrentState>, _ctx: &mut Ctx) -> Option<RecurrentRun> {
         None
     }
+    /// Whether, in evaluation, each output row depends only on its own window's rows of the
+    /// batch (no draws from `ctx.rng`, no statistics across the batch): then a predict may run
+    /// several evaluation batches in one forward pass, the same forecasts with fewer passes
+    /// over the weights (`forecast::task::forecast_columns`).
+    fn rows_independent(&self) -> bool {
+        false
+    }
 }
 
 /// Memory a model needs, in f32 values (f64 so that absurd options cannot overflow the count).
@@ -263,6 +270,9 @@ impl<S: Spec> Model for Built<S> {
             Some(zeroed) => self.net.forward(&zeroed, ctx),
             None => self.net.forward(batch, ctx),
         }
+    }
+    fn rows_independent(&self) -> bool {
+        self.net.rows_independent()
     }
     fn run(&self, batch: &Batch, state: Option<&RecurrentState>, ctx: &mut Ctx) -> Option<RecurrentRun> {
         // NeuralForecast zeroes the window it parses, not the forecasts fed back after it.
@@ -414,6 +424,10 @@ pub trait Model: Module + Send + Sync {
     /// In recurrent mode, [`Network::run`]; `None` for a model that is not recurrent.
     fn run(&self, _batch: &Batch, _state: Option<&RecurrentState>, _ctx: &mut Ctx) -> Option<RecurrentRun> {
         None
+    }
+    /// [`Network::rows_independent`].
+    fn rows_independent(&self) -> bool {
+        false
     }
 
     /// The `[B, 1]` statistics that map this model's outputs back to the original scale, from

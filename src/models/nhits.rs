@@ -259,4 +259,8 @@ impl Network for Nhits {
         }
         forecast
     }
+    fn rows_independent(&self) -> bool {
+        // Dropout draws only in training; pooling and interpolation stay within a row.
+        true
+    }
 }

@@ -7,6 +7,7 @@ use super::reader::OptionReader;
 use crate::data::ScalerType;
 use crate::error::{Error, Result};
 use crate::loss::Loss;
+use crate::tensor::Precision;
 
 /// A model's own options as JSON entries, in the order given (for `Spec::to_json`).
 pub fn entries<const N: usize>(pairs: [(&str, Value); N]) -> serde_json::Map<String, Value> {
@@ -57,6 +58,8 @@ pub struct CommonOptions {
     /// NeuralForecast's `exclude_insample_y`: the model sees the window's target values as zeros
     /// (it forecasts from exogenous variables only). None for a class without the option.
     pub exclude_insample_y: Option<bool>,
+    /// Lightning's `precision` for training ('32-true', 'bf16-mixed', '16-mixed').
+    pub precision: Precision,
 }
 
 /// NeuralForecast's per-model defaults for the common options.
@@ -153,6 +156,7 @@ impl CommonOptions {
             stat_exog_list: r.strings("statExogList")?,
             n_series: None,
             exclude_insample_y: if d.takes_exclude_insample_y { Some(r.bool("excludeInsampleY", false)?) } else { None },
+            precision: r.raw("precision").map_or(Ok(Precision::F32), |v| Precision::parse(&v, "precision"))?,
         })
     }
 
@@ -187,6 +191,11 @@ impl CommonOptions {
         }
         if let Some(x) = self.exclude_insample_y {
             v["excludeInsampleY"] = json!(x);
+        }
+        // Only when set: the options of an f32 model (and so its saved file and a checkpoint's
+        // fingerprint) stay as they were before the option existed.
+        if self.precision != Precision::F32 {
+            v["precision"] = json!(self.precision.name());
         }
         v
     }

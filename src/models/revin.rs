@@ -69,6 +69,10 @@ impl Model for Revin {
     fn run(&self, batch: &Batch, state: Option<&RecurrentState>, ctx: &mut Ctx) -> Option<RecurrentRun> {
         self.inner.run(batch, state, ctx)
     }
+    fn rows_independent(&self) -> bool {
+        // RevIN's statistics are each window's own.
+        self.inner.rows_independent()
+    }
     fn output_stats(&self, shift: &Tensor, scale: &Tensor) -> (Tensor, Tensor) {
         let w = self.weight.narrow(0, 0, 1);
         (shift.add(&self.bias.narrow(0, 0, 1)), scale.mul(&w.relu().add_scalar(EPS)))

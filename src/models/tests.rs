@@ -197,6 +197,7 @@ pub(crate) fn sample_options() -> Vec<(&'static str, serde_json::Value)> {
         ("TFT", json!({"h": 12, "inputSize": 24})),
         ("TimeLLM", json!({"h": 4, "inputSize": 20, "llm": super::timellm::TINY, "dLlm": 32, "dFf": 8, "dModel": 8, "nHeads": 2})),
         ("TimeLLM", json!({"h": 4, "inputSize": 20, "llm": concat!(env!("CARGO_MANIFEST_DIR"), "/src/llm/tiny_llama_hf"), "dLlm": 24, "dFf": 8, "dModel": 8, "nHeads": 2})),
+        ("TimeLLM", json!({"h": 4, "inputSize": 20, "llm": super::timellm::TINY_GPT2, "dLlm": 24, "dFf": 8, "dModel": 8, "nHeads": 2})),
         ("TimeLLM", json!({"h": 3, "inputSize": 9, "llm": super::timellm::TINY, "dLlm": 32, "dFf": 4, "patchLen": 4, "stride": 2, "topK": 3, "promptPrefix": "Sales.", "loss": {"type": "MSE"}, "scalerType": "revin"})),
         ("TFT", with(json!({"h": 4, "inputSize": 6, "hiddenSize": 8, "nHead": 2, "nRnnLayers": 2, "loss": {"type": "MQLoss"}}), &exog)),
         ("TFT", with(json!({"h": 3, "inputSize": 5, "hiddenSize": 6, "nHead": 3, "rnnType": "gru", "oneRnnInitialState": true, "nRnnLayers": 2, "grnActivation": "SELU", "attnDropout": 0.2}), &json!({"statExogList": ["s", "t"]}))),
@@ -449,6 +450,10 @@ fn memory_limit_counts_params_batches_and_data_dependent_windows() {
     let e = memory::check_options(config.as_ref(), &short).unwrap_err();
     assert!(e.kind == crate::ErrorKind::Range && e.message.contains("hiddenSize=256") && e.message.contains("windowsBatchSize=64"), "{e}");
     memory::check_batch(config.as_ref(), "validation", 10, false, &enough).unwrap();
+    // Inference counts the weights twice (their transposed copies for products of many rows).
+    let weights_only = memory::Limit { bytes: config.footprint().params * 8.0 - 1.0, source: "test".into() };
+    let e = memory::check_batch(config.as_ref(), "predict", 1, false, &weights_only).unwrap_err();
+    assert!(e.message.contains("predict"), "{e}");
     let e = memory::check_batch(config.as_ref(), "validation", 1_000_000, false, &enough).unwrap_err();
     assert!(e.kind == crate::ErrorKind::Range && e.message.contains("validation") && e.message.contains("1000000 windows"), "{e}");
 }

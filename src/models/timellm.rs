@@ -44,6 +44,9 @@ const CLASS: &str = "TimeLLM";
 /// The tiny random backbone the tests run on (scripts/make_tiny_llm.py).
 #[cfg(test)]
 pub(crate) const TINY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src/llm/tiny_llama.gguf");
+/// A tiny random GPT-2 directory (scripts/make_tiny_gpt2_dir.py): hidden 24, 512 positions.
+#[cfg(test)]
+pub(crate) const TINY_GPT2: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src/llm/tiny_gpt2_hf");
 const REVIN_EPS: f32 = 1e-5;
 /// `num_tokens`: the reprogramming layer's source prototypes.
 const NUM_TOKENS: usize = 1024;
@@ -135,7 +138,7 @@ impl Spec for TimeLlmOptions {
         if valid.outputs() > 1 || valid.is_distribution() {
             return Err(Error::type_err(format!("{CLASS} only supports point loss functions (MAE, MSE, etc) as valid loss function (option 'validLoss' is {})", valid.class_name())));
         }
-        let hidden = self.llm.header.config.hidden;
+        let hidden = self.llm.header.config.hidden();
         if self.d_llm != hidden {
             return Err(Error::range(format!("{CLASS} option 'dLlm' ({}) must equal the hidden size of the language model in '{}' ({hidden})", self.d_llm, self.llm.path)));
         }
@@ -144,6 +147,18 @@ impl Spec for TimeLlmOptions {
         }
         if self.patch_len > c.input_size {
             return Err(Error::range(format!("{CLASS} option 'patchLen' ({}) must not exceed inputSize ({})", self.patch_len, c.input_size)));
+        }
+        // Learned positions end at n_positions (HF's GPT-2 fails with an index error past them).
+        // The prompt's tokens are counted by their bound (one per byte), before the tokenizer
+        // is loaded, so a context within a few hundred tokens of the end may be refused.
+        if let Some(positions) = self.llm.header.config.positions() {
+            let (prompt, patches) = (self.prompt_bound(c), self.patch_nums(c));
+            if prompt + patches > positions {
+                return Err(Error::range(format!(
+                    "{CLASS}: the prompt (up to {prompt} tokens) and {patches} patches (options 'inputSize', 'patchLen', 'stride') exceed the {positions} positions of the language model in '{}' (n_positions); use a shorter inputSize or promptPrefix, or a larger stride",
+                    self.llm.path
+                )));
+            }
         }
         Ok(())
     }
@@ -198,13 +213,13 @@ impl Spec for TimeLlmOptions {
 
 impl TimeLlmOptions {
     /// A bound on the tokens of the longest prompt these options can produce (numbers as long
-    /// as Python's repr of an f32 gets, the largest lags): its bytes and a start token, since a
+    /// as Python's repr of an f32 gets, the largest lags, "downward"): its bytes and a start token, since a
     /// byte-level BPE token is at least one byte. The tokenizer itself is not loaded yet when
     /// the options are checked.
     fn prompt_bound(&self, c: &CommonOptions) -> usize {
         let n = "-1.2345678901234567e-05";
         let lags = vec![c.input_size.saturating_sub(1); self.top_k];
-        let text = prompt_text(self.prompt_prefix.as_deref(), c.h, c.input_size, [n, n, n], true, &lags);
+        let text = prompt_text(self.prompt_prefix.as_deref(), c.h, c.input_size, [n, n, n], false, &lags);
         (text.len() + 1).min(MAX_PROMPT_TOKENS)
     }
 }
@@ -324,12 +339,12 @@ impl TimeLlm {
     /// The forecast from normalised windows `[B, L]` and prompt ids `[B, P]`.
     pub fn forecast(&self, x: &Tensor, ids: &[usize], prompt_len: usize, ctx: &mut Ctx) -> Tensor {
         let o = &self.opts;
-        let llama = &o.backbone().llama;
+        let llm = &o.backbone().decoder;
         let (b, d) = (x.dim(0), o.d_llm);
-        let prompt = llama.embed.embedding(ids).reshape(&[b, prompt_len, d]);
+        let prompt = llm.embed().embedding(ids).reshape(&[b, prompt_len, d]);
         // mapping_layer(word_embeddings.T).T = W·E + bias, [1024, d_llm].
         let bias = self.mapping.bias.as_ref().expect("mapping has a bias").reshape(&[NUM_TOKENS, 1]);
-        let source = self.mapping.weight.matmul(&llama.embed).add(&bias);
+        let source = self.mapping.weight.matmul(llm.embed()).add(&bias);
 
         // Patches: the window plus `stride` copies of its last value, cut every `stride` points.
         let padded = x.pad(1, 0, o.stride, PadMode::Replicate);
@@ -349,7 +364,9 @@ impl TimeLlm {
         let attended = q.attention(&k, &v, spec).reshape(&[heads, b * p, e]).permute(&[1, 0, 2]).reshape(&[b, p, heads * e]);
         let reprogrammed = self.out.forward(&attended);
 
-        let hidden = llama.forward(&Tensor::concat(&[prompt, reprogrammed], 1));
+        // In training the language model's own dropouts are on, as NeuralForecast leaves it in
+        // train mode (GPT-2's 0.1s; a Llama has none).
+        let hidden = llm.forward(&Tensor::concat(&[prompt, reprogrammed], 1), ctx);
         let t = hidden.dim(1);
         let last = hidden.narrow(1, t - p, p).narrow(-1, 0, o.d_ff);
         // FlattenHead: features-major flattening of [d_ff, patch_nums].
@@ -564,7 +581,46 @@ mod tests {
             let g = grads.get(&p).unwrap_or_else(|| panic!("{name} has no gradient"));
             assert!(g.iter().any(|v| *v != 0.0), "{name}");
         }
-        assert!(grads.get(&net.opts.backbone().llama.embed).is_none());
+        assert!(grads.get(net.opts.backbone().decoder.embed()).is_none());
+    }
+
+    /// GPT-2's learned positions end at n_positions: a prompt (by its bound) and patches past
+    /// them are refused when the options are read, naming the options and the limit.
+    #[test]
+    fn gpt2_contexts_past_n_positions_are_refused_at_construction() {
+        let opts = |input: usize| json!({"h": 4, "inputSize": input, "llm": TINY_GPT2, "dLlm": 24, "dFf": 8});
+        assert!(crate::models::configure_class(CLASS, &opts(400)).is_ok());
+        let e = error(CLASS, opts(2000));
+        assert_eq!(e.kind, crate::ErrorKind::Range, "{e}");
+        for w in ["250 patches", "'inputSize'", "'stride'", "512 positions", "n_positions", TINY_GPT2] {
+            assert!(e.message.contains(w), "{w}: {e}");
+        }
+        // A Llama (rotary positions) has no such limit.
+        assert!(crate::models::configure_class(CLASS, &json!({"h": 4, "inputSize": 2000, "llm": TINY, "dLlm": 32, "dFf": 8})).is_ok());
+    }
+
+    /// With GPT-2, a training forward runs its dropouts (NeuralForecast leaves the language model
+    /// in train mode): seeded, so it repeats; gradients reach the trained layers, not GPT-2's.
+    #[test]
+    fn the_gpt2_backbone_trains_with_its_dropouts() {
+        let spec = json!({"h": 4, "inputSize": 20, "llm": TINY_GPT2, "dLlm": 24, "dFf": 8, "dModel": 8, "nHeads": 2, "dropout": 0.0});
+        let mut reader = OptionReader::new(CLASS, &spec).unwrap();
+        let common = CommonOptions::read(&mut reader, TimeLlmOptions::DEFAULTS).unwrap();
+        let opts = TimeLlmOptions::read(&mut reader, &common).unwrap();
+        opts.check(&common).unwrap();
+        opts.prepare().unwrap();
+        let net = opts.build(&common, 1, &mut Rng::seed(1));
+        let y = Tensor::from_vec((0..60).map(|i| (i as f32 * 0.7).sin() + 0.05 * i as f32).collect(), &[3, 20]);
+        let batch = Batch { insample_y: y, insample_mask: Tensor::ones(&[3, 20]), futr_exog: None, hist_exog: None, stat_exog: None };
+        let run = |train: bool, seed: u64| net.forward(&batch, &mut Ctx::new(train, &mut Rng::seed(seed)));
+        assert_eq!(run(true, 3).to_vec(), run(true, 3).to_vec());
+        assert_ne!(run(true, 3).to_vec(), run(true, 4).to_vec(), "GPT-2's dropouts draw from the stream");
+        assert_eq!(run(false, 3).to_vec(), run(false, 4).to_vec(), "and are off in eval mode (dropout 0 elsewhere)");
+        let grads = run(true, 3).square().mean_all().backward();
+        for (name, p) in named_params(&net) {
+            assert!(grads.get(&p).is_some_and(|g| g.iter().any(|v| *v != 0.0)), "{name}");
+        }
+        assert!(grads.get(net.opts.backbone().decoder.embed()).is_none());
     }
 
     #[test]

@@ -212,6 +212,13 @@ impl Forecaster {
         tasks::predict(env, call)
     }
 
+    /// µs the engine's last successful predict of the committed state took, without the binding
+    /// (null before one): the Rust-side figure `bench/predict_latency.mjs` reports.
+    #[napi(catch_unwind)]
+    pub fn last_predict_micros(&self) -> Option<f64> {
+        self.inner.current().last_predict_time().map(|t| t.as_secs_f64() * 1e6)
+    }
+
     /// In-sample forecasts of the committed models over the data they were fitted on.
     #[napi(catch_unwind, ts_return_type = "Promise<NativeOutput>")]
     pub fn predict_insample<'env>(&self, env: &'env Env, step_size: u32, signal: Option<AbortSignal>) -> napi::Result<Object<'env>> {

@@ -77,13 +77,14 @@ fn topological_order(root: &Tensor) -> Vec<Tensor> {
     order
 }
 
-pub(super) fn backward(root: &Tensor) -> Gradients {
+/// Backward from `root` with `seed` as its gradient (1 for the gradients of `root` itself).
+pub(super) fn backward(root: &Tensor, seed: f32) -> Gradients {
     assert_eq!(root.numel(), 1, "backward() starts from a one-element tensor (a loss), got shape {:?}", root.shape());
     let mut grads = Gradients::default();
     if !root.requires_grad() {
         return grads;
     }
-    grads.accumulate(root.id(), 1, vec![1.0], "backward");
+    grads.accumulate(root.id(), 1, vec![seed], "backward");
     for t in topological_order(root).iter().rev() {
         let Some(rec) = t.recorded() else { continue };
         let Some(grad_out) = grads.by_id.remove(&t.id()) else { continue };

@@ -11,6 +11,7 @@
 mod autodiff;
 pub mod gradcheck;
 pub mod ops;
+pub mod precision;
 mod shape;
 
 use std::cell::Cell;
@@ -19,6 +20,7 @@ use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 pub use autodiff::Gradients;
 pub use ops::{interpolation_matrix, AttentionSpec, Conv2dSpec, PadMode};
+pub use precision::{with_precision, Precision};
 pub use shape::{broadcast_shapes, numel, strides_of};
 
 use crate::kernels::half::{HalfKind, HalfMatrix};
@@ -40,10 +42,34 @@ pub(crate) struct Recorded {
     pub(crate) rule: Box<dyn Backward>,
 }
 
+/// The values of a tensor (shared by its reshapes and detached copies) and, for a weight,
+/// its inference layout (see [`Tensor::transposed`]), dropped whenever the values are written.
+pub(crate) struct Storage {
+    values: RwLock<Vec<f32>>,
+    transposed: Mutex<Option<Arc<Transposed>>>,
+}
+
+impl Storage {
+    fn new(values: Vec<f32>) -> Arc<Storage> {
+        Arc::new(Storage { values: RwLock::new(values), transposed: Mutex::new(None) })
+    }
+}
+
+/// `Wᵀ` of a `[rows, cols]` matrix `W`: `cols` rows of `stride` values, the first `rows` of each
+/// being `W`'s column. With its rows contiguous, a product `x · Wᵀ` of many rows runs in the
+/// `gemm` crate without packing `W` anew for every product; the stride is padded past a
+/// multiple of 4 KB so that consecutive rows do not share an L1 cache set.
+pub struct Transposed {
+    pub rows: usize,
+    pub cols: usize,
+    pub stride: usize,
+    pub values: Vec<f32>,
+}
+
 pub(crate) struct Node {
     id: usize,
     shape: Vec<usize>,
-    storage: Arc<RwLock<Vec<f32>>>,
+    storage: Arc<Storage>,
     made_by: Option<Recorded>,
     requires_grad: bool,
     /// 16-bit copy of a weight loaded from a file saved with 16-bit weights (`kernels::half`);
@@ -102,7 +128,7 @@ impl std::fmt::Debug for Tensor {
 }
 
 impl Tensor {
-    fn from_node(shape: Vec<usize>, storage: Arc<RwLock<Vec<f32>>>, made_by: Option<Recorded>, requires_grad: bool) -> Tensor {
+    fn from_node(shape: Vec<usize>, storage: Arc<Storage>, made_by: Option<Recorded>, requires_grad: bool) -> Tensor {
         Tensor(Arc::new(Node {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             shape,
@@ -122,13 +148,13 @@ impl Tensor {
     /// ```
     pub fn from_vec(data: Vec<f32>, shape: &[usize]) -> Tensor {
         assert_eq!(data.len(), numel(shape), "data length {} does not fit shape {:?}", data.len(), shape);
-        Tensor::from_node(shape.to_vec(), Arc::new(RwLock::new(data)), None, false)
+        Tensor::from_node(shape.to_vec(), Storage::new(data), None, false)
     }
 
     /// A trainable leaf: a parameter whose gradient [`Tensor::backward`] computes.
     pub fn param(data: Vec<f32>, shape: &[usize]) -> Tensor {
         assert_eq!(data.len(), numel(shape), "data length {} does not fit shape {:?}", data.len(), shape);
-        Tensor::from_node(shape.to_vec(), Arc::new(RwLock::new(data)), None, true)
+        Tensor::from_node(shape.to_vec(), Storage::new(data), None, true)
     }
 
     pub fn zeros(shape: &[usize]) -> Tensor {
@@ -173,7 +199,7 @@ impl Tensor {
             inputs: inputs.iter().map(|t| (*t).clone()).collect(),
             rule: Box::new(rule),
         });
-        Tensor::from_node(shape.to_vec(), Arc::new(RwLock::new(data)), made_by, track)
+        Tensor::from_node(shape.to_vec(), Storage::new(data), made_by, track)
     }
 
     /// A tensor with `self`'s storage under a new shape (used by reshape; the caller records the op).
@@ -215,14 +241,16 @@ impl Tensor {
 
     /// Read access to the values, row-major.
     pub fn data(&self) -> RwLockReadGuard<'_, Vec<f32>> {
-        self.0.storage.read().unwrap_or_else(|e| e.into_inner())
+        self.0.storage.values.read().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Write access to the values, for optimizers updating a parameter in place.
     pub fn data_mut(&self) -> RwLockWriteGuard<'_, Vec<f32>> {
-        let values = self.0.storage.write().unwrap_or_else(|e| e.into_inner());
-        // The 16-bit copy would no longer match.
+        let values = self.0.storage.values.write().unwrap_or_else(|e| e.into_inner());
+        // The 16-bit copy and the transposed one would no longer match. Dropped with the write
+        // lock held, so that no reader can make a new one from the values being written.
         *self.0.half.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        *self.0.storage.transposed.lock().unwrap_or_else(|e| e.into_inner()) = None;
         values
     }
 
@@ -238,6 +266,29 @@ impl Tensor {
     /// The 16-bit copy of the values, if [`Tensor::round_to_half`] made one.
     pub fn half(&self) -> Option<Arc<HalfMatrix>> {
         self.0.half.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// `Wᵀ` of this 2-d tensor `W` (see [`Transposed`]), made on first use and kept until the
+    /// values are next written: the layout a weight has for inference products of many rows.
+    pub fn transposed(&self) -> Arc<Transposed> {
+        assert_eq!(self.rank(), 2, "transposed() needs a matrix, shape is {:?}", self.shape());
+        let (rows, cols) = (self.shape()[0], self.shape()[1]);
+        // Held while the copy is made and stored: a writer waits, then drops it (`data_mut`).
+        let values = self.data();
+        let mut cached = self.0.storage.transposed.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(t) = cached.as_ref().filter(|t| (t.rows, t.cols) == (rows, cols)) {
+            return Arc::clone(t);
+        }
+        let stride = if rows >= 256 && rows % 1024 == 0 { rows + 16 } else { rows };
+        let mut t = vec![0.0f32; cols * stride];
+        for (i, row) in values.chunks_exact(cols.max(1)).take(rows).enumerate() {
+            for (j, &v) in row.iter().enumerate() {
+                t[j * stride + i] = v;
+            }
+        }
+        let t = Arc::new(Transposed { rows, cols, stride, values: t });
+        *cached = Some(Arc::clone(&t));
+        t
     }
 
     pub fn to_vec(&self) -> Vec<f32> {
@@ -262,6 +313,12 @@ impl Tensor {
 
     /// Runs reverse-mode autodiff from this tensor (which must hold one value, e.g. a loss).
     pub fn backward(&self) -> Gradients {
-        autodiff::backward(self)
+        autodiff::backward(self, 1.0)
+    }
+
+    /// The gradients of `scale` times this tensor (a loss scaler's scaled loss), without an op
+    /// for the product: every gradient is `scale` times [`Tensor::backward`]'s, as rounded.
+    pub fn backward_scaled(&self, scale: f32) -> Gradients {
+        autodiff::backward(self, scale)
     }
 }

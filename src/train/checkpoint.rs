@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use serde_json::{json, Value};
 
-use super::{Progress, TrainHistory, TrainTask};
+use super::{LossScaler, Progress, TrainHistory, TrainTask};
 use crate::error::{Error, Result};
 use crate::optim::{OptimState, Optimizer, ParamState};
 use crate::rng::{Rng, RngState};
@@ -96,6 +96,7 @@ impl TrainState {
             "best_loss": p.best.as_ref().map(|(v, _)| v.to_bits()),
             "best_weights": p.best.as_ref().is_some_and(|(_, w)| !w.is_empty()),
             "last_val": p.last_val.map(f64::to_bits),
+            "loss_scale": [p.scaler.scale.to_bits(), p.scaler.good_steps],
             "params": self.params.iter().map(|(n, _)| n).collect::<Vec<_>>(),
             "optim": {"slots": slots, "steps": steps},
             "task": {"meta": self.task.meta, "tensors": self.task.tensors.iter().map(|(n, _)| n).collect::<Vec<_>>()},
@@ -151,6 +152,7 @@ impl TrainState {
             best,
             last_val: config["last_val"].as_u64().map(f64::from_bits),
             history,
+            scaler: loss_scale(&config["loss_scale"])?,
         };
         Ok(TrainState { progress, params, optimizer, task: TaskState { meta: config["task"]["meta"].clone(), tensors: task_tensors } })
     }
@@ -158,8 +160,18 @@ impl TrainState {
 
 impl Progress {
     pub(super) fn fresh(seed: u64) -> Progress {
-        Progress { step: 0, rng: Rng::seed(seed), bad_checks: 0, best: None, last_val: None, history: TrainHistory::default() }
+        Progress { step: 0, rng: Rng::seed(seed), bad_checks: 0, best: None, last_val: None, history: TrainHistory::default(), scaler: LossScaler::default() }
     }
+}
+
+/// The loss scaler as `[scale's f32 bits, good steps]`; a state saved before the scaler existed
+/// has none, and its fit had none (f32 only).
+fn loss_scale(v: &Value) -> Result<LossScaler> {
+    if v.is_null() {
+        return Ok(LossScaler::default());
+    }
+    let field = |i: usize| v[i].as_u64().and_then(|x| u32::try_from(x).ok()).ok_or_else(|| bad("loss_scale"));
+    Ok(LossScaler { scale: f32::from_bits(field(0)?), good_steps: field(1)? })
 }
 
 fn bad(why: impl std::fmt::Display) -> Error {

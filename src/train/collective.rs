@@ -5,7 +5,8 @@
 use crate::error::{Error, Result};
 
 /// A group of processes training one model together, each knowing its rank. Every rank must make
-/// the same calls in the same order with buffers of the same length.
+/// the same calls in the same order with buffers of the same length (but for the byte buffers,
+/// which may differ in length between ranks).
 pub trait Collective: Send + Sync {
     fn rank(&self) -> usize;
     fn size(&self) -> usize;
@@ -14,6 +15,10 @@ pub trait Collective: Send + Sync {
     /// The element-wise sum of every rank's `buf`, on every rank.
     fn all_reduce_sum_f32(&self, buf: Vec<f32>) -> Result<Vec<f32>>;
     fn all_reduce_sum_f64(&self, buf: Vec<f64>) -> Result<Vec<f64>>;
+    /// Rank 0's `buf` on every rank, whatever its length (the other ranks' `buf` is ignored).
+    fn broadcast_bytes(&self, buf: Vec<u8>) -> Result<Vec<u8>>;
+    /// Every rank's `buf`, of any length, in rank order, on every rank.
+    fn all_gather_bytes(&self, buf: Vec<u8>) -> Result<Vec<Vec<u8>>>;
 }
 
 /// A world of one process: every operation returns its buffer as it is.
@@ -34,6 +39,12 @@ impl Collective for Local {
     }
     fn all_reduce_sum_f64(&self, buf: Vec<f64>) -> Result<Vec<f64>> {
         Ok(buf)
+    }
+    fn broadcast_bytes(&self, buf: Vec<u8>) -> Result<Vec<u8>> {
+        Ok(buf)
+    }
+    fn all_gather_bytes(&self, buf: Vec<u8>) -> Result<Vec<Vec<u8>>> {
+        Ok(vec![buf])
     }
 }
 
@@ -146,6 +157,21 @@ pub(crate) mod threads {
         fn all_reduce_sum_f64(&self, buf: Vec<f64>) -> Result<Vec<f64>> {
             Ok(self.sum(buf))
         }
+        fn broadcast_bytes(&self, buf: Vec<u8>) -> Result<Vec<u8>> {
+            Ok(self.exchange(buf.into_iter().map(f64::from).collect(), |all| all[0].clone()).into_iter().map(|b| b as u8).collect())
+        }
+        fn all_gather_bytes(&self, buf: Vec<u8>) -> Result<Vec<Vec<u8>>> {
+            // Each rank's bytes after its length, one byte a slot.
+            let all = self.exchange(buf.into_iter().map(f64::from).collect(), |all| all.iter().flat_map(|b| std::iter::once(b.len() as f64).chain(b.iter().copied())).collect());
+            let mut rest = &all[..];
+            let mut out = Vec::with_capacity(self.size);
+            while let Some((&len, tail)) = rest.split_first() {
+                let (bytes, tail) = tail.split_at(len as usize);
+                out.push(bytes.iter().map(|&b| b as u8).collect());
+                rest = tail;
+            }
+            Ok(out)
+        }
     }
 }
 
@@ -191,6 +217,8 @@ mod tests {
                         let f = w.all_reduce_sum_f32(vec![r, 1.0]).unwrap();
                         let d = w.all_reduce_sum_f64(vec![r as f64 * 0.5]).unwrap();
                         let same = check_same(&w, &[("steps", 5.0)]).is_ok();
+                        let bytes = (w.broadcast_bytes(vec![r as u8; w.rank() + 1]).unwrap(), w.all_gather_bytes(vec![7; w.rank()]).unwrap());
+                        assert_eq!(bytes, (vec![0], vec![vec![], vec![7], vec![7, 7]]));
                         let differ = check_same(&w, &[("steps", 5.0), ("parameters", r as f64)]).map_err(|e| e.to_string());
                         (b, f, d, same, differ)
                     })

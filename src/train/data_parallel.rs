@@ -37,14 +37,14 @@ pub(super) fn start(world: &dyn Collective, params: &[(String, Tensor)], cfg: &T
     Ok(())
 }
 
-/// The global batch's mean loss and gradient of the mean, the same on every rank.
-pub(super) fn gradients(world: &dyn Collective, task: &mut dyn TrainTask, params: &[(String, Tensor)], step: usize, rng: &mut Rng, cancel: &AtomicBool) -> Result<(f64, Gradients)> {
+/// The global batch's mean loss and gradient of the mean times `scale`, the same on every rank.
+pub(super) fn gradients(world: &dyn Collective, task: &mut dyn TrainTask, params: &[(String, Tensor)], step: usize, rng: &mut Rng, cancel: &AtomicBool, scale: f32) -> Result<(f64, Gradients)> {
     let local = if cancel.load(Ordering::Relaxed) {
         Err(Error::aborted())
     } else {
         with_grad_mode(true, || -> Result<(f64, f64, Gradients)> {
             let (sum, count) = task.train_loss_sum(step, rng)?;
-            Ok((sum.item() as f64, count, sum.backward()))
+            Ok((sum.item() as f64, count, sum.backward_scaled(scale)))
         })
     };
     // [loss sum, point count, failures, then per tensor: ranks whose gradient reached it].

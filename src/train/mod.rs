@@ -2,6 +2,7 @@
 //! `val_check_steps`; stop early on a validation plateau; report progress; honour cancellation.
 
 mod checkpoint;
+mod scaler;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -12,12 +13,13 @@ pub mod mpi;
 
 pub use checkpoint::{Checkpoints, TaskState, TrainState};
 pub use collective::{Collective, Local};
+pub use scaler::LossScaler;
 
 use crate::error::{Error, Result};
 use crate::optim::{clip_grad_norm, clip_grad_value, OptimizerKind};
 use crate::rng::Rng;
 use crate::sched::{Scheduler, StepLr};
-use crate::tensor::{with_grad_mode, Gradients, Tensor};
+use crate::tensor::{with_grad_mode, with_precision, Gradients, Precision, Tensor};
 
 /// What the trainer drives: a model with its data.
 pub trait TrainTask {
@@ -64,6 +66,9 @@ pub struct TrainConfig {
     pub grad_clip_norm: Option<f64>,
     pub grad_clip_value: Option<f32>,
     pub seed: u64,
+    /// Lightning's `precision`: f32, or bf16/f16 products (`tensor::precision`); '16-mixed'
+    /// also scales the loss ([`LossScaler`]).
+    pub precision: Precision,
 }
 
 impl TrainConfig {
@@ -80,6 +85,7 @@ impl TrainConfig {
             grad_clip_norm: None,
             grad_clip_value: None,
             seed: 1,
+            precision: Precision::F32,
         }
     }
 }
@@ -123,17 +129,19 @@ pub struct Progress {
     pub best: Option<(f64, Vec<Vec<f32>>)>,
     pub last_val: Option<f64>,
     pub history: TrainHistory,
+    /// '16-mixed''s loss scale (unused otherwise).
+    pub scaler: LossScaler,
 }
 
-/// The loss of one step's batch and its gradients, on one process.
-fn local_gradients(task: &mut dyn TrainTask, step: usize, rng: &mut Rng, cancel: &AtomicBool) -> Result<(f64, Gradients)> {
+/// The loss of one step's batch and its gradients times `scale`, on one process.
+fn local_gradients(task: &mut dyn TrainTask, step: usize, rng: &mut Rng, cancel: &AtomicBool, scale: f32) -> Result<(f64, Gradients)> {
     if cancel.load(Ordering::Relaxed) {
         return Err(Error::aborted());
     }
     // Autograd on for this step whatever mode the running thread was left in.
     with_grad_mode(true, || -> Result<(f64, Gradients)> {
         let loss = task.train_loss(step, rng)?;
-        Ok((loss.item() as f64, loss.backward()))
+        Ok((loss.item() as f64, loss.backward_scaled(scale)))
     })
 }
 
@@ -170,10 +178,12 @@ pub fn fit_in(
     while run.step < cfg.max_steps {
         let step = run.step;
         let lr = schedule.lr(step);
-        let (value, mut grads) = match parallel {
-            true => data_parallel::gradients(world, task, &params, step, &mut run.rng, cancel)?,
-            false => local_gradients(task, step, &mut run.rng, cancel)?,
-        };
+        let scaling = cfg.precision == Precision::F16Mixed;
+        let scale = if scaling { run.scaler.scale } else { 1.0 };
+        let (value, mut grads) = with_precision(cfg.precision, || match parallel {
+            true => data_parallel::gradients(world, task, &params, step, &mut run.rng, cancel, scale),
+            false => local_gradients(task, step, &mut run.rng, cancel, scale),
+        })?;
         if !value.is_finite() {
             return Err(Error::value(format!("training diverged: the loss is {value} at step {} (try a smaller learningRate or another scalerType)", step + 1)));
         }
@@ -185,13 +195,16 @@ pub fn fit_in(
                 step + 1
             )));
         }
-        if let Some(limit) = cfg.grad_clip_value {
-            clip_grad_value(&params, &mut grads, limit);
+        // GradScaler: an overflowed gradient skips the step (the scaler halves its scale).
+        if !scaling || run.scaler.unscale(&params, &mut grads) {
+            if let Some(limit) = cfg.grad_clip_value {
+                clip_grad_value(&params, &mut grads, limit);
+            }
+            if let Some(max_norm) = cfg.grad_clip_norm {
+                clip_grad_norm(&params, &mut grads, max_norm);
+            }
+            optimizer.step(&params, &grads, lr);
         }
-        if let Some(max_norm) = cfg.grad_clip_norm {
-            clip_grad_norm(&params, &mut grads, max_norm);
-        }
-        optimizer.step(&params, &grads, lr);
         run.step += 1;
         run.history.train_loss.push(value);
         run.history.lr.push(lr);
@@ -199,7 +212,7 @@ pub fn fit_in(
         let done = step + 1 == cfg.max_steps;
         let mut stop = false;
         if cfg.val_check_steps > 0 && ((step + 1) % cfg.val_check_steps == 0 || done) {
-            let valid = if parallel { data_parallel::valid_loss(world, task, step + 1)? } else { task.valid_loss()? };
+            let valid = with_precision(cfg.precision, || if parallel { data_parallel::valid_loss(world, task, step + 1) } else { task.valid_loss() })?;
             if let Some(v) = valid {
                 run.history.val_loss.push((step + 1, v));
                 schedule.observe_validation(v);

@@ -19,14 +19,21 @@ enum Op {
     Broadcast(Vec<f32>),
     SumF32(Vec<f32>),
     SumF64(Vec<f64>),
+    BroadcastBytes(Vec<u8>),
+    GatherBytes(Vec<u8>),
     Finalize,
 }
 
 enum Answer {
     F32(Vec<f32>),
     F64(Vec<f64>),
+    Bytes(Vec<u8>),
+    Gathered(std::result::Result<Vec<Vec<u8>>, String>),
     Done,
 }
+
+/// MPI counts are C ints: longer byte buffers are broadcast in parts of this many bytes.
+const PART: usize = 1 << 30;
 
 type Request = (Op, Sender<Answer>);
 
@@ -78,6 +85,15 @@ fn serve(inbox: Receiver<Request>, ready: Sender<std::result::Result<(usize, usi
                 world.all_reduce_into(&buf[..], &mut out[..], SystemOperation::sum());
                 Answer::F64(out)
             }
+            Op::BroadcastBytes(mut buf) => {
+                let root = world.process_at_rank(0);
+                let mut len = buf.len() as u64;
+                root.broadcast_into(&mut len);
+                buf.resize(len as usize, 0);
+                buf.chunks_mut(PART).for_each(|part| root.broadcast_into(part));
+                Answer::Bytes(buf)
+            }
+            Op::GatherBytes(buf) => Answer::Gathered(gather_bytes(&world, &buf)),
             Op::Finalize => {
                 drop(universe);
                 reply.send(Answer::Done).ok();
@@ -86,6 +102,30 @@ fn serve(inbox: Receiver<Request>, ready: Sender<std::result::Result<(usize, usi
         };
         reply.send(answer).ok();
     }
+}
+
+/// Every rank's `buf` on every rank: the lengths first, then the bytes. Refused on every rank
+/// alike when they would not fit MPI's int counts.
+fn gather_bytes(world: &mpi::topology::SimpleCommunicator, buf: &[u8]) -> std::result::Result<Vec<Vec<u8>>, String> {
+    let mut lens = vec![0u64; world.size() as usize];
+    world.all_gather_into(&(buf.len() as u64), &mut lens[..]);
+    let total: u64 = lens.iter().sum();
+    if total > mpi::Count::MAX as u64 {
+        return Err(format!("the ranks' checkpoint states add up to {total} bytes, more than one MPI gather moves ({})", mpi::Count::MAX));
+    }
+    let counts: Vec<mpi::Count> = lens.iter().map(|&n| n as mpi::Count).collect();
+    let displs: Vec<mpi::Count> = counts.iter().scan(0, |at, &n| Some(std::mem::replace(at, *at + n))).collect();
+    let mut all = vec![0u8; total as usize];
+    world.all_gather_varcount_into(buf, &mut mpi::datatype::PartitionMut::new(&mut all[..], &counts[..], &displs[..]));
+    let mut rest = &all[..];
+    Ok(lens
+        .iter()
+        .map(|&n| {
+            let (part, tail) = rest.split_at(n as usize);
+            rest = tail;
+            part.to_vec()
+        })
+        .collect())
 }
 
 impl Mpi {
@@ -122,6 +162,18 @@ impl Collective for Mpi {
         match self.call(Op::SumF64(buf))? {
             Answer::F64(v) => Ok(v),
             _ => unreachable!("an f64 sum answers f64"),
+        }
+    }
+    fn broadcast_bytes(&self, buf: Vec<u8>) -> Result<Vec<u8>> {
+        match self.call(Op::BroadcastBytes(buf))? {
+            Answer::Bytes(v) => Ok(v),
+            _ => unreachable!("a byte broadcast answers bytes"),
+        }
+    }
+    fn all_gather_bytes(&self, buf: Vec<u8>) -> Result<Vec<Vec<u8>>> {
+        match self.call(Op::GatherBytes(buf))? {
+            Answer::Gathered(v) => v.map_err(Error::value),
+            _ => unreachable!("a byte gather answers the gathered bytes"),
         }
     }
 }

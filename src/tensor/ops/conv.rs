@@ -6,6 +6,8 @@ use rayon::prelude::*;
 
 use super::binary::PARALLEL_ELEMS;
 use crate::kernels::gemm::{matmul_into, MatRef};
+use crate::kernels::half::HalfKind;
+use crate::tensor::precision::{autocast, round_grads, round_in_place, rounded};
 use crate::tensor::{Backward, Tensor};
 
 /// Geometry of a 2-d convolution.
@@ -158,14 +160,25 @@ struct ConvBackward {
     spec: Conv2dSpec,
     /// Column-matrix values per pass, as in the forward.
     limit: usize,
+    /// Mixed precision's 16-bit type (`tensor::precision`), None in f32.
+    kind: Option<HalfKind>,
 }
 
 impl Backward for ConvBackward {
     fn backward(&self, inputs: &[Tensor], _out: &Tensor, g: &[f32]) -> Vec<Option<Vec<f32>>> {
+        round_grads(self.kind, self.grads(inputs, &rounded(self.kind, g)))
+    }
+    fn name(&self) -> &'static str {
+        "conv2d"
+    }
+}
+
+impl ConvBackward {
+    fn grads(&self, inputs: &[Tensor], g: &[f32]) -> Vec<Option<Vec<f32>>> {
         let (d, s) = (self.dims, self.spec);
         let (x, w) = (&inputs[0], &inputs[1]);
-        let xd = x.data();
-        let wd = w.data();
+        let (xd, wd) = (x.data(), w.data());
+        let (xd, wd) = (rounded(self.kind, &xd), rounded(self.kind, &wd));
         let mut gx = x.requires_grad().then(|| vec![0.0f32; x.numel()]);
         let mut gw = w.requires_grad().then(|| vec![0.0f32; w.numel()]);
         let per = d.per_pass(self.limit);
@@ -209,9 +222,6 @@ impl Backward for ConvBackward {
         }
         grads
     }
-    fn name(&self) -> &'static str {
-        "conv2d"
-    }
 }
 
 impl Tensor {
@@ -238,9 +248,10 @@ impl Tensor {
         let wo = span(w, spec.padding.2 + spec.padding.3, kw, spec.dilation.1, spec.stride.1);
         let d = Dims { b, c, h, w, o, kh, kw, ho, wo, g };
         let mut out = vec![0.0f32; b * o * ho * wo];
+        let kind = autocast();
         {
-            let xd = self.data();
-            let wd = weight.data();
+            let (xd, wd) = (self.data(), weight.data());
+            let (xd, wd) = (rounded(kind, &xd), rounded(kind, &wd));
             let per = d.per_pass(limit);
             let mut cols = vec![0.0f32; d.rows() * per * d.cols()];
             let mut prod = vec![0.0f32; d.og() * per * d.cols()];
@@ -263,13 +274,15 @@ impl Tensor {
             if let Some(bias) = bias {
                 assert_eq!(bias.shape(), &[o], "conv2d bias must be [{o}]");
                 let bd = bias.data();
+                let bd = rounded(kind, &bd);
                 for (k, chunk) in out.chunks_mut(d.cols()).enumerate() {
                     let v = bd[k % o];
                     chunk.iter_mut().for_each(|x| *x += v);
                 }
             }
         }
-        let rule = ConvBackward { dims: d, spec, limit };
+        round_in_place(kind, &mut out);
+        let rule = ConvBackward { dims: d, spec, limit, kind };
         let shape = [b, o, ho, wo];
         match bias {
             Some(bias) => Tensor::from_op(out, &shape, &[self, weight, bias], rule),

@@ -4,7 +4,8 @@
 use rayon::prelude::*;
 
 use crate::kernels::gemm::{matmul_into, matmul_into_with, MatRef, SKINNY_ROWS};
-use crate::kernels::half::linear_rows;
+use crate::kernels::half::{linear_rows, HalfKind};
+use crate::tensor::precision::{autocast, round_grads, round_in_place, rounded};
 use crate::tensor::shape::{broadcast_shapes, numel, strides_of};
 use crate::tensor::{Backward, Tensor};
 
@@ -53,6 +54,8 @@ struct MatmulBackward {
     n: usize,
     /// `None` when the rhs is 2-d.
     index: Option<(Vec<usize>, Vec<usize>)>,
+    /// Mixed precision's 16-bit type (`tensor::precision`), None in f32.
+    kind: Option<HalfKind>,
 }
 
 /// The gradient of one operand of a broadcast batched product: operand entry `j` (of `count`,
@@ -78,9 +81,19 @@ fn gather_grad(index: &[usize], count: usize, rows: usize, cols: usize, product:
 
 impl Backward for MatmulBackward {
     fn backward(&self, inputs: &[Tensor], _out: &Tensor, g: &[f32]) -> Vec<Option<Vec<f32>>> {
+        round_grads(self.kind, self.grads(inputs, &rounded(self.kind, g)))
+    }
+    fn name(&self) -> &'static str {
+        "matmul"
+    }
+}
+
+impl MatmulBackward {
+    fn grads(&self, inputs: &[Tensor], g: &[f32]) -> Vec<Option<Vec<f32>>> {
         let (a, b) = (&inputs[0], &inputs[1]);
         let (batch, m, k, n) = (self.batch, self.m, self.k, self.n);
         let (ad, bd) = (a.data(), b.data());
+        let (ad, bd) = (rounded(self.kind, &ad), rounded(self.kind, &bd));
         let Some((a_index, b_index)) = &self.index else {
             // Fold the batch into rows: A is (batch·m) × k.
             let rows = batch * m;
@@ -113,31 +126,38 @@ impl Backward for MatmulBackward {
         });
         vec![ga, gb]
     }
-    fn name(&self) -> &'static str {
-        "matmul"
-    }
 }
 
 struct LinearBackward {
     rows: usize,
     fan_in: usize,
     fan_out: usize,
+    kind: Option<HalfKind>,
 }
 
 impl Backward for LinearBackward {
     fn backward(&self, inputs: &[Tensor], _out: &Tensor, g: &[f32]) -> Vec<Option<Vec<f32>>> {
+        round_grads(self.kind, self.grads(inputs, &rounded(self.kind, g)))
+    }
+    fn name(&self) -> &'static str {
+        "linear"
+    }
+}
+
+impl LinearBackward {
+    fn grads(&self, inputs: &[Tensor], g: &[f32]) -> Vec<Option<Vec<f32>>> {
         let (x, w) = (&inputs[0], &inputs[1]);
         let (rows, fi, fo) = (self.rows, self.fan_in, self.fan_out);
         let gx = x.requires_grad().then(|| {
             // dX = dY · W
             let mut gx = vec![0.0; rows * fi];
-            matmul_into(MatRef::new(g, rows, fo), MatRef::new(&w.data(), fo, fi), &mut gx, false);
+            matmul_into(MatRef::new(g, rows, fo), MatRef::new(&rounded(self.kind, &w.data()), fo, fi), &mut gx, false);
             gx
         });
         let gw = w.requires_grad().then(|| {
             // dW = dYᵀ · X
             let mut gw = vec![0.0; fo * fi];
-            matmul_into(MatRef::new(g, rows, fo).t(), MatRef::new(&x.data(), rows, fi), &mut gw, false);
+            matmul_into(MatRef::new(g, rows, fo).t(), MatRef::new(&rounded(self.kind, &x.data()), rows, fi), &mut gw, false);
             gw
         });
         let mut grads = vec![gx, gw];
@@ -152,9 +172,15 @@ impl Backward for LinearBackward {
         }
         grads
     }
-    fn name(&self) -> &'static str {
-        "linear"
-    }
+}
+
+/// Whether `gemm` runs `[rows, fan_in] · Wᵀ` (W `[fan_out, fan_in]`) through its packing
+/// kernel. Its other paths pack nothing, and some (a dot-product kernel for at most 16×16
+/// outputs, matrix-vector ones for one output column) read W's rows as they are: their
+/// results would change in the last bits with W's layout. Fewer than [`SKINNY_ROWS`] rows take
+/// our own dot products, which want W as it is.
+fn takes_packed_gemm(rows: usize, fan_in: usize, fan_out: usize) -> bool {
+    rows > SKINNY_ROWS && fan_in > 2 && fan_out > 1 && rows * fan_out > 16 * 16
 }
 
 impl Tensor {
@@ -173,8 +199,10 @@ impl Tensor {
         let batch = numel(&batch_shape);
         let index = (b.rank() > 2).then(|| (broadcast_index(a_batch, &batch_shape), broadcast_index(b_batch, &batch_shape)));
         let mut out = vec![0.0f32; batch * m * n];
+        let kind = autocast();
         {
             let (ad, bd) = (a.data(), b.data());
+            let (ad, bd) = (rounded(kind, &ad), rounded(kind, &bd));
             match &index {
                 None => matmul_into(MatRef::new(&ad, batch * m, k), MatRef::new(&bd, k, n), &mut out, false),
                 Some((ai, bi)) => batched(batch, m, n, &mut out, |i, c, threads| {
@@ -182,9 +210,10 @@ impl Tensor {
                 }),
             }
         }
+        round_in_place(kind, &mut out);
         let mut shape = batch_shape;
         shape.extend([m, n]);
-        Tensor::from_op(out, &shape, &[a, b], MatmulBackward { batch, m, k, n, index })
+        Tensor::from_op(out, &shape, &[a, b], MatmulBackward { batch, m, k, n, index, kind })
     }
 
     /// `self · weightᵀ + bias` over the last axis, with `weight` shaped `[out, in]` as PyTorch's
@@ -196,21 +225,41 @@ impl Tensor {
         assert_eq!(weight.shape()[1], fan_in, "linear: input has {fan_in} features, weight expects {}", weight.shape()[1]);
         let rows = self.numel() / fan_in.max(1);
         let mut out = vec![0.0f32; rows * fan_out];
+        let kind = autocast();
         if let Some(b) = bias {
             assert_eq!(b.shape(), &[fan_out], "linear bias must be [{fan_out}], got {:?}", b.shape());
             let bd = b.data();
+            let bd = rounded(kind, &bd);
             for row in out.chunks_mut(fan_out) {
                 row.copy_from_slice(&bd);
             }
         }
-        match weight.half().filter(|_| rows <= SKINNY_ROWS && !crate::tensor::grad_enabled()) {
+        let xd = self.data();
+        // Inference (no gradients, no autocast) may read the weight's 16-bit or transposed copy.
+        let inference = !crate::tensor::grad_enabled() && kind.is_none();
+        match weight.half().filter(|_| rows <= SKINNY_ROWS && inference) {
             // A forecast for a few series reads 16-bit weights when the model has them.
-            Some(half) => linear_rows(&self.data(), rows, fan_in, &half, fan_out, &mut out, bias.is_some()),
-            None => matmul_into(MatRef::new(&self.data(), rows, fan_in), MatRef::new(&weight.data(), fan_out, fan_in).t(), &mut out, bias.is_some()),
+            Some(half) => linear_rows(&xd, rows, fan_in, &half, fan_out, &mut out, bias.is_some()),
+            // Many rows read the weight's inference copy, Wᵀ with contiguous rows: through
+            // `gemm`'s row-major trick (it computes (x·Wᵀ)ᵀ = W·xᵀ, W being its left operand),
+            // a contiguous Wᵀ is W column-major, the layout its kernel reads without packing
+            // W for every product. The same multiply-adds in the same order: the same bits.
+            None if inference && takes_packed_gemm(rows, fan_in, fan_out) => {
+                let t = weight.transposed();
+                let wt = MatRef { data: &t.values, rows: fan_in, cols: fan_out, row_stride: t.stride as isize, col_stride: 1 };
+                matmul_into(MatRef::new(&xd, rows, fan_in), wt, &mut out, bias.is_some())
+            }
+            None => {
+                let w = weight.data();
+                let (x, w) = (rounded(kind, &xd), rounded(kind, &w));
+                matmul_into(MatRef::new(&x, rows, fan_in), MatRef::new(&w, fan_out, fan_in).t(), &mut out, bias.is_some());
+            }
         }
+        drop(xd);
+        round_in_place(kind, &mut out);
         let mut shape = self.shape().to_vec();
         *shape.last_mut().unwrap() = fan_out;
-        let rule = LinearBackward { rows, fan_in, fan_out };
+        let rule = LinearBackward { rows, fan_in, fan_out, kind };
         match bias {
             Some(b) => Tensor::from_op(out, &shape, &[self, weight, b], rule),
             None => Tensor::from_op(out, &shape, &[self, weight], rule),
@@ -323,6 +372,29 @@ mod tests {
             for transposed in [false, true] {
                 assert!(product(true, transposed) == product(false, transposed), "{m}x{k}x{n} (rhs transposed: {transposed}): threaded and serial products differ");
             }
+        }
+    }
+
+    #[test]
+    fn inference_linear_gives_the_training_bits_and_follows_weight_writes() {
+        let mut rng = Rng::seed(48);
+        // MLP's and NHITS' layers for a batch of 32 series, an output layer of 18, shapes at the
+        // edges of `takes_packed_gemm`, and strides padded or not (1024 and 512 rows).
+        for (rows, fan_in, fan_out) in [(32, 36, 1024), (32, 1024, 1024), (32, 1024, 18), (32, 512, 512), (70, 48, 20), (5, 20, 16), (17, 16, 16), (40, 64, 1), (9, 2, 64), (3, 64, 64)] {
+            let x = Tensor::randn(&[rows, fan_in], &mut rng);
+            let w = Tensor::param(Tensor::randn(&[fan_out, fan_in], &mut rng).to_vec(), &[fan_out, fan_in]);
+            let b = Tensor::param(Tensor::randn(&[fan_out], &mut rng).to_vec(), &[fan_out]);
+            let on_threads = |f: &(dyn Fn() -> Vec<f32> + Sync)| on_two_threads(|| f().iter().map(|v| v.to_bits()).collect::<Vec<u32>>());
+            let training = on_threads(&|| x.linear(&w, Some(&b)).to_vec());
+            let inference = || on_threads(&|| crate::tensor::no_grad(|| x.linear(&w, Some(&b)).to_vec()));
+            assert!(inference() == training, "{rows}x{fan_in}x{fan_out}: inference and training products differ");
+            // A write (an optimizer step, a load) drops the copy: the next product sees the new weight.
+            w.data_mut().iter_mut().for_each(|v| *v = -*v);
+            let flipped = on_threads(&|| x.linear(&w, Some(&b)).to_vec());
+            assert!(inference() == flipped, "{rows}x{fan_in}x{fan_out}: a stale copy after a write");
+            // Also through another handle on the same values.
+            w.detach().data_mut().iter_mut().for_each(|v| *v *= 2.0);
+            assert!(inference() == on_threads(&|| x.linear(&w, Some(&b)).to_vec()), "{rows}x{fan_in}x{fan_out}: a stale copy after a write through a detached handle");
         }
     }
 

@@ -1,5 +1,6 @@
 'use strict'
-// "Did you mean" hints for unknown option names.
+// Checks shared by the option objects of index.js, lib/auto.js and lib/queue.js, so that one
+// wrong value reads the same wherever it is passed.
 
 /** Edit distance (case-insensitive). */
 function distance(a, b) {
@@ -40,4 +41,16 @@ function checkKeys(opts, allowed, where, required = false) {
   return opts
 }
 
-module.exports = { didYouMean, checkKeys }
+/**
+ * `v` if it is a whole number from `min` to `max`, else a TypeError (not a whole number) or a
+ * RangeError (out of range) naming option `name` of `where`. The default `max` is the largest
+ * integer a double holds exactly; options the engine stores in 32 bits pass 0xffffffff.
+ */
+function wholeNumber(v, name, where, min = 0, max = Number.MAX_SAFE_INTEGER) {
+  if (!Number.isSafeInteger(v)) throw new TypeError(`${where} option '${name}' must be a whole number, got ${describe(v)}`)
+  if (v < min) throw new RangeError(`${where} option '${name}' must be >= ${min}, got ${v}`)
+  if (v > max) throw new RangeError(`${where} option '${name}' must be <= ${max}, got ${v}`)
+  return v
+}
+
+module.exports = { didYouMean, checkKeys, wholeNumber }
