@@ -621,6 +621,9 @@ mod tests {
             ("MLP", json!({"h": 3, "inputSize": 8, "hiddenSize": 96, "numLayers": 2, "batchSize": 8, "scalerType": "robust"})),
             ("NHITS", json!({"h": 3, "inputSize": 8, "mlpUnits": [[64, 64], [64, 64]], "batchSize": 8, "scalerType": "standard"})),
             ("MLP", json!({"h": 3, "inputSize": 8, "hiddenSize": 40, "batchSize": 8, "loss": normal})),
+            ("NBEATS", json!({"h": 3, "inputSize": 8, "mlpUnits": [[32, 32], [32, 32]], "batchSize": 8, "stackTypes": ["identity", "trend", "seasonality"]})),
+            ("NBEATSx", json!({"h": 3, "inputSize": 8, "mlpUnits": [[32, 32], [32, 32]], "batchSize": 8})),
+            ("TiDE", json!({"h": 3, "inputSize": 8, "hiddenSize": 48, "decoderOutputDim": 8, "temporalDecoderDim": 16, "batchSize": 8, "layernorm": true})),
         ] {
             let model = crate::models::build(class, &options).unwrap();
             assert!(model.rows_independent());

@@ -153,4 +153,8 @@ impl Network for Nbeatsx {
         });
         self.stacks.forward(batch, features, exog_basis.as_ref(), ctx)
     }
+    fn rows_independent(&self) -> bool {
+        // Dropout draws only in training; every other op stays within a row.
+        true
+    }
 }

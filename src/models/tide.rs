@@ -251,6 +251,10 @@ impl Network for Tide {
         }
         self.temporal_decoder.forward(&x, ctx).add(&skip)
     }
+    fn rows_independent(&self) -> bool {
+        // Dropout draws only in training; LayerNorm normalizes each row on its own.
+        true
+    }
 }
 
 #[cfg(test)]

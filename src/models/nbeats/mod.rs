@@ -127,6 +127,10 @@ impl Network for Nbeats {
     fn forward(&self, batch: &Batch, ctx: &mut Ctx) -> Tensor {
         self.stacks.forward(batch, |residual| residual, None, ctx)
     }
+    fn rows_independent(&self) -> bool {
+        // Dropout draws only in training; every other op stays within a row.
+        true
+    }
 }
 
 #[cfg(test)]
