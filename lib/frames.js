@@ -274,15 +274,13 @@ function dsOut(t, kind) {
 function withIdRuns(frame) {
   const ids = frame.uniqueId
   const runIds = []
-  const runs = []
+  const runs = new Uint32Array(ids.length)
   for (let i = 0; i < ids.length; i++) {
-    if (i > 0 && ids[i] === ids[i - 1]) runs[runs.length - 1]++
-    else {
-      runIds.push(ids[i])
-      runs.push(1)
-    }
+    if (i === 0 || ids[i] !== ids[i - 1]) runIds.push(ids[i])
+    runs[runIds.length - 1]++
   }
-  return { ...frame, uniqueId: runIds, idRuns: Uint32Array.from(runs) }
+  const { ds, y, columnNames, columns } = frame
+  return { uniqueId: runIds, idRuns: runs.subarray(0, runIds.length), ds, y, columnNames, columns }
 }
 
 /** The engine's output as the public columns object. */
