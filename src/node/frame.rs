@@ -33,7 +33,7 @@ pub fn to_input(f: &NativeFrame) -> crate::Result<InputFrame> {
             if runs.len() != f.unique_id.len() || rows != f.ds.len() as u64 {
                 return Err(Error::value(format!("frame has {} id runs of {rows} rows for {} ids and {} rows", runs.len(), f.unique_id.len(), f.ds.len())));
             }
-            f.unique_id.iter().zip(runs.iter()).flat_map(|(id, &r)| std::iter::repeat_n(id, r as usize)).cloned().collect()
+            f.unique_id.iter().zip(runs.iter()).flat_map(|(id, &r)| std::iter::repeat(id).take(r as usize)).cloned().collect()
         }
     };
     Ok(InputFrame {
