@@ -4,7 +4,7 @@
 
 const { native } = require('./lib/native.js')
 const { worldOption } = require('./lib/world.js')
-const { toNative, fromNative, toRows, describe, parseDs } = require('./lib/frames.js')
+const { toNative, withIdRuns, fromNative, toRows, describe, parseDs } = require('./lib/frames.js')
 const { didYouMean, checkKeys, wholeNumber } = require('./lib/checks.js')
 const { NeuroDivergentError, ModelFileError, AbortError, wrap } = require('./lib/errors.js')
 const models = require('./lib/models.js')
@@ -306,7 +306,7 @@ class NeuralForecast {
     const used = models.usedColumns(this._engineModels)
     if (opts.df !== undefined) {
       const n = toNative(opts.df, 'df', { keep: used.df })
-      df = n.frame
+      df = withIdRuns(n.frame)
       kinds = n.kinds
       this._checkDsKind(kinds, 'df')
     }

@@ -267,17 +267,41 @@ function dsOut(t, kind) {
   return t
 }
 
+/**
+ * A normalised frame with its ids once per run of equal ids (`idRuns` their lengths): the engine
+ * reads one string per run instead of one per row (a one-series tick: one instead of 24).
+ */
+function withIdRuns(frame) {
+  const ids = frame.uniqueId
+  const runIds = []
+  const runs = new Uint32Array(ids.length)
+  for (let i = 0; i < ids.length; i++) {
+    if (i === 0 || ids[i] !== ids[i - 1]) runIds.push(ids[i])
+    runs[runIds.length - 1]++
+  }
+  const { ds, y, columnNames, columns } = frame
+  return { uniqueId: runIds, idRuns: runs.subarray(0, runIds.length), ds, y, columnNames, columns }
+}
+
 /** The engine's output as the public columns object. */
 function fromNative(out, kinds) {
   const frame = {}
-  // One id per run of equal ids (`idRuns` their lengths), expanded to one per row.
-  const ids = new Array(out.ds.length)
-  for (let k = 0, r = 0; k < out.uniqueId.length; k++) {
-    const id = kinds.id === 'number' ? Number(out.uniqueId[k]) : out.uniqueId[k]
-    for (let end = r + out.idRuns[k]; r < end; r++) ids[r] = id
+  // The engine's ids come once per run of equal ids (`idRuns` their lengths), expanded here to one
+  // per row; frames assembled in JS (lib/queue.js) hold one per row already.
+  const asKind = (id) => (kinds.id === 'number' ? Number(id) : id)
+  if (out.idRuns === undefined) frame.unique_id = kinds.id === 'number' ? out.uniqueId.map(asKind) : out.uniqueId
+  else {
+    frame.unique_id = new Array(out.ds.length)
+    for (let k = 0, r = 0; k < out.uniqueId.length; k++) {
+      const id = asKind(out.uniqueId[k])
+      for (let end = r + out.idRuns[k]; r < end; r++) frame.unique_id[r] = id
+    }
   }
-  frame.unique_id = ids
-  frame.ds = kinds.ds === 'number' ? Float64Array.from(out.ds) : Array.from(out.ds, (t) => dsOut(t, kinds.ds))
+  if (kinds.ds === 'number') frame.ds = Float64Array.from(out.ds)
+  else {
+    frame.ds = new Array(out.ds.length)
+    for (let i = 0; i < out.ds.length; i++) frame.ds[i] = dsOut(out.ds[i], kinds.ds)
+  }
   out.columnNames.forEach((name, i) => {
     frame[name] = name === 'cutoff' ? (kinds.ds === 'number' ? Float64Array.from(out.columns[i]) : Array.from(out.columns[i], (t) => dsOut(t, kinds.ds))) : out.columns[i]
   })
@@ -302,4 +326,4 @@ function toRows(frame) {
   return rows
 }
 
-module.exports = { toNative, fromNative, toRows, describe, parseDs }
+module.exports = { toNative, withIdRuns, fromNative, toRows, describe, parseDs }

@@ -1,17 +1,20 @@
 //! Frames across the boundary: the JS wrapper hands over normalised columns; results go back
 //! as Float64Arrays.
 
-use napi::bindgen_prelude::{Float64Array, Float64ArraySlice, Object, ToNapiValue};
+use napi::bindgen_prelude::{Float64Array, Float64ArraySlice, Object, ToNapiValue, Uint32Array};
 use napi::{sys, Env};
 use napi_derive::napi;
 
 use crate::error::Error;
 use crate::forecast::{InputFrame, OutputFrame};
 
-/// A long frame as columns (ids as strings; ds as epoch ms or integer steps).
+/// A long frame as columns (ids as strings; ds as epoch ms or integer steps). With `id_runs`,
+/// `unique_id` holds one id per run of rows with the same id and `id_runs` the runs' lengths
+/// (`withIdRuns` in lib/frames.js: a one-series tick hands over one string, not one per row).
 #[napi(object)]
 pub struct NativeFrame {
     pub unique_id: Vec<String>,
+    pub id_runs: Option<Uint32Array>,
     pub ds: Float64Array,
     pub y: Option<Float64Array>,
     pub column_names: Vec<String>,
@@ -23,8 +26,18 @@ pub fn to_input(f: &NativeFrame) -> crate::Result<InputFrame> {
     if f.column_names.len() != f.columns.len() {
         return Err(Error::value("frame has a different number of column names and columns"));
     }
+    let unique_id = match &f.id_runs {
+        None => f.unique_id.clone(),
+        Some(runs) => {
+            let rows: u64 = runs.iter().map(|&r| u64::from(r)).sum();
+            if runs.len() != f.unique_id.len() || rows != f.ds.len() as u64 {
+                return Err(Error::value(format!("frame has {} id runs of {rows} rows for {} ids and {} rows", runs.len(), f.unique_id.len(), f.ds.len())));
+            }
+            f.unique_id.iter().zip(runs.iter()).flat_map(|(id, &r)| std::iter::repeat(id).take(r as usize)).cloned().collect()
+        }
+    };
     Ok(InputFrame {
-        unique_id: f.unique_id.clone(),
+        unique_id,
         ds: f.ds.to_vec(),
         y: f.y.as_ref().map(|y| y.to_vec()),
         columns: f.column_names.iter().cloned().zip(f.columns.iter().map(|c| c.to_vec())).collect(),
