@@ -18,6 +18,8 @@ const rows = csv.trim().split('\n').slice(1).map((line) => {
 const nf = new NeuralForecast({ models: [new MLP({ h: 12, inputSize: 24, maxSteps: 100, scalerType: 'standard' })], freq: 'ME' })
 // Every rank the same frame: batchSize/windowsBatchSize are the global batch, split over ranks.
 // With each rank's own series instead: nf.fit(myRows, { world, sharded: true }).
+// For a job its launcher may restart, add { checkpointEvery: 20, checkpointPath: 'run.ckpt',
+// resume: true }: rank 0 writes the file, and the restarted job resumes every rank from it.
 await nf.fit(rows, { world, valSize: 12 })
 const fc = await nf.predict()
 // Every rank holds the same model; let rank 0 speak.

@@ -223,3 +223,16 @@ fn resuming_a_data_parallel_checkpoint_otherwise_stops_every_rank_naming_what_di
     assert!(checkpointed(&two, false, mlp, &path, None).into_iter().all(|r| r.is_ok()));
     std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
 }
+
+#[test]
+fn a_checkpoint_that_rank_0_cannot_write_stops_every_rank() {
+    let df = frame(&[0, 1]);
+    // Its folder would be a file.
+    let blocker = temp_checkpoint("unwritable");
+    std::fs::create_dir_all(blocker.parent().unwrap()).unwrap();
+    std::fs::write(&blocker, b"").unwrap();
+    let e = errors(checkpointed(&[df.clone(), df], false, mlp, &blocker.join("run.ckpt"), None));
+    assert!(e[0].contains("checkpointPath") && e[0].contains("cannot create folder"), "{}", e[0]);
+    assert!(e[1].contains("stopped at saving the checkpoint: 1 other rank(s) failed"), "{}", e[1]);
+    std::fs::remove_dir_all(blocker.parent().unwrap()).unwrap();
+}

@@ -111,7 +111,7 @@ fn gather_bytes(world: &mpi::topology::SimpleCommunicator, buf: &[u8]) -> std::r
     world.all_gather_into(&(buf.len() as u64), &mut lens[..]);
     let total: u64 = lens.iter().sum();
     if total > mpi::Count::MAX as u64 {
-        return Err(format!("the ranks' checkpoint states add up to {total} bytes, more than one MPI gather moves ({})", mpi::Count::MAX));
+        return Err(format!("the ranks' byte buffers add up to {total} bytes, more than one MPI gather moves ({})", mpi::Count::MAX));
     }
     let counts: Vec<mpi::Count> = lens.iter().map(|&n| n as mpi::Count).collect();
     let displs: Vec<mpi::Count> = counts.iter().scan(0, |at, &n| Some(std::mem::replace(at, *at + n))).collect();
