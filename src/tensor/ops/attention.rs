@@ -320,7 +320,7 @@ impl Backward for AttentionBackward {
                     &self.lse[bh * d.lq..(bh + 1) * d.lq],
                     &g[oo..oo + d.lq * d.ev],
                 );
-                vectorized(|| backward_head(&self.spec, &d, bh, views, dq, dk, dv));
+                vectorized(#[inline(always)] || backward_head(&self.spec, &d, bh, views, dq, dk, dv));
             });
         let need = |t: &Tensor, grad: Vec<f32>| t.requires_grad().then_some(grad);
         vec![need(&inputs[0], dq), need(&inputs[1], dk), need(&inputs[2], dv)]
@@ -397,7 +397,7 @@ impl Tensor {
                 let q = &q[bh * d.lq * d.e..(bh + 1) * d.lq * d.e];
                 let k = &k[bh * d.lk * d.e..(bh + 1) * d.lk * d.e];
                 let v = &v[bh * d.lk * d.ev..(bh + 1) * d.lk * d.ev];
-                vectorized(|| forward_head(&spec, &d, bh, q, k, v, out, lse));
+                vectorized(#[inline(always)] || forward_head(&spec, &d, bh, q, k, v, out, lse));
             });
         }
         let shape = [qs[0], qs[1], d.lq, d.ev];

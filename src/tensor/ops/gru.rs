@@ -29,7 +29,7 @@ impl CellGrad<'_> {
     /// `dhp [3H]` from `dh_next` (the recurrent gradient into h_t), and replaces `dh_next` with
     /// the part of the gradient into h_{t-1} that bypasses `W_hh`.
     fn backward(&self, dxp: &mut [f32], dhp: &mut [f32], dh_next: &mut [f32]) {
-        vectorized(|| self.backward_body(dxp, dhp, dh_next))
+        vectorized(#[inline(always)] || self.backward_body(dxp, dhp, dh_next))
     }
 
     #[inline(always)]

@@ -30,7 +30,7 @@ impl CellGrad<'_> {
     /// Writes the pre-activation gradients `dz [4H]` from `dh_next` (the recurrent gradient into
     /// h_t) and `dc_next` (into c_t), and replaces `dc_next` with the gradient into c_{t-1}.
     fn backward(&self, dz: &mut [f32], dh_next: &[f32], dc_next: &mut [f32]) {
-        vectorized(|| self.backward_body(dz, dh_next, dc_next))
+        vectorized(#[inline(always)] || self.backward_body(dz, dh_next, dc_next))
     }
 
     #[inline(always)]

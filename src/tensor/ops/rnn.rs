@@ -30,7 +30,7 @@ impl Backward for RnnBackward {
             for r in 0..b {
                 let at = (r * t + step) * h;
                 let (dz, hs, g_out, dh_next) = (&mut dz[at..at + h], &hs[at..at + h], &g_out[at..at + h], &dh_next[r * h..][..h]);
-                vectorized(|| {
+                vectorized(#[inline(always)] || {
                     for j in 0..h {
                         let slope = if self.relu { (hs[j] > 0.0) as u8 as f32 } else { 1.0 - hs[j] * hs[j] };
                         dz[j] = (g_out[j] + dh_next[j]) * slope;
