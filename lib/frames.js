@@ -286,16 +286,11 @@ function withIdRuns(frame) {
 /** The engine's output as the public columns object. */
 function fromNative(out, kinds) {
   const frame = {}
-  // The engine's ids come once per run of equal ids (`idRuns` their lengths), expanded here to one
-  // per row; frames assembled in JS (lib/queue.js) hold one per row already.
-  const asKind = (id) => (kinds.id === 'number' ? Number(id) : id)
-  if (out.idRuns === undefined) frame.unique_id = kinds.id === 'number' ? out.uniqueId.map(asKind) : out.uniqueId
-  else {
-    frame.unique_id = new Array(out.ds.length)
-    for (let k = 0, r = 0; k < out.uniqueId.length; k++) {
-      const id = asKind(out.uniqueId[k])
-      for (let end = r + out.idRuns[k]; r < end; r++) frame.unique_id[r] = id
-    }
+  // One id per run of equal ids (`idRuns` their lengths), expanded to one per row.
+  frame.unique_id = new Array(out.ds.length)
+  for (let k = 0, r = 0; k < out.uniqueId.length; k++) {
+    const id = kinds.id === 'number' ? Number(out.uniqueId[k]) : out.uniqueId[k]
+    for (let end = r + out.idRuns[k]; r < end; r++) frame.unique_id[r] = id
   }
   if (kinds.ds === 'number') frame.ds = Float64Array.from(out.ds)
   else {

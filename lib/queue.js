@@ -14,7 +14,7 @@ const { join } = require('node:path')
 const { NeuralForecast, AbortError } = require('../index.js')
 const models = require('./models.js')
 const { Auto, fitTrial } = require('./auto.js')
-const { describe, toNative, fromNative } = require('./frames.js')
+const { describe, toNative, withIdRuns, fromNative } = require('./frames.js')
 const { checkKeys, wholeNumber } = require('./checks.js')
 const { NeuroDivergentError } = require('./errors.js')
 const { encodeF64, decodeF64, encodeData, writeAtomic, DataCache, withoutLast } = require('./queue_data.js')
@@ -252,7 +252,7 @@ class BullMQBackend {
     } finally {
       await batch.close() // after a failed window, the others still waiting
     }
-    return fromNative(mergeWindows(outs), kinds)
+    return fromNative(withIdRuns(mergeWindows(outs)), kinds)
   }
 
   /**
