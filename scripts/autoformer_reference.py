@@ -5,11 +5,7 @@
 # a future column; case 1 a decoder longer than the encoder (keys zero-padded), a moving-average
 # window longer than the input, MQLoss's 5 outputs and two decoder layers. Run with the venv:
 #   python scripts/autoformer_reference.py > src/models/autoformer_reference.json
-import logging, warnings, json, os
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-warnings.filterwarnings("ignore"); logging.disable(logging.CRITICAL)
-import torch
-torch.set_num_threads(1)
+from nf_reference import print_cases, univariate_batch
 from neuralforecast.models import Autoformer
 from neuralforecast.losses.pytorch import MQLoss
 
@@ -19,25 +15,6 @@ cases = [
     (dict(h=5, input_size=6, hidden_size=6, n_head=3, conv_hidden_size=4, factor=1, encoder_layers=1, decoder_layers=2, activation='relu', loss=MQLoss(), dropout=0.0),
      {"h": 5, "inputSize": 6, "hiddenSize": 6, "nHead": 3, "convHiddenSize": 4, "factor": 1, "encoderLayers": 1, "decoderLayers": 2, "activation": "relu", "loss": {"type": "MQLoss"}, "dropout": 0.0}),
 ]
-out = []
-for i, (nf_opts, ours) in enumerate(cases):
-    torch.manual_seed(i)
-    m = Autoformer(**nf_opts)
-    params = [(n, p) for n, p in m.named_parameters() if not n.startswith('loss.')]
-    with torch.no_grad():
-        for _, p in params:
-            p.copy_(torch.randn_like(p) * 0.5)
-    g = torch.Generator().manual_seed(10 + i)
-    L, h = nf_opts['input_size'], nf_opts['h']
-    y = torch.randn(3, L, 1, generator=g)
-    f = torch.randn(3, L + h, 1, generator=g)
-    batch = dict(insample_y=y, futr_exog=f if 'futr_exog_list' in nf_opts else None)
-    with torch.no_grad():
-        m.eval()
-        out_eval = m.forward(batch)
-        m.train()
-        out_train = m.forward(batch)
-    r4 = lambda t: [round(float(v), 7) for v in t.flatten()]
-    out.append(dict(options=ours, names=[n for n, _ in params], values=r4(torch.cat([p.detach().flatten() for _, p in params])),
-                    y=r4(y), f=r4(f) if 'futr_exog_list' in nf_opts else [], out_eval=r4(out_eval), out_train=r4(out_train)))
-print(json.dumps(out))
+
+
+print_cases(Autoformer, cases, univariate_batch(3))

@@ -154,3 +154,40 @@ impl Network for ITransformer {
         y.reshape(&[b, self.h, usize::MAX])
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    use super::super::tests::{assert_close, floats, forward, load};
+    use super::super::{build, Batch};
+    use crate::nn::Ctx;
+    use crate::rng::Rng;
+    use crate::tensor::Tensor;
+
+    #[test]
+    fn forward_equals_neuralforecast_on_the_same_weights() {
+        // scripts/itransformer_reference.py: 3 series, 2 windows; with useNorm and two future
+        // columns, and without useNorm with MQLoss; eval mode and train mode with dropout 0.
+        let cases: Vec<Value> = serde_json::from_str(include_str!("itransformer_reference.json")).unwrap();
+        for r in &cases {
+            let opts = &r["options"];
+            let m = build("iTransformer", opts).unwrap();
+            let names: Vec<&str> = r["names"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+            load(m.as_ref(), &names, &floats(r, "values"));
+            let size = |k: &str| opts[k].as_u64().unwrap() as usize;
+            let (l, h, n) = (size("inputSize"), size("h"), size("nSeries"));
+            let f = floats(r, "f");
+            let exog = f.len() / (2 * (l + h) * n);
+            let batch = Batch {
+                insample_y: Tensor::from_vec(floats(r, "y"), &[2, l, n]),
+                insample_mask: Tensor::ones(&[2, l, n]),
+                hist_exog: None,
+                futr_exog: (exog > 0).then(|| Tensor::from_vec(f, &[2, exog, l + h, n])),
+                stat_exog: None,
+            };
+            assert_close(&forward(m.as_ref(), &batch).to_vec(), &floats(r, "out_eval"));
+            assert_close(&m.forward(&batch, &mut Ctx::train(&mut Rng::seed(0))).to_vec(), &floats(r, "out_train"));
+        }
+    }
+}
