@@ -1,6 +1,7 @@
 # Writes src/models/itransformer_reference.json: two small NeuralForecast 3.3 iTransformers with
 # random weights and their forward outputs on a fixed batch of 2 windows of 3 series, in eval mode
-# and in train mode with dropout 0 (so the training forward is checked too). Case 0 normalises
+# and in train mode with dropout 0 (so the training forward is checked too), and the
+# gradients of the mean absolute error against a random target. Case 0 normalises
 # each series (use_norm) and has two future columns (one token per series and column); case 1
 # does not normalise, has MQLoss's 5 outputs per step and one encoder layer. Run with the venv:
 #   python scripts/itransformer_reference.py > src/models/itransformer_reference.json
@@ -27,4 +28,4 @@ def batch(i, nf_opts):
     return dict(insample_y=y, futr_exog=f if F else None)
 
 
-print_cases(iTransformer, cases, batch)
+print_cases(iTransformer, cases, batch, grads=True)

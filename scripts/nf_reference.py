@@ -19,8 +19,10 @@ def r7(t):
     return [round(float(v), 7) for v in t.flatten()]
 
 
-def print_cases(model_class, cases, batch):
-    """batch(i, nf_options) gives dict(insample_y=..., futr_exog=... or None)."""
+def print_cases(model_class, cases, batch, grads=False):
+    """batch(i, nf_options) gives dict(insample_y=..., futr_exog=... or None). With grads, also
+    a target drawn like the output and the gradients of the train-mode mean absolute error
+    against it, in parameter order: the backward checked as well as the forward."""
     out = []
     for i, (nf_opts, ours) in enumerate(cases):
         torch.manual_seed(i)
@@ -36,8 +38,13 @@ def print_cases(model_class, cases, batch):
             m.train()
             out_train = m.forward(b)
         f = b['futr_exog']
-        out.append(dict(options=ours, names=[n for n, _ in params], values=r7(torch.cat([p.detach().flatten() for _, p in params])),
-                        y=r7(b['insample_y']), f=r7(f) if f is not None else [], out_eval=r7(out_eval), out_train=r7(out_train)))
+        case = dict(options=ours, names=[n for n, _ in params], values=r7(torch.cat([p.detach().flatten() for _, p in params])),
+                    y=r7(b['insample_y']), f=r7(f) if f is not None else [], out_eval=r7(out_eval), out_train=r7(out_train))
+        if grads:
+            target = torch.randn(out_train.shape, generator=torch.Generator().manual_seed(20 + i))
+            (m.forward(b) - target).abs().mean().backward()
+            case.update(target=r7(target), grads=r7(torch.cat([p.grad.flatten() for _, p in params])))
+        out.append(case)
     print(json.dumps(out))
 
 

@@ -1,6 +1,7 @@
 # Writes src/models/vanillatransformer_reference.json: two small NeuralForecast 3.3
 # VanillaTransformers with random weights and their forward outputs on a fixed batch of 3 windows,
-# in eval mode and in train mode with dropout 0 (so the training forward is checked too). Case 0
+# in eval mode and in train mode with dropout 0 (so the training forward is checked too), and the
+# gradients of the mean absolute error against a random target. Case 0
 # has a future column, GELU and an odd label_len; case 1 ReLU, MQLoss's 5 outputs, one encoder
 # and two decoder layers, heads of 2 features. Run with the NeuralForecast venv:
 #   python scripts/vanillatransformer_reference.py > src/models/vanillatransformer_reference.json
@@ -16,4 +17,4 @@ cases = [
 ]
 
 
-print_cases(VanillaTransformer, cases, univariate_batch(3))
+print_cases(VanillaTransformer, cases, univariate_batch(3), grads=True)

@@ -159,7 +159,7 @@ impl Network for ITransformer {
 mod tests {
     use serde_json::Value;
 
-    use super::super::tests::{assert_close, floats, forward, load};
+    use super::super::tests::{assert_close, assert_grads_close, floats, forward, load};
     use super::super::{build, Batch};
     use crate::nn::Ctx;
     use crate::rng::Rng;
@@ -168,7 +168,8 @@ mod tests {
     #[test]
     fn forward_equals_neuralforecast_on_the_same_weights() {
         // scripts/itransformer_reference.py: 3 series, 2 windows; with useNorm and two future
-        // columns, and without useNorm with MQLoss; eval mode and train mode with dropout 0.
+        // columns, and without useNorm with MQLoss; eval mode and train mode with dropout 0, and
+        // the gradients of a mean absolute error through it.
         let cases: Vec<Value> = serde_json::from_str(include_str!("itransformer_reference.json")).unwrap();
         for r in &cases {
             let opts = &r["options"];
@@ -187,7 +188,9 @@ mod tests {
                 stat_exog: None,
             };
             assert_close(&forward(m.as_ref(), &batch).to_vec(), &floats(r, "out_eval"));
-            assert_close(&m.forward(&batch, &mut Ctx::train(&mut Rng::seed(0))).to_vec(), &floats(r, "out_train"));
+            let train = m.forward(&batch, &mut Ctx::train(&mut Rng::seed(0)));
+            assert_close(&train.to_vec(), &floats(r, "out_train"));
+            assert_grads_close(m.as_ref(), &train, r);
         }
     }
 }

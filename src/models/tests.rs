@@ -76,6 +76,15 @@ pub(super) fn reference_case(class: &str, r: &serde_json::Value) -> (Box<dyn Mod
     (m, batch)
 }
 
+/// The gradients of the mean absolute error of `out` (a train-mode forward of `m`) against the
+/// reference's `target`, against NeuralForecast's (`grads`, in parameter order).
+pub(super) fn assert_grads_close(m: &dyn Model, out: &Tensor, r: &serde_json::Value) {
+    let target = Tensor::from_vec(floats(r, "target"), out.shape());
+    let grads = out.sub(&target).abs().mean_all().backward();
+    let ours: Vec<f32> = named_params(m).iter().flat_map(|(n, p)| grads.get(p).unwrap_or_else(|| panic!("no gradient for {n}")).clone()).collect();
+    assert_close(&ours, &floats(r, "grads"));
+}
+
 /// The error `build` gives for options it must refuse.
 pub(super) fn error(class: &str, opts: serde_json::Value) -> crate::Error {
     super::build(class, &opts).err().unwrap_or_else(|| panic!("{class} {opts} should be refused"))

@@ -156,7 +156,7 @@ impl<E: InnerAttention, S: InnerAttention, C: InnerAttention> Network for Encode
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{assert_close, error, floats, forward, reference_case};
+    use super::super::tests::{assert_close, assert_grads_close, error, floats, forward, reference_case};
     use crate::nn::Ctx;
     use crate::rng::Rng;
     use serde_json::{json, Value};
@@ -164,12 +164,15 @@ mod tests {
     #[test]
     fn forward_equals_neuralforecast_on_the_same_weights() {
         // scripts/vanillatransformer_reference.py: two small models on 3 windows (a future
-        // column; MQLoss with two decoder layers), eval mode and train mode with dropout 0.
+        // column; MQLoss with two decoder layers), eval mode and train mode with dropout 0, and
+        // the gradients of a mean absolute error through it.
         let cases: Vec<Value> = serde_json::from_str(include_str!("vanillatransformer_reference.json")).unwrap();
         for r in &cases {
             let (m, batch) = reference_case("VanillaTransformer", r);
             assert_close(&forward(m.as_ref(), &batch).to_vec(), &floats(r, "out_eval"));
-            assert_close(&m.forward(&batch, &mut Ctx::train(&mut Rng::seed(0))).to_vec(), &floats(r, "out_train"));
+            let train = m.forward(&batch, &mut Ctx::train(&mut Rng::seed(0)));
+            assert_close(&train.to_vec(), &floats(r, "out_train"));
+            assert_grads_close(m.as_ref(), &train, r);
         }
     }
 
