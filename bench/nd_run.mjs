@@ -44,4 +44,4 @@ for (let i = 0; i < 200; i++) {
   lat.push(performance.now() - s)
 }
 lat.sort((a, b) => a - b)
-console.log(JSON.stringify({ impl: 'ours', dataset, model, seed: Number(seed), ...scores(fc, model, test), fit_s: fitS, s_per_step: fitS / config.maxSteps, predict_s: predictS, single_predict_ms: lat[100], peak_rss_mb: process.resourceUsage().maxRSS / 1024 }))
+console.log(JSON.stringify({ impl: 'ours', dataset, model, seed: Number(seed), ...scores(fc, model, test), fit_s: fitS, s_per_step: fitS / nf.models[0].config.maxSteps, predict_s: predictS, single_predict_ms: lat[100], peak_rss_mb: process.resourceUsage().maxRSS / 1024 }))

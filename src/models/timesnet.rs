@@ -329,6 +329,32 @@ mod tests {
     }
 
     #[test]
+    fn forward_equals_neuralforecast_on_the_same_weights() {
+        // scripts/timesnet_reference.py: two TimesBlocks with a future column (periods 2, 2 from
+        // two frequencies, then 11 and 3: a one-row fold and folds padded from 11 to 12 steps),
+        // and one block with the default 11 × 11 Inception kernels, larger than its folds. Then
+        // 3 Adam steps on MAE: the backward through the folds and amplitude weights, too.
+        use crate::optim::Optimizer;
+        use super::super::tests::{assert_close, floats, forward, reference_case};
+        let cases: Vec<Value> = serde_json::from_str(include_str!("timesnet_reference.json")).unwrap();
+        for r in &cases {
+            let (m, batch) = reference_case("TimesNet", r);
+            let out = forward(m.as_ref(), &batch);
+            assert_close(&out.to_vec(), &floats(r, "out_eval"));
+            let target = Tensor::from_vec(floats(r, "target"), out.shape());
+            let (params, mut adam) = (crate::nn::named_params(m.as_ref()), crate::optim::Adam::new((0.9, 0.999), 1e-8, 0.0, false));
+            for _ in 0..3 {
+                let grads = forward(m.as_ref(), &batch).sub(&target).abs().mean_all().backward();
+                adam.step(&params, &grads, 1e-3);
+            }
+            let (after, theirs) = (forward(m.as_ref(), &batch).to_vec(), floats(r, "out_after"));
+            for (i, (a, b)) in after.iter().zip(&theirs).enumerate() {
+                assert!((a - b).abs() <= 1e-4 * (1.0 + b.abs()), "after training, output {i}: ours {a}, NeuralForecast {b}");
+            }
+        }
+    }
+
+    #[test]
     fn names_and_counts_as_neuralforecast() {
         let opts = serde_json::json!({"h": 4, "inputSize": 8, "futrExogList": ["c"], "hiddenSize": 8, "convHiddenSize": 6, "topK": 2, "numKernels": 2});
         let m = crate::models::build("TimesNet", &opts).unwrap();
