@@ -307,9 +307,50 @@ mod tests {
     use serde_json::json;
 
     use crate::error::ErrorKind;
-    use crate::models::tests::{base, error};
+    use crate::models::tests::{assert_close, base, error, floats, forward, reference_case};
     use crate::models::{build, configure_class, Recurrence};
     use crate::nn::{named_params, param_count};
+
+    /// The reference's parameters under our names and in our order, so that `reference_case` can
+    /// load them: NeuralForecast 3.3's `MLP` is one `nn.Sequential` (Linear, activation, Dropout,
+    /// ...), so its i-th Linear is `layers.{3i}` where ours is `layers.{i}`; and it registers
+    /// `upsample_sequence` after `mlp_decoder`, where we visit it before.
+    fn in_our_order(class: &str, r: &serde_json::Value) -> serde_json::Value {
+        let names: Vec<&str> = r["names"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+        let values = floats(r, "values");
+        let m = build(class, &r["options"]).unwrap();
+        let sizes: std::collections::HashMap<String, usize> = named_params(m.as_ref()).into_iter().map(|(n, p)| (n, p.numel())).collect();
+        let mut slices = std::collections::HashMap::new();
+        let mut at = 0;
+        for n in &names {
+            let ours = match n.strip_prefix("mlp_decoder.layers.").and_then(|t| t.split_once('.')) {
+                Some((i, rest)) => format!("mlp_decoder.layers.{}.{rest}", i.parse::<usize>().unwrap() / 3),
+                None => n.to_string(),
+            };
+            let k = *sizes.get(&ours).unwrap_or_else(|| panic!("{class}: {ours} not among ours {:?}", sizes.keys()));
+            slices.insert(ours, values[at..at + k].to_vec());
+            at += k;
+        }
+        assert_eq!(at, values.len(), "{class}: NeuralForecast's parameters have our sizes");
+        let ours: Vec<String> = named_params(m.as_ref()).into_iter().map(|(n, _)| n).collect();
+        let mut out = r.clone();
+        out["values"] = json!(ours.iter().flat_map(|n| slices[n].clone()).collect::<Vec<f32>>());
+        out["names"] = json!(ours);
+        out
+    }
+
+    #[test]
+    fn forward_equals_neuralforecast_on_the_same_weights() {
+        // scripts/gru_reference.py: per class, a 2-layer encoder with a future column and h < L,
+        // then a 1-layer one with h > L (upsampled along time) and a 1-layer decoder.
+        let r: serde_json::Value = serde_json::from_str(include_str!("gru_reference.json")).unwrap();
+        for class in ["GRU", "RNN"] {
+            for case in r[class].as_array().unwrap() {
+                let (m, batch) = reference_case(class, &in_our_order(class, case));
+                assert_close(&forward(m.as_ref(), &batch).to_vec(), &floats(case, "out"));
+            }
+        }
+    }
 
     #[test]
     fn recurrent_parameter_counts_and_names_match_neuralforecast() {

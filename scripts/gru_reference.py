@@ -1,0 +1,41 @@
+# Writes src/models/gru_reference.json: small NeuralForecast 3.3 GRUs and RNNs (direct mode, the
+# default) with random weights and their eval-mode forward on a fixed batch of 3 windows. Per class,
+# case 0 has a future column (in the encoder input and beside the decoder's states) and h < L (the
+# last h states); case 1 h > L (upsample_sequence along time), one decoder layer. Run with the venv:
+#   python scripts/gru_reference.py > src/models/gru_reference.json
+import logging, warnings, json, os
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+warnings.filterwarnings("ignore"); logging.disable(logging.CRITICAL)
+import torch
+torch.set_num_threads(1)
+from neuralforecast.models import GRU, RNN
+
+cases = [
+    (dict(h=3, input_size=5, encoder_hidden_size=4, decoder_hidden_size=3, futr_exog_list=['f']),
+     {"h": 3, "inputSize": 5, "encoderHiddenSize": 4, "decoderHiddenSize": 3, "futrExogList": ["f"]}),
+    (dict(h=6, input_size=4, encoder_hidden_size=3, encoder_n_layers=1, decoder_layers=1),
+     {"h": 6, "inputSize": 4, "encoderHiddenSize": 3, "encoderNLayers": 1, "decoderLayers": 1}),
+]
+out = {}
+for cls in (GRU, RNN):
+    out[cls.__name__] = []
+    for i, (nf_opts, ours) in enumerate(cases):
+        torch.manual_seed(i)
+        m = cls(**nf_opts)
+        params = [(n, p) for n, p in m.named_parameters() if not n.startswith('loss.')]
+        with torch.no_grad():
+            for _, p in params:
+                p.copy_(torch.randn_like(p) * 0.5)
+        g = torch.Generator().manual_seed(10 + i)
+        L, h = nf_opts['input_size'], nf_opts['h']
+        y = torch.randn(3, L, 1, generator=g)
+        f = torch.randn(3, L + h, 1, generator=g)
+        futr = 'futr_exog_list' in nf_opts
+        batch = dict(insample_y=y, futr_exog=f if futr else None, hist_exog=None, stat_exog=None)
+        m.eval()
+        with torch.no_grad():
+            o = m.forward(batch)
+        r7 = lambda t: [round(float(v), 7) for v in t.flatten()]
+        out[cls.__name__].append(dict(options=ours, names=[n for n, _ in params], values=r7(torch.cat([p.detach().flatten() for _, p in params])),
+                                      y=r7(y), f=r7(f) if futr else [], out=r7(o)))
+print(json.dumps(out))
