@@ -67,12 +67,9 @@ pub fn min_len() -> usize {
 /// the helper costs about a µs of cache-line traffic.
 const HELPER_MACS: usize = 1 << 15;
 
-/// Blocks a one-row product inside [`run`] is cut into. Few: each block restarts the hardware
-/// prefetcher on a new stream of weights and each claim moves a cache line between the cores, so
-/// 16 blocks left a one-series NHITS forecast well above 4 (docs/BENCHMARKS.md, "One-row products
-/// against the memory floor"); with 4 the caller waits at most for a quarter of a product if the
-/// helper stalls.
-const HELPER_BLOCKS: usize = 4;
+/// Blocks a one-row product inside [`run`] is cut into: enough that the caller rarely waits long
+/// for the helper's last one, few enough that claiming them costs little.
+const HELPER_BLOCKS: usize = 16;
 
 /// Outside [`run`], products with fewer multiply-adds stay on one thread.
 const PARALLEL_MACS: usize = 1 << 18;
