@@ -1,5 +1,6 @@
 # Writes src/models/gru_reference.json: small NeuralForecast 3.3 GRUs and RNNs (direct mode, the
-# default) with random weights and their eval-mode forward on a fixed batch of 3 windows. Per class,
+# default) with random weights, their eval-mode forward on a fixed batch of 3 windows and the
+# gradients of a train-mode MAE against a fixed target. Per class,
 # case 0 has a future column (in the encoder input and beside the decoder's states) and h < L (the
 # last h states); case 1 h > L (upsample_sequence along time), one decoder layer. Run with the venv:
 #   python scripts/gru_reference.py > src/models/gru_reference.json
@@ -35,7 +36,13 @@ for cls in (GRU, RNN):
         m.eval()
         with torch.no_grad():
             o = m.forward(batch)
+        # Train mode (dropout 0 by default): the gradients of an MAE against a fixed target, so
+        # the backward through the cells is checked against torch's autograd too.
+        m.train()
+        target = torch.randn(o.shape, generator=torch.Generator().manual_seed(20 + i))
+        (m.forward(batch) - target).abs().mean().backward()
         r7 = lambda t: [round(float(v), 7) for v in t.flatten()]
         out[cls.__name__].append(dict(options=ours, names=[n for n, _ in params], values=r7(torch.cat([p.detach().flatten() for _, p in params])),
-                                      y=r7(y), f=r7(f) if futr else [], out=r7(o)))
+                                      y=r7(y), f=r7(f) if futr else [], out=r7(o), target=r7(target),
+                                      grads=r7(torch.cat([p.grad.flatten() for _, p in params]))))
 print(json.dumps(out))

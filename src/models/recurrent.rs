@@ -307,7 +307,7 @@ mod tests {
     use serde_json::json;
 
     use crate::error::ErrorKind;
-    use crate::models::tests::{assert_close, base, error, floats, forward, reference_case};
+    use crate::models::tests::{assert_close, assert_grads_close, base, error, floats, forward, reference_case};
     use crate::models::{build, configure_class, Recurrence};
     use crate::nn::{named_params, param_count};
 
@@ -320,7 +320,8 @@ mod tests {
         let values = floats(r, "values");
         let m = build(class, &r["options"]).unwrap();
         let sizes: std::collections::HashMap<String, usize> = named_params(m.as_ref()).into_iter().map(|(n, p)| (n, p.numel())).collect();
-        let mut slices = std::collections::HashMap::new();
+        // Where each of NeuralForecast's parameters starts in its flat vectors, under our name.
+        let mut spans = std::collections::HashMap::new();
         let mut at = 0;
         for n in &names {
             let ours = match n.strip_prefix("mlp_decoder.layers.").and_then(|t| t.split_once('.')) {
@@ -328,13 +329,17 @@ mod tests {
                 None => n.to_string(),
             };
             let k = *sizes.get(&ours).unwrap_or_else(|| panic!("{class}: {ours} not among ours {:?}", sizes.keys()));
-            slices.insert(ours, values[at..at + k].to_vec());
+            spans.insert(ours, at..at + k);
             at += k;
         }
         assert_eq!(at, values.len(), "{class}: NeuralForecast's parameters have our sizes");
         let ours: Vec<String> = named_params(m.as_ref()).into_iter().map(|(n, _)| n).collect();
         let mut out = r.clone();
-        out["values"] = json!(ours.iter().flat_map(|n| slices[n].clone()).collect::<Vec<f32>>());
+        // The weights and, where the reference has them, their gradients: both in parameter order.
+        for key in ["values", "grads"].into_iter().filter(|k| r.get(*k).is_some()) {
+            let flat = floats(r, key);
+            out[key] = json!(ours.iter().flat_map(|n| flat[spans[n].clone()].to_vec()).collect::<Vec<f32>>());
+        }
         out["names"] = json!(ours);
         out
     }
@@ -342,12 +347,17 @@ mod tests {
     #[test]
     fn forward_equals_neuralforecast_on_the_same_weights() {
         // scripts/gru_reference.py: per class, a 2-layer encoder with a future column and h < L,
-        // then a 1-layer one with h > L (upsampled along time) and a 1-layer decoder.
+        // then a 1-layer one with h > L (upsampled along time) and a 1-layer decoder; the eval
+        // forward, and the gradients of a train-mode MAE.
         let r: serde_json::Value = serde_json::from_str(include_str!("gru_reference.json")).unwrap();
         for class in ["GRU", "RNN"] {
             for case in r[class].as_array().unwrap() {
-                let (m, batch) = reference_case(class, &in_our_order(class, case));
-                assert_close(&forward(m.as_ref(), &batch).to_vec(), &floats(case, "out"));
+                let case = in_our_order(class, case);
+                let (m, batch) = reference_case(class, &case);
+                assert_close(&forward(m.as_ref(), &batch).to_vec(), &floats(&case, "out"));
+                // Train mode with the default dropout 0: the gradients of an MAE, as torch's.
+                let train = m.forward(&batch, &mut crate::nn::Ctx::train(&mut crate::rng::Rng::seed(0)));
+                assert_grads_close(m.as_ref(), &train, &case);
             }
         }
     }
