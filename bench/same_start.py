@@ -11,6 +11,7 @@ control): how far float-sized differences alone carry the forecasts apart in as 
 AirPassengers (h 12, input 24, 'standard', lr 1e-3): 132 training points, 108 windows (the
 horizon padded by h, a window kept when its horizon holds a real point).
 """
+import inspect
 import json
 import os
 import subprocess
@@ -37,9 +38,23 @@ shared = os.environ.get("ND_SHARED", os.path.join(here, "..", "..", "shared"))
 train, test, cfg, freq = load("airpassengers", shared)
 cfg.update(windows_batch_size=108, dropout=0.0, max_steps=steps)
 ours = dict(h=12, inputSize=24, scalerType="standard", windowsBatchSize=108, batchSize=32, learningRate=1e-3, dropout=0.0, randomSeed=seed)
+# Dropout 0 where the model has a dropout option (the recurrent models' encoder_dropout is 0 by default).
+if "dropout" not in inspect.signature(getattr(nf_models, model_name)).parameters:
+    del cfg["dropout"], ours["dropout"]
 if model_name == "iTransformer":
     cfg["n_series"], ours["nSeries"] = 1, 1
 
+
+
+def our_name(n):
+    """Our name of a NeuralForecast parameter: its MLP decoder (the recurrent models' direct
+    mode) is one nn.Sequential of Linear, activation, Dropout, so its i-th Linear is layers.{3i}
+    where ours is layers.{i}; every other name is the same."""
+    head, sep, rest = n.partition("mlp_decoder.layers.")
+    if not sep:
+        return n
+    i, dot, tail = rest.partition(".")
+    return f"{head}mlp_decoder.layers.{int(i) // 3}{dot}{tail}"
 
 
 def nf_forecast(nudge):
@@ -66,7 +81,7 @@ with tempfile.TemporaryDirectory() as tmp:
         meta = f.metadata()
         tensors = {k: f.get_tensor(k) for k in f.keys()}
     for n, v in start.items():
-        key = "models.0." + n
+        key = "models.0." + our_name(n)
         tensors[key] = v.reshape(tensors[key].shape).astype(np.float32)
     crc = zlib.crc32(meta["config"].encode())
     for k in sorted(tensors):
