@@ -76,6 +76,15 @@ pub(super) fn reference_case(class: &str, r: &serde_json::Value) -> (Box<dyn Mod
     (m, batch)
 }
 
+/// `m` on `batch` against a reference from `scripts/nf_reference.py` with gradients: its eval-mode
+/// output, its train-mode output (dropout 0), and the gradients of an MAE through the latter.
+pub(super) fn assert_matches_reference(m: &dyn Model, batch: &Batch, r: &serde_json::Value) {
+    assert_close(&forward(m, batch).to_vec(), &floats(r, "out_eval"));
+    let train = m.forward(batch, &mut crate::nn::Ctx::train(&mut Rng::seed(0)));
+    assert_close(&train.to_vec(), &floats(r, "out_train"));
+    assert_grads_close(m, &train, r);
+}
+
 /// The gradients of the mean absolute error of `out` (a train-mode forward of `m`) against the
 /// reference's `target`, against NeuralForecast's (`grads`, in parameter order).
 pub(super) fn assert_grads_close(m: &dyn Model, out: &Tensor, r: &serde_json::Value) {
