@@ -4,14 +4,16 @@
 //! output and one log-sum-exp per query, and the backward recomputes each tile's probabilities
 //! from them. The `Lq × Lk` weights never exist: memory grows with `Lq + Lk`, not their product.
 //!
-//! The dropout mask is a hash of (seed, position) rather than a stored draw, so the backward
-//! regenerates the forward's mask exactly without keeping it.
+//! The dropout mask is a hash of (seed, position) (`rng::Counter`, as for `Tensor::dropout`)
+//! rather than a stored draw, so the backward regenerates the forward's mask exactly without
+//! keeping it.
 
 use rayon::prelude::*;
 
 use crate::kernels::activation::exp;
 use crate::kernels::gemm::count_flops;
 use crate::kernels::simd::vectorized;
+use crate::rng::Counter;
 use crate::tensor::{Backward, Tensor};
 
 /// Queries per tile: the score tile is `TQ × TK`, a few KiB that stay in L1.
@@ -54,16 +56,6 @@ impl Dims {
     }
 }
 
-/// SplitMix64's output function: the state for position `n` is `seed + n·γ`, so any weight's
-/// draw is computed directly from its position.
-#[inline(always)]
-fn splitmix(seed: u64, n: u64) -> u64 {
-    let mut z = seed.wrapping_add(n.wrapping_add(1).wrapping_mul(0x9e37_79b9_7f4a_7c15));
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
-
 impl AttentionSpec {
     /// The dropout factor of weight (head `bh`, query `i`, key `j`): 0 or 1/(1-p).
     #[inline(always)]
@@ -73,7 +65,7 @@ impl AttentionSpec {
         }
         // A weight is dropped when its 32-bit draw falls below p·2³² (as `Tensor::dropout`).
         let threshold = (self.dropout as f64 * 4_294_967_296.0) as u64;
-        let draw = splitmix(self.seed, ((bh * d.lq + i) * d.lk + j) as u64) >> 32;
+        let draw = Counter::new(self.seed).draw_at(((bh * d.lq + i) * d.lk + j) as u64) as u64;
         if draw < threshold {
             0.0
         } else {
