@@ -224,7 +224,7 @@ impl Backward for UnaryBackward {
             ($d:expr) => {{
                 let d = $d;
                 let f = move |g: f32, x: f32, y: f32| g * d(x, y);
-                if g.len() >= PARALLEL_ELEMS {
+                if g.len() >= PARALLEL_ELEMS && !crate::kernels::inline::active() {
                     let chunk = PARALLEL_ELEMS / 4;
                     gx.par_chunks_mut(chunk).enumerate().for_each(|(i, o)| {
                         let r = i * chunk..i * chunk + o.len();
@@ -258,7 +258,7 @@ pub(crate) fn unary(x: &Tensor, op: Unary) -> Tensor {
         macro_rules! run {
             ($f:expr) => {{
                 let f = $f;
-                if xd.len() >= PARALLEL_ELEMS {
+                if xd.len() >= PARALLEL_ELEMS && !crate::kernels::inline::active() {
                     let chunk = PARALLEL_ELEMS / 4;
                     out.par_chunks_mut(chunk).enumerate().for_each(|(i, o)| activation::map(&xd[i * chunk..i * chunk + o.len()], o, f));
                 } else {
