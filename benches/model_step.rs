@@ -4,12 +4,15 @@
 //!
 //!   cargo bench --bench model_step                 # all models, both datasets
 //!   cargo bench --bench model_step -- LSTM PatchTST  # some models
+//!   cargo bench --bench model_step -- TSMixer --repeat 5  # the median of 5 timings each
 //!
 //! Per model it fits twice, with few and with more steps, through the same `NeuralForecast::fit`
 //! that JS calls, and takes the differences: seconds and GEMM FLOPs per training step, without
 //! the fixed cost of building the dataset. The floor is those FLOPs at the GEMM rate this engine
 //! reaches on both cores in the same run (the best of ten 1024³ products); the ratio says how far
-//! the step is from pure GEMM time. FLOPs count matrix products (convolutions and attention included) above
+//! the step is from pure GEMM time. One timing of a fast model is a few tens of milliseconds and moves
+//! by up to 2× from run to run on these shared machines; `--repeat N` times each model N times and
+//! reports the median step (and the fastest and slowest beside it). FLOPs count matrix products (convolutions and attention included) above
 //! 4096 multiply-adds; the tiny ones below are a rounding error.
 
 mod common;
@@ -112,10 +115,15 @@ fn time_llm_options(options: &mut Value) {
 }
 
 fn main() {
-    let picked: Vec<String> = std::env::args().skip(1).filter(|a| MODELS.contains(&a.as_str())).collect();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let picked: Vec<&String> = args.iter().filter(|a| MODELS.contains(&a.as_str())).collect();
+    let repeat: usize = args.iter().position(|a| a == "--repeat").and_then(|i| args.get(i + 1)?.parse().ok()).unwrap_or(1).max(1);
     let models: Vec<&str> = MODELS.iter().copied().filter(|m| picked.is_empty() || picked.iter().any(|p| p == m)).collect();
     let rate = common::gemm_rate();
     println!("GEMM rate (1024³, {} threads): {rate:.0} GFLOP/s\n", rayon::current_num_threads());
+    if repeat > 1 {
+        println!("step ms: the median of {repeat} timings (fastest–slowest)\n");
+    }
     println!("| dataset | model | GFLOP per step | floor ms | step ms | step / floor |");
     println!("|---|---|---|---|---|---|");
     let datasets: Vec<Dataset> = [Some(air_passengers()), m3_monthly(), household_power()].into_iter().flatten().collect();
@@ -126,13 +134,19 @@ fn main() {
             }
             // TimeLLM's steps take seconds with a real backbone.
             let (s1, s2) = if *class == "TimeLLM" { (1, 3) } else { ds.steps };
-            let (t1, f1) = fit(ds, class, s1);
-            let (t2, f2) = fit(ds, class, s2);
             let n = (s2 - s1) as f64;
-            let step_ms = (t2 - t1) / n * 1e3;
-            let gflop = (f2 - f1) as f64 / n / 1e9;
+            let (mut steps, mut gflop) = (Vec::new(), 0.0);
+            for _ in 0..repeat {
+                let (t1, f1) = fit(ds, class, s1);
+                let (t2, f2) = fit(ds, class, s2);
+                steps.push((t2 - t1) / n * 1e3);
+                gflop = (f2 - f1) as f64 / n / 1e9;
+            }
+            steps.sort_by(f64::total_cmp);
+            let step_ms = steps[steps.len() / 2];
+            let spread = if repeat > 1 { format!(" ({:.2}–{:.2})", steps[0], steps[steps.len() - 1]) } else { String::new() };
             let floor_ms = gflop / rate * 1e3;
-            println!("| {} | {class} | {gflop:.3} | {floor_ms:.2} | {step_ms:.2} | {:.2} |", ds.name, step_ms / floor_ms);
+            println!("| {} | {class} | {gflop:.3} | {floor_ms:.2} | {step_ms:.2}{spread} | {:.2} |", ds.name, step_ms / floor_ms);
         }
     }
 }
