@@ -83,6 +83,9 @@ fn column_sums(rows: usize, c: usize, add_row: impl Fn(usize, &mut [f32]) + Sync
 
 /// Runs `row(r, out_row)` for every row of the `[rows, c]` buffer `out`, in parallel when large.
 fn for_row_blocks(rows: usize, c: usize, out: &mut [f32], row: impl Fn(usize, &mut [f32]) + Sync) {
+    if rows == 0 || c == 0 {
+        return;
+    }
     let run = |(b, o): (usize, &mut [f32])| {
         for (i, o) in o.chunks_mut(c).enumerate() {
             row(b * NORM_ROWS + i, o);
@@ -238,6 +241,16 @@ mod tests {
         check_gradients("layer_norm", |x| x[0].layer_norm(Some(&x[1]), Some(&x[2]), 1e-5), &xs);
         check_gradients("layer_norm no affine", |x| x[0].layer_norm(None, None, 1e-5), &xs[..1]);
         check_gradients("layer_norm∘transpose", |x| x[0].transpose(1, 2).transpose(0, 2).layer_norm(None, None, 1e-5), &xs[..1]);
+    }
+
+    #[test]
+    fn empty_inputs_normalise_to_empty_outputs() {
+        assert_eq!(Tensor::zeros(&[3, 0]).layer_norm(None, None, 1e-5).shape(), &[3, 0]);
+        assert_eq!(Tensor::zeros(&[0, 4]).layer_norm(None, None, 1e-5).shape(), &[0, 4]);
+        let (w, b) = (Tensor::ones(&[4]), Tensor::zeros(&[4]));
+        assert_eq!(Tensor::zeros(&[0, 4]).batch_norm_train(1, &w, &b, 1e-5).0.shape(), &[0, 4]);
+        let (w, b) = (Tensor::ones(&[0]), Tensor::zeros(&[0]));
+        assert_eq!(Tensor::zeros(&[5, 0]).batch_norm_train(1, &w, &b, 1e-5).0.shape(), &[5, 0]);
     }
 
     #[test]
