@@ -41,7 +41,7 @@ impl Mask {
     /// `out[i] = x[i] · factor(start + i)` for one chunk starting at position `start`.
     #[inline(always)]
     fn apply_chunk(&self, start: usize, x: &[f32], out: &mut [f32]) {
-        let (draws, threshold, keep) = (self.draws.block((start >> 32) as u32), self.threshold, self.keep);
+        let (draws, threshold, keep) = (self.draws.block((start as u64 >> 32) as u32), self.threshold, self.keep);
         let base = start as u32;
         for (i, (o, x)) in out.iter_mut().zip(x).enumerate() {
             let draw = draws.draw(base.wrapping_add(i as u32));

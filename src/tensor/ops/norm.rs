@@ -185,7 +185,7 @@ impl Tensor {
         let channels_last = channel_axis + 1 == self.rank();
         let flat = if channels_last { self.reshape(&[usize::MAX, c]) } else { self.permute(&perm).reshape(&[usize::MAX, c]) };
         let rows = flat.dim(0);
-        let (mean, var, y) = {
+        let (mean, var, sd, y) = {
             let x = flat.data();
             let n = rows as f32;
             let mean: Vec<f32> = column_sums(rows, c, |r, acc| acc.iter_mut().zip(&x[r * c..(r + 1) * c]).for_each(|(a, x)| *a += x)).into_iter().map(|s| s / n).collect();
@@ -203,9 +203,8 @@ impl Tensor {
                     *y = (x[r * c + j] - mean[j]) / sd[j] * w[j] + b[j];
                 }
             });
-            (mean, var, (y, sd))
+            (mean, var, sd, y)
         };
-        let (y, sd) = y;
         let y = Tensor::from_op(y, &[rows, c], &[&flat, weight, bias], BatchNormBackward { mean: mean.clone(), sd });
         let permuted_shape: Vec<usize> = perm.iter().map(|&a| self.shape()[a]).collect();
         let mut inverse = vec![0; perm.len()];
