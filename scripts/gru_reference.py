@@ -4,11 +4,9 @@
 # case 0 has a future column (in the encoder input and beside the decoder's states) and h < L (the
 # last h states); case 1 h > L (upsample_sequence along time), one decoder layer. Run with the venv:
 #   python scripts/gru_reference.py > src/models/gru_reference.json
-import logging, warnings, json, os
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-warnings.filterwarnings("ignore"); logging.disable(logging.CRITICAL)
+import json
+from nf_reference import r7, random_model, univariate_batch
 import torch
-torch.set_num_threads(1)
 from neuralforecast.models import GRU, RNN
 
 cases = [
@@ -21,18 +19,10 @@ out = {}
 for cls in (GRU, RNN):
     out[cls.__name__] = []
     for i, (nf_opts, ours) in enumerate(cases):
-        torch.manual_seed(i)
-        m = cls(**nf_opts)
-        params = [(n, p) for n, p in m.named_parameters() if not n.startswith('loss.')]
-        with torch.no_grad():
-            for _, p in params:
-                p.copy_(torch.randn_like(p) * 0.5)
-        g = torch.Generator().manual_seed(10 + i)
-        L, h = nf_opts['input_size'], nf_opts['h']
-        y = torch.randn(3, L, 1, generator=g)
-        f = torch.randn(3, L + h, 1, generator=g)
-        futr = 'futr_exog_list' in nf_opts
-        batch = dict(insample_y=y, futr_exog=f if futr else None, hist_exog=None, stat_exog=None)
+        m, params = random_model(cls, nf_opts, i)
+        b = univariate_batch(3)(i, nf_opts)
+        y, f, futr = b['insample_y'], b['futr_exog'], b['futr_exog'] is not None
+        batch = dict(b, hist_exog=None, stat_exog=None)
         m.eval()
         with torch.no_grad():
             o = m.forward(batch)
@@ -41,7 +31,6 @@ for cls in (GRU, RNN):
         m.train()
         target = torch.randn(o.shape, generator=torch.Generator().manual_seed(20 + i))
         (m.forward(batch) - target).abs().mean().backward()
-        r7 = lambda t: [round(float(v), 7) for v in t.flatten()]
         out[cls.__name__].append(dict(options=ours, names=[n for n, _ in params], values=r7(torch.cat([p.detach().flatten() for _, p in params])),
                                       y=r7(y), f=r7(f) if futr else [], out=r7(o), target=r7(target),
                                       grads=r7(torch.cat([p.grad.flatten() for _, p in params]))))

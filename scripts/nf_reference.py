@@ -19,18 +19,26 @@ def r7(t):
     return [round(float(v), 7) for v in t.flatten()]
 
 
+def random_model(model_class, nf_opts, i, decimals=None):
+    """Case i's model, seeded by i, every parameter (but the loss's) drawn N(0, 0.25), rounded
+    to `decimals` when given (so that the JSON holds them exactly); with its named parameters."""
+    torch.manual_seed(i)
+    m = model_class(**nf_opts)
+    params = [(n, p) for n, p in m.named_parameters() if not n.startswith('loss.')]
+    with torch.no_grad():
+        for _, p in params:
+            v = torch.randn_like(p) * 0.5
+            p.copy_(v if decimals is None else torch.round(v * 10**decimals) / 10**decimals)
+    return m, params
+
+
 def print_cases(model_class, cases, batch, grads=False):
     """batch(i, nf_options) gives dict(insample_y=..., futr_exog=... or None). With grads, also
     a target drawn like the output and the gradients of the train-mode mean absolute error
     against it, in parameter order: the backward checked as well as the forward."""
     out = []
     for i, (nf_opts, ours) in enumerate(cases):
-        torch.manual_seed(i)
-        m = model_class(**nf_opts)
-        params = [(n, p) for n, p in m.named_parameters() if not n.startswith('loss.')]
-        with torch.no_grad():
-            for _, p in params:
-                p.copy_(torch.randn_like(p) * 0.5)
+        m, params = random_model(model_class, nf_opts, i)
         b = batch(i, nf_opts)
         with torch.no_grad():
             m.eval()

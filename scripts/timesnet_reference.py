@@ -5,11 +5,9 @@
 # kernels (up to 11 × 11, larger than every fold) and three periods. The periods each block picked
 # are recorded too. Run with the venv:
 #   python scripts/timesnet_reference.py > src/models/timesnet_reference.json
-import logging, warnings, json, os
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-warnings.filterwarnings("ignore"); logging.disable(logging.CRITICAL)
+import json
+from nf_reference import r7, random_model
 import torch
-torch.set_num_threads(1)
 from neuralforecast.models import TimesNet
 from neuralforecast.models.timesnet import FFT_for_Period
 
@@ -21,13 +19,8 @@ cases = [
 ]
 out = []
 for i, (nf_opts, ours) in enumerate(cases):
-    torch.manual_seed(i)
-    m = TimesNet(**nf_opts)
-    params = [(n, p) for n, p in m.named_parameters() if not n.startswith('loss.')]
-    with torch.no_grad():
-        # Four decimals, so that the JSON holds the weights and inputs exactly.
-        for _, p in params:
-            p.copy_(torch.round(torch.randn_like(p) * 0.5 * 1e4) / 1e4)
+    # Four decimals, so that the JSON holds the weights and inputs exactly.
+    m, params = random_model(TimesNet, nf_opts, i, decimals=4)
     periods = []
     for block in m.model:
         block.register_forward_hook(lambda b, inputs, _: periods.append([int(p) for p in FFT_for_Period(inputs[0], b.k)[0]]))
@@ -48,8 +41,7 @@ for i, (nf_opts, ours) in enumerate(cases):
         adam.step()
     with torch.no_grad():
         out_after = m.forward(batch)
-    r4 = lambda t: [round(float(v), 7) for v in t.flatten()]
-    out.append(dict(options=ours, names=[n for n, _ in params], values=r4(values),
-                    y=r4(y), f=r4(f) if 'futr_exog_list' in nf_opts else [], periods=periods[:len(m.model)],
-                    out_eval=r4(out_eval), target=r4(target), out_after=r4(out_after)))
+    out.append(dict(options=ours, names=[n for n, _ in params], values=r7(values),
+                    y=r7(y), f=r7(f) if 'futr_exog_list' in nf_opts else [], periods=periods[:len(m.model)],
+                    out_eval=r7(out_eval), target=r7(target), out_after=r7(out_after)))
 print(json.dumps(out))
