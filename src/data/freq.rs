@@ -228,11 +228,6 @@ pub fn civil_from_days(z: i64) -> (i64, i64, i64) {
     (if m <= 2 { yoe + era * 400 + 1 } else { yoe + era * 400 }, m, d)
 }
 
-fn days_in_month(y: i64, m: i64) -> i64 {
-    let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
-    days_from_civil(ny, nm, 1) - days_from_civil(y, m, 1)
-}
-
 /// Months since year 0 of the timestamp's civil date.
 fn month_index(ms: i64) -> i64 {
     let (y, m, _) = civil_from_days(ms.div_euclid(MS_PER_DAY));
@@ -281,10 +276,10 @@ fn advance_calendar(ms: i64, unit: Unit, k: i64, holidays: &[i64]) -> i64 {
     let time = ms.rem_euclid(MS_PER_DAY);
     let months = |step: i64, at_end: bool| {
         let (y, m, _) = civil_from_days(day);
-        let idx = y * 12 + (m - 1) + step;
+        // A month's end is the day before the next month's first: one conversion, not three.
+        let idx = y * 12 + (m - 1) + step + i64::from(at_end);
         let (ny, nm) = (idx.div_euclid(12), idx.rem_euclid(12) + 1);
-        let nd = if at_end { days_in_month(ny, nm) } else { 1 };
-        days_from_civil(ny, nm, nd) * MS_PER_DAY + time
+        (days_from_civil(ny, nm, 1) - i64::from(at_end)) * MS_PER_DAY + time
     };
     match unit {
         Unit::MonthStart => months(k, false),
@@ -333,6 +328,31 @@ mod tests {
         let q = Freq::parse("Q").unwrap();
         assert_eq!(q.advance(ms(2023, 3, 31), 1), ms(2023, 6, 30));
         assert_eq!(Freq::parse("YS").unwrap().advance(ms(2020, 1, 1), 3), ms(2023, 1, 1));
+    }
+
+    #[test]
+    fn month_quarter_and_year_ends_match_the_calendar_over_three_centuries() {
+        let last_day = |y: i64, m: i64| {
+            let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+            [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][(m - 1) as usize]
+        };
+        let (me, qe, ye) = (Freq::parse("ME").unwrap(), Freq::parse("QE").unwrap(), Freq::parse("YE").unwrap());
+        for y in 1850..2150 {
+            for m in 1..=12 {
+                let at = ms(y, m, last_day(y, m)) + 3_600_000.0;
+                for k in [-25, -13, -12, -1, 1, 2, 11, 12, 13, 25] {
+                    let idx = y * 12 + (m - 1) + k;
+                    let (ny, nm) = (idx.div_euclid(12), idx.rem_euclid(12) + 1);
+                    assert_eq!(me.advance(at, k), ms(ny, nm, last_day(ny, nm)) + 3_600_000.0, "{y}-{m} + {k} months");
+                }
+                if m % 3 == 0 {
+                    let idx = y * 12 + (m - 1) + 3;
+                    let (ny, nm) = (idx.div_euclid(12), idx.rem_euclid(12) + 1);
+                    assert_eq!(qe.advance(at, 1), ms(ny, nm, last_day(ny, nm)) + 3_600_000.0, "{y}-{m} + 1 quarter");
+                }
+            }
+            assert_eq!(ye.advance(ms(y, 12, 31), -1), ms(y - 1, 12, 31));
+        }
     }
 
     #[test]
