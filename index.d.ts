@@ -60,6 +60,7 @@ export type StaticFrame<R extends StaticRow = StaticRow> = readonly R[] | { uniq
 /**
  * A result frame: `unique_id`, `ds` (the kind the input used), then one Float64Array per output
  * column (`NHITS`, `NHITS-median`, `NHITS-lo-90`, ...; crossValidation adds `cutoff` and `y`).
+ * The columns of one result are views of one buffer; `slice()` copies one out.
  */
 export interface OutputFrame {
   unique_id: Array<string | number>

@@ -4,7 +4,7 @@
 
 const { native } = require('./lib/native.js')
 const { worldOption } = require('./lib/world.js')
-const { toNative, withIdRuns, fromNative, toRows, describe, parseDs } = require('./lib/frames.js')
+const { toNative, withIdRuns, toEngine, fromEngine, toRows, describe, parseDs } = require('./lib/frames.js')
 const { didYouMean, checkKeys, wholeNumber } = require('./lib/checks.js')
 const { NeuroDivergentError, ModelFileError, AbortError, wrap } = require('./lib/errors.js')
 const models = require('./lib/models.js')
@@ -259,7 +259,7 @@ class NeuralForecast {
     if (this.models.some((m) => m instanceof auto.Auto)) return this._fitWithSearch(frame, staticDf, kinds, opts)
     const signal = abortSignal(opts.signal, 'fit') // last: it adds a listener that the call releases
     await withProgress(opts.onProgress, signal, () =>
-      this._native.fit(frame, staticDf, opts.valSize, undefined, opts.verbose, opts.intervals, opts.useInitModels ?? false, opts.maxSteps, opts.checkpoint, opts.onProgress, signal.native, opts.worldSharded),
+      this._native.fit(toEngine(frame), toEngine(staticDf), opts.valSize, undefined, opts.verbose, opts.intervals, opts.useInitModels ?? false, opts.maxSteps, opts.checkpoint, opts.onProgress, signal.native, opts.worldSharded),
     )
     this._kinds = kinds
   }
@@ -283,7 +283,7 @@ class NeuralForecast {
       const signal = abortSignal(opts.signal, 'fit')
       // A new engine object: nothing to continue from, so useInitModels changes nothing here.
       await withProgress(opts.onProgress, signal, () =>
-        next.fit(frame, staticDf, opts.valSize, valSizes, opts.verbose, opts.intervals, false, opts.maxSteps, undefined, opts.onProgress, signal.native),
+        next.fit(toEngine(frame), toEngine(staticDf), opts.valSize, valSizes, opts.verbose, opts.intervals, false, opts.maxSteps, undefined, opts.onProgress, signal.native),
       )
       this._native = next
       this._engineModels = engineModels
@@ -316,7 +316,7 @@ class NeuralForecast {
     const level = levelList(opts.level, 'predict')
     const signal = abortSignal(opts.signal, 'predict') // last: it adds a listener that the call releases
     try {
-      const out = fromNative(await wrap(() => this._native.predict(df, futrDf, staticDf, h, level, signal.native)), kinds)
+      const out = fromEngine(await wrap(() => this._native.predict(toEngine(df), toEngine(futrDf), toEngine(staticDf), h, level, signal.native)), kinds)
       this.models.forEach((m, i) => m instanceof models.TFT && explain.link(m, () => this._native.explanation(i)))
       return out
     } finally {
@@ -335,7 +335,7 @@ class NeuralForecast {
     const stepSize = count(opts.stepSize, 'stepSize', 'predictInsample', 1) ?? 1
     const signal = abortSignal(opts.signal, 'predictInsample')
     try {
-      return fromNative(await wrap(() => this._native.predictInsample(stepSize, signal.native)), this._kinds ?? { id: 'string', ds: 'number' })
+      return fromEngine(await wrap(() => this._native.predictInsample(stepSize, signal.native)), this._kinds ?? { id: 'string', ds: 'number' })
     } finally {
       signal.release()
     }
@@ -348,14 +348,14 @@ class NeuralForecast {
    */
   makeFutureDataframe(df, h) {
     const { frame, kinds } = this._historyFrame(df, 'makeFutureDataframe')
-    return fromNative(wrap(() => this._native.makeFutureDataframe(frame, count(h ?? undefined, 'h', 'makeFutureDataframe', 1))), kinds)
+    return fromEngine(wrap(() => this._native.makeFutureDataframe(toEngine(frame), count(h ?? undefined, 'h', 'makeFutureDataframe', 1))), kinds)
   }
 
   /** NeuralForecast's `get_missing_future`: the rows of `makeFutureDataframe(df, h)` that `futrDf` lacks. */
   getMissingFuture(futrDf, df, h) {
     const { frame, kinds } = this._historyFrame(df, 'getMissingFuture')
     const futr = toNative(futrDf, 'futrDf', { requireY: false, keep: new Set() }).frame
-    return fromNative(wrap(() => this._native.getMissingFuture(futr, frame, count(h ?? undefined, 'h', 'getMissingFuture', 1))), kinds)
+    return fromEngine(wrap(() => this._native.getMissingFuture(toEngine(futr), toEngine(frame), count(h ?? undefined, 'h', 'getMissingFuture', 1))), kinds)
   }
 
   /** `df` converted (only its ids, ds and y are needed), or the fitted data's kinds when absent. */
@@ -405,10 +405,10 @@ class NeuralForecast {
     const staticDf = opts.staticDf === undefined ? undefined : toNative(opts.staticDf, 'staticDf', { requireY: false, requireDs: false, keep: used.staticDf }).frame
     const signal = abortSignal(opts.signal, 'crossValidation') // last: it adds a listener that the call releases
     const out = await withProgress(onProgress, signal, () =>
-      this._native.crossValidation(frame, staticDf, nWindows, stepSize, valSize, refit, useInitModels, intervals, level, verbose, onProgress, signal.native),
+      this._native.crossValidation(toEngine(frame), toEngine(staticDf), nWindows, stepSize, valSize, refit, useInitModels, intervals, level, verbose, onProgress, signal.native),
     )
     this._kinds = kinds
-    return fromNative(out, kinds)
+    return fromEngine(out, kinds)
   }
 
   /**

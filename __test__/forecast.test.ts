@@ -1,7 +1,7 @@
 // Fitting, forecasting and cross-validating as a user would, on the bundled AirPassengers.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { NeuralForecast, NHITS, NBEATS, DLinear, MLP, LSTM, PatchTST, MQLoss, DistributionLoss, MASE, toRows } from '../index.js'
+import { NeuralForecast, NHITS, NBEATS, DLinear, NLinear, MLP, LSTM, PatchTST, MQLoss, DistributionLoss, MASE, toRows } from '../index.js'
 import { airPassengers, mae, quick } from './helpers'
 
 const rows = airPassengers()
@@ -281,4 +281,25 @@ test('predictInsample: NeuralForecast’s cutoffs and columns, y from the data, 
   assert.equal((await nf.predictInsample()).ds.length, 133 * 12, 'stepSize 1 by default')
   await assert.rejects(nf.predictInsample({ stepSize: 0 }), (e: any) => e instanceof RangeError && /'stepSize'/.test(e.message))
   await assert.rejects(nf.predictInsample({ step: 2 } as any), (e: any) => e instanceof TypeError && /'step'/.test(e.message))
+})
+
+test('a predict of 400 series (an output buffer handed over, not copied) gives each series its own forecast', async () => {
+  // NLinear forecasts from the window minus its last value, so shifting a series by c shifts
+  // its forecast by c: series i is AirPassengers plus 10·i.
+  const many = Array.from({ length: 400 }, (_, i) => train.map((r) => ({ ...r, unique_id: `S${i}`, y: r.y + 10 * i }))).flat()
+  const nf = new NeuralForecast({ models: [new NLinear({ ...quick })], freq: 'ME' })
+  await nf.fit(many)
+  for (const fc of [await nf.predict(), await nf.predict({ df: many })]) {
+    assert.equal(fc.unique_id.length, 4800)
+    const f = fc.NLinear as Float64Array
+    assert.ok(f instanceof Float64Array && f.length === 4800)
+    // Series come back in NeuralForecast's order, sorted by id: S0, S1, S10, S100, ...
+    const at = (i: number) => Array.prototype.indexOf.call(fc.unique_id, `S${i}`)
+    assert.equal(at(0), 0)
+    for (const i of [1, 137, 399]) {
+      const r = at(i)
+      assert.equal(fc.ds[r + 11], '1960-12-31')
+      for (let k = 0; k < 12; k++) assert.ok(Math.abs(f[r + k] - f[k] - 10 * i) < 1e-2, `S${i} step ${k}: ${f[r + k]} vs ${f[k]} + ${10 * i}`)
+    }
+  }
 })

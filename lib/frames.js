@@ -113,7 +113,27 @@ function parseIso(v) {
   return [t - sign * (oh * 60 + om) * 60000, 'string-z']
 }
 
-/** Parses one `ds` value; returns [number, kind]. */
+/**
+ * `f` remembering its last few thousand results. A forecast per tick parses the same input
+ * dates and formats the same output dates call after call, and a fit's series share theirs:
+ * looking one up costs a third of parsing or formatting it. `f`'s results must be immutable.
+ */
+function memo(f, size = 4096) {
+  const seen = new Map()
+  return (k) => {
+    let v = seen.get(k)
+    if (v === undefined) {
+      v = f(k)
+      if (seen.size >= size) seen.clear()
+      seen.set(k, v)
+    }
+    return v
+  }
+}
+
+const parseIsoMemo = memo(parseIso)
+
+/** Parses one `ds` value; returns [number, kind] (not to be modified: it may be shared). */
 function parseDs(v, what, row) {
   if (v instanceof Date) {
     const t = v.getTime()
@@ -121,7 +141,7 @@ function parseDs(v, what, row) {
     return [t, 'date']
   }
   if (typeof v === 'string') {
-    const parsed = parseIso(v)
+    const parsed = parseIsoMemo(v)
     if (parsed === undefined) throw new TypeError(`${what}: ds at row ${row} is not an ISO-8601 date (${ISO_FORMS}): ${describe(v)}`)
     return parsed
   }
@@ -251,20 +271,25 @@ function pad(n, w = 2) {
   return String(n).padStart(w, '0')
 }
 
+/** An output ds value as a string of the kind the input used. */
+function formatDs(t, kind) {
+  if (kind === 'date-string' && t % DAY_MS === 0 && t >= -30610224000000 && t <= 253402214400000) return civilFromDays(t / DAY_MS)
+  const d = new Date(t)
+  const day = `${pad(d.getUTCFullYear(), 4)}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}`
+  if (kind === 'date-string') return day
+  const ms = d.getUTCMilliseconds()
+  const time = `${day}T${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}${ms ? `.${pad(ms, 3)}` : ''}`
+  // Inputs with Z or an offset named an instant: the output says it is UTC.
+  return kind === 'string-z' ? `${time}Z` : time
+}
+
+const formatters = Object.fromEntries(['date-string', 'string', 'string-z'].map((kind) => [kind, memo((t) => formatDs(t, kind))]))
+
 /** An output ds value in the kind the input used. */
 function dsOut(t, kind) {
   if (kind === 'date') return new Date(t)
-  if (kind === 'date-string' && t % DAY_MS === 0 && t >= -30610224000000 && t <= 253402214400000) return civilFromDays(t / DAY_MS)
-  if (kind === 'date-string' || kind === 'string' || kind === 'string-z') {
-    const d = new Date(t)
-    const day = `${pad(d.getUTCFullYear(), 4)}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}`
-    if (kind === 'date-string') return day
-    const ms = d.getUTCMilliseconds()
-    const time = `${day}T${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}${ms ? `.${pad(ms, 3)}` : ''}`
-    // Inputs with Z or an offset named an instant: the output says it is UTC.
-    return kind === 'string-z' ? `${time}Z` : time
-  }
-  return t
+  const format = formatters[kind]
+  return format === undefined ? t : format(t)
 }
 
 /**
@@ -274,16 +299,36 @@ function dsOut(t, kind) {
 function withIdRuns(frame) {
   const ids = frame.uniqueId
   const runIds = []
-  const runs = new Uint32Array(ids.length)
+  const runs = []
   for (let i = 0; i < ids.length; i++) {
-    if (i === 0 || ids[i] !== ids[i - 1]) runIds.push(ids[i])
-    runs[runIds.length - 1]++
+    if (i === 0 || ids[i] !== ids[i - 1]) {
+      runIds.push(ids[i])
+      runs.push(0)
+    }
+    runs[runs.length - 1]++
   }
   const { ds, y, columnNames, columns } = frame
-  return { uniqueId: runIds, idRuns: runs.subarray(0, runIds.length), ds, y, columnNames, columns }
+  return { uniqueId: runIds, idRuns: runs, ds, y, columnNames, columns }
 }
 
-/** The engine's output as the public columns object. */
+/** A normalised frame (or undefined) as the engine takes it: an array (src/node/frame.rs says why). */
+function toEngine(frame) {
+  return frame && [frame.uniqueId, frame.idRuns, frame.ds, frame.y, frame.columnNames, frame.columns]
+}
+
+/**
+ * The engine's output, `[uniqueId, idRuns, values, columnNames]` with ds and then each column in
+ * `values`, a row count each (src/node/frame.rs says why), as the public columns object: the
+ * columns are views of that one buffer.
+ */
+function fromEngine(out, kinds) {
+  const [uniqueId, idRuns, values, columnNames] = out
+  const rows = values.length / (columnNames.length + 1)
+  const part = (i) => values.subarray(i * rows, (i + 1) * rows)
+  return fromNative({ uniqueId, idRuns, ds: part(0), columnNames, columns: columnNames.map((_, i) => part(i + 1)) }, kinds)
+}
+
+/** A normalised output frame (ids by runs, as the engine's) as the public columns object. */
 function fromNative(out, kinds) {
   const frame = {}
   // One id per run of equal ids (`idRuns` their lengths), expanded to one per row.
@@ -321,4 +366,4 @@ function toRows(frame) {
   return rows
 }
 
-module.exports = { toNative, withIdRuns, fromNative, toRows, describe, parseDs }
+module.exports = { toNative, withIdRuns, toEngine, fromEngine, fromNative, toRows, describe, parseDs }

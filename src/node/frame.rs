@@ -1,86 +1,97 @@
 //! Frames across the boundary: the JS wrapper hands over normalised columns; results go back
-//! as Float64Arrays.
+//! as one Float64Array.
 
-use napi::bindgen_prelude::{Float64Array, Float64ArraySlice, Object, ToNapiValue, Uint32Array};
+use napi::bindgen_prelude::{Array, Float64Array, Float64ArraySlice, FromNapiValue, ToNapiValue};
 use napi::{sys, Env};
 use napi_derive::napi;
 
+use super::error::to_js;
 use crate::error::Error;
 use crate::forecast::{InputFrame, OutputFrame};
 
-/// A long frame as columns (ids as strings; ds as epoch ms or integer steps). With `id_runs`,
-/// `unique_id` holds one id per run of rows with the same id and `id_runs` the runs' lengths
-/// (`withIdRuns` in lib/frames.js: a one-series tick hands over one string, not one per row).
-#[napi(object)]
-pub struct NativeFrame {
-    pub unique_id: Vec<String>,
-    pub id_runs: Option<Uint32Array>,
-    pub ds: Float64Array,
-    pub y: Option<Float64Array>,
-    pub column_names: Vec<String>,
-    pub columns: Vec<Float64Array>,
-}
+/// A long frame as `toEngine` (lib/frames.js) hands it over, the array `[uniqueId, idRuns, ds, y,
+/// columnNames, columns]`: ids as strings, ds as epoch ms or integer steps, values as
+/// Float64Arrays; with `idRuns`, `uniqueId` holds one id per run of rows with the same id and
+/// `idRuns` the runs' lengths (a one-series tick hands over one string, not one per row). It is
+/// copied into owned memory on arrival, as it may move to a worker thread; the typed arrays are
+/// read in place, with no reference to release. Indexed slots instead of named keys: each key
+/// V8 turns into a string and looks up on every call.
+pub struct NativeFrame(pub InputFrame);
 
-/// Copies a JS frame into owned memory (it is about to move to a worker thread).
-pub fn to_input(f: &NativeFrame) -> crate::Result<InputFrame> {
-    if f.column_names.len() != f.columns.len() {
-        return Err(Error::value("frame has a different number of column names and columns"));
-    }
-    let unique_id = match &f.id_runs {
-        None => f.unique_id.clone(),
-        Some(runs) => {
-            let rows: u64 = runs.iter().map(|&r| u64::from(r)).sum();
-            if runs.len() != f.unique_id.len() || rows != f.ds.len() as u64 {
-                return Err(Error::value(format!("frame has {} id runs of {rows} rows for {} ids and {} rows", runs.len(), f.unique_id.len(), f.ds.len())));
-            }
-            f.unique_id.iter().zip(runs.iter()).flat_map(|(id, &r)| std::iter::repeat(id).take(r as usize)).cloned().collect()
+/// What [`NativeFrame`] reads, as the generated TypeScript declarations name it (only the
+/// declarations generator reads this alias).
+#[allow(dead_code)]
+#[napi(js_name = "NativeFrame")]
+pub type NativeFrameParts = (Vec<String>, Option<Vec<u32>>, Float64Array, Option<Float64Array>, Vec<String>, Vec<Float64Array>);
+
+impl FromNapiValue for NativeFrame {
+    unsafe fn from_napi_value(env: sys::napi_env, value: sys::napi_value) -> napi::Result<Self> {
+        // SAFETY (here and below): `env` and `value` are the live arguments of this conversion,
+        // and no slice outlives it.
+        let parts = unsafe { Array::from_napi_value(env, value)? };
+        fn part<T: FromNapiValue>(parts: &Array, i: u32) -> napi::Result<T> {
+            parts.get(i)?.ok_or_else(|| to_js(Error::value(format!("frame has {} parts, not 6", parts.len()))))
         }
-    };
-    Ok(InputFrame {
-        unique_id,
-        ds: f.ds.to_vec(),
-        y: f.y.as_ref().map(|y| y.to_vec()),
-        columns: f.column_names.iter().cloned().zip(f.columns.iter().map(|c| c.to_vec())).collect(),
-    })
-}
-
-/// A result frame, as `fromNative` (lib/frames.js) reads it: ids once per run of rows with the
-/// same id (`idRuns` their lengths: a forecast's h rows per series share one JS string).
-#[napi(object, object_to_js = false)]
-pub struct NativeOutput {
-    pub unique_id: Vec<String>,
-    pub id_runs: Vec<u32>,
-    pub ds: Float64Array,
-    pub column_names: Vec<String>,
-    pub columns: Vec<Float64Array>,
-}
-
-/// Columns up to this many values are copied into memory JS owns; longer ones are handed over
-/// as they are. An external buffer saves the copy but costs a finalizer and a weak handle, more
-/// than copying the dozen values of a one-series forecast.
-const COPY_VALUES: usize = 4096;
-
-fn f64_array(env: sys::napi_env, values: Float64Array) -> napi::Result<sys::napi_value> {
-    if values.len() > COPY_VALUES {
-        // SAFETY: `env` is the live environment this conversion was called with.
-        return unsafe { Float64Array::to_napi_value(env, values) };
+        let unique_id: Vec<String> = part(&parts, 0)?;
+        let id_runs: Option<Vec<u32>> = part(&parts, 1)?;
+        let ds: &[f64] = part(&parts, 2)?;
+        let y: Option<&[f64]> = part(&parts, 3)?;
+        let column_names: Vec<String> = part(&parts, 4)?;
+        let columns: Vec<&[f64]> = part(&parts, 5)?;
+        if column_names.len() != columns.len() {
+            return Err(to_js(Error::value("frame has a different number of column names and columns")));
+        }
+        let unique_id = match id_runs {
+            None => unique_id,
+            Some(runs) => {
+                let rows: u64 = runs.iter().map(|&r| u64::from(r)).sum();
+                if runs.len() != unique_id.len() || rows != ds.len() as u64 {
+                    return Err(to_js(Error::value(format!("frame has {} id runs of {rows} rows for {} ids and {} rows", runs.len(), unique_id.len(), ds.len()))));
+                }
+                unique_id.iter().zip(runs).flat_map(|(id, r)| std::iter::repeat_n(id, r as usize)).cloned().collect()
+            }
+        };
+        let columns = column_names.into_iter().zip(columns.into_iter().map(<[f64]>::to_vec)).collect();
+        Ok(NativeFrame(InputFrame { unique_id, ds: ds.to_vec(), y: y.map(<[f64]>::to_vec), columns }))
     }
-    let copy = Float64ArraySlice::copy_from(&Env::from_raw(env), &*values)?;
-    // SAFETY: as above.
-    unsafe { <&Float64ArraySlice>::to_napi_value(env, &copy) }
 }
+
+/// A result frame as `fromEngine` (lib/frames.js) reads it, the array `[uniqueId, idRuns, values,
+/// columnNames]`: ids once per run of rows with the same id (`idRuns` their lengths: a forecast's
+/// h rows per series share one JS string), and one Float64Array holding ds and then each column,
+/// a row count each. Indexed slots and one buffer, because a one-series forecast spent more in
+/// V8 on named keys and array buffers (each an allocation, a registry entry and a sweep) than
+/// the engine spends on a small model's forecast.
+pub struct NativeOutput {
+    unique_id: Vec<String>,
+    id_runs: Vec<u32>,
+    values: Vec<f64>,
+    column_names: Vec<String>,
+}
+
+/// What [`NativeOutput`] becomes, as the generated TypeScript declarations name it (only the
+/// declarations generator reads this alias).
+#[allow(dead_code)]
+#[napi(js_name = "NativeOutput")]
+pub type NativeOutputParts = (Vec<String>, Vec<u32>, Float64Array, Vec<String>);
+
+/// Values up to this many are copied into memory JS owns; more are handed over as they are. An
+/// external buffer saves the copy but costs a finalizer and a weak handle, more than copying the
+/// few dozen values of a one-series forecast.
+const COPY_VALUES: usize = 4096;
 
 impl ToNapiValue for NativeOutput {
     unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
-        let mut out = Object::new(&Env::from_raw(env))?;
-        out.set("uniqueId", val.unique_id)?;
-        out.set("idRuns", val.id_runs)?;
-        out.set("ds", RawValue(f64_array(env, val.ds)?))?;
-        out.set("columnNames", val.column_names)?;
-        let columns = val.columns.into_iter().map(|c| f64_array(env, c).map(RawValue)).collect::<napi::Result<Vec<_>>>()?;
-        out.set("columns", columns)?;
+        let values = if val.values.len() > COPY_VALUES {
+            // SAFETY: `env` is the live environment this conversion was called with.
+            unsafe { Float64Array::to_napi_value(env, Float64Array::new(val.values))? }
+        } else {
+            let copy = Float64ArraySlice::copy_from(&Env::from_raw(env), &val.values)?;
+            // SAFETY: as above.
+            unsafe { <&Float64ArraySlice>::to_napi_value(env, &copy)? }
+        };
         // SAFETY: as above.
-        unsafe { Object::to_napi_value(env, out) }
+        unsafe { ToNapiValue::to_napi_value(env, (val.unique_id, val.id_runs, RawValue(values), val.column_names)) }
     }
 }
 
@@ -105,6 +116,12 @@ pub fn to_output(f: OutputFrame) -> NativeOutput {
             }
         }
     }
-    let (column_names, columns) = f.columns.into_iter().map(|(n, v)| (n, Float64Array::new(v))).unzip();
-    NativeOutput { unique_id, id_runs, ds: Float64Array::new(f.ds), column_names, columns }
+    let mut values = f.ds;
+    values.reserve(values.len() * f.columns.len());
+    let mut column_names = Vec::with_capacity(f.columns.len());
+    for (name, column) in f.columns {
+        values.extend(column);
+        column_names.push(name);
+    }
+    NativeOutput { unique_id, id_runs, values, column_names }
 }

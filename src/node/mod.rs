@@ -21,7 +21,7 @@ use crate::error::Error;
 use crate::forecast::{CheckpointOptions, CvOptions, FitOptions, FreqSpec, IntervalMethod, ModelSpec, NeuralForecast, PredictOptions, PredictionIntervals, Shared};
 use crate::kernels::half::HalfKind;
 use error::{guarded, to_js};
-use frame::{to_input, to_output, NativeFrame, NativeOutput};
+use frame::{to_output, NativeFrame, NativeOutput};
 use tasks::{InsampleCall, LoadTask, PredictCall, SaveTask, WriteCall};
 
 /// One progress report, as `onProgress` receives it.
@@ -64,7 +64,9 @@ impl CheckpointSpec {
     }
 }
 
-type ProgressCallback = ThreadsafeFunction<ProgressEvent, (), ProgressEvent, Status, false>;
+/// `onProgress`, called on the JS thread with each event.
+#[napi]
+pub type ProgressCallback = ThreadsafeFunction<ProgressEvent, (), ProgressEvent, Status, false>;
 
 /// A cancel flag for the engine's `Control`, raised when `signal` aborts: the engine stops within
 /// one training step and returns `ErrorKind::Aborted`.
@@ -102,10 +104,10 @@ fn model_specs(v: &Value) -> crate::Result<Vec<ModelSpec>> {
 
 /// Checks a model's options at construction; returns them normalised, as JSON.
 #[napi(catch_unwind)]
-pub fn validate_model(class: String, options_json: String) -> napi::Result<String> {
+pub fn validate_model(class_name: String, options_json: String) -> napi::Result<String> {
     guarded("validateModel", || {
         let options = parse_json(&options_json, "model options")?;
-        NeuralForecast::validate_model(&ModelSpec { class, options }).map(|v| v.to_string())
+        NeuralForecast::validate_model(&ModelSpec { class: class_name, options }).map(|v| v.to_string())
     })
 }
 
@@ -179,10 +181,10 @@ impl Forecaster {
         signal: Option<AbortSignal>,
         world_sharded: Option<bool>,
     ) -> napi::Result<Object<'env>> {
-        let df = to_input(&df).map_err(to_js)?;
+        let df = df.0;
         // Set (to whether each rank has its own series) for a world of more than one process.
         let world = world_sharded.map(world::world).transpose().map_err(to_js)?;
-        let static_df = static_df.as_ref().map(to_input).transpose().map_err(to_js)?;
+        let static_df = static_df.map(|f| f.0);
         let model_val_sizes = model_val_sizes.unwrap_or_default().into_iter().map(|v| v as usize).collect();
         let prediction_intervals = prediction_intervals.as_ref().map(PredictionIntervalsOptions::to_engine).transpose().map_err(to_js)?;
         let checkpoint = checkpoint.as_ref().map(CheckpointSpec::to_engine);
@@ -206,9 +208,9 @@ impl Forecaster {
         level: Option<Vec<f64>>,
         signal: Option<AbortSignal>,
     ) -> napi::Result<Either<Object<'env>, NativeOutput>> {
-        let conv = |f: Option<NativeFrame>| f.as_ref().map(to_input).transpose().map_err(to_js);
+        let conv = |f: Option<NativeFrame>| f.map(|f| f.0);
         let opts = PredictOptions { h: h.map(|h| h as usize), level };
-        let call = PredictCall { nf: self.inner.current(), df: conv(df)?, futr_df: conv(futr_df)?, static_df: conv(static_df)?, opts, cancel: cancel_flag(signal.as_ref()), threads: self.threads };
+        let call = PredictCall { nf: self.inner.current(), df: conv(df), futr_df: conv(futr_df), static_df: conv(static_df), opts, cancel: cancel_flag(signal.as_ref()), threads: self.threads };
         tasks::predict(env, call)
     }
 
@@ -244,8 +246,8 @@ impl Forecaster {
         on_progress: Option<ProgressCallback>,
         signal: Option<AbortSignal>,
     ) -> napi::Result<Object<'env>> {
-        let df = to_input(&df).map_err(to_js)?;
-        let static_df = static_df.as_ref().map(to_input).transpose().map_err(to_js)?;
+        let df = df.0;
+        let static_df = static_df.map(|f| f.0);
         let prediction_intervals = prediction_intervals.as_ref().map(PredictionIntervalsOptions::to_engine).transpose().map_err(to_js)?;
         let opts = CvOptions { n_windows: n_windows as usize, step_size: step_size.map(|s| s as usize), val_size: val_size as usize, refit, verbose, use_init_models, max_steps: None, prediction_intervals, level };
         let writer = self.inner.begin_write("crossValidation").map_err(to_js)?;
@@ -286,7 +288,7 @@ impl Forecaster {
     #[napi(catch_unwind)]
     pub fn make_future_dataframe(&self, df: Option<NativeFrame>, h: Option<u32>) -> napi::Result<NativeOutput> {
         guarded("makeFutureDataframe", || {
-            let df = df.as_ref().map(to_input).transpose()?;
+            let df = df.map(|f| f.0);
             Ok(to_output(self.inner.current().make_future_frame(df.as_ref(), h.map(|h| h as usize))?))
         })
     }
@@ -295,8 +297,8 @@ impl Forecaster {
     #[napi(catch_unwind)]
     pub fn get_missing_future(&self, futr_df: NativeFrame, df: Option<NativeFrame>, h: Option<u32>) -> napi::Result<NativeOutput> {
         guarded("getMissingFuture", || {
-            let futr = to_input(&futr_df)?;
-            let df = df.as_ref().map(to_input).transpose()?;
+            let futr = futr_df.0;
+            let df = df.map(|f| f.0);
             Ok(to_output(self.inner.current().missing_future(&futr, df.as_ref(), h.map(|h| h as usize))?))
         })
     }
