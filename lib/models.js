@@ -482,11 +482,21 @@ function reviveModel({ class: className, options }) {
   return new Class({ ...options, ...(options.loss ? { loss: revive(options.loss) } : {}), ...(options.validLoss ? { validLoss: revive(options.validLoss) } : {}) })
 }
 
-/** The extra columns the models read from df, futrDf and staticDf (others are ignored). */
+const usedByList = new WeakMap()
+
+/**
+ * The extra columns the models read from df, futrDf and staticDf (others are ignored). Kept per
+ * list, which is never changed once a NeuralForecast holds it: every predict asks.
+ */
 function usedColumns(list) {
-  const cols = (key) => new Set(list.flatMap((m) => m.config[key] ?? []))
-  const futr = cols('futrExogList')
-  return { df: new Set([...futr, ...cols('histExogList')]), futrDf: futr, staticDf: cols('statExogList') }
+  let used = usedByList.get(list)
+  if (used === undefined) {
+    const cols = (key) => new Set(list.flatMap((m) => m.config[key] ?? []))
+    const futr = cols('futrExogList')
+    used = { df: new Set([...futr, ...cols('histExogList')]), futrDf: futr, staticDf: cols('statExogList') }
+    usedByList.set(list, used)
+  }
+  return used
 }
 
 module.exports = { ...modelClasses, ...lossClasses, modelClasses, lossClasses, Loss, Model, checkJsonSafe, optionsObject, reviveModel, usedColumns }
