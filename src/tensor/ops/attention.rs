@@ -57,8 +57,9 @@ impl Dims {
 }
 
 impl AttentionSpec {
-    /// The dropout factor of weight (head `bh`, query `i`, key `j`): 0 or 1/(1-p).
-    #[inline(always)]
+    /// The dropout factor of weight (head `bh`, query `i`, key `j`): 0 or 1/(1-p). The
+    /// definition that [`AttentionSpec::keep_row`] computes a row at a time.
+    #[cfg(test)]
     fn keep(&self, d: &Dims, bh: usize, i: usize, j: usize) -> f32 {
         if self.dropout >= 1.0 {
             return 0.0;
@@ -70,6 +71,34 @@ impl AttentionSpec {
             0.0
         } else {
             1.0 / (1.0 - self.dropout)
+        }
+    }
+
+    /// The dropout factors of query `i` of head `bh` against keys `j0..j0 + out.len()`, hashed a 2³²-block of positions at a time so the loop
+    /// runs on 32-bit lanes.
+    #[inline(always)]
+    fn keep_row(&self, d: &Dims, bh: usize, i: usize, j0: usize, out: &mut [f32]) {
+        if self.dropout >= 1.0 {
+            out.fill(0.0);
+            return;
+        }
+        // Below 2³² since the probability is below 1.
+        let threshold = (self.dropout as f64 * 4_294_967_296.0) as u32;
+        let kept = 1.0 / (1.0 - self.dropout);
+        let counter = Counter::new(self.seed);
+        let mut n = ((bh * d.lq + i) * d.lk + j0) as u64;
+        let mut rest = out;
+        while !rest.is_empty() {
+            let lo = n as u32;
+            let run = rest.len().min((u32::MAX - lo) as usize + 1);
+            let (now, later) = rest.split_at_mut(run);
+            let block = counter.block((n >> 32) as u32);
+            let mut at = lo;
+            for z in now.iter_mut() {
+                *z = if block.draw(at) < threshold { 0.0 } else { kept };
+                at = at.wrapping_add(1);
+            }
+            (n, rest) = (n + run as u64, later);
         }
     }
 
@@ -89,15 +118,115 @@ impl AttentionSpec {
     }
 }
 
-/// One key tile (`tk` keys from `j0`) laid out for row-at-a-time products: keys (and values)
-/// transposed, so each query's scores are `width` vectorized axpys over the tile.
+/// The loops below work on fixed groups of `LANES` values, each held in registers: a key tile's
+/// scores, a query's output or gradient row. Fixed in the source rather than left to the
+/// compiler, so every instruction set sums in the same order and gives the same bits.
+const LANES: usize = 8;
+
+/// `n` rounded up to whole lane groups.
+fn lanes(n: usize) -> usize {
+    n.div_ceil(LANES) * LANES
+}
+
+/// One lane group of a slice that holds at least `at + LANES` values.
+#[inline(always)]
+fn group(xs: &[f32], at: usize) -> &[f32; LANES] {
+    xs[at..at + LANES].try_into().expect("a whole lane group")
+}
+
+/// The largest of `xs` (whole lane groups).
+#[inline(always)]
+fn lane_max(xs: &[f32]) -> f32 {
+    let mut m = [f32::NEG_INFINITY; LANES];
+    for at in (0..xs.len()).step_by(LANES) {
+        let x = group(xs, at);
+        (0..LANES).for_each(|l| m[l] = m[l].max(x[l]));
+    }
+    m.iter().copied().fold(f32::NEG_INFINITY, f32::max)
+}
+
+/// The sum of `xs` (whole lane groups), lane by lane and then the lanes pairwise.
+#[inline(always)]
+fn lane_sum(xs: &[f32]) -> f32 {
+    let mut s = [0.0f32; LANES];
+    for at in (0..xs.len()).step_by(LANES) {
+        let x = group(xs, at);
+        (0..LANES).for_each(|l| s[l] += x[l]);
+    }
+    ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]))
+}
+
+/// Queries whose products over a key tile run together: `R` independent sums per value, where
+/// one query alone would wait on each addition before the next.
+const BLOCK: usize = 8;
+
+/// For each of `R` queries `r`, `out[at[r]..][..n] += Σ_j w[r][j]·rows[j]` over `keys` rows in the
+/// order of `j` (the bits of one query at a time), where row `j` starts at `j·stride` and holds
+/// `lanes(n)` values, zeros past `n`. The sums stay in registers over all rows.
+#[inline(always)]
+fn accumulate_rows<const R: usize>(out: &mut [f32], at: [usize; R], n: usize, w: [&[f32; TK]; R], keys: usize, rows: &[f32], stride: usize) {
+    let rows = &rows[..keys * stride];
+    for c0 in (0..n).step_by(LANES) {
+        let width = LANES.min(n - c0);
+        let mut a = [[0.0f32; LANES]; R];
+        for r in 0..R {
+            a[r][..width].copy_from_slice(&out[at[r] + c0..][..width]);
+        }
+        for (j, row) in rows.chunks_exact(stride).enumerate() {
+            let x = group(row, c0);
+            for r in 0..R {
+                let wj = w[r][j];
+                (0..LANES).for_each(|l| a[r][l] += wj * x[l]);
+            }
+        }
+        for r in 0..R {
+            out[at[r] + c0..][..width].copy_from_slice(&a[r][..width]);
+        }
+    }
+}
+
+/// [`accumulate_rows`] over any number of queries: blocks of [`BLOCK`], then one at a time.
+#[inline(always)]
+fn accumulate_queries(out: &mut [f32], at: &[usize], n: usize, w: &[&[f32; TK]], keys: usize, rows: &[f32], stride: usize) {
+    let mut blocks = at.chunks_exact(BLOCK).zip(w.chunks_exact(BLOCK));
+    for (at, w) in blocks.by_ref() {
+        accumulate_rows::<BLOCK>(out, at.try_into().expect("a block"), n, w.try_into().expect("a block"), keys, rows, stride);
+    }
+    let rest = at.len() % BLOCK;
+    for (&at, &w) in at[at.len() - rest..].iter().zip(&w[w.len() - rest..]) {
+        accumulate_rows::<1>(out, [at], n, [w], keys, rows, stride);
+    }
+}
+
+/// `out[j] = Σ_c x[c]·cols[c·TK + j]` for the keys of a tile, in the order of `c`, one lane
+/// group of keys at a time.
+#[inline(always)]
+fn products(x: &[f32], scale: f32, cols: &[f32], keys: usize, out: &mut [f32; TK]) {
+    for j0 in (0..lanes(keys)).step_by(LANES) {
+        let mut s = [0.0f32; LANES];
+        for (c, &xc) in x.iter().enumerate() {
+            let a = xc * scale;
+            let col = group(cols, c * TK + j0);
+            (0..LANES).for_each(|l| s[l] += a * col[l]);
+        }
+        out[j0..j0 + LANES].copy_from_slice(&s);
+    }
+}
+
+/// One key tile (`tk` keys from `j0`) in the layouts its products read, zero past `tk`: keys
+/// transposed (scores, lanes over keys) and by rows (`dQ += dS·K`); values transposed
+/// (`dO·Vᵀ`) and by rows (`O += P·V`).
 struct KeyTile {
     j0: usize,
     tk: usize,
     /// `[e, TK]`
     kt: Vec<f32>,
-    /// `[ev, TK]` (backward only: `dO·Vᵀ`)
+    /// `[TK, lanes(e)]` (backward only)
+    kr: Vec<f32>,
+    /// `[ev, TK]` (backward only)
     vt: Vec<f32>,
+    /// `[TK, lanes(ev)]` (forward only)
+    vr: Vec<f32>,
     /// 0 or -inf per key (padding).
     bias: [f32; TK],
     padded: bool,
@@ -105,22 +234,36 @@ struct KeyTile {
 
 impl KeyTile {
     fn new(d: &Dims) -> Self {
-        KeyTile { j0: 0, tk: 0, kt: vec![0.0; d.e * TK], vt: vec![0.0; d.ev * TK], bias: [0.0; TK], padded: false }
+        let (e, ev) = (d.e, d.ev);
+        KeyTile { j0: 0, tk: 0, kt: vec![0.0; e * TK], kr: vec![0.0; TK * lanes(e)], vt: vec![0.0; ev * TK], vr: vec![0.0; TK * lanes(ev)], bias: [0.0; TK], padded: false }
     }
 
+    /// The tile of keys `j0..j0 + tk`; the backward's layouts when `backward`, else the forward's.
     #[inline(always)]
-    fn load(&mut self, spec: &AttentionSpec, d: &Dims, bh: usize, k: &[f32], v: Option<&[f32]>, j0: usize, tk: usize) {
+    #[allow(clippy::too_many_arguments)]
+    fn load(&mut self, spec: &AttentionSpec, d: &Dims, bh: usize, k: &[f32], v: &[f32], j0: usize, tk: usize, backward: bool) {
+        let (e, ev) = (d.e, d.ev);
+        if tk < self.tk {
+            // The last, shorter tile: what the previous tile left past `tk` must read as zeros.
+            self.kt.fill(0.0);
+            self.kr.fill(0.0);
+            self.vt.fill(0.0);
+            self.vr.fill(0.0);
+        }
         (self.j0, self.tk) = (j0, tk);
         for jj in 0..tk {
-            for c in 0..d.e {
-                self.kt[c * TK + jj] = k[(j0 + jj) * d.e + c];
+            let kj = &k[(j0 + jj) * e..(j0 + jj + 1) * e];
+            for (c, &x) in kj.iter().enumerate() {
+                self.kt[c * TK + jj] = x;
             }
-        }
-        if let Some(v) = v {
-            for jj in 0..tk {
-                for c in 0..d.ev {
-                    self.vt[c * TK + jj] = v[(j0 + jj) * d.ev + c];
+            let vj = &v[(j0 + jj) * ev..(j0 + jj + 1) * ev];
+            if backward {
+                self.kr[jj * lanes(e)..][..e].copy_from_slice(kj);
+                for (c, &x) in vj.iter().enumerate() {
+                    self.vt[c * TK + jj] = x;
                 }
+            } else {
+                self.vr[jj * lanes(ev)..][..ev].copy_from_slice(vj);
             }
         }
         self.padded = false;
@@ -133,31 +276,17 @@ impl KeyTile {
         }
     }
 
-    /// `out[jj] = scale·(q·k_jj)`, -inf where hidden from query `i`.
+    /// `out[jj] = scale·(q·k_jj)`, -inf where hidden from query `i` and past `tk` up to whole
+    /// lane groups.
     #[inline(always)]
     fn scores(&self, spec: &AttentionSpec, qi: &[f32], i: usize, out: &mut [f32; TK]) {
         let tk = self.tk;
-        let out = &mut out[..tk];
-        out.fill(0.0);
-        for (c, &qc) in qi.iter().enumerate() {
-            let a = qc * spec.scale;
-            out.iter_mut().zip(&self.kt[c * TK..c * TK + tk]).for_each(|(o, k)| *o += a * k);
-        }
+        products(qi, spec.scale, &self.kt, tk, out);
         if self.padded {
-            out.iter_mut().zip(&self.bias).for_each(|(o, b)| *o += b);
+            out[..tk].iter_mut().zip(&self.bias).for_each(|(o, b)| *o += b);
         }
-        if spec.causal && self.j0 + tk > i + 1 {
-            let first_hidden = (i + 1).saturating_sub(self.j0);
-            out[first_hidden..].fill(f32::NEG_INFINITY);
-        }
-    }
-
-    /// The dropout factors of query `i` against this tile.
-    #[inline(always)]
-    fn keep(&self, spec: &AttentionSpec, d: &Dims, bh: usize, i: usize, out: &mut [f32; TK]) {
-        for (jj, z) in out[..self.tk].iter_mut().enumerate() {
-            *z = spec.keep(d, bh, i, self.j0 + jj);
-        }
+        let visible = if spec.causal { (i + 1).saturating_sub(self.j0).min(tk) } else { tk };
+        out[visible..lanes(tk)].fill(f32::NEG_INFINITY);
     }
 }
 
@@ -175,48 +304,48 @@ fn shifted_exp(x: f32, shift: f32) -> f32 {
 /// One head's forward: fills `out` (`lq × ev`) and `lse` (`lq`; +inf for a query that sees no
 /// key, whose output is zeros as the composed softmax gives).
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 fn forward_head(spec: &AttentionSpec, d: &Dims, bh: usize, q: &[f32], k: &[f32], v: &[f32], out: &mut [f32], lse: &mut [f32]) {
     let (e, ev) = (d.e, d.ev);
-    let mut s = vec![[0.0f32; TK]; TQ];
+    let mut s = [[0.0f32; TK]; TQ];
     let mut z = [0.0f32; TK];
     let mut tile = KeyTile::new(d);
+    let at: [usize; TQ] = std::array::from_fn(|ii| ii * ev);
     out.fill(0.0);
     for i0 in (0..d.lq).step_by(TQ) {
         let tq = TQ.min(d.lq - i0);
         let mut max = [f32::NEG_INFINITY; TQ];
         let mut sum = [0.0f32; TQ];
         let j_end = spec.key_end(d, i0 + tq);
+        let block = &mut out[i0 * ev..(i0 + tq) * ev];
         for j0 in (0..j_end).step_by(TK) {
             let tk = TK.min(j_end - j0);
-            tile.load(spec, d, bh, k, None, j0, tk);
-            for ii in 0..tq {
+            tile.load(spec, d, bh, k, v, j0, tk, false);
+            for (ii, row) in s[..tq].iter_mut().enumerate() {
                 let i = i0 + ii;
-                let row = &mut s[ii];
                 tile.scores(spec, &q[i * e..(i + 1) * e], i, row);
-                let row = &mut row[..tk];
-                let tile_max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                let new_max = max[ii].max(tile_max);
+                let row = &mut row[..lanes(tk)];
+                let new_max = max[ii].max(lane_max(row));
                 if new_max == f32::NEG_INFINITY {
+                    // Nothing visible yet: the weights are zeros, and the output stays as it is.
+                    row.fill(0.0);
                     continue;
                 }
                 let rescale = if max[ii] == f32::NEG_INFINITY { 0.0 } else { exp(max[ii] - new_max) };
                 row.iter_mut().for_each(|p| *p = shifted_exp(*p, new_max));
-                sum[ii] = sum[ii] * rescale + row.iter().sum::<f32>();
+                sum[ii] = sum[ii] * rescale + lane_sum(row);
                 max[ii] = new_max;
                 if spec.dropout > 0.0 {
-                    tile.keep(spec, d, bh, i, &mut z);
-                    row.iter_mut().zip(&z).for_each(|(p, z)| *p *= z);
+                    spec.keep_row(d, bh, i, j0, &mut z[..tk]);
+                    row[..tk].iter_mut().zip(&z).for_each(|(p, z)| *p *= z);
                 }
-                let acc = &mut out[i * ev..(i + 1) * ev];
-                acc.iter_mut().for_each(|a| *a *= rescale);
-                for (jj, &w) in row.iter().enumerate() {
-                    let vj = &v[(j0 + jj) * ev..(j0 + jj + 1) * ev];
-                    acc.iter_mut().zip(vj).for_each(|(a, x)| *a += w * x);
-                }
+                block[ii * ev..(ii + 1) * ev].iter_mut().for_each(|a| *a *= rescale);
             }
+            let weights: [&[f32; TK]; TQ] = std::array::from_fn(|ii| &s[ii]);
+            accumulate_queries(block, &at[..tq], ev, &weights[..tq], tk, &tile.vr, lanes(ev));
         }
         for ii in 0..tq {
-            let acc = &mut out[(i0 + ii) * ev..(i0 + ii + 1) * ev];
+            let acc = &mut block[ii * ev..(ii + 1) * ev];
             if sum[ii] > 0.0 {
                 let inv = 1.0 / sum[ii];
                 acc.iter_mut().for_each(|a| *a *= inv);
@@ -244,41 +373,57 @@ fn backward_head(
     dv: &mut [f32],
 ) {
     let (e, ev) = (d.e, d.ev);
-    let (mut p, mut z, mut dp) = ([0.0f32; TK], [1.0f32; TK], [0.0f32; TK]);
+    let (mut p, mut ds) = ([[0.0f32; TK]; BLOCK], [[0.0f32; TK]; BLOCK]);
+    let (mut z, mut dp) = ([1.0f32; TK], [0.0f32; TK]);
     let mut tile = KeyTile::new(d);
+    // The tile's dK and dV, transposed like its keys: a query adds to them lane group by lane
+    // group, and each value sums its queries in their order, as a row-by-row update would.
+    let (mut dkt, mut dvt) = (vec![0.0f32; e * TK], vec![0.0f32; ev * TK]);
     let delta: Vec<f32> = (0..d.lq).map(|i| g[i * ev..(i + 1) * ev].iter().zip(&o[i * ev..(i + 1) * ev]).map(|(a, b)| a * b).sum()).collect();
-    // Key tiles outside, so each tile's dK and dV rows stay in cache over all queries.
+    // Queries that see no key have no gradient.
+    let seen: Vec<usize> = (0..d.lq).filter(|&i| lse[i] != f32::INFINITY).collect();
+    // Key tiles outside, so each tile's dK and dV stay in cache over all queries.
     let j_end = spec.key_end(d, d.lq);
     for j0 in (0..j_end).step_by(TK) {
         let tk = TK.min(j_end - j0);
-        tile.load(spec, d, bh, k, Some(v), j0, tk);
-        let first_query = if spec.causal { j0 } else { 0 };
-        for i in first_query..d.lq {
-            if lse[i] == f32::INFINITY {
-                continue;
+        let width = lanes(tk);
+        tile.load(spec, d, bh, k, v, j0, tk, true);
+        dkt.fill(0.0);
+        dvt.fill(0.0);
+        let first = if spec.causal { seen.partition_point(|&i| i < j0) } else { 0 };
+        for queries in seen[first..].chunks(BLOCK) {
+            for (r, &i) in queries.iter().enumerate() {
+                let (gi, qi) = (&g[i * ev..(i + 1) * ev], &q[i * e..(i + 1) * e]);
+                let (p, ds) = (&mut p[r], &mut ds[r]);
+                tile.scores(spec, qi, i, p);
+                p[..width].iter_mut().for_each(|x| *x = shifted_exp(*x, lse[i]));
+                if spec.dropout > 0.0 {
+                    spec.keep_row(d, bh, i, j0, &mut z[..tk]);
+                }
+                // dP = dO_i·Vᵀ; the weights P∘Z go into p, dS into ds.
+                products(gi, 1.0, &tile.vt, tk, &mut dp);
+                let delta_i = delta[i];
+                for jj in 0..width {
+                    let (pj, zj) = (p[jj], z[jj]);
+                    ds[jj] = pj * (zj * dp[jj] - delta_i) * spec.scale;
+                    p[jj] = pj * zj;
+                }
+                for (c, &x) in gi.iter().enumerate() {
+                    dvt[c * TK..c * TK + width].iter_mut().zip(&p[..width]).for_each(|(a, w)| *a += w * x);
+                }
+                for (c, &x) in qi.iter().enumerate() {
+                    dkt[c * TK..c * TK + width].iter_mut().zip(&ds[..width]).for_each(|(a, s)| *a += s * x);
+                }
             }
-            let (gi, qi) = (&g[i * ev..(i + 1) * ev], &q[i * e..(i + 1) * e]);
-            tile.scores(spec, qi, i, &mut p);
-            p[..tk].iter_mut().for_each(|x| *x = shifted_exp(*x, lse[i]));
-            if spec.dropout > 0.0 {
-                tile.keep(spec, d, bh, i, &mut z);
-            }
-            // dP = Z∘(dO_i·Vᵀ)
-            let dp = &mut dp[..tk];
-            dp.fill(0.0);
-            for (c, &gc) in gi.iter().enumerate() {
-                dp.iter_mut().zip(&tile.vt[c * TK..c * TK + tk]).for_each(|(o, x)| *o += gc * x);
-            }
-            let dq_i = &mut dq[i * e..(i + 1) * e];
-            for jj in 0..tk {
-                let (pj, zj) = (p[jj], z[jj]);
-                let j = j0 + jj;
-                let w = pj * zj;
-                dv[j * ev..(j + 1) * ev].iter_mut().zip(gi).for_each(|(a, x)| *a += w * x);
-                let ds = pj * (zj * dp[jj] - delta[i]) * spec.scale;
-                dq_i.iter_mut().zip(&k[j * e..(j + 1) * e]).for_each(|(a, x)| *a += ds * x);
-                dk[j * e..(j + 1) * e].iter_mut().zip(qi).for_each(|(a, x)| *a += ds * x);
-            }
+            let n = queries.len();
+            let at: [usize; BLOCK] = std::array::from_fn(|r| queries.get(r).map_or(0, |&i| i * e));
+            let rows: [&[f32; TK]; BLOCK] = std::array::from_fn(|r| &ds[r]);
+            accumulate_queries(dq, &at[..n], e, &rows[..n], tk, &tile.kr, lanes(e));
+        }
+        for jj in 0..tk {
+            let j = j0 + jj;
+            dk[j * e..(j + 1) * e].iter_mut().enumerate().for_each(|(c, x)| *x = dkt[c * TK + jj]);
+            dv[j * ev..(j + 1) * ev].iter_mut().enumerate().for_each(|(c, x)| *x = dvt[c * TK + jj]);
         }
     }
 }
@@ -370,7 +515,10 @@ impl Tensor {
         }
         let mut weights = scores.softmax();
         if spec.dropout > 0.0 {
-            let keep: Vec<f32> = (0..d.bh * d.lq * d.lk).map(|at| spec.keep(&d, at / (d.lq * d.lk), at / d.lk % d.lq, at % d.lk)).collect();
+            let mut keep = vec![0.0f32; d.bh * d.lq * d.lk];
+            if d.lk > 0 {
+                keep.chunks_mut(d.lk).enumerate().for_each(|(row, z)| spec.keep_row(&d, row / d.lq, row % d.lq, 0, z));
+            }
             weights = weights.mul(&Tensor::from_vec(keep, &shape));
         }
         weights.matmul(values)
@@ -427,11 +575,12 @@ mod tests {
         }
     }
 
-    /// Lengths beyond one tile (and not multiples of it), so the online softmax crosses tiles.
+    /// Lengths beyond one tile (and not multiples of it), so the online softmax crosses tiles;
+    /// widths below, at and above one lane group.
     #[test]
     fn equals_the_composition_forward_and_backward() {
-        for spec in specs(2, 150) {
-            let x: Vec<Tensor> = inputs(2, 3, 37, 150, 8, 6, 5).iter().map(|t| Tensor::param(t.to_vec(), t.shape())).collect();
+        for ((lq, lk, e, ev), spec) in [(37, 150, 8, 6), (20, 70, 11, 17)].into_iter().flat_map(|dims| specs(2, dims.1).into_iter().map(move |s| (dims, s))) {
+            let x: Vec<Tensor> = inputs(2, 3, lq, lk, e, ev, 5).iter().map(|t| Tensor::param(t.to_vec(), t.shape())).collect();
             let fused = x[0].flash_attention(&x[1], &x[2], spec.clone());
             let plain = x[0].composed_attention(&x[1], &x[2], &spec);
             let close = |a: &[f32], b: &[f32], what: &str| {
@@ -462,11 +611,29 @@ mod tests {
     fn dropout_keeps_the_expected_fraction_and_repeats() {
         let d = Dims { bh: 4, heads: 2, lq: 100, lk: 100, e: 1, ev: 1 };
         let spec = AttentionSpec { scale: 1.0, dropout: 0.25, seed: 9, ..Default::default() };
-        let kept = (0..d.bh * d.lq * d.lk).filter(|n| spec.keep(&d, n / 10_000, n / 100 % 100, n % 100) > 0.0).count();
+        let mut factors = vec![0.0f32; d.bh * d.lq * d.lk];
+        factors.chunks_mut(d.lk).enumerate().for_each(|(row, z)| spec.keep_row(&d, row / d.lq, row % d.lq, 0, z));
+        let kept = factors.iter().filter(|z| **z > 0.0).count();
         assert!((kept as f64 / 40_000.0 - 0.75).abs() < 0.01, "kept {kept}");
         let x = inputs(2, 2, 9, 9, 4, 4, 2);
         let run = |seed| x[0].flash_attention(&x[1], &x[2], AttentionSpec { seed, ..spec.clone() }).to_vec();
         assert_eq!(run(9), run(9));
         assert_ne!(run(9), run(10));
+    }
+
+    /// A row's positions may cross a 2³² block (here at its second key): each still gets its own draw.
+    #[test]
+    fn a_row_of_dropout_factors_is_the_per_weight_definition() {
+        let d = Dims { bh: 1, heads: 1, lq: 1 << 16, lk: (1 << 16) + 1, e: 1, ev: 1 };
+        let spec = AttentionSpec { scale: 1.0, dropout: 0.5, seed: 3, ..Default::default() };
+        for (i, j0, n) in [(0, 0, 77), ((1 << 16) - 1, 0, 100), (5, 60, 3)] {
+            let mut row = vec![0.0f32; n];
+            spec.keep_row(&d, 0, i, j0, &mut row);
+            let want: Vec<f32> = (0..n).map(|jj| spec.keep(&d, 0, i, j0 + jj)).collect();
+            assert_eq!(row, want, "query {i}, keys from {j0}");
+        }
+        let mut all = vec![1.0f32; 9];
+        AttentionSpec { dropout: 1.0, ..spec }.keep_row(&d, 0, 0, 0, &mut all);
+        assert!(all.iter().all(|z| *z == 0.0));
     }
 }
