@@ -91,8 +91,8 @@ impl Spec for ITransformerOptions {
             + (df + 1.0) * h * m;
         // One window holds every series: its tokens are the series and their future exogenous.
         // Per layer: projections, context, residuals, norms and masks over the tokens; scores,
-        // softmax and mask per head (the composed attention's: the fused op stores none, but
-        // runs only beyond 4M weights); the feed-forward's hidden layer thrice.
+        // softmax and mask per head (the composed attention's, an upper bound: the fused op,
+        // which most batches take, stores none); the feed-forward's hidden layer thrice.
         let t = n * (1.0 + f);
         let layer = 8.0 * t * df + 3.0 * heads as f64 * t * t + 3.0 * t * ff as f64;
         let per_window = 4.0 * n * l + 2.0 * t * df + self.e_layers as f64 * layer + 3.0 * n * h * m;

@@ -467,10 +467,16 @@ impl Backward for AttentionBackward {
     }
 }
 
-/// Below this many weights (`B·H·Lq·Lk`, 16 MiB of f32) the composed attention runs: its GEMMs
-/// beat the tiled loops on short inputs (`cargo bench --bench attention`), and its buffers are
-/// small. Above it the fused op keeps memory linear in the length.
-const FUSED_FROM_WEIGHTS: usize = 1 << 22;
+/// Below this many weights (`B·H·Lq·Lk`) the composed attention runs: with a handful of keys per
+/// query the fused op's per-head setup costs more than the composition's few small products
+/// (they break even near 4096 weights at 16 heads of width 8 and at 4 of width 32, measured with
+/// `cargo bench --bench attention` at other `LENGTHS`, `HEADS` and `WIDTH`). Above it the fused
+/// op is faster, and keeps memory linear in the length.
+const FUSED_FROM_WEIGHTS: usize = 1 << 12;
+
+/// Under mixed precision the composed attention's matmuls round their operands and the fused
+/// op's products do not, so the composition runs up to where its buffers grow large (16 MiB).
+const ROUNDED_FUSED_FROM_WEIGHTS: usize = 1 << 22;
 
 fn dims(q: &Tensor, k: &Tensor, v: &Tensor, spec: &AttentionSpec) -> Dims {
     let (qs, ks, vs) = (q.shape(), k.shape(), v.shape());
@@ -490,7 +496,8 @@ impl Tensor {
     /// choice changes rounding only. Pass `dropout: 0` outside training.
     pub fn attention(&self, keys: &Tensor, values: &Tensor, spec: AttentionSpec) -> Tensor {
         let d = dims(self, keys, values, &spec);
-        if d.bh * d.lq * d.lk >= FUSED_FROM_WEIGHTS {
+        let from = if crate::tensor::precision::autocast().is_some() { ROUNDED_FUSED_FROM_WEIGHTS } else { FUSED_FROM_WEIGHTS };
+        if d.bh * d.lq * d.lk >= from {
             self.flash_attention(keys, values, spec)
         } else {
             self.composed_attention(keys, values, &spec)
@@ -619,6 +626,18 @@ mod tests {
         let run = |seed| x[0].flash_attention(&x[1], &x[2], AttentionSpec { seed, ..spec.clone() }).to_vec();
         assert_eq!(run(9), run(9));
         assert_ne!(run(9), run(10));
+    }
+
+    /// Past a few thousand weights the fused op runs, except under mixed precision, whose
+    /// rounded products only the composition has.
+    #[test]
+    fn mid_sized_attention_is_fused_in_f32_and_composed_under_mixed_precision() {
+        use crate::tensor::{with_precision, Precision};
+        let x = inputs(2, 4, 24, 24, 8, 8, 4);
+        let spec = AttentionSpec { scale: 0.35, ..Default::default() };
+        assert_eq!(x[0].attention(&x[1], &x[2], spec.clone()).to_vec(), x[0].flash_attention(&x[1], &x[2], spec.clone()).to_vec());
+        let mixed = |f: &dyn Fn() -> Tensor| with_precision(Precision::Bf16Mixed, f).to_vec();
+        assert_eq!(mixed(&|| x[0].attention(&x[1], &x[2], spec.clone())), mixed(&|| x[0].composed_attention(&x[1], &x[2], &spec)));
     }
 
     /// A row's positions may cross a 2³² block (here at its second key): each still gets its own draw.
