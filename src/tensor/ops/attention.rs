@@ -74,8 +74,8 @@ impl AttentionSpec {
         }
     }
 
-    /// The dropout factors of query `i` of head `bh` against keys `j0..j0 + out.len()`, hashed a 2³²-block of positions at a time so the loop
-    /// runs on 32-bit lanes.
+    /// The dropout factors of query `i` of head `bh` against keys `j0..j0 + out.len()`, hashed
+    /// a 2³²-block of positions at a time so the loop runs on 32-bit lanes.
     #[inline(always)]
     fn keep_row(&self, d: &Dims, bh: usize, i: usize, j0: usize, out: &mut [f32]) {
         if self.dropout >= 1.0 {
@@ -188,8 +188,7 @@ fn accumulate_rows<const R: usize>(out: &mut [f32], at: [usize; R], n: usize, w:
 /// [`accumulate_rows`] over any number of queries: blocks of [`BLOCK`], then one at a time.
 #[inline(always)]
 fn accumulate_queries(out: &mut [f32], at: &[usize], n: usize, w: &[&[f32; TK]], keys: usize, rows: &[f32], stride: usize) {
-    let mut blocks = at.chunks_exact(BLOCK).zip(w.chunks_exact(BLOCK));
-    for (at, w) in blocks.by_ref() {
+    for (at, w) in at.chunks_exact(BLOCK).zip(w.chunks_exact(BLOCK)) {
         accumulate_rows::<BLOCK>(out, at.try_into().expect("a block"), n, w.try_into().expect("a block"), keys, rows, stride);
     }
     let rest = at.len() % BLOCK;
@@ -198,8 +197,8 @@ fn accumulate_queries(out: &mut [f32], at: &[usize], n: usize, w: &[&[f32; TK]],
     }
 }
 
-/// `out[j] = Σ_c x[c]·cols[c·TK + j]` for the keys of a tile, in the order of `c`, one lane
-/// group of keys at a time.
+/// `out[j] = Σ_c (x[c]·scale)·cols[c·TK + j]` for the keys of a tile, in the order of `c`, one
+/// lane group of keys at a time.
 #[inline(always)]
 fn products(x: &[f32], scale: f32, cols: &[f32], keys: usize, out: &mut [f32; TK]) {
     for j0 in (0..lanes(keys)).step_by(LANES) {
