@@ -13,6 +13,8 @@ use rayon::prelude::*;
 use crate::kernels::activation::exp;
 use crate::kernels::gemm::count_flops;
 use crate::kernels::simd::vectorized;
+use super::dropout::Mask;
+#[cfg(test)]
 use crate::rng::Counter;
 use crate::tensor::{Backward, Tensor};
 
@@ -74,32 +76,11 @@ impl AttentionSpec {
         }
     }
 
-    /// The dropout factors of query `i` of head `bh` against keys `j0..j0 + out.len()`, hashed
-    /// a 2³²-block of positions at a time so the loop runs on 32-bit lanes.
+    /// The dropout factors of query `i` of head `bh` against keys `j0..j0 + out.len()`: those
+    /// of `Tensor::dropout`'s mask keyed by the seed, at the weights' flat positions.
     #[inline(always)]
     fn keep_row(&self, d: &Dims, bh: usize, i: usize, j0: usize, out: &mut [f32]) {
-        if self.dropout >= 1.0 {
-            out.fill(0.0);
-            return;
-        }
-        // Below 2³² since the probability is below 1.
-        let threshold = (self.dropout as f64 * 4_294_967_296.0) as u32;
-        let kept = 1.0 / (1.0 - self.dropout);
-        let counter = Counter::new(self.seed);
-        let mut n = ((bh * d.lq + i) * d.lk + j0) as u64;
-        let mut rest = out;
-        while !rest.is_empty() {
-            let lo = n as u32;
-            let run = rest.len().min((u32::MAX - lo) as usize + 1);
-            let (now, later) = rest.split_at_mut(run);
-            let block = counter.block((n >> 32) as u32);
-            let mut at = lo;
-            for z in now.iter_mut() {
-                *z = if block.draw(at) < threshold { 0.0 } else { kept };
-                at = at.wrapping_add(1);
-            }
-            (n, rest) = (n + run as u64, later);
-        }
+        Mask::keyed(self.dropout, self.seed).factors(((bh * d.lq + i) * d.lk + j0) as u64, out);
     }
 
     /// Whether key `j` is hidden from query `i` of head `bh`.

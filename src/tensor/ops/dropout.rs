@@ -20,7 +20,7 @@ use crate::tensor::{Backward, Tensor};
 const CHUNK: usize = 1 << 14;
 
 #[derive(Clone, Copy)]
-struct Mask {
+pub(super) struct Mask {
     /// The call's draws, one per position.
     draws: Counter,
     /// A value is dropped when its draw falls below p·2³².
@@ -31,11 +31,33 @@ struct Mask {
 
 impl Mask {
     fn new(p: f32, rng: &mut Rng) -> Mask {
+        Mask::keyed(p, rng.next_u64())
+    }
+
+    /// The mask of drop probability `p` whose draws are keyed by `key`.
+    pub(super) fn keyed(p: f32, key: u64) -> Mask {
         // p = 1 drops everything (PyTorch gives zeros); 1/(1-p) would be inf for the one draw
         // that can reach the threshold.
         let keep = if p >= 1.0 { 0.0 } else { 1.0 / (1.0 - p) };
         let threshold = (p as f64 * 4_294_967_296.0).min(u32::MAX as f64) as u32;
-        Mask { draws: Counter::new(rng.next_u64()), threshold, keep }
+        Mask { draws: Counter::new(key), threshold, keep }
+    }
+
+    /// `out[i]` = the factor (0 or 1/(1-p)) of position `start + i`, for a run anywhere, also
+    /// across a 2³² block: each block's positions hash on 32-bit lanes.
+    #[inline(always)]
+    pub(super) fn factors(&self, start: u64, out: &mut [f32]) {
+        let (mut n, mut rest) = (start, out);
+        while !rest.is_empty() {
+            let lo = n as u32;
+            let run = rest.len().min((u32::MAX - lo) as usize + 1);
+            let (now, later) = rest.split_at_mut(run);
+            let draws = self.draws.block((n >> 32) as u32);
+            for (i, z) in now.iter_mut().enumerate() {
+                *z = if draws.draw(lo.wrapping_add(i as u32)) < self.threshold { 0.0 } else { self.keep };
+            }
+            (n, rest) = (n + run as u64, later);
+        }
     }
 
     /// `out[i] = x[i] · factor(start + i)` for one chunk starting at position `start`.
